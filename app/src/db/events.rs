@@ -1,0 +1,124 @@
+//! Queries on `events`: the ordered sequence of changes that live views follow.
+
+use super::Tx;
+
+/// One change, as live views read it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Event {
+    /// Position in the sequence; increases with every write.
+    pub id: i64,
+    /// When it was written, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// What changed, e.g. `job.created`, `job.status`, `metrics`.
+    pub kind: String,
+    /// The project it concerns.
+    pub project_id: Option<i64>,
+    /// The job it concerns.
+    pub job_id: Option<i64>,
+    /// Details, a JSON object.
+    pub payload: String,
+}
+
+/// Appends an event in the writer's transaction, so it exists exactly when the change does.
+pub async fn append(
+    tx: &mut Tx,
+    kind: &str,
+    project: Option<i64>,
+    job: Option<i64>,
+    payload: &serde_json::Value,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO events (at_ms, kind, project_id, job_id, payload) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id",
+    )
+    .bind(super::now_ms())
+    .bind(kind)
+    .bind(project)
+    .bind(job)
+    .bind(payload.to_string())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Events after `after`, oldest first, at most `limit`.
+pub async fn after(tx: &mut Tx, after: i64, limit: i64) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as::<_, Event>(
+        "SELECT id, at_ms, kind, project_id, job_id, payload FROM events WHERE id > $1
+         ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{logs, testing::each_backend};
+
+    #[tokio::test]
+    async fn events_and_log_chunks_are_numbered_in_write_order() {
+        each_backend(|db| async move {
+            let mut tx = db.begin().await.unwrap();
+            let a = append(
+                &mut tx,
+                "job.created",
+                Some(1),
+                None,
+                &serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+            let b = append(
+                &mut tx,
+                "metrics",
+                Some(1),
+                None,
+                &serde_json::json!({"n": 2}),
+            )
+            .await
+            .unwrap();
+            assert!(b > a);
+            let seen = after(&mut tx, a, 10).await.unwrap();
+            assert_eq!(
+                seen.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+                ["metrics"]
+            );
+            assert_eq!(seen[0].payload, r#"{"n":2}"#);
+            tx.rollback().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn log_chunks_of_a_job_follow_each_other() {
+        use crate::db::{jobs, projects, users};
+        each_backend(|db| async move {
+            let user = users::create(&db, "u", "U").await.unwrap();
+            let project = projects::create(&db, user.id, "p", "", false)
+                .await
+                .unwrap();
+            let mut tx = db.begin().await.unwrap();
+            let job = jobs::insert_many(&mut tx, project, &[jobs::NewJob::default()])
+                .await
+                .unwrap()[0]
+                .id;
+            assert_eq!(
+                logs::append(&mut tx, job, "stdout", "epoch 1\n", 1)
+                    .await
+                    .unwrap(),
+                1
+            );
+            assert_eq!(
+                logs::append(&mut tx, job, "stderr", "warn\n", 2)
+                    .await
+                    .unwrap(),
+                2
+            );
+            let tail = logs::after(&mut tx, job, 1, 10).await.unwrap();
+            assert_eq!((tail.len(), tail[0].stream.as_str()), (1, "stderr"));
+        })
+        .await;
+    }
+}

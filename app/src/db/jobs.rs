@@ -1,0 +1,303 @@
+//! Queries on `jobs` and `job_tags`.
+
+use super::cursor::SortKey;
+use super::sql::{into_page, Arg, Order, Sql};
+use super::{now_ms, Db, PageError, Tx};
+use crate::model::{Filter, JobSort, JobStatus, JobSummary, Page, SortDir};
+use sqlx::AnyConnection;
+
+/// Everything a new job is created with; the demo fills the timing fields, live jobs leave them.
+#[derive(Clone, Debug, Default)]
+pub struct NewJob {
+    /// Human name of the run.
+    pub name: String,
+    /// Initial state; `None` means queued.
+    pub status: Option<JobStatus>,
+    /// The command line it runs.
+    pub command: String,
+    /// Its parameters, a JSON object.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Tag keys and values.
+    pub tags: Vec<(String, String)>,
+    /// GPUs it asks for.
+    pub gpus: i64,
+    /// The user who created it.
+    pub created_by: Option<i64>,
+    /// Creation time; `None` means now.
+    pub created_ms: Option<i64>,
+    /// When it started running.
+    pub started_ms: Option<i64>,
+    /// When it ended.
+    pub finished_ms: Option<i64>,
+    /// The runner it ran on.
+    pub runner: Option<String>,
+    /// What it cost.
+    pub cost_usd: Option<f64>,
+}
+
+/// How a created job is addressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRef {
+    /// Database id.
+    pub id: i64,
+    /// Number within its project.
+    pub number: i64,
+    /// Global id, 32 hex characters.
+    pub uid: String,
+}
+
+/// Creates jobs in `project` in one transaction, numbering them in order; returns their refs.
+pub async fn insert_many(tx: &mut Tx, project: i64, jobs: &[NewJob]) -> sqlx::Result<Vec<JobRef>> {
+    let count = i64::try_from(jobs.len()).expect("a batch of jobs fits in i64");
+    let now = now_ms();
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE projects SET next_job_number = next_job_number + $1, job_count = job_count + $1,
+         updated_ms = $2 WHERE id = $3 RETURNING next_job_number",
+    )
+    .bind(count)
+    .bind(now)
+    .bind(project)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut refs = Vec::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        let number = last - count + i as i64;
+        refs.push(insert_one(tx, project, number, job, now).await?);
+    }
+    Ok(refs)
+}
+
+async fn insert_one(
+    conn: &mut AnyConnection,
+    project: i64,
+    number: i64,
+    job: &NewJob,
+    now: i64,
+) -> sqlx::Result<JobRef> {
+    let uid = new_uid();
+    let duration = match (job.started_ms, job.finished_ms) {
+        (Some(start), Some(end)) => (end - start).max(0),
+        _ => 0,
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (project_id, number, uid, name, status, command, params, created_by,
+            created_ms, started_ms, finished_ms, duration_ms, gpus, runner, cost_usd)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+    )
+    .bind(project)
+    .bind(number)
+    .bind(&uid)
+    .bind(&job.name)
+    .bind(job.status.unwrap_or(JobStatus::Queued).code())
+    .bind(&job.command)
+    .bind(serde_json::Value::Object(job.params.clone()).to_string())
+    .bind(job.created_by)
+    .bind(job.created_ms.unwrap_or(now))
+    .bind(job.started_ms)
+    .bind(job.finished_ms)
+    .bind(duration)
+    .bind(job.gpus)
+    .bind(job.runner.as_deref())
+    .bind(job.cost_usd)
+    .fetch_one(&mut *conn)
+    .await?;
+    for (key, value) in &job.tags {
+        sqlx::query("INSERT INTO job_tags (job_id, key, value) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(key)
+            .bind(value)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(JobRef { id, number, uid })
+}
+
+/// A random 128-bit id as 32 lowercase hex characters, like MLflow's run ids.
+fn new_uid() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Moves a job to `status` at `at_ms`, recording start and end times and the run time.
+pub async fn set_status(
+    tx: &mut Tx,
+    job: i64,
+    status: JobStatus,
+    at_ms: i64,
+) -> sqlx::Result<bool> {
+    let started = matches!(status, JobStatus::Running).then_some(at_ms);
+    let finished = status.is_finished().then_some(at_ms);
+    let done = sqlx::query(
+        "UPDATE jobs SET status = $1,
+            started_ms = COALESCE(started_ms, $2),
+            finished_ms = COALESCE($3, finished_ms),
+            duration_ms = CASE WHEN $3 IS NOT NULL AND started_ms IS NOT NULL
+                               THEN $3 - started_ms ELSE duration_ms END
+         WHERE id = $4",
+    )
+    .bind(status.code())
+    .bind(started)
+    .bind(finished)
+    .bind(job)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    number: i64,
+    uid: String,
+    name: String,
+    status: i64,
+    created_ms: i64,
+    duration_ms: i64,
+    gpus: i64,
+    sort_metric: Option<f64>,
+}
+
+/// One page of `project`'s jobs. With a metric sort only jobs that logged that metric (with a
+/// number, not NaN) are listed: the sort is answered from the metric summaries' index.
+pub async fn page(
+    db: &Db,
+    project: i64,
+    sort: &JobSort,
+    dir: SortDir,
+    filter: &Filter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<JobSummary>, PageError> {
+    let desc = dir == SortDir::Desc;
+    let (order, mut sql) = select_for(sort, desc, project);
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        sql.contains("j.name", text);
+    }
+    if !filter.statuses.is_empty() {
+        let codes: Vec<String> = filter
+            .statuses
+            .iter()
+            .map(|s| s.code().to_string())
+            .collect();
+        sql.push(&format!(" AND j.status IN ({})", codes.join(", ")));
+    }
+    if let Some(tag) = filter.tag.as_deref().filter(|t| !t.is_empty()) {
+        let tag = sql.arg(Arg::Text(tag.to_owned()));
+        sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = j.id AND t.key = {tag})"
+        ));
+    }
+    sql.push(&format!(" AND j.archived = {}", i64::from(filter.archived)));
+    sql.keyset(&order, cursor, limit)?;
+    let rows = sql.query_as::<Row>().fetch_all(db.pool()).await?;
+    let ids: Vec<i64> = rows.iter().take(limit as usize).map(|r| r.id).collect();
+    let mut tags = tags_of(db, &ids).await?;
+    let page = into_page(
+        rows,
+        limit,
+        &order,
+        |r| cursor_key(sort, r),
+        |r| summary(r, &mut tags),
+    );
+    Ok(page)
+}
+
+/// The SELECT and its order for a sort: a metric sort reads from the metric summaries.
+fn select_for(sort: &JobSort, desc: bool, project: i64) -> (Order, Sql) {
+    let columns = "j.id, j.number, j.uid, j.name, j.status, j.created_ms, j.duration_ms, j.gpus";
+    let dir = if desc { "desc" } else { "asc" };
+    let plain = |name: &str, key: &'static str| {
+        let order = Order {
+            name: format!("{name}-{dir}"),
+            key,
+            id: "j.id",
+            desc,
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT {columns}, CAST(NULL AS DOUBLE PRECISION) AS sort_metric FROM jobs j WHERE j.project_id = "
+        ));
+        let p = sql.arg(Arg::Int(project));
+        sql.push(&p);
+        (order, sql)
+    };
+    match sort {
+        JobSort::Created => plain("created", "j.created_ms"),
+        JobSort::Name => plain("name", "j.name"),
+        JobSort::Status => plain("status", "j.status"),
+        JobSort::Duration => plain("duration", "j.duration_ms"),
+        JobSort::Metric(key) => {
+            let order = Order {
+                name: format!("metric:{key}-{dir}"),
+                key: "s.last",
+                id: "s.job_id",
+                desc,
+            };
+            let mut sql = Sql::new(&format!(
+                "SELECT {columns}, s.last AS sort_metric FROM metric_series s JOIN jobs j ON j.id = s.job_id \
+                 WHERE s.last IS NOT NULL AND s.project_id = "
+            ));
+            let p = sql.arg(Arg::Int(project));
+            let k = sql.arg(Arg::Text(key.clone()));
+            sql.push(&format!("{p} AND s.key = {k}"));
+            (order, sql)
+        }
+    }
+}
+
+fn cursor_key(sort: &JobSort, row: &Row) -> (SortKey, i64) {
+    let key = match sort {
+        JobSort::Created => SortKey::Int(row.created_ms),
+        JobSort::Name => SortKey::Text(row.name.clone()),
+        JobSort::Status => SortKey::Int(row.status),
+        JobSort::Duration => SortKey::Int(row.duration_ms),
+        JobSort::Metric(_) => SortKey::Float(row.sort_metric.unwrap_or(f64::NAN)),
+    };
+    (key, row.id)
+}
+
+fn summary(
+    row: Row,
+    tags: &mut std::collections::HashMap<i64, Vec<(String, String)>>,
+) -> JobSummary {
+    JobSummary {
+        number: row.number,
+        uid: row.uid,
+        name: row.name,
+        // Codes come only from JobStatus::code; an unknown one means a newer server wrote it.
+        status: JobStatus::from_code(row.status).unwrap_or(JobStatus::Lost),
+        created_ms: row.created_ms,
+        duration_ms: row.duration_ms,
+        gpus: row.gpus,
+        tags: tags.remove(&row.id).unwrap_or_default(),
+        sort_metric: row.sort_metric,
+    }
+}
+
+/// The tags of `jobs`, by job id, in key order.
+async fn tags_of(
+    db: &Db,
+    jobs: &[i64],
+) -> sqlx::Result<std::collections::HashMap<i64, Vec<(String, String)>>> {
+    let mut by_job = std::collections::HashMap::new();
+    if jobs.is_empty() {
+        return Ok(by_job);
+    }
+    // Ids are integers we read from the database, so listing them inline is safe.
+    let ids: Vec<String> = jobs.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "SELECT job_id, key, value FROM job_tags WHERE job_id IN ({}) ORDER BY job_id, key",
+        ids.join(", ")
+    );
+    let rows = sqlx::query_as::<_, (i64, String, String)>(&sql)
+        .fetch_all(db.pool())
+        .await?;
+    for (job, key, value) in rows {
+        by_job
+            .entry(job)
+            .or_insert_with(Vec::new)
+            .push((key, value));
+    }
+    Ok(by_job)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+//! Queries on `projects` and `project_members`.
+
+use super::cursor::SortKey;
+use super::sql::{into_page, Arg, Order, Sql};
+use super::{now_ms, Db, PageError};
+use crate::model::{Filter, Page, ProjectSort, ProjectSummary, SortDir};
+use sqlx::AnyConnection;
+
+/// A project as the server sees it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Project {
+    /// Database id.
+    pub id: i64,
+    /// The owner's user id.
+    pub owner_id: i64,
+    /// The owner's name.
+    pub owner: String,
+    /// Unique for its owner.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// 1 when only the owner and members may see it.
+    pub private: i64,
+    /// How many jobs it holds.
+    pub job_count: i64,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// Last activity.
+    pub updated_ms: i64,
+}
+
+impl From<Project> for ProjectSummary {
+    fn from(p: Project) -> Self {
+        Self {
+            owner: p.owner,
+            name: p.name,
+            description: p.description,
+            private: p.private != 0,
+            job_count: p.job_count,
+            created_ms: p.created_ms,
+            updated_ms: p.updated_ms,
+        }
+    }
+}
+
+const COLUMNS: &str = "p.id, p.owner_id, u.name AS owner, p.name, p.description, p.private, \
+                       p.job_count, p.created_ms, p.updated_ms";
+
+/// Who may see a project: everyone, unless it is private; then its owner and members.
+const VISIBLE_TO: &str = "(p.private = 0 OR p.owner_id = {v} OR EXISTS \
+     (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = {v}))";
+
+/// Creates a project for `owner`; fails with a unique violation if the owner has one of that name.
+pub async fn create(
+    db: &Db,
+    owner: i64,
+    name: &str,
+    description: &str,
+    private: bool,
+) -> sqlx::Result<i64> {
+    let mut conn = db.pool().acquire().await?;
+    create_at(&mut conn, owner, name, description, private, now_ms()).await
+}
+
+/// Creates a project made at `created_ms`, on `conn` (the demo backdates its projects and
+/// writes them inside its own transaction).
+pub async fn create_at(
+    conn: &mut AnyConnection,
+    owner: i64,
+    name: &str,
+    description: &str,
+    private: bool,
+    created_ms: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO projects (owner_id, name, description, private, created_ms, updated_ms)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(owner)
+    .bind(name)
+    .bind(description)
+    .bind(i64::from(private))
+    .bind(created_ms)
+    .fetch_one(conn)
+    .await
+}
+
+/// Lets `user` see the private project `project`.
+pub async fn add_member(db: &Db, project: i64, user: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO project_members (project_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(project)
+    .bind(user)
+    .execute(db.pool())
+    .await
+    .map(|_| ())
+}
+
+/// The project `owner/name`, if it exists and `viewer` may see it.
+pub async fn find_visible(
+    db: &Db,
+    viewer: i64,
+    owner: &str,
+    name: &str,
+) -> sqlx::Result<Option<Project>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.owner_id WHERE u.name = "
+    ));
+    let owner = sql.arg(Arg::Text(owner.to_owned()));
+    let name = sql.arg(Arg::Text(name.to_owned()));
+    sql.push(&format!("{owner} AND p.name = {name} AND "));
+    visible_to(&mut sql, viewer);
+    sql.query_as::<Project>().fetch_optional(db.pool()).await
+}
+
+/// One page of `owner`'s projects that `viewer` may see.
+pub async fn page_for_owner(
+    db: &Db,
+    viewer: i64,
+    owner: i64,
+    sort: ProjectSort,
+    dir: SortDir,
+    filter: &Filter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<ProjectSummary>, PageError> {
+    let desc = dir == SortDir::Desc;
+    let (name, key) = match sort {
+        ProjectSort::Name => ("name", "p.name"),
+        ProjectSort::Created => ("created", "p.created_ms"),
+        ProjectSort::Updated => ("updated", "p.updated_ms"),
+    };
+    let order = Order {
+        name: format!("{name}-{}", if desc { "desc" } else { "asc" }),
+        key,
+        id: "p.id",
+        desc,
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.owner_id = "
+    ));
+    let owner = sql.arg(Arg::Int(owner));
+    sql.push(&format!(
+        "{owner} AND p.archived = {} AND ",
+        i64::from(filter.archived)
+    ));
+    visible_to(&mut sql, viewer);
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        sql.contains("p.name", text);
+    }
+    sql.keyset(&order, cursor, limit)?;
+    let rows = sql.query_as::<Project>().fetch_all(db.pool()).await?;
+    Ok(into_page(
+        rows,
+        limit,
+        &order,
+        |p| cursor_key(sort, p),
+        ProjectSummary::from,
+    ))
+}
+
+fn visible_to(sql: &mut Sql, viewer: i64) {
+    let v = sql.arg(Arg::Int(viewer));
+    sql.push(&VISIBLE_TO.replace("{v}", &v));
+}
+
+fn cursor_key(sort: ProjectSort, p: &Project) -> (SortKey, i64) {
+    let key = match sort {
+        ProjectSort::Name => SortKey::Text(p.name.clone()),
+        ProjectSort::Created => SortKey::Int(p.created_ms),
+        ProjectSort::Updated => SortKey::Int(p.updated_ms),
+    };
+    (key, p.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{testing::each_backend, users};
+
+    #[tokio::test]
+    async fn private_projects_are_seen_only_by_owner_and_members() {
+        each_backend(|db| async move {
+            let ann = users::create(&db, "ann", "Ann").await.unwrap();
+            let ben = users::create(&db, "ben", "Ben").await.unwrap();
+            let cat = users::create(&db, "cat", "Cat").await.unwrap();
+            create(&db, ann.id, "open", "", false).await.unwrap();
+            let secret = create(&db, ann.id, "secret", "", true).await.unwrap();
+            add_member(&db, secret, cat.id).await.unwrap();
+
+            let names = |viewer: i64| {
+                let db = db.clone();
+                async move {
+                    let filter = Filter::default();
+                    let page = page_for_owner(
+                        &db,
+                        viewer,
+                        ann.id,
+                        ProjectSort::Name,
+                        SortDir::Asc,
+                        &filter,
+                        None,
+                        10,
+                    )
+                    .await
+                    .unwrap();
+                    page.items.into_iter().map(|p| p.name).collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(names(ann.id).await, ["open", "secret"]);
+            assert_eq!(names(ben.id).await, ["open"]);
+            assert_eq!(names(cat.id).await, ["open", "secret"]);
+            assert!(find_visible(&db, ben.id, "ann", "secret")
+                .await
+                .unwrap()
+                .is_none());
+            assert_eq!(
+                find_visible(&db, cat.id, "ann", "secret")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
+                secret
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn project_names_are_unique_per_owner_only() {
+        each_backend(|db| async move {
+            let ann = users::create(&db, "ann", "Ann").await.unwrap();
+            let ben = users::create(&db, "ben", "Ben").await.unwrap();
+            create(&db, ann.id, "xray", "", false).await.unwrap();
+            create(&db, ben.id, "xray", "", false).await.unwrap();
+            assert!(create(&db, ann.id, "xray", "", false).await.is_err());
+        })
+        .await;
+    }
+}

@@ -1,0 +1,310 @@
+//! Types shared by the browser and the server: names, ids, rows of the columns, sort and filter.
+
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+/// A user's or project's name that passed [`Name::parse`]: safe in URLs and unique per scope.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Name(String);
+
+/// Why a name was refused; the message is shown to the person who typed it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Nothing was given.
+    #[error("a name cannot be empty")]
+    Empty,
+    /// More characters than the kind of name allows.
+    #[error("a name can have at most {max} characters")]
+    TooLong {
+        /// The limit that was exceeded.
+        max: usize,
+    },
+    /// A character outside `a-z A-Z 0-9 - _ .`, or a leading `-`, `_` or `.`.
+    #[error("use letters, digits, '-', '_' and '.', starting with a letter or digit")]
+    BadCharacter,
+}
+
+impl Name {
+    /// User names: short, because they appear in every URL.
+    pub const MAX_USER: usize = 39;
+    /// Project names, as in `alice/xray-segmentation`.
+    pub const MAX_PROJECT: usize = 64;
+
+    /// Checks a user or project name of at most `max` characters.
+    pub fn parse(text: &str, max: usize) -> Result<Self, NameError> {
+        let first = text.chars().next().ok_or(NameError::Empty)?;
+        if text.chars().count() > max {
+            return Err(NameError::TooLong { max });
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if !first.is_ascii_alphanumeric() || !text.chars().all(allowed) {
+            return Err(NameError::BadCharacter);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The lifecycle state of a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Waiting for a runner.
+    Queued,
+    /// Leased by a runner, preparing to run.
+    Starting,
+    /// Running.
+    Running,
+    /// Finished with exit code 0.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Stopped by a person.
+    Cancelled,
+    /// Its runner stopped reporting.
+    Lost,
+}
+
+impl JobStatus {
+    /// Every status, in the order the status sort uses (work in progress first).
+    pub const ALL: [JobStatus; 7] = [
+        Self::Queued,
+        Self::Starting,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Lost,
+    ];
+
+    /// The number stored in the database; its order is the status sort order.
+    pub fn code(self) -> i64 {
+        Self::ALL
+            .iter()
+            .position(|s| *s == self)
+            .expect("ALL lists every status") as i64
+    }
+
+    /// The status stored as `code`, if the code is known.
+    pub fn from_code(code: i64) -> Option<Self> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Self::ALL.get(i))
+            .copied()
+    }
+
+    /// The lowercase word used in URLs, the API and the UI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Lost => "lost",
+        }
+    }
+
+    /// Whether the job has ended and will not change state again.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Cancelled | Self::Lost
+        )
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown job status '{s}'"))
+    }
+}
+
+/// Sort direction of a column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortDir {
+    /// Smallest first.
+    Asc,
+    /// Largest (or newest) first: the default everywhere.
+    #[default]
+    Desc,
+}
+
+/// What the users column is ordered by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserSort {
+    /// By name: the default.
+    #[default]
+    Name,
+    /// By sign-up time.
+    Created,
+}
+
+/// What a user's projects column is ordered by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectSort {
+    /// By name.
+    Name,
+    /// By creation time.
+    Created,
+    /// By last activity (a job created or changed): the default.
+    #[default]
+    Updated,
+}
+
+/// What a project's jobs column is ordered by.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobSort {
+    /// By creation time: the default.
+    #[default]
+    Created,
+    /// By name.
+    Name,
+    /// By status, work in progress first.
+    Status,
+    /// By run time; unfinished jobs count as 0.
+    Duration,
+    /// By the last value of this metric; lists only jobs that logged it.
+    Metric(String),
+}
+
+/// A column's filter: the same shape for every column, unused parts ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    /// Case-insensitive substring of the name.
+    pub text: Option<String>,
+    /// Jobs only: keep jobs in one of these states (empty: all).
+    pub statuses: Vec<JobStatus>,
+    /// Jobs only: keep jobs with this tag key.
+    pub tag: Option<String>,
+    /// Show archived items instead of live ones.
+    pub archived: bool,
+}
+
+/// One page of a column and the cursor for the page after it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The rows, in the column's order.
+    pub items: Vec<T>,
+    /// Opaque; pass it back to get the next page. `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// A row of the users column.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    /// Login and URL name.
+    pub name: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// A row of the projects column.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSummary {
+    /// The owner's user name.
+    pub owner: String,
+    /// The project's name, unique for its owner.
+    pub name: String,
+    /// Free text shown under the name.
+    pub description: String,
+    /// Visible only to the owner and members.
+    pub private: bool,
+    /// How many jobs it holds.
+    pub job_count: i64,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// Last activity, milliseconds since the Unix epoch.
+    pub updated_ms: i64,
+}
+
+/// A row of the jobs column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobSummary {
+    /// Number within its project: `#1234`.
+    pub number: i64,
+    /// Global id, 32 hex characters (the MLflow run id).
+    pub uid: String,
+    /// Human name of the run.
+    pub name: String,
+    /// Lifecycle state.
+    pub status: JobStatus,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// Run time in milliseconds; 0 until it finishes.
+    pub duration_ms: i64,
+    /// GPUs it asked for.
+    pub gpus: i64,
+    /// Tag keys (and values where set), in key order.
+    pub tags: Vec<(String, String)>,
+    /// With a metric sort: the job's last value of that metric.
+    pub sort_metric: Option<f64>,
+}
+
+/// The signed-in user, as the app shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// Login and URL name.
+    pub name: String,
+    /// Name shown to people.
+    pub display_name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_longer_than_64_chars_are_rejected() {
+        assert!(Name::parse(&"a".repeat(64), Name::MAX_PROJECT).is_ok());
+        assert_eq!(
+            Name::parse(&"a".repeat(65), Name::MAX_PROJECT),
+            Err(NameError::TooLong { max: 64 })
+        );
+    }
+
+    #[test]
+    fn names_with_markup_slashes_or_leading_dots_are_rejected() {
+        for bad in ["<b>", "a/b", ".hidden", "-x", "a b", "é"] {
+            assert_eq!(Name::parse(bad, 39), Err(NameError::BadCharacter), "{bad}");
+        }
+        assert_eq!(Name::parse("", 39), Err(NameError::Empty));
+        assert_eq!(
+            Name::parse("resnet-50_v2.1", 39).unwrap().as_str(),
+            "resnet-50_v2.1"
+        );
+    }
+
+    #[test]
+    fn status_codes_round_trip_in_sort_order() {
+        for (i, status) in JobStatus::ALL.into_iter().enumerate() {
+            assert_eq!(status.code(), i as i64);
+            assert_eq!(JobStatus::from_code(status.code()), Some(status));
+            assert_eq!(status.as_str().parse::<JobStatus>(), Ok(status));
+        }
+        assert_eq!(JobStatus::from_code(7), None);
+        assert!("done".parse::<JobStatus>().is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! Route components: each reads its URL, owns its data and hands plain values to components.
+
+pub mod home;
+pub mod login;
+pub mod not_found;

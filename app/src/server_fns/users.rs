@@ -1,0 +1,23 @@
+//! The users column.
+
+use crate::error::AppError;
+use crate::model::{Filter, Page, SortDir, UserSort, UserSummary};
+use leptos::prelude::*;
+
+/// Rows in one page of a column.
+pub const PAGE_SIZE: u32 = 50;
+
+/// One page of the users column, after `cursor`.
+#[server]
+pub async fn list_users(
+    sort: UserSort,
+    dir: SortDir,
+    filter: Filter,
+    cursor: Option<String>,
+) -> Result<Page<UserSummary>, AppError> {
+    use crate::{auth::require_user, db, state::AppState};
+
+    let state = expect_context::<AppState>();
+    require_user()?;
+    Ok(db::users::page(&state.db, sort, dir, &filter, cursor.as_deref(), PAGE_SIZE).await?)
+}

@@ -1,0 +1,112 @@
+//! What each subcommand does, after the command line is parsed.
+
+use crate::cli::{Cli, Command, TokenCommand, UserCommand};
+use anyhow::{bail, Context};
+use app::db::{self, Db};
+use app::model::Name;
+use std::io::BufRead;
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = open(&cli.database).await?;
+    let result = match cli.command {
+        Command::Serve(args) => crate::startup::serve(db.clone(), args).await,
+        Command::Demo(args) => crate::demo::run(&db, &args)
+            .await
+            .map(|summary| println!("{summary}")),
+        Command::User(command) => user(&db, command).await,
+        Command::Token(command) => token(&db, command).await,
+    };
+    db.close().await;
+    result
+}
+
+/// Opens and migrates the store, with a one-line reason when it cannot.
+pub async fn open(url: &str) -> anyhow::Result<Db> {
+    let db = Db::open(url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create {
+            name,
+            display_name,
+            password_stdin,
+        } => {
+            let name = Name::parse(&name, Name::MAX_USER)
+                .with_context(|| format!("user name '{name}'"))?;
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            if db::users::find_by_name(db, name.as_str()).await?.is_some() {
+                bail!("a user called '{name}' already exists");
+            }
+            let display = display_name.unwrap_or_else(|| name.to_string());
+            let user = db::users::create(db, name.as_str(), &display).await?;
+            if let Some(password) = password {
+                db::users::set_password_hash(db, user.id, &app::auth::hash_password(&password))
+                    .await?;
+                println!("created user {name}; they can sign in with their password");
+            } else {
+                println!("created user {name} without a password; give them a token: millrace token create --user {name}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.chars().count() < 8 {
+        bail!("the password on standard input must have at least 8 characters");
+    }
+    Ok(password)
+}
+
+async fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { user, name } => {
+            let user = find_user(db, &user).await?;
+            let (id, secret) = app::auth::create_token(db, user.id, &name).await?;
+            eprintln!(
+                "token {id} for {} created; it is shown only now:",
+                user.name
+            );
+            println!("{secret}");
+        }
+        TokenCommand::List { user } => {
+            let user = find_user(db, &user).await?;
+            for token in db::tokens::list(db, user.id).await? {
+                let state = if token.revoked_ms.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!("{}\t{}\t{state}", token.id, token.name);
+            }
+        }
+        TokenCommand::Revoke { user, id } => {
+            let user = find_user(db, &user).await?;
+            if !db::tokens::revoke(db, user.id, id).await? {
+                bail!("{} has no live token {id}", user.name);
+            }
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn find_user(db: &Db, name: &str) -> anyhow::Result<db::users::User> {
+    db::users::find_by_name(db, name)
+        .await?
+        .with_context(|| format!("no user called '{name}'"))
+}

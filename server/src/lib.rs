@@ -1,0 +1,9 @@
+//! The millrace server: command line, startup, HTTP routes, REST API and demo data.
+
+pub mod api;
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod middleware;
+pub mod startup;
+pub mod telemetry;
