@@ -1,0 +1,129 @@
+//! Who may call what: tokens, sessions, and the error shape of a refusal.
+
+use crate::helpers::{TestApp, PASSWORD};
+use app::auth::{hash_secret, SESSION_COOKIE};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use base64::Engine;
+use serde_json::Value;
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[tokio::test]
+async fn no_token_gets_401_in_the_shared_error_shape() {
+    let app = TestApp::new().await;
+    let (status, headers, body) = app.get("/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(json(&body)["error"]["code"], "unauthorized");
+    assert_eq!(json(&body)["error"]["message"], "sign in to continue");
+}
+
+#[tokio::test]
+async fn a_bearer_token_identifies_its_user_and_is_stored_only_hashed() {
+    let app = TestApp::new().await;
+    let (id, token) = app.token().await;
+    let (status, _, body) = app.get("/api/v1/me", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body), serde_json::json!({"name": "ann", "display_name": "Ann Example"}));
+    let stored = app::db::tokens::stored_hash(&app.db, id).await.unwrap().unwrap();
+    assert_eq!(stored, hash_secret(&token));
+    assert!(!stored.contains(&token[3..]));
+}
+
+#[tokio::test]
+async fn a_wrong_or_revoked_token_is_refused_at_once() {
+    let app = TestApp::new().await;
+    let (id, token) = app.token().await;
+    let (status, _, _) = app.get("/api/v1/me", Some("Bearer mr_0000")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let ann = app::db::users::find_by_name(&app.db, "ann").await.unwrap().unwrap();
+    assert!(app::db::tokens::revoke(&app.db, ann.id, id).await.unwrap());
+    let (status, _, body) = app.get("/api/v1/me", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(json(&body)["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn basic_auth_needs_the_name_that_owns_the_token() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token().await;
+    let basic = |text: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(text));
+    let (status, _, _) = app.get("/api/v1/me", Some(&basic(&format!("ann:{token}")))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = app.get("/api/v1/me", Some(&basic(&format!("bob:{token}")))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn login(app: &TestApp, password: &str) -> (StatusCode, axum::http::HeaderMap) {
+    let (_, _, page) = app.get("/login", None).await;
+    let action = page.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("the login form");
+    let form = format!("name=ann&password={}&next=%2Fsomewhere", password.replace(' ', "+"));
+    let request = Request::post(action)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (status, headers, _) = app.send(request).await;
+    (status, headers)
+}
+
+#[tokio::test]
+async fn login_sets_an_httponly_session_that_logout_ends() {
+    let app = TestApp::new().await;
+    let (status, headers) = login(&app, PASSWORD).await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    assert_eq!(headers[header::LOCATION], "/somewhere");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    assert!(pair.starts_with(&format!("{SESSION_COOKIE}=mr_")));
+
+    let with_cookie = |path: &str| Request::get(path).header(header::COOKIE, &pair).body(Body::empty()).unwrap();
+    let (status, _, body) = app.send(with_cookie("/api/v1/me")).await;
+    assert_eq!((status, json(&body)["name"].as_str()), (StatusCode::OK, Some("ann")));
+    let (status, _, page) = app.send(with_cookie("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Ann Example"), "the home page names the signed-in user");
+
+    let (_, _, page) = app.send(with_cookie("/")).await;
+    let logout = page.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("the logout form");
+    let request = Request::post(logout)
+        .header(header::COOKIE, &pair)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .unwrap();
+    app.send(request).await;
+    let (status, _, _) = app.send(with_cookie("/api/v1/me")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session ended at once");
+}
+
+#[tokio::test]
+async fn a_wrong_password_opens_no_session() {
+    let app = TestApp::new().await;
+    let (status, headers) = login(&app, "not the password").await;
+    assert!(!status.is_success(), "{status}");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn pages_redirect_to_login_and_healthz_is_open() {
+    let app = TestApp::new().await;
+    let (status, headers, _) = app.get("/u/ann?sort=name", None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/login?next=/u/ann%3Fsort%3Dname");
+    let (status, _, body) = app.get("/healthz", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
+    let (status, _, body) = app.get("/api/v1/nothing-here", Some("Bearer x")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+#[tokio::test]
+async fn unknown_api_paths_answer_404_in_the_error_shape() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token().await;
+    let (status, _, body) = app.get("/api/v1/nothing-here", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(json(&body)["error"]["code"], "not_found");
+}

@@ -1,0 +1,58 @@
+//! A migrated store with one user, the router around it, and request shortcuts.
+
+use app::db::{self, Db};
+use app::state::AppState;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// A running app on a temporary SQLite file.
+pub struct TestApp {
+    /// The store behind it.
+    pub db: Db,
+    /// The HTTP app.
+    pub router: Router,
+    _dir: tempfile::TempDir,
+}
+
+/// The password of the user every test app has.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// A fresh app whose store holds the user `ann` with [`PASSWORD`].
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("api.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let ann = db::users::create(&db, "ann", "Ann Example").await.unwrap();
+        db::users::set_password_hash(&db, ann.id, &app::auth::hash_password(PASSWORD)).await.unwrap();
+        let options = leptos::config::LeptosOptions::builder().output_name("millrace").build();
+        let router = server::startup::router(AppState { leptos_options: options, db: db.clone() });
+        Self { db, router, _dir: dir }
+    }
+
+    /// Sends a request and returns status, headers and body text.
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `GET path` with an optional `Authorization` header value.
+    pub async fn get(&self, path: &str, authorization: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let mut request = Request::get(path);
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// A new API token of `ann`, and its id.
+    pub async fn token(&self) -> (i64, String) {
+        let ann = db::users::find_by_name(&self.db, "ann").await.unwrap().unwrap();
+        app::auth::create_token(&self.db, ann.id, "test").await.unwrap()
+    }
+}

@@ -1,0 +1,5 @@
+//! REST and auth tests: the real router on a real SQLite file, driven without a socket.
+
+mod auth;
+mod config;
+mod helpers;
