@@ -6,6 +6,7 @@ pub mod model;
 pub mod pages;
 pub mod routes;
 pub mod server_fns;
+pub mod url;
 
 #[cfg(feature = "ssr")]
 pub mod auth;

@@ -4,6 +4,7 @@ use crate::api::error::ApiError;
 use app::auth::{self, CurrentUser};
 use app::error::AppError;
 use app::state::AppState;
+use app::url::encode_component;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -32,7 +33,7 @@ pub async fn authenticate(
         Access::Open => next.run(request).await,
         Access::Page => {
             let wanted = request.uri().path_and_query().map_or("/", |p| p.as_str());
-            Redirect::to(&format!("/login?next={}", percent_encode(wanted))).into_response()
+            Redirect::to(&format!("/login?next={}", encode_component(wanted))).into_response()
         }
     }
 }
@@ -63,18 +64,6 @@ impl Access {
 /// Built assets: no database lookup for them. (Not "anything with a dot": names may have dots.)
 fn is_static(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.ico"
-}
-
-/// Encodes a path and query for use as one query-string value.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -8,13 +8,14 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn Login() -> impl IntoView {
     let login = ServerAction::<LoginFn>::new();
-    let next = move || use_query_map().read().get("next").unwrap_or_default();
-    let error = move || {
-        login
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.to_string())
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    // Without JavaScript a failed login comes back as `?failed=1`; with it, as the action's value.
+    let failed_before = move || query.read().get("failed").is_some();
+    let error = move || match login.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        Some(Ok(())) => None,
+        None => failed_before().then(|| "wrong user name or password".to_owned()),
     };
 
     view! {

@@ -21,7 +21,21 @@ pub async fn login(name: String, password: String, next: Option<String>) -> Resu
     use http::{header::SET_COOKIE, HeaderValue};
 
     let state = expect_context::<AppState>();
-    let (_, secret) = auth::login(&state.db, name.trim(), &password).await?;
+    let (_, secret) = match auth::login(&state.db, name.trim(), &password).await {
+        Ok(found) => found,
+        Err(error) => {
+            // A plain form post (no JavaScript) cannot show the error: send the browser back
+            // to the form, which reads `failed` from its URL.
+            if is_plain_form_post() {
+                let next = next
+                    .as_deref()
+                    .map(|n| format!("&next={}", crate::url::encode_component(n)))
+                    .unwrap_or_default();
+                leptos_axum::redirect(&format!("/login?failed=1{next}"));
+            }
+            return Err(error);
+        }
+    };
     let cookie = HeaderValue::from_str(&auth::session_cookie(Some(&secret)))
         .map_err(|_| AppError::Internal)?;
     expect_context::<leptos_axum::ResponseOptions>().insert_header(SET_COOKIE, cookie);
@@ -45,6 +59,21 @@ pub async fn logout() -> Result<(), AppError> {
     expect_context::<leptos_axum::ResponseOptions>().insert_header(SET_COOKIE, cookie);
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+/// Whether the current request is a browser's own form submission rather than the app's fetch.
+#[cfg(feature = "ssr")]
+fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)?
+                .to_str()
+                .ok()
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false)
 }
 
 /// `next` if it is a path on this site, else `/`: a login link must not send people elsewhere.

@@ -25,10 +25,18 @@ async fn no_token_gets_401_in_the_shared_error_shape() {
 async fn a_bearer_token_identifies_its_user_and_is_stored_only_hashed() {
     let app = TestApp::new().await;
     let (id, token) = app.token().await;
-    let (status, _, body) = app.get("/api/v1/me", Some(&format!("Bearer {token}"))).await;
+    let (status, _, body) = app
+        .get("/api/v1/me", Some(&format!("Bearer {token}")))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(json(&body), serde_json::json!({"name": "ann", "display_name": "Ann Example"}));
-    let stored = app::db::tokens::stored_hash(&app.db, id).await.unwrap().unwrap();
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"name": "ann", "display_name": "Ann Example"})
+    );
+    let stored = app::db::tokens::stored_hash(&app.db, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, hash_secret(&token));
     assert!(!stored.contains(&token[3..]));
 }
@@ -39,9 +47,14 @@ async fn a_wrong_or_revoked_token_is_refused_at_once() {
     let (id, token) = app.token().await;
     let (status, _, _) = app.get("/api/v1/me", Some("Bearer mr_0000")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let ann = app::db::users::find_by_name(&app.db, "ann").await.unwrap().unwrap();
+    let ann = app::db::users::find_by_name(&app.db, "ann")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(app::db::tokens::revoke(&app.db, ann.id, id).await.unwrap());
-    let (status, _, body) = app.get("/api/v1/me", Some(&format!("Bearer {token}"))).await;
+    let (status, _, body) = app
+        .get("/api/v1/me", Some(&format!("Bearer {token}")))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(json(&body)["error"]["code"], "unauthorized");
 }
@@ -50,17 +63,33 @@ async fn a_wrong_or_revoked_token_is_refused_at_once() {
 async fn basic_auth_needs_the_name_that_owns_the_token() {
     let app = TestApp::new().await;
     let (_, token) = app.token().await;
-    let basic = |text: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(text));
-    let (status, _, _) = app.get("/api/v1/me", Some(&basic(&format!("ann:{token}")))).await;
+    let basic = |text: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(text)
+        )
+    };
+    let (status, _, _) = app
+        .get("/api/v1/me", Some(&basic(&format!("ann:{token}"))))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = app.get("/api/v1/me", Some(&basic(&format!("bob:{token}")))).await;
+    let (status, _, _) = app
+        .get("/api/v1/me", Some(&basic(&format!("bob:{token}"))))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 async fn login(app: &TestApp, password: &str) -> (StatusCode, axum::http::HeaderMap) {
     let (_, _, page) = app.get("/login", None).await;
-    let action = page.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("the login form");
-    let form = format!("name=ann&password={}&next=%2Fsomewhere", password.replace(' ', "+"));
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the login form");
+    let form = format!(
+        "name=ann&password={}&next=%2Fsomewhere",
+        password.replace(' ', "+")
+    );
     let request = Request::post(action)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(form))
@@ -76,19 +105,37 @@ async fn login_sets_an_httponly_session_that_logout_ends() {
     assert!(status.is_success() || status.is_redirection(), "{status}");
     assert_eq!(headers[header::LOCATION], "/somewhere");
     let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let pair = cookie.split(';').next().unwrap().to_owned();
     assert!(pair.starts_with(&format!("{SESSION_COOKIE}=mr_")));
 
-    let with_cookie = |path: &str| Request::get(path).header(header::COOKIE, &pair).body(Body::empty()).unwrap();
+    let with_cookie = |path: &str| {
+        Request::get(path)
+            .header(header::COOKIE, &pair)
+            .body(Body::empty())
+            .unwrap()
+    };
     let (status, _, body) = app.send(with_cookie("/api/v1/me")).await;
-    assert_eq!((status, json(&body)["name"].as_str()), (StatusCode::OK, Some("ann")));
+    assert_eq!(
+        (status, json(&body)["name"].as_str()),
+        (StatusCode::OK, Some("ann"))
+    );
     let (status, _, page) = app.send(with_cookie("/")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Ann Example"), "the home page names the signed-in user");
+    assert!(
+        page.contains("Ann Example"),
+        "the home page names the signed-in user"
+    );
 
     let (_, _, page) = app.send(with_cookie("/")).await;
-    let logout = page.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("the logout form");
+    let logout = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the logout form");
     let request = Request::post(logout)
         .header(header::COOKIE, &pair)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -96,7 +143,11 @@ async fn login_sets_an_httponly_session_that_logout_ends() {
         .unwrap();
     app.send(request).await;
     let (status, _, _) = app.send(with_cookie("/api/v1/me")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session ended at once");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the session ended at once"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +163,10 @@ async fn pages_redirect_to_login_and_healthz_is_open() {
     let app = TestApp::new().await;
     let (status, headers, _) = app.get("/u/ann?sort=name", None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers[header::LOCATION], "/login?next=/u/ann%3Fsort%3Dname");
+    assert_eq!(
+        headers[header::LOCATION],
+        "/login?next=/u/ann%3Fsort%3Dname"
+    );
     let (status, _, body) = app.get("/healthz", None).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
     let (status, _, body) = app.get("/api/v1/nothing-here", Some("Bearer x")).await;
@@ -123,7 +177,33 @@ async fn pages_redirect_to_login_and_healthz_is_open() {
 async fn unknown_api_paths_answer_404_in_the_error_shape() {
     let app = TestApp::new().await;
     let (_, token) = app.token().await;
-    let (status, _, body) = app.get("/api/v1/nothing-here", Some(&format!("Bearer {token}"))).await;
+    let (status, _, body) = app
+        .get("/api/v1/nothing-here", Some(&format!("Bearer {token}")))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(json(&body)["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn a_failed_plain_form_login_returns_to_the_form_with_a_message() {
+    let app = TestApp::new().await;
+    let (_, _, page) = app.get("/login", None).await;
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let request = Request::post(action.as_str())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .body(Body::from("name=ann&password=nope&next=%2Fu%2Fann"))
+        .unwrap();
+    let (status, headers, _) = app.send(request).await;
+    assert_eq!(status, StatusCode::FOUND);
+    let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(location, "/login?failed=1&next=/u/ann");
+    let (_, _, form) = app.get(&location, None).await;
+    assert!(form.contains("wrong user name or password"));
+    assert!(form.contains(r#"name="next" value="/u/ann""#));
 }

@@ -22,15 +22,27 @@ fn leptos_value(text: &str, key: &str) -> Option<String> {
 fn leptos_config_agrees_with_cargo_metadata() {
     let leptos = workspace_file("Leptos.toml");
     let cargo = workspace_file("Cargo.toml");
-    let pairs = [("output-name", "name"), ("site-root", "site-root"), ("site-pkg-dir", "site-pkg-dir"),
-        ("site-addr", "site-addr"), ("reload-port", "reload-port")];
+    let pairs = [
+        ("output-name", "name"),
+        ("site-root", "site-root"),
+        ("site-pkg-dir", "site-pkg-dir"),
+        ("site-addr", "site-addr"),
+        ("reload-port", "reload-port"),
+    ];
     for (runtime_key, build_key) in pairs {
         let runtime = leptos_value(&leptos, runtime_key);
         assert!(runtime.is_some(), "Leptos.toml lacks {runtime_key}");
-        assert_eq!(runtime, leptos_value(&cargo, build_key), "{runtime_key} differs from Cargo.toml's {build_key}");
+        assert_eq!(
+            runtime,
+            leptos_value(&cargo, build_key),
+            "{runtime_key} differs from Cargo.toml's {build_key}"
+        );
     }
-    let options = leptos::config::get_configuration(Some(&format!("{}/../Leptos.toml", env!("CARGO_MANIFEST_DIR"))))
-        .expect("Leptos.toml parses")
-        .leptos_options;
+    let options = leptos::config::get_configuration(Some(&format!(
+        "{}/../Leptos.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )))
+    .expect("Leptos.toml parses")
+    .leptos_options;
     assert_eq!(&*options.output_name, "millrace");
 }

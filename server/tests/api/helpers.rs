@@ -24,25 +24,49 @@ impl TestApp {
     /// A fresh app whose store holds the user `ann` with [`PASSWORD`].
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite://{}", dir.path().join("api.db").display())).await.unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("api.db").display()))
+            .await
+            .unwrap();
         db.migrate().await.unwrap();
         let ann = db::users::create(&db, "ann", "Ann Example").await.unwrap();
-        db::users::set_password_hash(&db, ann.id, &app::auth::hash_password(PASSWORD)).await.unwrap();
-        let options = leptos::config::LeptosOptions::builder().output_name("millrace").build();
-        let router = server::startup::router(AppState { leptos_options: options, db: db.clone() });
-        Self { db, router, _dir: dir }
+        db::users::set_password_hash(&db, ann.id, &app::auth::hash_password(PASSWORD))
+            .await
+            .unwrap();
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("millrace")
+            .build();
+        let router = server::startup::router(AppState {
+            leptos_options: options,
+            db: db.clone(),
+        });
+        Self {
+            db,
+            router,
+            _dir: dir,
+        }
     }
 
     /// Sends a request and returns status, headers and body text.
-    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    pub async fn send(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
-        (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     /// `GET path` with an optional `Authorization` header value.
-    pub async fn get(&self, path: &str, authorization: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+    pub async fn get(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
         let mut request = Request::get(path);
         if let Some(value) = authorization {
             request = request.header(header::AUTHORIZATION, value);
@@ -52,7 +76,12 @@ impl TestApp {
 
     /// A new API token of `ann`, and its id.
     pub async fn token(&self) -> (i64, String) {
-        let ann = db::users::find_by_name(&self.db, "ann").await.unwrap().unwrap();
-        app::auth::create_token(&self.db, ann.id, "test").await.unwrap()
+        let ann = db::users::find_by_name(&self.db, "ann")
+            .await
+            .unwrap()
+            .unwrap();
+        app::auth::create_token(&self.db, ann.id, "test")
+            .await
+            .unwrap()
     }
 }
