@@ -3,15 +3,16 @@
 use crate::pages::{home::Home, login::Login, not_found::NotFound};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
-/// Every URL of the app.
+/// Every URL of the app. Pages stream in order: each Suspense's data is written where it
+/// belongs before what follows it, so the page is complete without JavaScript too.
 #[component]
 pub fn AppRoutes() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=Home/>
+                <Route path=path!("/") view=Home ssr=SsrMode::InOrder/>
                 <Route path=path!("/login") view=Login/>
             </Routes>
         </Router>

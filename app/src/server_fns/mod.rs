@@ -2,3 +2,20 @@
 
 pub mod session;
 pub mod users;
+
+/// Gives a failed server function the HTTP status of its error (404, 401, 400...) instead of
+/// the blanket 500, so logs, proxies and browsers see a client mistake for what it is.
+#[cfg(feature = "ssr")]
+pub(crate) fn with_status<T>(
+    result: Result<T, crate::error::AppError>,
+) -> Result<T, crate::error::AppError> {
+    if let Err(error) = &result {
+        if let (Some(options), Ok(status)) = (
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(error.status()),
+        ) {
+            options.set_status(status);
+        }
+    }
+    result
+}

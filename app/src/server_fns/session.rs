@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// The signed-in user.
 #[server]
 pub async fn get_me() -> Result<Me, AppError> {
-    let user = crate::auth::require_user()?;
+    let user = crate::server_fns::with_status(crate::auth::require_user())?;
     Ok(Me {
         name: user.name,
         display_name: user.display_name,
@@ -32,8 +32,9 @@ pub async fn login(name: String, password: String, next: Option<String>) -> Resu
                     .map(|n| format!("&next={}", crate::url::encode_component(n)))
                     .unwrap_or_default();
                 leptos_axum::redirect(&format!("/login?failed=1{next}"));
+                return Err(error);
             }
-            return Err(error);
+            return crate::server_fns::with_status(Err(error));
         }
     };
     let cookie = HeaderValue::from_str(&auth::session_cookie(Some(&secret)))
