@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: unit and store tests (SQLite and PostgreSQL), the REST tests, and the browser
+# tests in Chromium. PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth);
+# MILLRACE_TEST_POSTGRES points elsewhere.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+source scripts/setup.sh
+
+# cargo-leptos builds debug code with this flag; using it here too lets the tests and the
+# site share one set of compiled crates instead of building everything twice.
+export RUSTFLAGS="--cfg erase_components"
+
+step "unit, store and API tests"
+cargo test --workspace
+
+step "building the site for the browser tests"
+cargo leptos build
+
+step "browser tests (Chromium, hydrated and without JavaScript)"
+cd end2end
+MILLRACE_BIN="$CARGO_TARGET_DIR/debug/millrace" npx playwright test
