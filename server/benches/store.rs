@@ -34,11 +34,17 @@ async fn ingestion(dir: &tempfile::TempDir) -> anyhow::Result<()> {
         let db = fresh(dir, &format!("demo-{run}.db")).await?;
         let summary = server::demo::run(&db, &DemoArgs::defaults()).await?;
         rates.push(summary.points_per_second());
-        println!("demo run {run}: {} points in {:.2?}", summary.points, summary.points_time);
+        println!(
+            "demo run {run}: {} points in {:.2?}",
+            summary.points, summary.points_time
+        );
         db.close().await;
     }
     rates.sort_by(f64::total_cmp);
-    println!("demo ingestion into SQLite: median {:.0} points/s (target >= 1,000,000)", rates[1]);
+    println!(
+        "demo ingestion into SQLite: median {:.0} points/s (target >= 1,000,000)",
+        rates[1]
+    );
     Ok(())
 }
 
@@ -47,16 +53,32 @@ async fn pages(dir: &tempfile::TempDir) -> anyhow::Result<()> {
     let db = fresh(dir, "pages.db").await?;
     let started = Instant::now();
     let project = fill(&db).await?;
-    println!("filled {JOBS} jobs (one metric each) in {:.1?}", started.elapsed());
-    println!("{:<22} {:>6} {:>12} {:>12}", "sort", "depth", "median", "p99");
-    let sorts = [JobSort::Created, JobSort::Name, JobSort::Status, JobSort::Duration, JobSort::Metric("val/auc".into())];
+    println!(
+        "filled {JOBS} jobs (one metric each) in {:.1?}",
+        started.elapsed()
+    );
+    println!(
+        "{:<22} {:>6} {:>12} {:>12}",
+        "sort", "depth", "median", "p99"
+    );
+    let sorts = [
+        JobSort::Created,
+        JobSort::Name,
+        JobSort::Status,
+        JobSort::Duration,
+        JobSort::Metric("val/auc".into()),
+    ];
     for sort in sorts {
         for dir in [SortDir::Desc, SortDir::Asc] {
             let deep = cursor_at(&db, project, &sort, dir, DEEP_ROWS).await?;
             for (depth, cursor) in [(0, None), (DEEP_ROWS, Some(deep))] {
                 let times = sample(&db, project, &sort, dir, cursor.as_deref()).await?;
                 let label = format!("{sort:?} {dir:?}").to_lowercase();
-                println!("{label:<22} {depth:>6} {:>12.3?} {:>12.3?}", percentile(&times, 50), percentile(&times, 99));
+                println!(
+                    "{label:<22} {depth:>6} {:>12.3?} {:>12.3?}",
+                    percentile(&times, 50),
+                    percentile(&times, 99)
+                );
             }
         }
     }
@@ -74,7 +96,18 @@ async fn fill(db: &Db) -> anyhow::Result<i64> {
         let refs = jobs::insert_many(&mut tx, project, &specs).await?;
         for (i, r) in refs.iter().enumerate() {
             let value = ((start + i as i64) * 7919 % 10_007) as f64 / 10_007.0;
-            metrics::append(&mut tx, project, r.id, "val/auc", &[Point { step: 1, wall_ms: 1, value }]).await?;
+            metrics::append(
+                &mut tx,
+                project,
+                r.id,
+                "val/auc",
+                &[Point {
+                    step: 1,
+                    wall_ms: 1,
+                    value,
+                }],
+            )
+            .await?;
         }
         tx.commit().await?;
     }
@@ -93,16 +126,37 @@ fn job(i: i64) -> NewJob {
     }
 }
 
-async fn cursor_at(db: &Db, project: i64, sort: &JobSort, dir: SortDir, rows: usize) -> anyhow::Result<String> {
+async fn cursor_at(
+    db: &Db,
+    project: i64,
+    sort: &JobSort,
+    dir: SortDir,
+    rows: usize,
+) -> anyhow::Result<String> {
     let mut cursor = None;
     for _ in 0..rows / PAGE as usize {
-        let page = jobs::page(db, project, sort, dir, &Filter::default(), cursor.as_deref(), PAGE).await?;
+        let page = jobs::page(
+            db,
+            project,
+            sort,
+            dir,
+            &Filter::default(),
+            cursor.as_deref(),
+            PAGE,
+        )
+        .await?;
         cursor = page.next;
     }
     Ok(cursor.expect("the project has more rows than the depth"))
 }
 
-async fn sample(db: &Db, project: i64, sort: &JobSort, dir: SortDir, cursor: Option<&str>) -> anyhow::Result<Vec<Duration>> {
+async fn sample(
+    db: &Db,
+    project: i64,
+    sort: &JobSort,
+    dir: SortDir,
+    cursor: Option<&str>,
+) -> anyhow::Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let started = Instant::now();

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use leptos::config::{get_configuration, LeptosOptions};
+use leptos::config::{get_config_from_str, get_configuration, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::path::Path;
@@ -18,16 +18,21 @@ use tokio::net::TcpListener;
 /// The runtime configuration file `serve` reads when it exists in the working directory.
 pub const LEPTOS_TOML: &str = "Leptos.toml";
 
+/// The same file as built, for a binary started elsewhere.
+const BUILT_LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
+
 /// Runs the server on `db` until a shutdown signal, then lets requests in flight finish.
 pub async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
+    let options = leptos_options(&args)?;
+    // Bind before the demo fill, so a port in use is reported at once; requests that arrive
+    // during the fill wait in the backlog.
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
     if args.demo && !app::db::users::any(&db).await? {
         let summary = crate::demo::run(&db, &crate::cli::DemoArgs::defaults()).await?;
         println!("{summary}");
     }
-    let options = leptos_options(&args)?;
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
     let state = AppState {
         leptos_options: options,
         db,
@@ -39,15 +44,27 @@ pub async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Leptos site options: Leptos.toml (or cargo-leptos's `LEPTOS_*` variables), then our flags.
+/// Leptos site options: Leptos.toml from the working directory (else the copy built in),
+/// overlaid by cargo-leptos's `LEPTOS_*` variables, then by our flags.
 pub fn leptos_options(args: &ServeArgs) -> anyhow::Result<LeptosOptions> {
-    let file = Path::new(LEPTOS_TOML).exists().then_some(LEPTOS_TOML);
-    let mut options = get_configuration(file)
-        .context("reading the Leptos site configuration")?
-        .leptos_options;
+    let mut options = if Path::new(LEPTOS_TOML).exists() {
+        get_configuration(Some(LEPTOS_TOML))
+            .context("reading Leptos.toml")?
+            .leptos_options
+    } else {
+        get_config_from_str(BUILT_LEPTOS_TOML).context("reading the built-in Leptos.toml")?
+    };
     options.site_addr = args.addr;
     if let Some(root) = &args.site_root {
         options.site_root = root.to_string_lossy().as_ref().into();
+    }
+    let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    if !pkg.is_dir() {
+        tracing::warn!(
+            "no built site at {}: pages will have no styles or scripts; build with \
+             `cargo leptos build` or pass --site-root",
+            pkg.display()
+        );
     }
     Ok(options)
 }

@@ -1,0 +1,193 @@
+//! The real `millrace` binary: clear one-line errors for bad input, and a clean shutdown.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn millrace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(args)
+        .env_remove("MILLRACE_DATABASE_URL")
+        .env("MILLRACE_LOG", "error")
+        .output()
+        .expect("the millrace binary runs")
+}
+
+/// Asserts a failed run printed exactly one line, containing `text`, and no panic.
+fn assert_one_line_error(output: &Output, text: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "expected failure, got {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with("millrace: ") && stderr.contains(text),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_database_url_is_named_in_one_line() {
+    let output = millrace(&["token", "list", "--user", "x", "--database", "mysql://h/db"]);
+    assert_one_line_error(
+        &output,
+        "invalid database URL 'mysql://h/db': unsupported scheme 'mysql'",
+    );
+}
+
+#[test]
+fn an_unreachable_postgres_is_named_in_one_line() {
+    let output = millrace(&[
+        "token",
+        "list",
+        "--user",
+        "x",
+        "--database",
+        "postgres://u:secret@127.0.0.1:1/db",
+    ]);
+    assert_one_line_error(
+        &output,
+        "cannot reach the database at postgres://u:***@127.0.0.1:1/db",
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("secret"),
+        "the password is not printed"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_named_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let database = format!("sqlite://{}", dir.path().join("p.db").display());
+    let output = millrace(&["serve", "--addr", &addr, "--database", &database]);
+    assert_one_line_error(&output, &format!("cannot listen on {addr}"));
+}
+
+#[tokio::test]
+async fn a_locked_sqlite_file_is_named_in_one_line() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    let mut holder =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let database = format!("sqlite://{}", path.display());
+    let output = tokio::task::spawn_blocking(move || {
+        millrace(&["token", "list", "--user", "x", "--database", &database])
+    })
+    .await
+    .unwrap();
+    assert_one_line_error(&output, "is locked by another process");
+}
+
+#[test]
+fn users_and_tokens_are_made_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("c.db").display());
+    let mut create = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "user",
+            "create",
+            "ann",
+            "--password-stdin",
+            "--database",
+            &database,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long password\n")
+        .unwrap();
+    assert!(create.wait_with_output().unwrap().status.success());
+    assert_one_line_error(
+        &millrace(&["user", "create", "ann", "--database", &database]),
+        "already exists",
+    );
+    assert_one_line_error(
+        &millrace(&["user", "create", "<b>", "--database", &database]),
+        "user name '<b>'",
+    );
+
+    let token = millrace(&["token", "create", "--user", "ann", "--database", &database]);
+    let secret = String::from_utf8(token.stdout).unwrap();
+    assert!(
+        secret.trim().starts_with("mr_") && secret.trim().len() == 67,
+        "{secret}"
+    );
+    let listed = String::from_utf8(
+        millrace(&["token", "list", "--user", "ann", "--database", &database]).stdout,
+    )
+    .unwrap();
+    assert_eq!(listed, "1\tcli\tlive\n");
+    assert!(millrace(&[
+        "token",
+        "revoke",
+        "--user",
+        "ann",
+        "1",
+        "--database",
+        &database
+    ])
+    .status
+    .success());
+    let listed = String::from_utf8(
+        millrace(&["token", "list", "--user", "ann", "--database", &database]).stdout,
+    )
+    .unwrap();
+    assert_eq!(listed, "1\tcli\trevoked\n");
+}
+
+#[test]
+fn serve_answers_healthz_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let database = format!("sqlite://{}", dir.path().join("s.db").display());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            &database,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let healthy = loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut answer = String::new();
+            std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
