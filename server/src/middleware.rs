@@ -83,12 +83,4 @@ mod tests {
             "a dot in a name does not skip sign-in"
         );
     }
-
-    #[test]
-    fn the_next_parameter_survives_ampersands_and_spaces() {
-        assert_eq!(
-            percent_encode("/u/a?sort=name&q=a b"),
-            "/u/a%3Fsort%3Dname%26q%3Da%20b"
-        );
-    }
 }

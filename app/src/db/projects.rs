@@ -238,4 +238,64 @@ mod tests {
         })
         .await;
     }
+
+    #[tokio::test]
+    async fn walking_a_users_projects_returns_each_once_in_order_for_every_sort() {
+        each_backend(|db| async move {
+            let ann = users::create(&db, "ann", "Ann").await.unwrap();
+            let mut conn = db.pool().acquire().await.unwrap();
+            let mut made = Vec::new();
+            for i in 0..31_i64 {
+                let name = format!("{}-{i}", ["xray", "Beta", "alpha"][i as usize % 3]);
+                let id = create_at(&mut conn, ann.id, &name, "", false, 5_000 + i % 4)
+                    .await
+                    .unwrap();
+                made.push((id, name, 5_000 + i % 4));
+            }
+            drop(conn);
+            for sort in [
+                ProjectSort::Name,
+                ProjectSort::Created,
+                ProjectSort::Updated,
+            ] {
+                for dir in [SortDir::Asc, SortDir::Desc] {
+                    let mut want: Vec<(String, i64, String)> = made
+                        .iter()
+                        .map(|(id, name, ms)| match sort {
+                            ProjectSort::Name => (name.clone(), *id, name.clone()),
+                            _ => (format!("{ms:08}"), *id, name.clone()),
+                        })
+                        .collect();
+                    want.sort();
+                    if dir == SortDir::Desc {
+                        want.reverse();
+                    }
+                    let mut seen = Vec::new();
+                    let mut cursor: Option<String> = None;
+                    loop {
+                        let page = page_for_owner(
+                            &db,
+                            ann.id,
+                            ann.id,
+                            sort,
+                            dir,
+                            &Filter::default(),
+                            cursor.as_deref(),
+                            4,
+                        )
+                        .await
+                        .unwrap();
+                        seen.extend(page.items.into_iter().map(|p| p.name));
+                        match page.next {
+                            Some(next) => cursor = Some(next),
+                            None => break,
+                        }
+                    }
+                    let want: Vec<String> = want.into_iter().map(|(_, _, name)| name).collect();
+                    assert_eq!(seen, want, "{sort:?} {dir:?}");
+                }
+            }
+        })
+        .await;
+    }
 }
