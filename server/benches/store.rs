@@ -13,11 +13,18 @@ const PAGE: u32 = 50;
 const DEEP_ROWS: usize = 10_000;
 const SAMPLES: usize = 300;
 
+/// Runs both parts, or the one named as an argument (`ingestion` or `pages`).
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     let dir = tempfile::tempdir()?;
-    ingestion(&dir).await?;
-    pages(&dir).await?;
+    if wanted("ingestion") {
+        ingestion(&dir).await?;
+    }
+    if wanted("pages") {
+        pages(&dir).await?;
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use super::Tx;
 use sqlx::AnyConnection;
+use std::fmt::Write;
 
 /// One logged value of a metric.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,126 +36,151 @@ pub struct Summary {
     pub max: Option<f64>,
 }
 
-/// Points per INSERT: the batch travels as one JSON text, so a statement has three binds
-/// whatever its size (SQLite's bind lookup is linear in the number of parameters).
+/// Points per INSERT; they travel as one JSON text, so a statement has one bind whatever its
+/// size (sqlx looks named parameters up by a linear scan: big `$N` statements are quadratic).
 const POINTS_PER_INSERT: usize = 20_000;
 
+/// Keys per statement when creating series or updating summaries: few enough binds for both
+/// backends and for the parameter lookup to stay cheap.
+const KEYS_PER_STATEMENT: usize = 50;
+
 /// Appends `points` to `job`'s series `key`, creating the series, and updates its summary.
-pub async fn append(
+pub async fn append(tx: &mut Tx, project: i64, job: i64, key: &str, points: &[Point]) -> sqlx::Result<Summary> {
+    let mut summaries = append_many(tx, project, job, &[(key, points)]).await?;
+    Ok(summaries.remove(0))
+}
+
+/// Appends points to several of `job`'s series at once (as a batch from a training script
+/// arrives), in a handful of statements whatever the number of keys. Returns the new summaries
+/// in the order of the first appearance of each key.
+pub async fn append_many(
     tx: &mut Tx,
     project: i64,
     job: i64,
-    key: &str,
-    points: &[Point],
-) -> sqlx::Result<Summary> {
-    let mut summary = series_for_update(tx, project, job, key).await?;
-    insert_points(tx, summary.id, summary.count, points).await?;
-    fold(&mut summary, points);
-    sqlx::query(
-        "UPDATE metric_series SET count = $1, last = $2, last_step = $3, last_ms = $4, min = $5, max = $6
-         WHERE id = $7",
-    )
-    .bind(summary.count)
-    .bind(summary.last)
-    .bind(summary.last_step)
-    .bind(summary.last_ms)
-    .bind(summary.min)
-    .bind(summary.max)
-    .bind(summary.id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(summary)
-}
-
-/// The series row, created if missing and locked against concurrent appends on PostgreSQL
-/// (SQLite's write transaction already excludes other writers).
-async fn series_for_update(
-    tx: &mut Tx,
-    project: i64,
-    job: i64,
-    key: &str,
-) -> sqlx::Result<Summary> {
-    sqlx::query("INSERT INTO metric_series (job_id, project_id, key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(job)
-        .bind(project)
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
-    let lock = match tx.backend_name() {
-        "PostgreSQL" => " FOR UPDATE",
-        _ => "",
-    };
-    sqlx::query_as::<_, Summary>(&format!(
-        "SELECT id, key, count, last, last_step, last_ms, min, max FROM metric_series
-         WHERE job_id = $1 AND key = $2{lock}"
-    ))
-    .bind(job)
-    .bind(key)
-    .fetch_one(&mut **tx)
-    .await
-}
-
-/// Inserts points numbered from `first_seq`, unpacking a JSON array in the database.
-async fn insert_points(
-    conn: &mut AnyConnection,
-    series: i64,
-    first_seq: i64,
-    points: &[Point],
-) -> sqlx::Result<()> {
-    let postgres = conn.backend_name() == "PostgreSQL";
-    let sql = if postgres {
-        "INSERT INTO metric_points (series_id, step, seq, wall_ms, value)
-         SELECT $1, (e.p->>0)::BIGINT, $2 + e.i - 1, (e.p->>1)::BIGINT, (e.p->>2)::DOUBLE PRECISION
-         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(p, i)"
-    } else {
-        "INSERT INTO metric_points (series_id, step, seq, wall_ms, value)
-         SELECT $1, e.value ->> 0, $2 + e.key, e.value ->> 1, e.value ->> 2 FROM json_each($3) AS e"
-    };
-    let mut seq = first_seq;
-    for chunk in points.chunks(POINTS_PER_INSERT) {
-        let json = points_json(chunk, postgres);
-        sqlx::query(sql)
-            .bind(series)
-            .bind(seq)
-            .bind(json)
-            .execute(&mut *conn)
-            .await?;
-        seq += chunk.len() as i64;
-    }
-    Ok(())
-}
-
-/// `[[step, wall_ms, value], ...]`. NaN becomes null (stored as NULL); infinities become what
-/// each database reads as infinity: a string on PostgreSQL, an overflowing number on SQLite.
-fn points_json(points: &[Point], postgres: bool) -> String {
-    use std::fmt::Write;
-    let mut json = String::with_capacity(points.len() * 32 + 2);
-    json.push('[');
-    for (i, p) in points.iter().enumerate() {
-        if i > 0 {
-            json.push(',');
+    batches: &[(&str, &[Point])],
+) -> sqlx::Result<Vec<Summary>> {
+    let mut keys: Vec<&str> = Vec::new();
+    for (key, _) in batches {
+        if !keys.contains(key) {
+            keys.push(key);
         }
-        let _ = write!(json, "[{},{},", p.step, p.wall_ms);
-        match (p.value, postgres) {
-            (v, _) if v.is_nan() => json.push_str("null"),
-            (v, true) if v.is_infinite() => json.push_str(if v > 0.0 {
-                "\"Infinity\""
-            } else {
-                "\"-Infinity\""
-            }),
-            (v, false) if v.is_infinite() => {
-                json.push_str(if v > 0.0 { "9e999" } else { "-9e999" })
-            }
-            // Debug prints the shortest text that reads back to the same f64, with an exponent
-            // for very large or small values.
-            (v, _) => {
-                let _ = write!(json, "{v:?}");
+    }
+    let mut summaries = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        summaries.extend(series_for_update(tx, project, job, chunk).await?);
+    }
+    let postgres = tx.backend_name() == "PostgreSQL";
+    let index_of = |key: &str| keys.iter().position(|k| *k == key).expect("every key has a series");
+    let mut next_seq: Vec<i64> = summaries.iter().map(|s| s.count).collect();
+    let mut rows = String::new();
+    let mut in_rows = 0;
+    for (key, points) in batches {
+        let i = index_of(key);
+        for point in *points {
+            push_point(&mut rows, summaries[i].id, next_seq[i], point, postgres);
+            next_seq[i] += 1;
+            in_rows += 1;
+            if in_rows == POINTS_PER_INSERT {
+                insert_points(tx, &rows).await?;
+                rows.clear();
+                in_rows = 0;
             }
         }
-        json.push(']');
     }
-    json.push(']');
-    json
+    if in_rows > 0 {
+        insert_points(tx, &rows).await?;
+    }
+    for (key, points) in batches {
+        fold(&mut summaries[index_of(key)], points);
+    }
+    for chunk in summaries.chunks(KEYS_PER_STATEMENT) {
+        update_summaries(tx, chunk).await?;
+    }
+    Ok(summaries)
+}
+
+/// The series rows of `keys`, created where missing. The upsert also locks existing rows on
+/// PostgreSQL, so concurrent appends to one series take turns (SQLite has one writer anyway).
+async fn series_for_update(tx: &mut Tx, project: i64, job: i64, keys: &[&str]) -> sqlx::Result<Vec<Summary>> {
+    let values: Vec<String> = (0..keys.len()).map(|i| format!("($1, $2, ${})", i + 3)).collect();
+    let sql = format!(
+        "INSERT INTO metric_series (job_id, project_id, key) VALUES {}
+         ON CONFLICT (job_id, key) DO UPDATE SET key = excluded.key
+         RETURNING id, key, count, last, last_step, last_ms, min, max",
+        values.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, Summary>(&sql).bind(job).bind(project);
+    for key in keys {
+        query = query.bind(*key);
+    }
+    let mut rows = query.fetch_all(&mut **tx).await?;
+    // RETURNING order is not promised: put the rows in the order of `keys`.
+    rows.sort_by_key(|row| keys.iter().position(|k| *k == row.key));
+    Ok(rows)
+}
+
+/// Writes new summaries, one statement for many series.
+async fn update_summaries(tx: &mut Tx, summaries: &[Summary]) -> sqlx::Result<()> {
+    let mut sql = String::from("UPDATE metric_series SET ");
+    let columns = ["count", "last", "last_step", "last_ms", "min", "max"];
+    for (c, column) in columns.iter().enumerate() {
+        let _ = write!(sql, "{}{column} = CASE id", if c > 0 { ", " } else { "" });
+        for s in 0..summaries.len() {
+            let _ = write!(sql, " WHEN ${} THEN ${}", s * 7 + 1, s * 7 + 2 + c);
+        }
+        sql.push_str(" END");
+    }
+    let ids: Vec<String> = (0..summaries.len()).map(|s| format!("${}", s * 7 + 1)).collect();
+    let _ = write!(sql, " WHERE id IN ({})", ids.join(", "));
+    let mut query = sqlx::query(&sql);
+    for s in summaries {
+        query = query.bind(s.id).bind(s.count).bind(s.last).bind(s.last_step).bind(s.last_ms).bind(s.min).bind(s.max);
+    }
+    query.execute(&mut **tx).await.map(|_| ())
+}
+
+/// Inserts the points of `rows` (JSON array elements `[series, step, seq, wall_ms, value]`,
+/// comma-separated), unpacking them in the database.
+async fn insert_points(conn: &mut AnyConnection, rows: &str) -> sqlx::Result<()> {
+    let sql = match conn.backend_name() {
+        "PostgreSQL" => {
+            "INSERT INTO metric_points (series_id, step, seq, wall_ms, value)
+             SELECT (e.p->>0)::BIGINT, (e.p->>1)::BIGINT, (e.p->>2)::BIGINT, (e.p->>3)::BIGINT,
+                    (e.p->>4)::DOUBLE PRECISION
+             FROM jsonb_array_elements($1::jsonb) AS e(p)"
+        }
+        _ => {
+            "INSERT INTO metric_points (series_id, step, seq, wall_ms, value)
+             SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4
+             FROM json_each($1) AS e"
+        }
+    };
+    sqlx::query(sql).bind(format!("[{rows}]")).execute(conn).await.map(|_| ())
+}
+
+/// Appends `[series, step, seq, wall_ms, value]` to a JSON array body. NaN becomes null
+/// (stored as NULL); infinities become what each database reads as infinity: a string on
+/// PostgreSQL, an overflowing number on SQLite.
+fn push_point(rows: &mut String, series: i64, seq: i64, p: &Point, postgres: bool) {
+    if !rows.is_empty() {
+        rows.push(',');
+    }
+    let _ = write!(rows, "[{series},{},{seq},{},", p.step, p.wall_ms);
+    match p.value {
+        v if v.is_nan() => rows.push_str("null"),
+        v if v.is_infinite() => rows.push_str(match (v > 0.0, postgres) {
+            (true, true) => "\"Infinity\"",
+            (false, true) => "\"-Infinity\"",
+            (true, false) => "9e999",
+            (false, false) => "-9e999",
+        }),
+        // Debug prints the shortest text that reads back to the same f64, with an exponent
+        // for very large or small values.
+        v => {
+            let _ = write!(rows, "{v:?}");
+        }
+    }
+    rows.push(']');
 }
 
 /// Folds new points into a summary: MLflow's "latest" is the largest step, then the latest
@@ -287,6 +313,36 @@ mod tests {
                 .collect();
             assert_eq!(at_five[0], 1.0 / 6.0);
             assert!(at_five[1].is_nan(), "NaN survives the round trip");
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_many_keys_lands_in_their_series_with_summaries() {
+        each_backend(|db| async move {
+            let user = users::create(&db, "u", "U").await.unwrap();
+            let project = projects::create(&db, user.id, "p", "", false).await.unwrap();
+            let mut tx = db.begin().await.unwrap();
+            let job = jobs::insert_many(&mut tx, project, &[jobs::NewJob::default()]).await.unwrap()[0].id;
+            let p = |step: i64, value: f64| Point { step, wall_ms: 100 + step, value };
+            append(&mut tx, project, job, "b", &[p(0, 5.0)]).await.unwrap();
+            let (a, b1, b2) = ([p(0, 1.0), p(1, 2.0)], [p(1, 4.0)], [p(2, 3.0)]);
+            let many: Vec<String> = (0..120).map(|i| format!("k{i:03}")).collect();
+            let mut batches: Vec<(&str, &[Point])> = vec![("a", &a), ("b", &b1), ("b", &b2)];
+            batches.extend(many.iter().map(|k| (k.as_str(), &a[..1])));
+            let got = append_many(&mut tx, project, job, &batches).await.unwrap();
+            tx.commit().await.unwrap();
+
+            assert_eq!(got.len(), 122, "one summary per distinct key");
+            assert_eq!((got[0].key.as_str(), got[0].count, got[0].last), ("a", 2, Some(2.0)));
+            assert_eq!((got[1].key.as_str(), got[1].count, got[1].last), ("b", 3, Some(3.0)));
+            assert_eq!((got[1].min, got[1].max), (Some(3.0), Some(5.0)));
+            let mut conn = db.pool().acquire().await.unwrap();
+            let b: Vec<f64> = points(&mut conn, got[1].id).await.unwrap().iter().map(|p| p.value).collect();
+            assert_eq!(b, [5.0, 4.0, 3.0]);
+            let stored = summaries(&mut conn, job).await.unwrap();
+            assert_eq!(stored.len(), 122);
+            assert_eq!(stored.iter().find(|s| s.key == "b"), Some(&got[1]), "summaries are stored");
         })
         .await;
     }

@@ -186,10 +186,9 @@ impl<'a> Writer<'a> {
         self.jobs += refs.len() as u64;
         for (plan, job) in plans.iter().zip(&refs) {
             let start = plan.job.started_ms.unwrap_or_default();
-            for (key, points) in generate::curves(plan.curve_seed, plan.steps, plan.diverged, start)
-            {
-                self.append(project, job.id, key, &points).await?;
-            }
+            let curves = generate::curves(plan.curve_seed, plan.steps, plan.diverged, start);
+            let batches: Vec<(&str, &[metrics::Point])> = curves.iter().map(|(k, p)| (*k, p.as_slice())).collect();
+            self.append(project, job.id, &batches).await?;
         }
         if first && self.args.long_series > 0 {
             self.long_series(project).await?;
@@ -210,27 +209,23 @@ impl<'a> Writer<'a> {
         let (_, loss) =
             generate::curves(self.args.seed, self.args.long_series, false, 0).swap_remove(0);
         for chunk in loss.chunks(POINTS_PER_COMMIT) {
-            self.append(project, job.id, "train/loss", chunk).await?;
+            self.append(project, job.id, &[("train/loss", chunk)]).await?;
         }
         Ok(())
     }
 
-    async fn append(
-        &mut self,
-        project: i64,
-        job: i64,
-        key: &str,
-        points: &[metrics::Point],
-    ) -> anyhow::Result<()> {
+    /// Appends a job's batches of points, committing when enough are pending.
+    async fn append(&mut self, project: i64, job: i64, batches: &[(&str, &[metrics::Point])]) -> anyhow::Result<()> {
         let started = Instant::now();
-        metrics::append(self.tx().await?, project, job, key, points).await?;
-        self.pending += points.len();
+        let count: usize = batches.iter().map(|(_, p)| p.len()).sum();
+        metrics::append_many(self.tx().await?, project, job, batches).await?;
+        self.pending += count;
         if self.pending >= POINTS_PER_COMMIT {
             self.commit().await?;
         }
         self.points_time += started.elapsed();
-        self.points += points.len() as u64;
-        self.bar.inc(points.len() as u64);
+        self.points += count as u64;
+        self.bar.inc(count as u64);
         Ok(())
     }
 
