@@ -16,7 +16,10 @@ const SAMPLES: usize = 300;
 /// Runs both parts, or the one named as an argument (`ingestion` or `pages`).
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     let dir = tempfile::tempdir()?;
     if wanted("ingestion") {

@@ -36,8 +36,7 @@ pub struct Summary {
     pub max: Option<f64>,
 }
 
-/// Points per INSERT; they travel as one JSON text, so a statement has one bind whatever its
-/// size (sqlx looks named parameters up by a linear scan: big `$N` statements are quadratic).
+/// Points per PostgreSQL INSERT, which carries them as one JSON text.
 const POINTS_PER_INSERT: usize = 20_000;
 
 /// Keys per statement when creating series or updating summaries: few enough binds for both
@@ -45,7 +44,13 @@ const POINTS_PER_INSERT: usize = 20_000;
 const KEYS_PER_STATEMENT: usize = 50;
 
 /// Appends `points` to `job`'s series `key`, creating the series, and updates its summary.
-pub async fn append(tx: &mut Tx, project: i64, job: i64, key: &str, points: &[Point]) -> sqlx::Result<Summary> {
+pub async fn append(
+    tx: &mut Tx,
+    project: i64,
+    job: i64,
+    key: &str,
+    points: &[Point],
+) -> sqlx::Result<Summary> {
     let mut summaries = append_many(tx, project, job, &[(key, points)]).await?;
     Ok(summaries.remove(0))
 }
@@ -69,27 +74,25 @@ pub async fn append_many(
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
         summaries.extend(series_for_update(tx, project, job, chunk).await?);
     }
-    let postgres = tx.backend_name() == "PostgreSQL";
-    let index_of = |key: &str| keys.iter().position(|k| *k == key).expect("every key has a series");
+    let index_of = |key: &str| {
+        keys.iter()
+            .position(|k| *k == key)
+            .expect("every key has a series")
+    };
     let mut next_seq: Vec<i64> = summaries.iter().map(|s| s.count).collect();
-    let mut rows = String::new();
-    let mut in_rows = 0;
+    let mut rows = Vec::with_capacity(batches.iter().map(|(_, p)| p.len()).sum());
     for (key, points) in batches {
         let i = index_of(key);
         for point in *points {
-            push_point(&mut rows, summaries[i].id, next_seq[i], point, postgres);
+            rows.push(PointRow {
+                series: summaries[i].id,
+                seq: next_seq[i],
+                point: *point,
+            });
             next_seq[i] += 1;
-            in_rows += 1;
-            if in_rows == POINTS_PER_INSERT {
-                insert_points(tx, &rows).await?;
-                rows.clear();
-                in_rows = 0;
-            }
         }
     }
-    if in_rows > 0 {
-        insert_points(tx, &rows).await?;
-    }
+    insert_points(tx, &rows).await?;
     for (key, points) in batches {
         fold(&mut summaries[index_of(key)], points);
     }
@@ -101,8 +104,15 @@ pub async fn append_many(
 
 /// The series rows of `keys`, created where missing. The upsert also locks existing rows on
 /// PostgreSQL, so concurrent appends to one series take turns (SQLite has one writer anyway).
-async fn series_for_update(tx: &mut Tx, project: i64, job: i64, keys: &[&str]) -> sqlx::Result<Vec<Summary>> {
-    let values: Vec<String> = (0..keys.len()).map(|i| format!("($1, $2, ${})", i + 3)).collect();
+async fn series_for_update(
+    tx: &mut Tx,
+    project: i64,
+    job: i64,
+    keys: &[&str],
+) -> sqlx::Result<Vec<Summary>> {
+    let values: Vec<String> = (0..keys.len())
+        .map(|i| format!("($1, $2, ${})", i + 3))
+        .collect();
     let sql = format!(
         "INSERT INTO metric_series (job_id, project_id, key) VALUES {}
          ON CONFLICT (job_id, key) DO UPDATE SET key = excluded.key
@@ -130,57 +140,105 @@ async fn update_summaries(tx: &mut Tx, summaries: &[Summary]) -> sqlx::Result<()
         }
         sql.push_str(" END");
     }
-    let ids: Vec<String> = (0..summaries.len()).map(|s| format!("${}", s * 7 + 1)).collect();
+    let ids: Vec<String> = (0..summaries.len())
+        .map(|s| format!("${}", s * 7 + 1))
+        .collect();
     let _ = write!(sql, " WHERE id IN ({})", ids.join(", "));
     let mut query = sqlx::query(&sql);
     for s in summaries {
-        query = query.bind(s.id).bind(s.count).bind(s.last).bind(s.last_step).bind(s.last_ms).bind(s.min).bind(s.max);
+        query = query
+            .bind(s.id)
+            .bind(s.count)
+            .bind(s.last)
+            .bind(s.last_step)
+            .bind(s.last_ms)
+            .bind(s.min)
+            .bind(s.max);
     }
     query.execute(&mut **tx).await.map(|_| ())
 }
 
-/// Inserts the points of `rows` (JSON array elements `[series, step, seq, wall_ms, value]`,
-/// comma-separated), unpacking them in the database.
-async fn insert_points(conn: &mut AnyConnection, rows: &str) -> sqlx::Result<()> {
-    let sql = match conn.backend_name() {
-        "PostgreSQL" => {
-            "INSERT INTO metric_points (series_id, step, seq, wall_ms, value)
-             SELECT (e.p->>0)::BIGINT, (e.p->>1)::BIGINT, (e.p->>2)::BIGINT, (e.p->>3)::BIGINT,
-                    (e.p->>4)::DOUBLE PRECISION
-             FROM jsonb_array_elements($1::jsonb) AS e(p)"
-        }
-        _ => {
-            "INSERT INTO metric_points (series_id, step, seq, wall_ms, value)
-             SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4
-             FROM json_each($1) AS e"
-        }
-    };
-    sqlx::query(sql).bind(format!("[{rows}]")).execute(conn).await.map(|_| ())
+/// A point with the series and position it is stored at.
+#[derive(Clone, Copy)]
+struct PointRow {
+    series: i64,
+    seq: i64,
+    point: Point,
 }
 
-/// Appends `[series, step, seq, wall_ms, value]` to a JSON array body. NaN becomes null
-/// (stored as NULL); infinities become what each database reads as infinity: a string on
-/// PostgreSQL, an overflowing number on SQLite.
-fn push_point(rows: &mut String, series: i64, seq: i64, p: &Point, postgres: bool) {
-    if !rows.is_empty() {
-        rows.push(',');
-    }
-    let _ = write!(rows, "[{series},{},{seq},{},", p.step, p.wall_ms);
-    match p.value {
-        v if v.is_nan() => rows.push_str("null"),
-        v if v.is_infinite() => rows.push_str(match (v > 0.0, postgres) {
-            (true, true) => "\"Infinity\"",
-            (false, true) => "\"-Infinity\"",
-            (true, false) => "9e999",
-            (false, false) => "-9e999",
-        }),
-        // Debug prints the shortest text that reads back to the same f64, with an exponent
-        // for very large or small values.
-        v => {
-            let _ = write!(rows, "{v:?}");
+/// Rows per SQLite INSERT: 5 binds a row stays under SQLite's limit of 32,766.
+const SQLITE_ROWS_PER_INSERT: usize = 1000;
+
+/// Inserts rows of points, in few statements. The dialects differ for speed: SQLite gets
+/// multi-row VALUES with anonymous `?` parameters (sqlx finds a named `$N` by a linear scan, so
+/// big `$N` statements are quadratic, and unpacking JSON in SQLite costs more than binding);
+/// PostgreSQL unpacks one JSON array per 20,000 points.
+async fn insert_points(conn: &mut AnyConnection, rows: &[PointRow]) -> sqlx::Result<()> {
+    if conn.backend_name() == "PostgreSQL" {
+        for chunk in rows.chunks(POINTS_PER_INSERT) {
+            sqlx::query(
+                "INSERT INTO metric_points (series_id, step, seq, wall_ms, value)
+                 SELECT (e.p->>0)::BIGINT, (e.p->>1)::BIGINT, (e.p->>2)::BIGINT, (e.p->>3)::BIGINT,
+                        (e.p->>4)::DOUBLE PRECISION
+                 FROM jsonb_array_elements($1::jsonb) AS e(p)",
+            )
+            .bind(points_json(chunk))
+            .execute(&mut *conn)
+            .await?;
         }
+        return Ok(());
     }
-    rows.push(']');
+    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO metric_points (series_id, step, seq, wall_ms, value) VALUES ",
+        );
+        sql.push_str(&vec!["(?,?,?,?,?)"; chunk.len()].join(","));
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            let value = (!row.point.value.is_nan()).then_some(row.point.value);
+            query = query
+                .bind(row.series)
+                .bind(row.point.step)
+                .bind(row.seq)
+                .bind(row.point.wall_ms)
+                .bind(value);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// `[[series, step, seq, wall_ms, value], ...]` for PostgreSQL: NaN becomes null (stored as
+/// NULL, as on SQLite), infinities the strings PostgreSQL reads as infinity.
+fn points_json(rows: &[PointRow]) -> String {
+    let mut json = String::with_capacity(rows.len() * 40 + 2);
+    json.push('[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        let _ = write!(
+            json,
+            "[{},{},{},{},",
+            row.series, row.point.step, row.seq, row.point.wall_ms
+        );
+        match row.point.value {
+            v if v.is_nan() => json.push_str("null"),
+            v if v.is_infinite() => json.push_str(if v > 0.0 {
+                "\"Infinity\""
+            } else {
+                "\"-Infinity\""
+            }),
+            // Debug prints the shortest text that reads back to the same f64, with an exponent
+            // for very large or small values.
+            v => {
+                let _ = write!(json, "{v:?}");
+            }
+        }
+        json.push(']');
+    }
+    json.push(']');
+    json
 }
 
 /// Folds new points into a summary: MLflow's "latest" is the largest step, then the latest
@@ -321,11 +379,22 @@ mod tests {
     async fn a_batch_of_many_keys_lands_in_their_series_with_summaries() {
         each_backend(|db| async move {
             let user = users::create(&db, "u", "U").await.unwrap();
-            let project = projects::create(&db, user.id, "p", "", false).await.unwrap();
+            let project = projects::create(&db, user.id, "p", "", false)
+                .await
+                .unwrap();
             let mut tx = db.begin().await.unwrap();
-            let job = jobs::insert_many(&mut tx, project, &[jobs::NewJob::default()]).await.unwrap()[0].id;
-            let p = |step: i64, value: f64| Point { step, wall_ms: 100 + step, value };
-            append(&mut tx, project, job, "b", &[p(0, 5.0)]).await.unwrap();
+            let job = jobs::insert_many(&mut tx, project, &[jobs::NewJob::default()])
+                .await
+                .unwrap()[0]
+                .id;
+            let p = |step: i64, value: f64| Point {
+                step,
+                wall_ms: 100 + step,
+                value,
+            };
+            append(&mut tx, project, job, "b", &[p(0, 5.0)])
+                .await
+                .unwrap();
             let (a, b1, b2) = ([p(0, 1.0), p(1, 2.0)], [p(1, 4.0)], [p(2, 3.0)]);
             let many: Vec<String> = (0..120).map(|i| format!("k{i:03}")).collect();
             let mut batches: Vec<(&str, &[Point])> = vec![("a", &a), ("b", &b1), ("b", &b2)];
@@ -334,15 +403,30 @@ mod tests {
             tx.commit().await.unwrap();
 
             assert_eq!(got.len(), 122, "one summary per distinct key");
-            assert_eq!((got[0].key.as_str(), got[0].count, got[0].last), ("a", 2, Some(2.0)));
-            assert_eq!((got[1].key.as_str(), got[1].count, got[1].last), ("b", 3, Some(3.0)));
+            assert_eq!(
+                (got[0].key.as_str(), got[0].count, got[0].last),
+                ("a", 2, Some(2.0))
+            );
+            assert_eq!(
+                (got[1].key.as_str(), got[1].count, got[1].last),
+                ("b", 3, Some(3.0))
+            );
             assert_eq!((got[1].min, got[1].max), (Some(3.0), Some(5.0)));
             let mut conn = db.pool().acquire().await.unwrap();
-            let b: Vec<f64> = points(&mut conn, got[1].id).await.unwrap().iter().map(|p| p.value).collect();
+            let b: Vec<f64> = points(&mut conn, got[1].id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|p| p.value)
+                .collect();
             assert_eq!(b, [5.0, 4.0, 3.0]);
             let stored = summaries(&mut conn, job).await.unwrap();
             assert_eq!(stored.len(), 122);
-            assert_eq!(stored.iter().find(|s| s.key == "b"), Some(&got[1]), "summaries are stored");
+            assert_eq!(
+                stored.iter().find(|s| s.key == "b"),
+                Some(&got[1]),
+                "summaries are stored"
+            );
         })
         .await;
     }

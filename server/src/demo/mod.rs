@@ -187,7 +187,8 @@ impl<'a> Writer<'a> {
         for (plan, job) in plans.iter().zip(&refs) {
             let start = plan.job.started_ms.unwrap_or_default();
             let curves = generate::curves(plan.curve_seed, plan.steps, plan.diverged, start);
-            let batches: Vec<(&str, &[metrics::Point])> = curves.iter().map(|(k, p)| (*k, p.as_slice())).collect();
+            let batches: Vec<(&str, &[metrics::Point])> =
+                curves.iter().map(|(k, p)| (*k, p.as_slice())).collect();
             self.append(project, job.id, &batches).await?;
         }
         if first && self.args.long_series > 0 {
@@ -209,13 +210,19 @@ impl<'a> Writer<'a> {
         let (_, loss) =
             generate::curves(self.args.seed, self.args.long_series, false, 0).swap_remove(0);
         for chunk in loss.chunks(POINTS_PER_COMMIT) {
-            self.append(project, job.id, &[("train/loss", chunk)]).await?;
+            self.append(project, job.id, &[("train/loss", chunk)])
+                .await?;
         }
         Ok(())
     }
 
     /// Appends a job's batches of points, committing when enough are pending.
-    async fn append(&mut self, project: i64, job: i64, batches: &[(&str, &[metrics::Point])]) -> anyhow::Result<()> {
+    async fn append(
+        &mut self,
+        project: i64,
+        job: i64,
+        batches: &[(&str, &[metrics::Point])],
+    ) -> anyhow::Result<()> {
         let started = Instant::now();
         let count: usize = batches.iter().map(|(_, p)| p.len()).sum();
         metrics::append_many(self.tx().await?, project, job, batches).await?;
