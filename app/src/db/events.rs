@@ -93,17 +93,10 @@ mod tests {
 
     #[tokio::test]
     async fn log_chunks_of_a_job_follow_each_other() {
-        use crate::db::{jobs, projects, users};
+        use crate::db::testing::project_with_job;
         each_backend(|db| async move {
-            let user = users::create(&db, "u", "U").await.unwrap();
-            let project = projects::create(&db, user.id, "p", "", false)
-                .await
-                .unwrap();
+            let (_, job) = project_with_job(&db).await;
             let mut tx = db.begin().await.unwrap();
-            let job = jobs::insert_many(&mut tx, project, &[jobs::NewJob::default()])
-                .await
-                .unwrap()[0]
-                .id;
             assert_eq!(
                 logs::append(&mut tx, job, "stdout", "epoch 1\n", 1)
                     .await

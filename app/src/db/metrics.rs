@@ -298,20 +298,13 @@ pub async fn points(conn: &mut AnyConnection, series: i64) -> sqlx::Result<Vec<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{jobs, projects, testing::each_backend, users};
+    use crate::db::testing::{each_backend, project_with_job};
 
     #[tokio::test]
     async fn appended_points_are_stored_in_step_order_and_summarised() {
         each_backend(|db| async move {
-            let user = users::create(&db, "u", "U").await.unwrap();
-            let project = projects::create(&db, user.id, "p", "", false)
-                .await
-                .unwrap();
+            let (project, job) = project_with_job(&db).await;
             let mut tx = db.begin().await.unwrap();
-            let job = jobs::insert_many(&mut tx, project, &[jobs::NewJob::default()])
-                .await
-                .unwrap()[0]
-                .id;
             let first: Vec<Point> = (0..2500)
                 .map(|i| Point {
                     step: i,
@@ -378,15 +371,8 @@ mod tests {
     #[tokio::test]
     async fn a_batch_of_many_keys_lands_in_their_series_with_summaries() {
         each_backend(|db| async move {
-            let user = users::create(&db, "u", "U").await.unwrap();
-            let project = projects::create(&db, user.id, "p", "", false)
-                .await
-                .unwrap();
+            let (project, job) = project_with_job(&db).await;
             let mut tx = db.begin().await.unwrap();
-            let job = jobs::insert_many(&mut tx, project, &[jobs::NewJob::default()])
-                .await
-                .unwrap()[0]
-                .id;
             let p = |step: i64, value: f64| Point {
                 step,
                 wall_ms: 100 + step,

@@ -89,3 +89,19 @@ impl FreshDb {
         self.db.close().await;
     }
 }
+
+/// A user, a project and one queued job in it: the ids of the project and the job.
+pub async fn project_with_job(db: &Db) -> (i64, i64) {
+    let user = super::users::create(db, "owner", "Owner")
+        .await
+        .expect("a user");
+    let project = super::projects::create(db, user.id, "project", "", false)
+        .await
+        .expect("a project");
+    let mut tx = db.begin().await.expect("a transaction");
+    let job = super::jobs::insert_many(&mut tx, project, &[super::jobs::NewJob::default()])
+        .await
+        .expect("a job");
+    tx.commit().await.expect("commit");
+    (project, job[0].id)
+}
