@@ -7,12 +7,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh
 
-# cargo-leptos builds debug code with this flag; using it here too lets the tests and the
-# site share one set of compiled crates instead of building everything twice.
-export RUSTFLAGS="--cfg erase_components"
-
 step "unit, store and API tests"
-cargo test --workspace
+# cargo-leptos builds debug code with this flag (and adds it itself, so it is not exported):
+# the tests and the site then share one set of compiled crates instead of building twice.
+RUSTFLAGS="--cfg erase_components" cargo test --workspace
 
 step "building the site for the browser tests"
 cargo leptos build
