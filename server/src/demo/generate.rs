@@ -240,6 +240,23 @@ pub fn curves(
     ]
 }
 
+/// A long noisy falling loss curve, a step a second from `start_ms`.
+pub fn loss_curve(seed: u64, steps: u32, start_ms: i64) -> Vec<Point> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let speed = 5.0 / f64::from(steps.max(1));
+    (0..steps)
+        .map(|step| {
+            let clean = 0.15 + 3.0 * (-speed * f64::from(step)).exp();
+            let value = clean * (1.0 + rng.gen_range(-0.05..0.05));
+            Point {
+                step: i64::from(step),
+                wall_ms: start_ms + i64::from(step) * 1000,
+                value,
+            }
+        })
+        .collect()
+}
+
 /// Points a job's curves hold, for the progress bar.
 pub fn point_count(steps: u32) -> u64 {
     u64::from(steps) * 2 + u64::from(steps / 10) * 2

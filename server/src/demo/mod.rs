@@ -7,6 +7,7 @@ use crate::cli::DemoArgs;
 use anyhow::{bail, Context};
 use app::auth::hash_password;
 use app::db::{self, metrics, Db};
+use app::model::JobStatus;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -94,7 +95,9 @@ pub async fn run(db: &Db, args: &DemoArgs) -> anyhow::Result<Summary> {
         )
         .await
         .with_context(|| format!("creating project {name}"))?;
-        writer.project(project, plans, i == 0).await?;
+        writer
+            .project(project, plans, (i == 0).then_some(anchor))
+            .await?;
     }
     writer.finish().await?;
     Ok(Summary {
@@ -179,7 +182,7 @@ impl<'a> Writer<'a> {
         &mut self,
         project: i64,
         plans: Vec<generate::JobPlan>,
-        first: bool,
+        long_series_ending: Option<i64>,
     ) -> anyhow::Result<()> {
         let specs: Vec<_> = plans.iter().map(|p| p.job.clone()).collect();
         let refs = db::jobs::insert_many(self.tx().await?, project, &specs).await?;
@@ -191,24 +194,34 @@ impl<'a> Writer<'a> {
                 curves.iter().map(|(k, p)| (*k, p.as_slice())).collect();
             self.append(project, job.id, &batches).await?;
         }
-        if first && self.args.long_series > 0 {
-            self.long_series(project).await?;
+        if let Some(anchor_ms) = long_series_ending.filter(|_| self.args.long_series > 0) {
+            self.long_series(project, anchor_ms).await?;
         }
         Ok(())
     }
 
-    /// One job that logged every step of a long pre-training run.
-    async fn long_series(&mut self, project: i64) -> anyhow::Result<()> {
-        let plans = generate::jobs(self.args.seed ^ 0x1006, 0, 1, 0, 0, db::now_ms());
-        let mut spec = plans.into_iter().next().expect("one job").job;
-        spec.name = "long-pretrain-1m-steps".into();
-        spec.created_by = None;
+    /// One job that logged every step of a long pre-training run, a step a second, ending at
+    /// `anchor_ms`.
+    async fn long_series(&mut self, project: i64, anchor_ms: i64) -> anyhow::Result<()> {
+        let steps = self.args.long_series;
+        let started = anchor_ms - i64::from(steps) * 1000;
+        let spec = db::jobs::NewJob {
+            name: "long-pretrain-1m-steps".into(),
+            status: Some(JobStatus::Succeeded),
+            command: "python pretrain.py --log-every-step".into(),
+            gpus: 8,
+            created_ms: Some(started - 60_000),
+            started_ms: Some(started),
+            finished_ms: Some(anchor_ms),
+            runner: Some("gpu-h100-01".into()),
+            cost_usd: Some((f64::from(steps) / 3600.0 * 8.0 * 2.10).round()),
+            ..db::jobs::NewJob::default()
+        };
         let job = db::jobs::insert_many(self.tx().await?, project, &[spec])
             .await?
             .remove(0);
         self.jobs += 1;
-        let (_, loss) =
-            generate::curves(self.args.seed, self.args.long_series, false, 0).swap_remove(0);
+        let loss = generate::loss_curve(self.args.seed, steps, started);
         for chunk in loss.chunks(POINTS_PER_COMMIT) {
             self.append(project, job.id, &[("train/loss", chunk)])
                 .await?;
