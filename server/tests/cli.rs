@@ -149,45 +149,69 @@ fn users_and_tokens_are_made_from_the_command_line() {
     assert_eq!(listed, "1\tcli\trevoked\n");
 }
 
-#[test]
-fn serve_answers_healthz_and_stops_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `millrace serve` with `extra` flags and waits until `/healthz` answers 200.
+fn start_server(database: &str, extra: &[&str]) -> std::process::Child {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let database = format!("sqlite://{}", dir.path().join("s.db").display());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            &database,
-        ])
+    let addr = format!("127.0.0.1:{port}");
+    let server = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["serve", "--addr", &addr, "--database", database])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let healthy = loop {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             stream
                 .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 .unwrap();
             let mut answer = String::new();
-            std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
-            break answer;
+            let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                return server;
+            }
         }
-        assert!(Instant::now() < deadline, "the server did not start");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not become healthy"
+        );
         std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
+    }
+}
+
+fn stop(mut server: std::process::Child) -> std::process::ExitStatus {
     Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
         .unwrap();
-    let status = server.wait().unwrap();
+    server.wait().unwrap()
+}
+
+#[test]
+fn serve_answers_healthz_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("s.db").display());
+    let server = start_server(&database, &[]);
+    let status = stop(server);
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[test]
+fn serve_demo_fills_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("d.db").display());
+    assert!(stop(start_server(&database, &["--demo"])).success());
+    let listed = millrace(&["token", "list", "--user", "alice", "--database", &database]);
+    assert!(
+        listed.status.success(),
+        "the demo user exists: {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    // A second start keeps the workspace as it is instead of failing on the taken names.
+    assert!(stop(start_server(&database, &["--demo"])).success());
 }
