@@ -16,6 +16,9 @@ pub enum AppError {
     /// The request is wrong; the message says how.
     #[error("{0}")]
     Invalid(String),
+    /// The request is bigger than the server takes; the message gives the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// Our fault; the details are in the server log.
     #[error("something went wrong on our side")]
     Internal,
@@ -31,6 +34,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::Unauthorized => 401,
             Self::Invalid(_) => 400,
+            Self::TooLarge(_) => 413,
             Self::Internal => 500,
             Self::Transport(_) => 502,
         }
@@ -42,6 +46,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
             Self::Invalid(_) => "invalid",
+            Self::TooLarge(_) => "too_large",
             Self::Internal => "internal",
             Self::Transport(_) => "transport",
         }

@@ -29,7 +29,7 @@ pub async fn authenticate(
         return next.run(request).await;
     }
     match Access::of(path) {
-        Access::Api => ApiError(AppError::Unauthorized).into_response(),
+        Access::Api => ApiError::from(AppError::Unauthorized).into_response(),
         Access::Open => next.run(request).await,
         Access::Page => {
             let wanted = request.uri().path_and_query().map_or("/", |p| p.as_str());

@@ -143,6 +143,61 @@ pub async fn set_status(
     Ok(done.rows_affected() == 1)
 }
 
+/// A job with what its API summary shows.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Job {
+    /// Database id.
+    pub id: i64,
+    /// Its project's id.
+    pub project_id: i64,
+    /// Its project as `owner/name`.
+    pub project: String,
+    /// Number within its project.
+    pub number: i64,
+    /// Global id, 32 hex characters.
+    pub uid: String,
+    /// Human name of the run.
+    pub name: String,
+    /// Status code, see [`JobStatus::code`].
+    pub status: i64,
+    /// The command line it runs.
+    pub command: String,
+    /// Its parameters, a JSON object.
+    pub params: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// When it started running.
+    pub started_ms: Option<i64>,
+    /// When it ended.
+    pub finished_ms: Option<i64>,
+    /// Run time in milliseconds; 0 until it finishes.
+    pub duration_ms: i64,
+    /// GPUs it asked for.
+    pub gpus: i64,
+    /// What it cost.
+    pub cost_usd: Option<f64>,
+}
+
+/// The job with global id `uid`, if it exists and `viewer` may see its project.
+pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Option<Job>> {
+    let mut sql = Sql::new(
+        "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
+                j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
+                j.cost_usd
+         FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id
+         WHERE j.uid = ",
+    );
+    let uid = sql.arg(Arg::Text(uid.to_owned()));
+    sql.push(&format!("{uid} AND "));
+    super::projects::visible_to(&mut sql, viewer);
+    sql.query_as::<Job>().fetch_optional(db.pool()).await
+}
+
+/// The tags of `job`, in key order.
+pub async fn tags(db: &Db, job: i64) -> sqlx::Result<Vec<(String, String)>> {
+    Ok(tags_of(db, &[job]).await?.remove(&job).unwrap_or_default())
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,

@@ -160,7 +160,8 @@ pub async fn page_for_owner(
     ))
 }
 
-fn visible_to(sql: &mut Sql, viewer: i64) {
+/// Appends the condition that `viewer` may see project `p`.
+pub(crate) fn visible_to(sql: &mut Sql, viewer: i64) {
     let v = sql.arg(Arg::Int(viewer));
     sql.push(&VISIBLE_TO.replace("{v}", &v));
 }

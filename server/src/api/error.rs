@@ -1,32 +1,74 @@
 //! The REST API's one error shape: `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 
 use app::error::AppError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::FromRequest;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-/// An [`AppError`] answered as JSON with its HTTP status.
+/// An [`AppError`] answered as JSON with its HTTP status, naming the offending field if known.
 #[derive(Debug)]
-pub struct ApiError(pub AppError);
+pub struct ApiError {
+    /// What went wrong.
+    pub error: AppError,
+    /// Where in the request, e.g. `points[17].value`.
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// A bad value at `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            error: AppError::Invalid(message.into()),
+            field: Some(field.into()),
+        }
+    }
+}
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        Self(error)
+        Self { error, field: None }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self(error.into())
+        AppError::from(error).into()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let error = match &rejection {
+            JsonRejection::BytesRejection(_)
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                AppError::TooLarge(format!(
+                    "the body is over the limit of {} MB",
+                    super::BODY_LIMIT >> 20
+                ))
+            }
+            _ => AppError::Invalid(rejection.body_text()),
+        };
+        error.into()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = json!({ "error": { "code": self.0.code(), "message": self.0.to_string() } });
-        (status, Json(body)).into_response()
+            StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut body = json!({ "code": self.error.code(), "message": self.error.to_string() });
+        if let Some(field) = self.field {
+            body["field"] = field.into();
+        }
+        (status, Json(json!({ "error": body }))).into_response()
     }
 }
+
+/// `axum::Json` whose rejections (bad JSON, wrong content type, too big) use [`ApiError`].
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);

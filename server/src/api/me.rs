@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 
 /// The calling user.
 pub async fn show(user: Option<Extension<CurrentUser>>) -> Result<Json<Me>, ApiError> {
-    let Extension(CurrentUser(user)) = user.ok_or(ApiError(AppError::Unauthorized))?;
+    let Extension(CurrentUser(user)) = user.ok_or(ApiError::from(AppError::Unauthorized))?;
     Ok(Json(Me {
         name: user.name,
         display_name: user.display_name,

@@ -3,3 +3,4 @@
 mod auth;
 mod config;
 mod helpers;
+mod jobs;

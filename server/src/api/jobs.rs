@@ -1,0 +1,184 @@
+//! `/api/v1` jobs: create one in a project, read its summary, set its status.
+
+use super::error::{ApiError, ApiJson};
+use app::auth::CurrentUser;
+use app::db::{self, events, jobs::NewJob};
+use app::error::AppError;
+use app::model::JobStatus;
+use app::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Longest job name, tag key or tag value accepted (MLflow's limit for keys and tags).
+pub const MAX_NAME: usize = 250;
+
+/// Body of `POST /api/v1/projects/{owner}/{project}/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewJobBody {
+    name: String,
+    #[serde(default)]
+    command: String,
+    #[serde(default)]
+    params: Map<String, Value>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    gpus: i64,
+    /// `running` (the default: a tracked run reports from elsewhere) or `queued`.
+    #[serde(default)]
+    status: Option<JobStatus>,
+}
+
+/// Creates a job in a project the caller can see; answers 201 with its number and id.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path((owner, project)): Path<(String, String)>,
+    ApiJson(body): ApiJson<NewJobBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let status = body.status.unwrap_or(JobStatus::Running);
+    validate(&body, status)?;
+    let now = db::now_ms();
+    let spec = NewJob {
+        name: body.name,
+        status: Some(status),
+        command: body.command,
+        params: body.params,
+        tags: body.tags.into_iter().collect(),
+        gpus: body.gpus,
+        created_by: Some(user.id),
+        created_ms: Some(now),
+        started_ms: (status == JobStatus::Running).then_some(now),
+        ..NewJob::default()
+    };
+    let mut tx = state.db.begin().await?;
+    let job = db::jobs::insert_many(&mut tx, project.id, &[spec])
+        .await?
+        .remove(0);
+    let payload = json!({ "number": job.number, "uid": job.uid });
+    events::append(
+        &mut tx,
+        "job.created",
+        Some(project.id),
+        Some(job.id),
+        &payload,
+    )
+    .await?;
+    tx.commit().await?;
+    let url = format!("/u/{}/p/{}/j/{}", project.owner, project.name, job.number);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "number": job.number, "uid": job.uid, "url": url })),
+    ))
+}
+
+fn validate(body: &NewJobBody, status: JobStatus) -> Result<(), ApiError> {
+    let name_len = body.name.chars().count();
+    if name_len == 0 || name_len > MAX_NAME {
+        return Err(ApiError::invalid(
+            "name",
+            format!("a job name has 1 to {MAX_NAME} characters"),
+        ));
+    }
+    if !(0..=1024).contains(&body.gpus) {
+        return Err(ApiError::invalid("gpus", "gpus must be between 0 and 1024"));
+    }
+    if !matches!(status, JobStatus::Running | JobStatus::Queued) {
+        return Err(ApiError::invalid(
+            "status",
+            "a new job is running or queued",
+        ));
+    }
+    for (key, value) in &body.tags {
+        if key.is_empty() || key.chars().count() > MAX_NAME || value.chars().count() > MAX_NAME {
+            return Err(ApiError::invalid(
+                format!("tags.{key}"),
+                format!("tag keys have 1 to {MAX_NAME} characters, values at most {MAX_NAME}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The job `uid` as the API shows it: attributes, parameters, tags and metric summaries.
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tags: Map<String, Value> = db::jobs::tags(&state.db, job.id)
+        .await?
+        .into_iter()
+        .map(|(k, v)| (k, v.into()))
+        .collect();
+    let mut conn = state.db.pool().acquire().await?;
+    let metrics: Vec<Value> = db::metrics::summaries(&mut conn, job.id)
+        .await?
+        .into_iter()
+        .map(|s| json!({ "key": s.key, "count": s.count, "last": number(s.last, s.count), "last_step": s.last_step,
+                         "min": s.min, "max": s.max }))
+        .collect();
+    let status = JobStatus::from_code(job.status).map_or("unknown", JobStatus::as_str);
+    let params: Value = serde_json::from_str(&job.params).unwrap_or_else(|_| json!({}));
+    Ok(Json(json!({
+        "uid": job.uid, "number": job.number, "project": job.project, "name": job.name, "status": status,
+        "command": job.command, "params": params, "tags": tags, "gpus": job.gpus, "cost_usd": job.cost_usd,
+        "created_ms": job.created_ms, "started_ms": job.started_ms, "finished_ms": job.finished_ms,
+        "duration_ms": job.duration_ms, "metrics": metrics,
+    })))
+}
+
+/// A stored value for JSON: a NaN last value (stored as NULL) is the string "NaN".
+fn number(value: Option<f64>, count: i64) -> Value {
+    match value {
+        Some(v) if v.is_finite() => json!(v),
+        Some(v) => json!(if v > 0.0 { "Infinity" } else { "-Infinity" }),
+        None if count > 0 => json!("NaN"),
+        None => Value::Null,
+    }
+}
+
+/// Body of `POST /api/v1/jobs/{uid}/status`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status: JobStatus,
+}
+
+/// Moves the job to a new status, recording start and end times.
+pub async fn set_status(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(uid): Path<String>,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> Result<Json<Value>, ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut tx = state.db.begin().await?;
+    db::jobs::set_status(&mut tx, job.id, body.status, db::now_ms()).await?;
+    let payload = json!({ "status": body.status.as_str() });
+    events::append(
+        &mut tx,
+        "job.status",
+        Some(job.project_id),
+        Some(job.id),
+        &payload,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(
+        json!({ "uid": job.uid, "status": body.status.as_str() }),
+    ))
+}

@@ -1,0 +1,184 @@
+//! `POST /api/v1/jobs/{uid}/metrics`: a batch of metric points, all or nothing.
+
+use super::error::{ApiError, ApiJson};
+use super::jobs::MAX_NAME;
+use app::auth::CurrentUser;
+use app::db::{self, events, metrics::Point};
+use app::error::AppError;
+use app::state::AppState;
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use serde_json::{json, Value};
+
+/// Most points one request may carry.
+pub const MAX_POINTS: usize = 10_000;
+
+/// Validates every point, then writes them all in one transaction with the job's summaries and
+/// an event; the answer comes only after the commit. Body:
+/// `{"points": [{"key": "loss", "step": 3, "value": 0.25, "wall_ms": 1700000000000}, ...]}`;
+/// `step` and `wall_ms` may be strings of digits, `value` may be "NaN", "Infinity" or
+/// "-Infinity", `wall_ms` defaults to now.
+pub async fn append(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(uid): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let points = parse(&body, db::now_ms())?;
+    let mut by_key: Vec<(&str, Vec<Point>)> = Vec::new();
+    for (key, point) in &points {
+        match by_key.iter_mut().find(|(k, _)| k == key) {
+            Some((_, list)) => list.push(*point),
+            None => by_key.push((key.as_str(), vec![*point])),
+        }
+    }
+    let batches: Vec<(&str, &[Point])> = by_key.iter().map(|(k, p)| (*k, p.as_slice())).collect();
+    let mut tx = state.db.begin().await?;
+    db::metrics::append_many(&mut tx, job.project_id, job.id, &batches).await?;
+    let keys: Vec<&str> = by_key.iter().map(|(k, _)| *k).collect();
+    let payload = json!({ "keys": keys, "points": points.len() });
+    events::append(
+        &mut tx,
+        "metrics",
+        Some(job.project_id),
+        Some(job.id),
+        &payload,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "accepted": points.len() })))
+}
+
+/// The points of a request body, or the first problem with the field that has it.
+fn parse(body: &Value, now_ms: i64) -> Result<Vec<(String, Point)>, ApiError> {
+    let items = body
+        .get("points")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::invalid("points", "expected {\"points\": [...]}"))?;
+    if items.len() > MAX_POINTS {
+        return Err(ApiError::invalid(
+            "points",
+            format!(
+                "at most {MAX_POINTS} points per request, got {}",
+                items.len()
+            ),
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            point(item, now_ms).map_err(|(f, m)| ApiError::invalid(format!("points[{i}].{f}"), m))
+        })
+        .collect()
+}
+
+fn point(item: &Value, now_ms: i64) -> Result<(String, Point), (&'static str, String)> {
+    let key = item
+        .get("key")
+        .and_then(Value::as_str)
+        .ok_or(("key", "a metric key (a string) is required".to_owned()))?;
+    if key.is_empty() || key.chars().count() > MAX_NAME {
+        return Err((
+            "key",
+            format!("a metric key has 1 to {MAX_NAME} characters"),
+        ));
+    }
+    let step = match item.get("step") {
+        None | Some(Value::Null) => 0,
+        Some(v) => integer(v).ok_or(("step", format!("a step is a whole number, not {v}")))?,
+    };
+    let wall_ms = match item.get("wall_ms") {
+        None | Some(Value::Null) => now_ms,
+        Some(v) => integer(v).ok_or((
+            "wall_ms",
+            format!("wall_ms is milliseconds since 1970, not {v}"),
+        ))?,
+    };
+    let value = item
+        .get("value")
+        .ok_or(("value", "a value is required".to_owned()))?;
+    let value = float(value).ok_or((
+        "value",
+        format!("a value is a number, \"NaN\" or \"Infinity\", not {value}"),
+    ))?;
+    Ok((
+        key.to_owned(),
+        Point {
+            step,
+            wall_ms,
+            value,
+        },
+    ))
+}
+
+/// An int64 sent as a JSON number or as a string of digits (as protobuf JSON does).
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A double sent as a JSON number or as one of protobuf JSON's special strings.
+fn float(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            other => other.parse::<f64>().ok().filter(|v| v.is_finite()),
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_and_values_come_as_numbers_or_strings() {
+        let body = json!({"points": [
+            {"key": "a", "step": "7", "value": "NaN", "wall_ms": 5},
+            {"key": "a", "value": "-Infinity"},
+            {"key": "b", "step": 2, "value": 1.5, "wall_ms": "9"}
+        ]});
+        let points = parse(&body, 100).unwrap();
+        assert_eq!((points[0].1.step, points[0].1.wall_ms), (7, 5));
+        assert!(points[0].1.value.is_nan());
+        assert_eq!(
+            (points[1].1.step, points[1].1.wall_ms, points[1].1.value),
+            (0, 100, f64::NEG_INFINITY)
+        );
+        assert_eq!(
+            (points[2].0.as_str(), points[2].1.value, points[2].1.wall_ms),
+            ("b", 1.5, 9)
+        );
+    }
+
+    #[test]
+    fn a_bad_point_is_named_by_its_position_and_field() {
+        let body =
+            json!({"points": [{"key": "a", "value": 1}, {"key": "a", "step": 1.5, "value": 1}]});
+        let error = parse(&body, 0).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("points[1].step"));
+        let long = json!({"points": [{"key": "k".repeat(300), "value": 1}]});
+        assert_eq!(
+            parse(&long, 0).unwrap_err().field.as_deref(),
+            Some("points[0].key")
+        );
+        assert_eq!(
+            parse(&json!({"points": 3}), 0)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("points")
+        );
+    }
+}
