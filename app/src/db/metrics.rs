@@ -417,6 +417,50 @@ mod tests {
         .await;
     }
 
+    #[tokio::test]
+    async fn concurrent_writers_to_one_series_lose_nothing() {
+        each_backend(|db| async move {
+            let (project, job) = project_with_job(&db).await;
+            let writers = (0..8).map(|w| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    for batch in 0..20 {
+                        let points: Vec<Point> = (0..50)
+                            .map(|i| Point {
+                                step: w * 10_000 + batch * 50 + i,
+                                wall_ms: 1,
+                                value: 1.0,
+                            })
+                            .collect();
+                        let mut tx = db.begin().await.unwrap();
+                        append_many(
+                            &mut tx,
+                            project,
+                            job,
+                            &[("loss", &points), ("acc", &points[..1])],
+                        )
+                        .await
+                        .unwrap();
+                        tx.commit().await.unwrap();
+                    }
+                })
+            });
+            for writer in writers.collect::<Vec<_>>() {
+                writer.await.unwrap();
+            }
+            let mut conn = db.pool().acquire().await.unwrap();
+            let stored = summaries(&mut conn, job).await.unwrap();
+            let loss = stored.iter().find(|s| s.key == "loss").unwrap();
+            assert_eq!(loss.count, 8 * 20 * 50);
+            assert_eq!(points(&mut conn, loss.id).await.unwrap().len(), 8 * 20 * 50);
+            assert_eq!(
+                stored.iter().find(|s| s.key == "acc").unwrap().count,
+                8 * 20
+            );
+        })
+        .await;
+    }
+
     #[test]
     fn the_latest_point_is_the_largest_step_then_time_then_value() {
         let mut s = Summary {
