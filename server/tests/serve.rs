@@ -1,4 +1,5 @@
-//! An acknowledged write survives `kill -9` of the server, on a real SQLite file over real HTTP.
+//! The real server process over real HTTP: acknowledged writes survive `kill -9` (SQLite), and
+//! the same binary serves from PostgreSQL.
 
 use app::db::{self, Db};
 use serde_json::{json, Value};
@@ -121,4 +122,82 @@ async fn acknowledged_points_survive_kill_9() {
         .await
         .unwrap();
     assert_eq!((stored, summary), (acknowledged, acknowledged));
+}
+
+/// The PostgreSQL server the tests use; `MILLRACE_TEST_POSTGRES` overrides it.
+fn postgres_url() -> String {
+    std::env::var("MILLRACE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+#[tokio::test]
+async fn the_same_binary_serves_from_postgresql() {
+    let schema = format!("millrace_cli_{}", std::process::id());
+    let admin = Db::open(&postgres_url())
+        .await
+        .expect("PostgreSQL for tests");
+    for statement in [
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        format!("CREATE SCHEMA {schema}"),
+    ] {
+        sqlx::query(&statement).execute(admin.pool()).await.unwrap();
+    }
+    let joiner = if postgres_url().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let url = format!(
+        "{}{joiner}options=-c%20search_path%3D{schema}",
+        postgres_url()
+    );
+
+    let cli = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
+            .args(args)
+            .args(["--database", &url])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    cli(&["user", "create", "pat"]);
+    let token = cli(&["token", "create", "--user", "pat"]).trim().to_owned();
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            &url,
+        ])
+        .env("MILLRACE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let me = tokio::task::spawn_blocking(move || {
+        wait_healthy(port);
+        http(port, "GET", "/api/v1/me", &token, &Value::Null)
+    })
+    .await
+    .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    assert_eq!(me.0, 200, "{}", me.1);
+    assert_eq!(serde_json::from_str::<Value>(&me.1).unwrap()["name"], "pat");
 }
