@@ -51,3 +51,12 @@ if ! cmp -s "$ROOT/end2end/package-lock.json" "$STAMP" 2>/dev/null; then
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   cp "$ROOT/end2end/package-lock.json" "$STAMP"
 fi
+
+# The official MLflow client (pinned) for the tests of the MLflow-compatible API.
+VENV="$HOME/.cache/millrace-venv"
+if ! cmp -s "$ROOT/tests/mlflow/requirements.txt" "$VENV/.installed-from" 2>/dev/null; then
+  step "installing the MLflow client into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/mlflow/requirements.txt"
+  cp "$ROOT/tests/mlflow/requirements.txt" "$VENV/.installed-from"
+fi

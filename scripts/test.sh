@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit and store tests (SQLite and PostgreSQL), the REST tests, and the browser
-# tests in Chromium. PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth);
+# Runs every test: unit and store tests (SQLite and PostgreSQL), the REST tests, the official
+# MLflow client against a running server, and the browser tests in Chromium. PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth);
 # MILLRACE_TEST_POSTGRES points elsewhere.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +15,11 @@ RUSTFLAGS="--cfg erase_components" cargo test --workspace
 step "building the site for the browser tests"
 cargo leptos build
 
+export MILLRACE_BIN="$CARGO_TARGET_DIR/debug/millrace"
+
+step "the official MLflow client against millrace serve"
+"$VENV/bin/pytest" -q tests/mlflow
+
 step "browser tests (Chromium, hydrated and without JavaScript)"
 cd end2end
-MILLRACE_BIN="$CARGO_TARGET_DIR/debug/millrace" npx playwright test
+npx playwright test

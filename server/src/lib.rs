@@ -5,5 +5,6 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod middleware;
+pub mod mlflow;
 pub mod startup;
 pub mod telemetry;

@@ -43,7 +43,7 @@ pub async fn authenticate(
 enum Access {
     /// The REST API: 401.
     Api,
-    /// The login page and server functions (each checks the user itself).
+    /// The login page, server functions and the MLflow API (each checks the user itself).
     Open,
     /// Any other page: go and sign in first.
     Page,
@@ -53,7 +53,7 @@ impl Access {
     fn of(path: &str) -> Self {
         if path.starts_with("/api/v1/") || path == "/api/v1" {
             Self::Api
-        } else if path == "/login" || path.starts_with("/api/") {
+        } else if path == "/login" || path.starts_with("/api/") || path.starts_with("/ajax-api/") {
             Self::Open
         } else {
             Self::Page

@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", crate::api::router())
+        .merge(crate::mlflow::router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -193,6 +193,66 @@ pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Optio
     sql.query_as::<Job>().fetch_optional(db.pool()).await
 }
 
+/// Sets tag `key` of `job` to `value`, replacing an old value.
+pub async fn set_tag(tx: &mut Tx, job: i64, key: &str, value: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO job_tags (job_id, key, value) VALUES ($1, $2, $3)
+         ON CONFLICT (job_id, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(job)
+    .bind(key)
+    .bind(value)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Removes tag `key` of `job`; false if it had none.
+pub async fn delete_tag(tx: &mut Tx, job: i64, key: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM job_tags WHERE job_id = $1 AND key = $2")
+        .bind(job)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `job`'s parameters (a JSON object), read inside a write transaction.
+pub async fn params(
+    tx: &mut Tx,
+    job: i64,
+) -> sqlx::Result<serde_json::Map<String, serde_json::Value>> {
+    let text: String = sqlx::query_scalar("SELECT params FROM jobs WHERE id = $1")
+        .bind(job)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// Replaces `job`'s parameters.
+pub async fn set_params(
+    tx: &mut Tx,
+    job: i64,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET params = $1 WHERE id = $2")
+        .bind(serde_json::Value::Object(params.clone()).to_string())
+        .bind(job)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Renames `job`.
+pub async fn rename(tx: &mut Tx, job: i64, name: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(job)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 /// The tags of `job`, in key order.
 pub async fn tags(db: &Db, job: i64) -> sqlx::Result<Vec<(String, String)>> {
     Ok(tags_of(db, &[job]).await?.remove(&job).unwrap_or_default())

@@ -277,6 +277,40 @@ pub async fn summaries(conn: &mut AnyConnection, job: i64) -> sqlx::Result<Vec<S
     .await
 }
 
+/// Up to `limit` points of a series after position (`step`, `seq`), in step order, each with
+/// its position so the caller can continue from the last one.
+pub async fn points_after(
+    conn: &mut AnyConnection,
+    series: i64,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, Point)>> {
+    let (step, seq) = after.unwrap_or((i64::MIN, i64::MIN));
+    let rows = sqlx::query_as::<_, (i64, i64, i64, Option<f64>)>(
+        "SELECT step, seq, wall_ms, value FROM metric_points
+         WHERE series_id = $1 AND (step, seq) > ($2, $3) ORDER BY step, seq LIMIT $4",
+    )
+    .bind(series)
+    .bind(step)
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(step, seq, wall_ms, value)| {
+            (
+                seq,
+                Point {
+                    step,
+                    wall_ms,
+                    value: value.unwrap_or(f64::NAN),
+                },
+            )
+        })
+        .collect())
+}
+
 /// All points of a series in step order (then arrival order).
 pub async fn points(conn: &mut AnyConnection, series: i64) -> sqlx::Result<Vec<Point>> {
     let rows = sqlx::query_as::<_, (i64, i64, Option<f64>)>(

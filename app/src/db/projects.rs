@@ -114,6 +114,17 @@ pub async fn find_visible(
     sql.query_as::<Project>().fetch_optional(db.pool()).await
 }
 
+/// The project with id `id`, if `viewer` may see it.
+pub async fn find_visible_by_id(db: &Db, viewer: i64, id: i64) -> sqlx::Result<Option<Project>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.id = "
+    ));
+    let id = sql.arg(Arg::Int(id));
+    sql.push(&format!("{id} AND "));
+    visible_to(&mut sql, viewer);
+    sql.query_as::<Project>().fetch_optional(db.pool()).await
+}
+
 /// One page of `owner`'s projects that `viewer` may see.
 pub async fn page_for_owner(
     db: &Db,

@@ -207,3 +207,47 @@ async fn a_failed_plain_form_login_returns_to_the_form_with_a_message() {
     assert!(form.contains("wrong user name or password"));
     assert!(form.contains(r#"name="next" value="/u/ann""#));
 }
+
+#[tokio::test]
+async fn the_mlflow_api_answers_in_mlflows_error_shape_under_both_prefixes() {
+    let app = TestApp::new().await;
+    for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
+        let (status, _, body) = app
+            .get(
+                &format!("{prefix}/experiments/get-by-name?experiment_name=x"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{prefix}");
+        assert_eq!(json(&body)["error_code"], "UNAUTHENTICATED");
+    }
+    let (_, token) = app.token().await;
+    let bearer = format!("Bearer {token}");
+    let (status, _, body) = app
+        .get(
+            "/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=nope",
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(
+        (status, json(&body)["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    let (status, _, body) = app
+        .get(
+            "/api/2.0/mlflow/experiments/get-by-name?experiment_name=a%20b",
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(
+        (status, json(&body)["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+    let (status, _, body) = app
+        .get("/api/2.0/mlflow/runs/search-everything", Some(&bearer))
+        .await;
+    assert_eq!(
+        (status, json(&body)["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("ENDPOINT_NOT_FOUND"))
+    );
+}

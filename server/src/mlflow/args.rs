@@ -1,0 +1,144 @@
+//! Request arguments as the MLflow client sends them: a query string for GET, JSON for POST.
+
+use super::error::MlflowError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::Method;
+use serde_json::{Map, Value};
+
+/// The arguments of one call, as a JSON object.
+#[derive(Debug, Default)]
+pub struct Args(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Args {
+    type Rejection = MlflowError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if request.method() == Method::GET {
+            let query = request.uri().query().unwrap_or_default();
+            let mut args = Map::new();
+            for (key, value) in form_pairs(query) {
+                // Repeated keys (run_ids=a&run_ids=b) become a list.
+                match args.get_mut(&key) {
+                    Some(Value::Array(list)) => list.push(Value::String(value)),
+                    Some(first) => *first = Value::Array(vec![first.take(), Value::String(value)]),
+                    None => {
+                        args.insert(key, Value::String(value));
+                    }
+                }
+            }
+            return Ok(Self(args));
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| MlflowError::invalid(e.body_text()))?;
+        if body.is_empty() {
+            return Ok(Self::default());
+        }
+        match serde_json::from_slice(&body) {
+            Ok(Value::Object(args)) => Ok(Self(args)),
+            Ok(_) => Err(MlflowError::invalid(
+                "the request body must be a JSON object",
+            )),
+            Err(e) => Err(MlflowError::invalid(format!("malformed JSON: {e}"))),
+        }
+    }
+}
+
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+impl Args {
+    /// A required string argument.
+    pub fn str(&self, key: &str) -> Result<&str, MlflowError> {
+        self.opt_str(key).ok_or_else(|| {
+            MlflowError::invalid(format!("missing value for required parameter '{key}'"))
+        })
+    }
+
+    /// An optional string argument.
+    pub fn opt_str(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(Value::as_str)
+    }
+
+    /// The run id, sent as `run_id` or the older `run_uuid`.
+    pub fn run_id(&self) -> Result<&str, MlflowError> {
+        self.opt_str("run_id")
+            .or_else(|| self.opt_str("run_uuid"))
+            .ok_or_else(|| MlflowError::invalid("missing value for required parameter 'run_id'"))
+    }
+
+    /// An optional int64, sent as a number or a string of digits.
+    pub fn opt_i64(&self, key: &str) -> Result<Option<i64>, MlflowError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => int64(value).map(Some).ok_or_else(|| {
+                MlflowError::invalid(format!("parameter '{key}' must be an integer, got {value}"))
+            }),
+        }
+    }
+
+    /// A required double, a number or "NaN" / "Infinity" / "-Infinity".
+    pub fn f64(&self, key: &str) -> Result<f64, MlflowError> {
+        let value = self.0.get(key).ok_or_else(|| {
+            MlflowError::invalid(format!("missing value for required parameter '{key}'"))
+        })?;
+        double(value).ok_or_else(|| {
+            MlflowError::invalid(format!("parameter '{key}' must be a number, got {value}"))
+        })
+    }
+
+    /// A list argument (absent means empty).
+    pub fn list(&self, key: &str) -> &[Value] {
+        self.0
+            .get(key)
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// An int64 from a JSON number or string.
+pub fn int64(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A double from a JSON number or protobuf JSON's special strings.
+pub fn double(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            other => other.parse().ok(),
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode_and_repeat_into_lists() {
+        let pairs = form_pairs("experiment_name=my+exp%2F1&run_ids=a&run_ids=b");
+        assert_eq!(pairs[0], ("experiment_name".into(), "my exp/1".into()));
+        assert_eq!(pairs.len(), 3);
+    }
+
+    #[test]
+    fn numbers_come_as_numbers_or_strings() {
+        assert_eq!(int64(&Value::from("12")), Some(12));
+        assert!(double(&Value::from("NaN")).unwrap().is_nan());
+        assert_eq!(double(&Value::from(2.5)), Some(2.5));
+        assert_eq!(int64(&Value::from(1.5)), None);
+    }
+}

@@ -1,0 +1,126 @@
+//! MLflow experiments, which are millrace projects: `name` is the caller's project, `owner/name`
+//! another user's; experiment "0" ("Default") is the caller's project `Default`.
+
+use super::args::Args;
+use super::error::MlflowError;
+use app::db::users::User;
+use app::db::{self, projects::Project};
+use app::model::Name;
+use app::state::AppState;
+use serde_json::{json, Value};
+
+/// The id MLflow clients fall back to when no experiment is set.
+pub const DEFAULT_ID: &str = "0";
+const DEFAULT_NAME: &str = "Default";
+
+/// The project behind an experiment id, if the caller may see it.
+pub async fn project_for_id(
+    state: &AppState,
+    user: &User,
+    id: &str,
+) -> Result<Project, MlflowError> {
+    if id == DEFAULT_ID {
+        return default_project(state, user).await;
+    }
+    let missing = || MlflowError::missing(format!("no experiment with id '{id}'"));
+    let id: i64 = id.parse().map_err(|_| missing())?;
+    db::projects::find_visible_by_id(&state.db, user.id, id)
+        .await?
+        .ok_or_else(missing)
+}
+
+async fn default_project(state: &AppState, user: &User) -> Result<Project, MlflowError> {
+    if let Some(project) =
+        db::projects::find_visible(&state.db, user.id, &user.name, DEFAULT_NAME).await?
+    {
+        return Ok(project);
+    }
+    // Two first calls at once may both try to create it; the loser finds the winner's.
+    let _ = db::projects::create(
+        &state.db,
+        user.id,
+        DEFAULT_NAME,
+        "Runs logged without an experiment.",
+        false,
+    )
+    .await;
+    db::projects::find_visible(&state.db, user.id, &user.name, DEFAULT_NAME)
+        .await?
+        .ok_or_else(|| MlflowError::missing("the Default experiment could not be created"))
+}
+
+/// Splits an experiment name into owner and project, checking the project name.
+fn owner_and_name<'a>(user: &'a User, name: &'a str) -> Result<(&'a str, &'a str), MlflowError> {
+    let (owner, project) = name.split_once('/').unwrap_or((user.name.as_str(), name));
+    Name::parse(project, Name::MAX_PROJECT).map_err(|e| {
+        MlflowError::invalid(format!(
+            "experiment name '{name}': {e} (millrace names projects like URLs)"
+        ))
+    })?;
+    Ok((owner, project))
+}
+
+/// The experiment as MLflow shows it; `id` overrides the project id (for "0").
+pub fn experiment_json(project: &Project, user: &User, id: Option<&str>) -> Value {
+    let name = if project.owner == user.name {
+        project.name.clone()
+    } else {
+        format!("{}/{}", project.owner, project.name)
+    };
+    let id = id.map_or_else(|| project.id.to_string(), str::to_owned);
+    json!({
+        "experiment_id": id,
+        "name": name,
+        "artifact_location": format!("mlflow-artifacts:/{}", project.id),
+        "lifecycle_stage": "active",
+        "creation_time": project.created_ms,
+        "last_update_time": project.updated_ms,
+        "tags": [],
+    })
+}
+
+/// `GET experiments/get-by-name`.
+pub async fn get_by_name(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let name = args.str("experiment_name")?;
+    if name == DEFAULT_NAME {
+        let project = default_project(state, user).await?;
+        return Ok(json!({ "experiment": experiment_json(&project, user, None) }));
+    }
+    let (owner, project) = owner_and_name(user, name)?;
+    let project = db::projects::find_visible(&state.db, user.id, owner, project)
+        .await?
+        .ok_or_else(|| MlflowError::missing(format!("no experiment named '{name}'")))?;
+    Ok(json!({ "experiment": experiment_json(&project, user, None) }))
+}
+
+/// `GET experiments/get`.
+pub async fn get(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let id = args.str("experiment_id")?;
+    let project = project_for_id(state, user, id).await?;
+    let shown_id = (id == DEFAULT_ID).then_some(DEFAULT_ID);
+    Ok(json!({ "experiment": experiment_json(&project, user, shown_id) }))
+}
+
+/// `POST experiments/create`: a project of the caller's.
+pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let name = args.str("name")?;
+    let (owner, project) = owner_and_name(user, name)?;
+    if owner != user.name {
+        return Err(MlflowError::invalid(format!(
+            "you can create experiments only as {}/NAME",
+            user.name
+        )));
+    }
+    if db::projects::find_visible(&state.db, user.id, owner, project)
+        .await?
+        .is_some()
+    {
+        return Err(MlflowError::exists(format!(
+            "experiment '{name}' already exists"
+        )));
+    }
+    let id = db::projects::create(&state.db, user.id, project, "", false)
+        .await
+        .map_err(|_| MlflowError::exists(format!("experiment '{name}' already exists")))?;
+    Ok(json!({ "experiment_id": id.to_string() }))
+}

@@ -1,0 +1,450 @@
+//! MLflow runs, which are millrace jobs: create, get, update, and logging metrics, parameters
+//! and tags. A run id is the job's global id.
+
+use super::args::{double, int64, Args};
+use super::error::MlflowError;
+use super::experiments::{project_for_id, DEFAULT_ID};
+use app::db::metrics::Point;
+use app::db::users::User;
+use app::db::{self, events, jobs::Job, jobs::NewJob};
+use app::model::JobStatus;
+use app::state::AppState;
+use rand::Rng;
+use serde_json::{json, Map, Value};
+
+/// MLflow's limits for keys, and for tag and parameter values.
+const MAX_KEY: usize = 250;
+const MAX_VALUE: usize = 6000;
+/// MLflow's log-batch limits.
+const MAX_BATCH_METRICS: usize = 1000;
+const MAX_BATCH_PARAMS: usize = 100;
+const MAX_BATCH_TAGS: usize = 100;
+const RUN_NAME_TAG: &str = "mlflow.runName";
+
+/// The job behind a run id, if the caller may see it.
+async fn job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowError> {
+    let id = args.run_id()?;
+    db::jobs::find_visible(&state.db, user.id, id)
+        .await?
+        .ok_or_else(|| MlflowError::missing(format!("run '{id}' not found")))
+}
+
+fn mlflow_status(status: i64) -> &'static str {
+    match JobStatus::from_code(status) {
+        Some(JobStatus::Queued) => "SCHEDULED",
+        Some(JobStatus::Starting | JobStatus::Running) | None => "RUNNING",
+        Some(JobStatus::Succeeded) => "FINISHED",
+        Some(JobStatus::Failed | JobStatus::Lost) => "FAILED",
+        Some(JobStatus::Cancelled) => "KILLED",
+    }
+}
+
+fn job_status(status: &str) -> Result<JobStatus, MlflowError> {
+    Ok(match status {
+        "RUNNING" => JobStatus::Running,
+        "SCHEDULED" => JobStatus::Queued,
+        "FINISHED" => JobStatus::Succeeded,
+        "FAILED" => JobStatus::Failed,
+        "KILLED" => JobStatus::Cancelled,
+        other => {
+            return Err(MlflowError::invalid(format!(
+                "unknown run status '{other}'"
+            )))
+        }
+    })
+}
+
+fn info_json(job: &Job, user_name: &str) -> Value {
+    json!({
+        "run_id": job.uid, "run_uuid": job.uid, "run_name": job.name,
+        "experiment_id": job.project_id.to_string(), "user_id": user_name,
+        "status": mlflow_status(job.status), "start_time": job.started_ms.unwrap_or(job.created_ms),
+        "end_time": job.finished_ms, "artifact_uri": format!("mlflow-artifacts:/{}/{}/artifacts", job.project_id, job.uid),
+        "lifecycle_stage": "active",
+    })
+}
+
+/// The run with its latest metrics, parameters and tags.
+async fn run_json(state: &AppState, job: &Job) -> Result<Value, MlflowError> {
+    let owner = job.project.split('/').next().unwrap_or_default().to_owned();
+    let mut conn = state.db.pool().acquire().await?;
+    let metrics: Vec<Value> = db::metrics::summaries(&mut conn, job.id)
+        .await?
+        .into_iter()
+        .map(|s| json!({ "key": s.key, "value": value_json(s.last), "timestamp": s.last_ms, "step": s.last_step }))
+        .collect();
+    drop(conn);
+    let params: Map<String, Value> = serde_json::from_str(&job.params).unwrap_or_default();
+    let params: Vec<Value> = params
+        .into_iter()
+        .map(|(k, v)| json!({ "key": k, "value": text(&v) }))
+        .collect();
+    let tags: Vec<Value> = db::jobs::tags(&state.db, job.id)
+        .await?
+        .into_iter()
+        .map(|(k, v)| json!({ "key": k, "value": v }))
+        .collect();
+    Ok(
+        json!({ "info": info_json(job, &owner), "data": { "metrics": metrics, "params": params, "tags": tags } }),
+    )
+}
+
+/// A stored value in protobuf JSON: NaN (stored as NULL) and infinities as strings.
+fn value_json(value: Option<f64>) -> Value {
+    match value {
+        Some(v) if v.is_finite() => json!(v),
+        Some(v) => json!(if v > 0.0 { "Infinity" } else { "-Infinity" }),
+        None => json!("NaN"),
+    }
+}
+
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+/// A run name like MLflow's: adjective, animal, number.
+fn random_name() -> String {
+    const ADJECTIVES: [&str; 8] = [
+        "amber", "brisk", "calm", "daring", "eager", "fleet", "gentle", "keen",
+    ];
+    const ANIMALS: [&str; 8] = [
+        "otter", "heron", "lynx", "finch", "bison", "gecko", "koala", "wren",
+    ];
+    let mut rng = rand::thread_rng();
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES[rng.gen_range(0..8)],
+        ANIMALS[rng.gen_range(0..8)],
+        rng.gen_range(0..1000)
+    )
+}
+
+/// `POST runs/create`.
+pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let experiment = args.opt_str("experiment_id").unwrap_or(DEFAULT_ID);
+    let project = project_for_id(state, user, experiment).await?;
+    let tags = key_values(args.list("tags"), "tags", MAX_VALUE)?;
+    let tag_name = tags
+        .iter()
+        .find(|(k, _)| k == RUN_NAME_TAG)
+        .map(|(_, v)| v.clone());
+    let name = match (args.opt_str("run_name").filter(|n| !n.is_empty()), tag_name) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(MlflowError::invalid(format!(
+                "run_name '{a}' differs from the {RUN_NAME_TAG} tag '{b}'"
+            )))
+        }
+        (Some(name), _) => name.to_owned(),
+        (None, Some(name)) => name,
+        (None, None) => random_name(),
+    };
+    let start = args.opt_i64("start_time")?.unwrap_or_else(db::now_ms);
+    let mut tags = tags;
+    if !tags.iter().any(|(k, _)| k == RUN_NAME_TAG) {
+        tags.push((RUN_NAME_TAG.to_owned(), name.clone()));
+    }
+    let spec = NewJob {
+        name,
+        status: Some(JobStatus::Running),
+        tags,
+        created_by: Some(user.id),
+        created_ms: Some(start),
+        started_ms: Some(start),
+        ..NewJob::default()
+    };
+    let mut tx = state.db.begin().await?;
+    let created = db::jobs::insert_many(&mut tx, project.id, &[spec])
+        .await?
+        .remove(0);
+    events::append(
+        &mut tx,
+        "job.created",
+        Some(project.id),
+        Some(created.id),
+        &json!({ "uid": created.uid }),
+    )
+    .await?;
+    tx.commit().await?;
+    let job = db::jobs::find_visible(&state.db, user.id, &created.uid)
+        .await?
+        .ok_or_else(|| MlflowError::missing("the new run vanished"))?;
+    Ok(json!({ "run": run_json(state, &job).await? }))
+}
+
+/// `GET runs/get`.
+pub async fn get(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    Ok(json!({ "run": run_json(state, &job).await? }))
+}
+
+/// `POST runs/update`: status, end time, name.
+pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let mut tx = state.db.begin().await?;
+    if let Some(status) = args.opt_str("status") {
+        let status = job_status(status)?;
+        let at = args
+            .opt_i64("end_time")?
+            .filter(|_| status.is_finished())
+            .unwrap_or_else(db::now_ms);
+        db::jobs::set_status(&mut tx, job.id, status, at).await?;
+        events::append(
+            &mut tx,
+            "job.status",
+            Some(job.project_id),
+            Some(job.id),
+            &json!({ "status": status.as_str() }),
+        )
+        .await?;
+    }
+    if let Some(name) = args.opt_str("run_name").filter(|n| !n.is_empty()) {
+        db::jobs::rename(&mut tx, job.id, name).await?;
+        db::jobs::set_tag(&mut tx, job.id, RUN_NAME_TAG, name).await?;
+    }
+    tx.commit().await?;
+    let job = db::jobs::find_visible(&state.db, user.id, &job.uid)
+        .await?
+        .ok_or_else(|| MlflowError::missing("run vanished"))?;
+    let owner = job.project.split('/').next().unwrap_or_default().to_owned();
+    Ok(json!({ "run_info": info_json(&job, &owner) }))
+}
+
+/// `POST runs/log-metric`.
+pub async fn log_metric(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let key = checked_key(args.str("key")?)?;
+    let point = Point {
+        step: args.opt_i64("step")?.unwrap_or(0),
+        wall_ms: args.opt_i64("timestamp")?.ok_or_else(|| {
+            MlflowError::invalid("missing value for required parameter 'timestamp'")
+        })?,
+        value: args.f64("value")?,
+    };
+    write(state, &job, &[(key.to_owned(), point)], &[], &[]).await?;
+    Ok(json!({}))
+}
+
+/// `POST runs/log-parameter`.
+pub async fn log_param(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let params = key_values(
+        &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
+        "param",
+        MAX_VALUE,
+    )?;
+    write(state, &job, &[], &params, &[]).await?;
+    Ok(json!({}))
+}
+
+/// `POST runs/set-tag`.
+pub async fn set_tag(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let tags = key_values(
+        &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
+        "tag",
+        MAX_VALUE,
+    )?;
+    write(state, &job, &[], &[], &tags).await?;
+    Ok(json!({}))
+}
+
+/// `POST runs/delete-tag`.
+pub async fn delete_tag(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let key = args.str("key")?;
+    let mut tx = state.db.begin().await?;
+    let found = db::jobs::delete_tag(&mut tx, job.id, key).await?;
+    tx.commit().await?;
+    if !found {
+        return Err(MlflowError::missing(format!(
+            "no tag '{key}' on run '{}'",
+            job.uid
+        )));
+    }
+    Ok(json!({}))
+}
+
+/// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one transaction.
+pub async fn log_batch(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let (metrics, params, tags) = (args.list("metrics"), args.list("params"), args.list("tags"));
+    if metrics.len() > MAX_BATCH_METRICS
+        || params.len() > MAX_BATCH_PARAMS
+        || tags.len() > MAX_BATCH_TAGS
+        || metrics.len() + params.len() + tags.len() > MAX_BATCH_METRICS
+    {
+        return Err(MlflowError::invalid(format!(
+            "a batch holds at most {MAX_BATCH_METRICS} metrics, {MAX_BATCH_PARAMS} params and {MAX_BATCH_TAGS} tags, \
+             {MAX_BATCH_METRICS} in all; got {}, {} and {}",
+            metrics.len(), params.len(), tags.len()
+        )));
+    }
+    let points = metrics
+        .iter()
+        .enumerate()
+        .map(|(i, m)| metric(m, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let params = key_values(params, "params", MAX_VALUE)?;
+    let tags = key_values(tags, "tags", MAX_VALUE)?;
+    write(state, &job, &points, &params, &tags).await?;
+    Ok(json!({}))
+}
+
+fn metric(value: &Value, i: usize) -> Result<(String, Point), MlflowError> {
+    let bad = |what: &str| MlflowError::invalid(format!("metrics[{i}]: {what}"));
+    let key = value
+        .get("key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("missing key"))?;
+    let number = value
+        .get("value")
+        .and_then(double)
+        .ok_or_else(|| bad("value must be a number"))?;
+    let timestamp = value
+        .get("timestamp")
+        .and_then(int64)
+        .ok_or_else(|| bad("timestamp must be an integer"))?;
+    let step = match value.get("step") {
+        None | Some(Value::Null) => 0,
+        Some(step) => int64(step).ok_or_else(|| bad("step must be an integer"))?,
+    };
+    Ok((
+        checked_key(key)?.to_owned(),
+        Point {
+            step,
+            wall_ms: timestamp,
+            value: number,
+        },
+    ))
+}
+
+fn checked_key(key: &str) -> Result<&str, MlflowError> {
+    if key.is_empty() || key.chars().count() > MAX_KEY {
+        return Err(MlflowError::invalid(format!(
+            "a key has 1 to {MAX_KEY} characters, got {}",
+            key.chars().count()
+        )));
+    }
+    Ok(key)
+}
+
+fn key_values(
+    items: &[Value],
+    what: &str,
+    max_value: usize,
+) -> Result<Vec<(String, String)>, MlflowError> {
+    items
+        .iter()
+        .map(|item| {
+            let key = item
+                .get("key")
+                .and_then(Value::as_str)
+                .ok_or_else(|| MlflowError::invalid(format!("a {what} needs a key")))?;
+            let value = item.get("value").map(text).unwrap_or_default();
+            if value.chars().count() > max_value {
+                return Err(MlflowError::invalid(format!(
+                    "{what} '{key}': values have at most {max_value} characters"
+                )));
+            }
+            Ok((checked_key(key)?.to_owned(), value))
+        })
+        .collect()
+}
+
+/// Writes metrics, parameters and tags of one run in one transaction. A parameter keeps its
+/// first value, as in MLflow: logging it again with another value is an error.
+async fn write(
+    state: &AppState,
+    job: &Job,
+    points: &[(String, Point)],
+    params: &[(String, String)],
+    tags: &[(String, String)],
+) -> Result<(), MlflowError> {
+    let mut tx = state.db.begin().await?;
+    if !params.is_empty() {
+        let mut stored = db::jobs::params(&mut tx, job.id).await?;
+        for (key, value) in params {
+            match stored.get(key) {
+                Some(old) if text(old) != *value => {
+                    return Err(MlflowError::invalid(format!(
+                        "parameter '{key}' was already logged with value '{}'; a parameter cannot change",
+                        text(old)
+                    )))
+                }
+                _ => {
+                    stored.insert(key.clone(), Value::String(value.clone()));
+                }
+            }
+        }
+        db::jobs::set_params(&mut tx, job.id, &stored).await?;
+    }
+    for (key, value) in tags {
+        db::jobs::set_tag(&mut tx, job.id, key, value).await?;
+    }
+    if !points.is_empty() {
+        let mut by_key: Vec<(&str, Vec<Point>)> = Vec::new();
+        for (key, point) in points {
+            match by_key.iter_mut().find(|(k, _)| k == key) {
+                Some((_, list)) => list.push(*point),
+                None => by_key.push((key, vec![*point])),
+            }
+        }
+        let batches: Vec<(&str, &[Point])> =
+            by_key.iter().map(|(k, p)| (*k, p.as_slice())).collect();
+        db::metrics::append_many(&mut tx, job.project_id, job.id, &batches).await?;
+    }
+    let payload = json!({ "metrics": points.len(), "params": params.len(), "tags": tags.len() });
+    events::append(
+        &mut tx,
+        "metrics",
+        Some(job.project_id),
+        Some(job.id),
+        &payload,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `GET metrics/get-history`: a series in step order, paged with an opaque token.
+pub async fn history(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let key = args.str("metric_key")?;
+    let limit = args
+        .opt_i64("max_results")?
+        .unwrap_or(25_000)
+        .clamp(1, 25_000);
+    let after = match args.opt_str("page_token").filter(|t| !t.is_empty()) {
+        Some(token) => {
+            Some(parse_token(token).ok_or_else(|| MlflowError::invalid("invalid page_token"))?)
+        }
+        None => None,
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let Some(series) = db::metrics::summaries(&mut conn, job.id)
+        .await?
+        .into_iter()
+        .find(|s| s.key == key)
+    else {
+        return Ok(json!({ "metrics": [] }));
+    };
+    let points = db::metrics::points_after(&mut conn, series.id, after, limit + 1).await?;
+    let more = points.len() as i64 > limit;
+    let page = &points[..points.len().min(limit as usize)];
+    let metrics: Vec<Value> = page
+        .iter()
+        .map(|(_, p)| json!({ "key": key, "value": value_json((!p.value.is_nan()).then_some(p.value)), "timestamp": p.wall_ms, "step": p.step }))
+        .collect();
+    let mut answer = json!({ "metrics": metrics });
+    if let (true, Some((seq, last))) = (more, page.last()) {
+        answer["next_page_token"] = json!(format!("{}.{}", last.step, seq));
+    }
+    Ok(answer)
+}
+
+fn parse_token(token: &str) -> Option<(i64, i64)> {
+    let (step, seq) = token.split_once('.')?;
+    Some((step.parse().ok()?, seq.parse().ok()?))
+}

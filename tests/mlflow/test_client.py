@@ -1,0 +1,177 @@
+"""The official MLflow client against a real `millrace serve`; each test checks what millrace
+stored through millrace's own API."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import mlflow
+import pytest
+import requests
+from mlflow import MlflowClient
+from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
+
+BIN = os.environ["MILLRACE_BIN"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server():
+    tmp = tempfile.mkdtemp()
+    database = f"sqlite://{tmp}/mlflow.db"
+    run = lambda *args: subprocess.run([BIN, *args, "--database", database], check=True, capture_output=True, text=True)
+    run("user", "create", "ann")
+    token = run("token", "create", "--user", "ann").stdout.strip()
+    port = _free_port()
+    env = dict(os.environ, MILLRACE_LOG="warn")
+    proc = subprocess.Popen([BIN, "serve", "--addr", f"127.0.0.1:{port}", "--database", database], env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    os.environ["MLFLOW_TRACKING_TOKEN"] = token
+    yield {"url": url, "token": token}
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def stored(server, run_id):
+    """The job behind a run, as millrace's own API shows it."""
+    answer = requests.get(
+        f"{server['url']}/api/v1/jobs/{run_id}", headers={"Authorization": f"Bearer {server['token']}"}
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def metric(job, key):
+    return next(m for m in job["metrics"] if m["key"] == key)
+
+
+def test_a_fluent_run_logs_params_metrics_and_tags(server):
+    mlflow.set_experiment("xray")
+    with mlflow.start_run(run_name="resnet-lr-0.1") as run:
+        mlflow.log_param("lr", 0.1)
+        mlflow.log_params({"batch_size": 64, "optimizer": "adamw"})
+        for step in range(10):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        mlflow.log_metrics({"acc": 0.5, "auc": 0.75}, step=9)
+        mlflow.set_tag("stage", "baseline")
+        mlflow.set_tags({"team": "vision", "gpu": "a100"})
+    job = stored(server, run.info.run_id)
+    assert job["project"] == "ann/xray"
+    assert job["name"] == "resnet-lr-0.1"
+    assert job["status"] == "succeeded"
+    assert job["params"] == {"lr": "0.1", "batch_size": "64", "optimizer": "adamw"}
+    assert job["tags"]["stage"] == "baseline" and job["tags"]["team"] == "vision"
+    assert metric(job, "loss")["count"] == 10 and metric(job, "loss")["last"] == pytest.approx(0.1)
+    assert metric(job, "auc")["last"] == 0.75
+    fetched = MlflowClient().get_run(run.info.run_id)
+    assert fetched.data.params["lr"] == "0.1"
+    assert fetched.data.metrics["loss"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("mlflow_status,millrace_status", [("FINISHED", "succeeded"), ("FAILED", "failed"), ("KILLED", "cancelled")])
+def test_end_run_records_each_status(server, mlflow_status, millrace_status):
+    mlflow.set_experiment("statuses")
+    run = mlflow.start_run()
+    mlflow.end_run(status=mlflow_status)
+    job = stored(server, run.info.run_id)
+    assert job["status"] == millrace_status
+    assert job["finished_ms"] is not None
+
+
+def test_a_failing_script_marks_its_run_failed(server):
+    mlflow.set_experiment("statuses")
+    with pytest.raises(RuntimeError):
+        with mlflow.start_run() as run:
+            mlflow.log_metric("loss", float("nan"))
+            raise RuntimeError("diverged")
+    job = stored(server, run.info.run_id)
+    assert job["status"] == "failed"
+    assert metric(job, "loss")["last"] == "NaN"
+
+
+def test_nested_runs_point_at_their_parent(server):
+    mlflow.set_experiment("nested")
+    with mlflow.start_run() as parent:
+        with mlflow.start_run(nested=True) as child:
+            mlflow.log_metric("x", 1)
+    assert stored(server, child.info.run_id)["tags"]["mlflow.parentRunId"] == parent.info.run_id
+
+
+def test_a_run_resumed_by_id_goes_on_logging(server):
+    mlflow.set_experiment("resume")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("loss", 2.0, step=0)
+    with mlflow.start_run(run_id=run.info.run_id):
+        mlflow.log_metric("loss", 1.0, step=1)
+    job = stored(server, run.info.run_id)
+    assert metric(job, "loss")["count"] == 2 and metric(job, "loss")["last"] == 1.0
+    assert job["status"] == "succeeded"
+
+
+def test_runs_without_an_experiment_go_to_default(server):
+    mlflow.set_experiment(experiment_id="0")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("y", 3)
+    assert stored(server, run.info.run_id)["project"] == "ann/Default"
+
+
+def test_a_100000_point_history_comes_back_whole_and_in_order(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("long-history")
+    run = client.create_run(experiment)
+    now = int(time.time() * 1000)
+    for start in range(0, 100_000, 1000):
+        client.log_batch(run.info.run_id, metrics=[Metric("loss", i * 0.5, now, i) for i in range(start, start + 1000)])
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert len(history) == 100_000
+    assert [m.step for m in history[:3]] == [0, 1, 2]
+    assert history[-1].step == 99_999 and history[-1].value == 99_999 * 0.5
+    assert metric(stored(server, run.info.run_id), "loss")["count"] == 100_000
+
+
+def test_bad_batches_are_refused_and_store_nothing(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("bad-input")
+    run = client.create_run(experiment)
+    now = int(time.time() * 1000)
+    # The client splits big batches itself, so the server's limit is checked with a raw call.
+    too_many = [{"key": "loss", "value": 1.0, "timestamp": now, "step": i} for i in range(1001)]
+    answer = requests.post(
+        f"{server['url']}/api/2.0/mlflow/runs/log-batch",
+        json={"run_id": run.info.run_id, "metrics": too_many},
+        headers={"Authorization": f"Bearer {server['token']}"},
+    )
+    assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    one_bad = too_many[:999] + [{"key": "loss", "value": "fast", "timestamp": now}]
+    answer = requests.post(
+        f"{server['url']}/api/2.0/mlflow/runs/log-batch",
+        json={"run_id": run.info.run_id, "metrics": one_bad},
+        headers={"Authorization": f"Bearer {server['token']}"},
+    )
+    assert answer.status_code == 400 and "metrics[999]" in answer.json()["message"]
+    assert requests.get(f"{server['url']}/api/2.0/mlflow/runs/get?run_id={run.info.run_id}").status_code == 401
+    with pytest.raises(MlflowException):
+        client.log_metric(run.info.run_id, "k" * 300, 1.0)
+    client.log_param(run.info.run_id, "lr", "0.1")
+    with pytest.raises(MlflowException):
+        client.log_param(run.info.run_id, "lr", "0.2")
+    job = stored(server, run.info.run_id)
+    assert job["metrics"] == [] and job["params"] == {"lr": "0.1"}
+    with pytest.raises(MlflowException) as missing:
+        client.get_run("0" * 32)
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
