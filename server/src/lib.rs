@@ -6,5 +6,6 @@ pub mod commands;
 pub mod demo;
 pub mod middleware;
 pub mod mlflow;
+pub mod protojson;
 pub mod startup;
 pub mod telemetry;

@@ -5,7 +5,7 @@ use app::db::{self, Db};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One HTTP/1.1 request on a fresh connection; returns the status code and the body.
@@ -30,6 +30,29 @@ fn http(port: u16, method: &str, path: &str, token: &str, body: &Value) -> (u16,
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// Starts `millrace serve` on a free port; returns the process and the port.
+fn spawn_server(database: &str) -> (Child, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            database,
+        ])
+        .env("MILLRACE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (server, port)
 }
 
 fn wait_healthy(port: u16) {
@@ -57,24 +80,7 @@ async fn acknowledged_points_survive_kill_9() {
         .unwrap();
     store.close().await;
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            &url,
-        ])
-        .env("MILLRACE_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut server, port) = spawn_server(&url);
     let acknowledged = tokio::task::spawn_blocking(move || {
         wait_healthy(port);
         let (status, created) = http(
@@ -168,24 +174,7 @@ async fn the_same_binary_serves_from_postgresql() {
     cli(&["user", "create", "pat"]);
     let token = cli(&["token", "create", "--user", "pat"]).trim().to_owned();
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            &url,
-        ])
-        .env("MILLRACE_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut server, port) = spawn_server(&url);
     let me = tokio::task::spawn_blocking(move || {
         wait_healthy(port);
         http(port, "GET", "/api/v1/me", &token, &Value::Null)

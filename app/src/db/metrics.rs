@@ -102,6 +102,25 @@ pub async fn append_many(
     Ok(summaries)
 }
 
+/// Appends points that arrive one by one with their keys (as API batches do), grouped by key in
+/// order of first appearance. Returns the new summaries in that order.
+pub async fn append_keyed(
+    tx: &mut Tx,
+    project: i64,
+    job: i64,
+    points: &[(String, Point)],
+) -> sqlx::Result<Vec<Summary>> {
+    let mut by_key: Vec<(&str, Vec<Point>)> = Vec::new();
+    for (key, point) in points {
+        match by_key.iter_mut().find(|(k, _)| k == key) {
+            Some((_, list)) => list.push(*point),
+            None => by_key.push((key.as_str(), vec![*point])),
+        }
+    }
+    let batches: Vec<(&str, &[Point])> = by_key.iter().map(|(k, p)| (*k, p.as_slice())).collect();
+    append_many(tx, project, job, &batches).await
+}
+
 /// The series rows of `keys`, created where missing. The upsert also locks existing rows on
 /// PostgreSQL, so concurrent appends to one series take turns (SQLite has one writer anyway).
 async fn series_for_update(

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, ApiJson};
 use super::jobs::MAX_NAME;
+use crate::protojson::{double, int64};
 use app::auth::CurrentUser;
 use app::db::{self, events, metrics::Point};
 use app::error::AppError;
@@ -28,17 +29,9 @@ pub async fn append(
         .await?
         .ok_or(AppError::NotFound)?;
     let points = parse(&body, db::now_ms())?;
-    let mut by_key: Vec<(&str, Vec<Point>)> = Vec::new();
-    for (key, point) in &points {
-        match by_key.iter_mut().find(|(k, _)| k == key) {
-            Some((_, list)) => list.push(*point),
-            None => by_key.push((key.as_str(), vec![*point])),
-        }
-    }
-    let batches: Vec<(&str, &[Point])> = by_key.iter().map(|(k, p)| (*k, p.as_slice())).collect();
     let mut tx = state.db.begin().await?;
-    db::metrics::append_many(&mut tx, job.project_id, job.id, &batches).await?;
-    let keys: Vec<&str> = by_key.iter().map(|(k, _)| *k).collect();
+    let summaries = db::metrics::append_keyed(&mut tx, job.project_id, job.id, &points).await?;
+    let keys: Vec<&str> = summaries.iter().map(|s| s.key.as_str()).collect();
     let payload = json!({ "keys": keys, "points": points.len() });
     events::append(
         &mut tx,
@@ -89,11 +82,11 @@ fn point(item: &Value, now_ms: i64) -> Result<(String, Point), (&'static str, St
     }
     let step = match item.get("step") {
         None | Some(Value::Null) => 0,
-        Some(v) => integer(v).ok_or(("step", format!("a step is a whole number, not {v}")))?,
+        Some(v) => int64(v).ok_or(("step", format!("a step is a whole number, not {v}")))?,
     };
     let wall_ms = match item.get("wall_ms") {
         None | Some(Value::Null) => now_ms,
-        Some(v) => integer(v).ok_or((
+        Some(v) => int64(v).ok_or((
             "wall_ms",
             format!("wall_ms is milliseconds since 1970, not {v}"),
         ))?,
@@ -101,7 +94,7 @@ fn point(item: &Value, now_ms: i64) -> Result<(String, Point), (&'static str, St
     let value = item
         .get("value")
         .ok_or(("value", "a value is required".to_owned()))?;
-    let value = float(value).ok_or((
+    let value = double(value).ok_or((
         "value",
         format!("a value is a number, \"NaN\" or \"Infinity\", not {value}"),
     ))?;
@@ -113,29 +106,6 @@ fn point(item: &Value, now_ms: i64) -> Result<(String, Point), (&'static str, St
             value,
         },
     ))
-}
-
-/// An int64 sent as a JSON number or as a string of digits (as protobuf JSON does).
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-/// A double sent as a JSON number or as one of protobuf JSON's special strings.
-fn float(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.as_str() {
-            "NaN" => Some(f64::NAN),
-            "Infinity" => Some(f64::INFINITY),
-            "-Infinity" => Some(f64::NEG_INFINITY),
-            other => other.parse::<f64>().ok().filter(|v| v.is_finite()),
-        },
-        _ => None,
-    }
 }
 
 #[cfg(test)]

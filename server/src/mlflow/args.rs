@@ -1,6 +1,7 @@
 //! Request arguments as the MLflow client sends them: a query string for GET, JSON for POST.
 
 use super::error::MlflowError;
+use crate::protojson::{double, int64};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::Method;
@@ -100,29 +101,6 @@ impl Args {
     }
 }
 
-/// An int64 from a JSON number or string.
-pub fn int64(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-/// A double from a JSON number or protobuf JSON's special strings.
-pub fn double(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.as_str() {
-            "NaN" => Some(f64::NAN),
-            "Infinity" => Some(f64::INFINITY),
-            "-Infinity" => Some(f64::NEG_INFINITY),
-            other => other.parse().ok(),
-        },
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,13 +110,5 @@ mod tests {
         let pairs = form_pairs("experiment_name=my+exp%2F1&run_ids=a&run_ids=b");
         assert_eq!(pairs[0], ("experiment_name".into(), "my exp/1".into()));
         assert_eq!(pairs.len(), 3);
-    }
-
-    #[test]
-    fn numbers_come_as_numbers_or_strings() {
-        assert_eq!(int64(&Value::from("12")), Some(12));
-        assert!(double(&Value::from("NaN")).unwrap().is_nan());
-        assert_eq!(double(&Value::from(2.5)), Some(2.5));
-        assert_eq!(int64(&Value::from(1.5)), None);
     }
 }

@@ -1,9 +1,10 @@
 //! MLflow runs, which are millrace jobs: create, get, update, and logging metrics, parameters
 //! and tags. A run id is the job's global id.
 
-use super::args::{double, int64, Args};
+use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::{project_for_id, DEFAULT_ID};
+use crate::protojson::{double, int64};
 use app::db::metrics::Point;
 use app::db::users::User;
 use app::db::{self, events, jobs::Job, jobs::NewJob};
@@ -384,16 +385,7 @@ async fn write(
         db::jobs::set_tag(&mut tx, job.id, key, value).await?;
     }
     if !points.is_empty() {
-        let mut by_key: Vec<(&str, Vec<Point>)> = Vec::new();
-        for (key, point) in points {
-            match by_key.iter_mut().find(|(k, _)| k == key) {
-                Some((_, list)) => list.push(*point),
-                None => by_key.push((key, vec![*point])),
-            }
-        }
-        let batches: Vec<(&str, &[Point])> =
-            by_key.iter().map(|(k, p)| (*k, p.as_slice())).collect();
-        db::metrics::append_many(&mut tx, job.project_id, job.id, &batches).await?;
+        db::metrics::append_keyed(&mut tx, job.project_id, job.id, points).await?;
     }
     let payload = json!({ "metrics": points.len(), "params": params.len(), "tags": tags.len() });
     events::append(
