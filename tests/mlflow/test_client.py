@@ -175,3 +175,33 @@ def test_bad_batches_are_refused_and_store_nothing(server):
     with pytest.raises(MlflowException) as missing:
         client.get_run("0" * 32)
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_search_runs_filters_with_or_and_parentheses_and_orders_by_a_metric(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("search")
+    for i, (optimizer, loss) in enumerate([("adam", 0.4), ("sgd", 0.2), ("adam", 0.1), ("lion", 0.9), ("sgd", 0.7)]):
+        run = client.create_run(experiment, run_name=f"r{i}", tags={"stage": "baseline" if i % 2 == 0 else "sweep"})
+        client.log_param(run.info.run_id, "optimizer", optimizer)
+        client.log_metric(run.info.run_id, "loss", loss)
+        client.set_terminated(run.info.run_id, "FINISHED" if i != 3 else "FAILED")
+
+    found = client.search_runs(
+        [experiment],
+        filter_string="(params.optimizer = 'adam' OR params.optimizer = 'sgd') AND metrics.loss < 0.5",
+        order_by=["metrics.loss ASC"],
+    )
+    assert [r.info.run_name for r in found] == ["r2", "r1", "r0"]
+    assert [r.data.metrics["loss"] for r in found] == [0.1, 0.2, 0.4]
+
+    found = client.search_runs([experiment], "tags.stage ILIKE 'BASE%' OR attributes.status = 'FAILED'", order_by=["metrics.loss DESC"])
+    assert [r.info.run_name for r in found] == ["r3", "r4", "r0", "r2"]
+
+    first = client.search_runs([experiment], order_by=["attributes.run_name"], max_results=2)
+    assert [r.info.run_name for r in first] == ["r0", "r1"] and first.token
+    rest = client.search_runs([experiment], order_by=["attributes.run_name"], max_results=2, page_token=first.token)
+    assert [r.info.run_name for r in rest] == ["r2", "r3"]
+
+    with pytest.raises(MlflowException) as bad:
+        client.search_runs([experiment], "metrics.loss <<< 1")
+    assert bad.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -193,6 +193,43 @@ pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Optio
     sql.query_as::<Job>().fetch_optional(db.pool()).await
 }
 
+/// Every live (not archived) job of `projects`, oldest first: what a run search filters.
+pub async fn in_projects(db: &Db, projects: &[i64]) -> sqlx::Result<Vec<Job>> {
+    if projects.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers the caller resolved from the database, so listing them inline is safe.
+    let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+    sqlx::query_as::<_, Job>(&format!(
+        "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
+                j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
+                j.cost_usd
+         FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id
+         WHERE j.project_id IN ({}) AND j.archived = 0 ORDER BY j.id",
+        ids.join(", ")
+    ))
+    .fetch_all(db.pool())
+    .await
+}
+
+/// The tags of every job of `projects`, as (job id, key, value).
+pub async fn tags_in_projects(
+    db: &Db,
+    projects: &[i64],
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    if projects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+    sqlx::query_as(&format!(
+        "SELECT t.job_id, t.key, t.value FROM job_tags t JOIN jobs j ON j.id = t.job_id
+         WHERE j.project_id IN ({}) ORDER BY t.job_id, t.key",
+        ids.join(", ")
+    ))
+    .fetch_all(db.pool())
+    .await
+}
+
 /// Sets tag `key` of `job` to `value`, replacing an old value.
 pub async fn set_tag(tx: &mut Tx, job: i64, key: &str, value: &str) -> sqlx::Result<()> {
     sqlx::query(

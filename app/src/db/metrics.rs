@@ -285,6 +285,32 @@ fn fold(summary: &mut Summary, points: &[Point]) {
     }
 }
 
+/// The metric summaries of every job of `projects`, as (job id, summary).
+pub async fn summaries_in_projects(
+    db: &super::Db,
+    projects: &[i64],
+) -> sqlx::Result<Vec<(i64, Summary)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        job_id: i64,
+        #[sqlx(flatten)]
+        summary: Summary,
+    }
+    if projects.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers the caller resolved from the database, so listing them inline is safe.
+    let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT job_id, id, key, count, last, last_step, last_ms, min, max FROM metric_series
+         WHERE project_id IN ({}) ORDER BY job_id, key",
+        ids.join(", ")
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.job_id, r.summary)).collect())
+}
+
 /// The metric keys of `job` with their summaries, by key.
 pub async fn summaries(conn: &mut AnyConnection, job: i64) -> sqlx::Result<Vec<Summary>> {
     sqlx::query_as::<_, Summary>(

@@ -4,7 +4,9 @@
 mod args;
 mod error;
 mod experiments;
+mod filter;
 mod runs;
+mod search;
 
 use app::auth::CurrentUser;
 use app::db::users::User;
@@ -76,6 +78,7 @@ async fn call_endpoint(
         (false, "runs/delete-tag") => runs::delete_tag(state, user, args).await,
         (false, "runs/log-batch") => runs::log_batch(state, user, args).await,
         (true, "metrics/get-history") => runs::history(state, user, args).await,
+        (false, "runs/search") => search::runs(state, user, args).await,
         _ => Err(MlflowError {
             code: "ENDPOINT_NOT_FOUND",
             message: format!("{method} {call} is not supported by millrace yet"),

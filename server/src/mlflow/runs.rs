@@ -5,7 +5,7 @@ use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::{project_for_id, DEFAULT_ID};
 use crate::protojson::{double, int64};
-use app::db::metrics::Point;
+use app::db::metrics::{Point, Summary};
 use app::db::users::User;
 use app::db::{self, events, jobs::Job, jobs::NewJob};
 use app::model::JobStatus;
@@ -30,7 +30,7 @@ async fn job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowEr
         .ok_or_else(|| MlflowError::missing(format!("run '{id}' not found")))
 }
 
-fn mlflow_status(status: i64) -> &'static str {
+pub fn mlflow_status(status: i64) -> &'static str {
     match JobStatus::from_code(status) {
         Some(JobStatus::Queued) => "SCHEDULED",
         Some(JobStatus::Starting | JobStatus::Running) | None => "RUNNING",
@@ -67,27 +67,30 @@ fn info_json(job: &Job, user_name: &str) -> Value {
 
 /// The run with its latest metrics, parameters and tags.
 async fn run_json(state: &AppState, job: &Job) -> Result<Value, MlflowError> {
-    let owner = job.project.split('/').next().unwrap_or_default().to_owned();
     let mut conn = state.db.pool().acquire().await?;
-    let metrics: Vec<Value> = db::metrics::summaries(&mut conn, job.id)
-        .await?
-        .into_iter()
+    let summaries = db::metrics::summaries(&mut conn, job.id).await?;
+    drop(conn);
+    let tags = db::jobs::tags(&state.db, job.id).await?;
+    Ok(run_value(job, &summaries, &tags))
+}
+
+/// A run in MLflow's shape, from what the store holds of its job.
+pub fn run_value(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> Value {
+    let owner = job.project.split('/').next().unwrap_or_default();
+    let metrics: Vec<Value> = summaries
+        .iter()
         .map(|s| json!({ "key": s.key, "value": value_json(s.last), "timestamp": s.last_ms, "step": s.last_step }))
         .collect();
-    drop(conn);
     let params: Map<String, Value> = serde_json::from_str(&job.params).unwrap_or_default();
     let params: Vec<Value> = params
         .into_iter()
         .map(|(k, v)| json!({ "key": k, "value": text(&v) }))
         .collect();
-    let tags: Vec<Value> = db::jobs::tags(&state.db, job.id)
-        .await?
-        .into_iter()
+    let tags: Vec<Value> = tags
+        .iter()
         .map(|(k, v)| json!({ "key": k, "value": v }))
         .collect();
-    Ok(
-        json!({ "info": info_json(job, &owner), "data": { "metrics": metrics, "params": params, "tags": tags } }),
-    )
+    json!({ "info": info_json(job, owner), "data": { "metrics": metrics, "params": params, "tags": tags } })
 }
 
 /// A stored value in protobuf JSON: NaN (stored as NULL) and infinities as strings.
@@ -99,7 +102,8 @@ fn value_json(value: Option<f64>) -> Value {
     }
 }
 
-fn text(value: &Value) -> String {
+/// A JSON value as the text MLflow stores for parameters.
+pub fn text(value: &Value) -> String {
     value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_owned)

@@ -1,0 +1,451 @@
+//! MLflow's run filter language, with OR and parentheses as well as AND:
+//! `metrics.loss < 0.5 AND (params.optimizer = 'adam' OR tags.stage ILIKE 'base%')`.
+
+use std::collections::HashMap;
+
+/// What a condition looks at.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    /// `metrics.KEY`: the metric's latest value.
+    Metric(String),
+    /// `params.KEY`.
+    Param(String),
+    /// `tags.KEY`.
+    Tag(String),
+    /// `attributes.NAME`: status, run_name, run_id, start_time, end_time, user_id...
+    Attribute(String),
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `LIKE`, case-sensitive, `%` and `_` wildcards.
+    Like,
+    /// `ILIKE`, case-insensitive.
+    ILike,
+}
+
+/// A literal in a filter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    /// A number.
+    Number(f64),
+    /// A quoted string.
+    Text(String),
+}
+
+/// A parsed filter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// Both hold.
+    And(Box<Expr>, Box<Expr>),
+    /// Either holds.
+    Or(Box<Expr>, Box<Expr>),
+    /// `field op literal`.
+    Compare(Field, Op, Literal),
+    /// `field IN (...)`, or `NOT IN` when negated.
+    In(Field, Vec<Literal>, bool),
+}
+
+/// A run as a filter sees it.
+#[derive(Debug, Default)]
+pub struct RunView {
+    /// Latest metric values.
+    pub metrics: HashMap<String, f64>,
+    /// Parameters.
+    pub params: HashMap<String, String>,
+    /// Tags.
+    pub tags: HashMap<String, String>,
+    /// Attributes: text ones as text, times as numbers.
+    pub attributes: HashMap<&'static str, Literal>,
+}
+
+/// Parses a filter; an empty one is `None`.
+pub fn parse(text: &str) -> Result<Option<Expr>, String> {
+    let tokens = tokenize(text)?;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let mut parser = Parser { tokens, at: 0 };
+    let expr = parser.or()?;
+    match parser.tokens.get(parser.at) {
+        None => Ok(Some(expr)),
+        Some(token) => Err(format!("unexpected '{}' in the filter", token.text())),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Word(String),
+    Str(String),
+    Num(f64),
+    Sym(&'static str),
+}
+
+impl Token {
+    fn text(&self) -> String {
+        match self {
+            Token::Word(w) => w.clone(),
+            Token::Str(s) => format!("'{s}'"),
+            Token::Num(n) => n.to_string(),
+            Token::Sym(s) => (*s).to_owned(),
+        }
+    }
+
+    fn is_keyword(&self, keyword: &str) -> bool {
+        matches!(self, Token::Word(w) if w.eq_ignore_ascii_case(keyword))
+    }
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '\'' || c == '"' {
+            let end = chars[i + 1..]
+                .iter()
+                .position(|&d| d == c)
+                .ok_or("a string in the filter is not closed")?;
+            tokens.push(Token::Str(chars[i + 1..i + 1 + end].iter().collect()));
+            i += end + 2;
+        } else if let Some(sym) = ["!=", "<=", ">=", "=", "<", ">", "(", ")", ","]
+            .into_iter()
+            .find(|s| text_at(&chars, i, s))
+        {
+            tokens.push(Token::Sym(sym));
+            i += sym.len();
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+            || c == '.'
+        {
+            let start = i;
+            i += 1;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '.' | '-' | '+'))
+            {
+                i += 1;
+            }
+            let number: String = chars[start..i].iter().collect();
+            tokens.push(Token::Num(
+                number
+                    .parse()
+                    .map_err(|_| format!("'{number}' is not a number"))?,
+            ));
+        } else {
+            // An identifier: letters, digits, dots, and `backquoted` parts for keys with spaces.
+            let mut word = String::new();
+            while i < chars.len() && !chars[i].is_whitespace() && !"=!<>(),'\"".contains(chars[i]) {
+                if chars[i] == '`' {
+                    let end = chars[i + 1..]
+                        .iter()
+                        .position(|&d| d == '`')
+                        .ok_or("a `quoted` key is not closed")?;
+                    word.extend(&chars[i + 1..i + 1 + end]);
+                    i += end + 2;
+                } else {
+                    word.push(chars[i]);
+                    i += 1;
+                }
+            }
+            tokens.push(Token::Word(word));
+        }
+    }
+    Ok(tokens)
+}
+
+fn text_at(chars: &[char], i: usize, s: &str) -> bool {
+    s.chars()
+        .enumerate()
+        .all(|(k, c)| chars.get(i + k) == Some(&c))
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn next(&mut self) -> Result<Token, String> {
+        let token = self
+            .tokens
+            .get(self.at)
+            .cloned()
+            .ok_or("the filter ends too early")?;
+        self.at += 1;
+        Ok(token)
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut left = self.and()?;
+        while self.peek().is_some_and(|t| t.is_keyword("OR")) {
+            self.at += 1;
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut left = self.primary()?;
+        while self.peek().is_some_and(|t| t.is_keyword("AND")) {
+            self.at += 1;
+            left = Expr::And(Box::new(left), Box::new(self.primary()?));
+        }
+        Ok(left)
+    }
+
+    fn primary(&mut self) -> Result<Expr, String> {
+        if self.peek() == Some(&Token::Sym("(")) {
+            self.at += 1;
+            let inner = self.or()?;
+            if self.next()? != Token::Sym(")") {
+                return Err("a '(' in the filter is not closed".into());
+            }
+            return Ok(inner);
+        }
+        let field = match self.next()? {
+            Token::Word(word) => field(&word)?,
+            other => {
+                return Err(format!(
+                    "expected metrics.KEY, params.KEY, tags.KEY or attributes.NAME, got '{}'",
+                    other.text()
+                ))
+            }
+        };
+        let negated = self.peek().is_some_and(|t| t.is_keyword("NOT"));
+        if negated {
+            self.at += 1;
+        }
+        let op = self.next()?;
+        if op.is_keyword("IN") {
+            return Ok(Expr::In(field, self.list()?, negated));
+        }
+        if negated {
+            return Err("NOT goes only before IN".into());
+        }
+        let op = match op {
+            Token::Sym("=") => Op::Eq,
+            Token::Sym("!=") => Op::Ne,
+            Token::Sym("<") => Op::Lt,
+            Token::Sym("<=") => Op::Le,
+            Token::Sym(">") => Op::Gt,
+            Token::Sym(">=") => Op::Ge,
+            t if t.is_keyword("LIKE") => Op::Like,
+            t if t.is_keyword("ILIKE") => Op::ILike,
+            other => return Err(format!("unknown operator '{}'", other.text())),
+        };
+        let literal = literal(self.next()?)?;
+        Ok(Expr::Compare(field, op, literal))
+    }
+
+    fn list(&mut self) -> Result<Vec<Literal>, String> {
+        if self.next()? != Token::Sym("(") {
+            return Err("IN needs a list in parentheses".into());
+        }
+        let mut items = vec![literal(self.next()?)?];
+        loop {
+            match self.next()? {
+                Token::Sym(",") => items.push(literal(self.next()?)?),
+                Token::Sym(")") => return Ok(items),
+                other => return Err(format!("unexpected '{}' in an IN list", other.text())),
+            }
+        }
+    }
+}
+
+fn literal(token: Token) -> Result<Literal, String> {
+    match token {
+        Token::Num(n) => Ok(Literal::Number(n)),
+        Token::Str(s) => Ok(Literal::Text(s)),
+        other => Err(format!(
+            "expected a number or a quoted string, got '{}'",
+            other.text()
+        )),
+    }
+}
+
+fn field(word: &str) -> Result<Field, String> {
+    let (kind, key) = word
+        .split_once('.')
+        .ok_or_else(|| format!("'{word}' needs a prefix such as metrics. or params."))?;
+    if key.is_empty() {
+        return Err(format!("'{word}' names no key"));
+    }
+    Ok(match kind.to_ascii_lowercase().as_str() {
+        "metric" | "metrics" => Field::Metric(key.to_owned()),
+        "param" | "params" | "parameter" | "parameters" => Field::Param(key.to_owned()),
+        "tag" | "tags" => Field::Tag(key.to_owned()),
+        "attribute" | "attributes" | "attr" | "run" => Field::Attribute(key.to_owned()),
+        other => {
+            return Err(format!(
+                "unknown entity '{other}': use metrics, params, tags or attributes"
+            ))
+        }
+    })
+}
+
+impl Expr {
+    /// Whether `run` satisfies the filter; a missing metric, param or tag satisfies nothing.
+    pub fn matches(&self, run: &RunView) -> bool {
+        match self {
+            Expr::And(a, b) => a.matches(run) && b.matches(run),
+            Expr::Or(a, b) => a.matches(run) || b.matches(run),
+            Expr::Compare(field, op, literal) => {
+                value_of(field, run).is_some_and(|v| compare(&v, *op, literal))
+            }
+            Expr::In(field, list, negated) => value_of(field, run)
+                .is_some_and(|v| list.iter().any(|l| compare(&v, Op::Eq, l)) != *negated),
+        }
+    }
+}
+
+/// The value `field` has in `run`.
+pub fn value_of(field: &Field, run: &RunView) -> Option<Literal> {
+    match field {
+        Field::Metric(key) => run.metrics.get(key).map(|v| Literal::Number(*v)),
+        Field::Param(key) => run.params.get(key).cloned().map(Literal::Text),
+        Field::Tag(key) => run.tags.get(key).cloned().map(Literal::Text),
+        Field::Attribute(name) => run.attributes.get(name.as_str()).cloned(),
+    }
+}
+
+fn compare(value: &Literal, op: Op, literal: &Literal) -> bool {
+    use std::cmp::Ordering;
+    let ordering = match (value, literal) {
+        (Literal::Number(a), Literal::Number(b)) => a.partial_cmp(b),
+        (Literal::Text(a), Literal::Text(b)) => match op {
+            Op::Like => return like(a, b),
+            Op::ILike => return like(&a.to_lowercase(), &b.to_lowercase()),
+            _ => Some(a.cmp(b)),
+        },
+        (Literal::Text(a), Literal::Number(b)) => {
+            a.parse::<f64>().ok().and_then(|a| a.partial_cmp(b))
+        }
+        (Literal::Number(_), Literal::Text(_)) => None,
+    };
+    let Some(ordering) = ordering else {
+        return false;
+    };
+    match op {
+        Op::Eq => ordering == Ordering::Equal,
+        Op::Ne => ordering != Ordering::Equal,
+        Op::Lt => ordering == Ordering::Less,
+        Op::Le => ordering != Ordering::Greater,
+        Op::Gt => ordering == Ordering::Greater,
+        Op::Ge => ordering != Ordering::Less,
+        Op::Like | Op::ILike => false,
+    }
+}
+
+/// SQL LIKE: `%` any run of characters, `_` any one character.
+fn like(text: &str, pattern: &str) -> bool {
+    let (t, p): (Vec<char>, Vec<char>) = (text.chars().collect(), pattern.chars().collect());
+    // match[i][j]: the first i characters of the text match the first j of the pattern.
+    let mut matched = vec![vec![false; p.len() + 1]; t.len() + 1];
+    matched[0][0] = true;
+    for j in 1..=p.len() {
+        matched[0][j] = p[j - 1] == '%' && matched[0][j - 1];
+    }
+    for i in 1..=t.len() {
+        for j in 1..=p.len() {
+            matched[i][j] = match p[j - 1] {
+                '%' => matched[i][j - 1] || matched[i - 1][j],
+                '_' => matched[i - 1][j - 1],
+                c => c == t[i - 1] && matched[i - 1][j - 1],
+            };
+        }
+    }
+    matched[t.len()][p.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> RunView {
+        let mut run = RunView::default();
+        run.metrics.insert("loss".into(), 0.3);
+        run.metrics.insert("val acc".into(), 0.9);
+        run.params.insert("optimizer".into(), "adam".into());
+        run.params.insert("lr".into(), "0.01".into());
+        run.tags.insert("stage".into(), "Baseline-2".into());
+        run.attributes
+            .insert("status", Literal::Text("FINISHED".into()));
+        run.attributes.insert("start_time", Literal::Number(1000.0));
+        run
+    }
+
+    fn holds(filter: &str) -> bool {
+        parse(filter).unwrap().unwrap().matches(&run())
+    }
+
+    #[test]
+    fn comparisons_of_every_kind_match_like_mlflow() {
+        assert!(holds("metrics.loss < 0.5"));
+        assert!(!holds("metrics.loss >= 0.5"));
+        assert!(holds("metrics.`val acc` > 0.8"));
+        assert!(holds("params.optimizer = 'adam' and params.lr = \"0.01\""));
+        assert!(
+            holds("params.lr < 0.1"),
+            "a numeric param compares with a number"
+        );
+        assert!(holds("tags.stage LIKE 'Base%'") && !holds("tags.stage LIKE 'base%'"));
+        assert!(holds("tags.stage ILIKE 'base%-_'"));
+        assert!(holds("attributes.status IN ('FINISHED', 'FAILED')"));
+        assert!(holds("attributes.status NOT IN ('FAILED')"));
+        assert!(holds("attributes.start_time >= 1000"));
+        assert!(
+            !holds("metrics.missing < 1"),
+            "a missing metric matches nothing"
+        );
+    }
+
+    #[test]
+    fn or_and_parentheses_group_as_in_sql() {
+        assert!(holds("metrics.loss > 1 OR params.optimizer = 'adam'"));
+        assert!(!holds(
+            "(metrics.loss > 1 OR params.optimizer = 'sgd') AND tags.stage LIKE '%'"
+        ));
+        assert!(
+            holds("metrics.loss > 1 AND params.optimizer = 'sgd' OR tags.stage != 'x'"),
+            "AND binds tighter"
+        );
+        assert!(!holds(
+            "metrics.loss > 1 AND (params.optimizer = 'sgd' OR tags.stage != 'x')"
+        ));
+    }
+
+    #[test]
+    fn malformed_filters_are_refused_with_a_reason() {
+        for bad in [
+            "metrics.loss <",
+            "loss < 1",
+            "metrics.loss ~ 1",
+            "(metrics.loss < 1",
+            "params.a = 'x",
+            "metrics.loss < 1 metrics",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse("  ").unwrap(), None);
+    }
+}

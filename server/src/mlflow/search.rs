@@ -1,0 +1,193 @@
+//! `POST runs/search`: runs of some experiments, filtered, ordered and paged.
+
+use super::args::Args;
+use super::error::MlflowError;
+use super::experiments::project_for_id;
+use super::filter::{self, Field, Literal, RunView};
+use super::runs::{mlflow_status, run_value, text};
+use app::db::{self, jobs::Job, metrics::Summary, users::User};
+use app::state::AppState;
+use serde_json::{json, Map, Value};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// MLflow's default and largest page of a run search.
+const DEFAULT_RESULTS: i64 = 1000;
+const MAX_RESULTS: i64 = 50_000;
+
+/// A run loaded for searching: its job, summaries, tags and the view the filter reads.
+struct Candidate {
+    job: Job,
+    summaries: Vec<Summary>,
+    tags: Vec<(String, String)>,
+    view: RunView,
+}
+
+/// `POST runs/search`.
+pub async fn runs(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let mut projects = Vec::new();
+    for id in args.list("experiment_ids") {
+        let id = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+        projects.push(project_for_id(state, user, &id).await?.id);
+    }
+    let filter = filter::parse(args.opt_str("filter").unwrap_or_default())
+        .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
+    let order = args
+        .list("order_by")
+        .iter()
+        .map(|o| order_term(o.as_str().unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let max = args.opt_i64("max_results")?.unwrap_or(DEFAULT_RESULTS);
+    if !(1..=MAX_RESULTS).contains(&max) {
+        return Err(MlflowError::invalid(format!(
+            "max_results must be between 1 and {MAX_RESULTS}"
+        )));
+    }
+    let offset: usize = match args.opt_str("page_token").filter(|t| !t.is_empty()) {
+        Some(token) => token
+            .parse()
+            .map_err(|_| MlflowError::invalid("invalid page_token"))?,
+        None => 0,
+    };
+
+    let mut runs: Vec<Candidate> = load(state, &projects)
+        .await?
+        .into_iter()
+        .filter(|c| filter.as_ref().is_none_or(|f| f.matches(&c.view)))
+        .collect();
+    runs.sort_by(|a, b| compare(&order, a, b));
+    let page: Vec<Value> = runs
+        .iter()
+        .skip(offset)
+        .take(max as usize)
+        .map(|c| run_value(&c.job, &c.summaries, &c.tags))
+        .collect();
+    let mut answer = json!({ "runs": page });
+    if offset + (max as usize) < runs.len() {
+        answer["next_page_token"] = json!((offset + max as usize).to_string());
+    }
+    Ok(answer)
+}
+
+async fn load(state: &AppState, projects: &[i64]) -> Result<Vec<Candidate>, MlflowError> {
+    let jobs = db::jobs::in_projects(&state.db, projects).await?;
+    let mut summaries: HashMap<i64, Vec<Summary>> = HashMap::new();
+    for (job, summary) in db::metrics::summaries_in_projects(&state.db, projects).await? {
+        summaries.entry(job).or_default().push(summary);
+    }
+    let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (job, key, value) in db::jobs::tags_in_projects(&state.db, projects).await? {
+        tags.entry(job).or_default().push((key, value));
+    }
+    Ok(jobs
+        .into_iter()
+        .map(|job| {
+            let summaries = summaries.remove(&job.id).unwrap_or_default();
+            let tags = tags.remove(&job.id).unwrap_or_default();
+            let view = view(&job, &summaries, &tags);
+            Candidate {
+                job,
+                summaries,
+                tags,
+                view,
+            }
+        })
+        .collect())
+}
+
+fn view(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> RunView {
+    let params: Map<String, Value> = serde_json::from_str(&job.params).unwrap_or_default();
+    let mut view = RunView {
+        metrics: summaries
+            .iter()
+            .map(|s| (s.key.clone(), s.last.unwrap_or(f64::NAN)))
+            .collect(),
+        params: params.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        tags: tags.iter().cloned().collect(),
+        attributes: HashMap::new(),
+    };
+    let owner = job.project.split('/').next().unwrap_or_default().to_owned();
+    let attributes: [(&'static str, Literal); 8] = [
+        (
+            "status",
+            Literal::Text(mlflow_status(job.status).to_owned()),
+        ),
+        ("run_name", Literal::Text(job.name.clone())),
+        ("run_id", Literal::Text(job.uid.clone())),
+        ("user_id", Literal::Text(owner)),
+        ("lifecycle_stage", Literal::Text("active".to_owned())),
+        (
+            "start_time",
+            Literal::Number(job.started_ms.unwrap_or(job.created_ms) as f64),
+        ),
+        (
+            "end_time",
+            Literal::Number(job.finished_ms.unwrap_or_default() as f64),
+        ),
+        ("created", Literal::Number(job.created_ms as f64)),
+    ];
+    view.attributes.extend(attributes);
+    view
+}
+
+/// One `order_by` term: a field and a direction (ascending unless `DESC`).
+fn order_term(text: &str) -> Result<(Field, bool), MlflowError> {
+    let mut words = text.split_whitespace();
+    let name = words
+        .next()
+        .ok_or_else(|| MlflowError::invalid("an empty order_by term"))?;
+    let descending = match words.next().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("ASC") => false,
+        Some("DESC") => true,
+        Some(other) => {
+            return Err(MlflowError::invalid(format!(
+                "order_by direction must be ASC or DESC, not '{other}'"
+            )))
+        }
+    };
+    let name = name.trim_matches('`');
+    let field = match filter::parse(&format!("{name} = 0")) {
+        Ok(Some(filter::Expr::Compare(field, _, _))) => field,
+        _ => return Err(MlflowError::invalid(format!("cannot order by '{name}'"))),
+    };
+    Ok((field, descending))
+}
+
+/// Orders by the terms in turn (runs without a value last), then newest first by start time.
+fn compare(order: &[(Field, bool)], a: &Candidate, b: &Candidate) -> Ordering {
+    for (field, descending) in order {
+        let (x, y) = (
+            filter::value_of(field, &a.view),
+            filter::value_of(field, &b.view),
+        );
+        let ordering = match (x, y) {
+            (Some(x), Some(y)) => {
+                let ordering = literal_cmp(&x, &y);
+                if *descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    let start = |c: &Candidate| c.job.started_ms.unwrap_or(c.job.created_ms);
+    start(b)
+        .cmp(&start(a))
+        .then_with(|| b.job.id.cmp(&a.job.id))
+}
+
+fn literal_cmp(a: &Literal, b: &Literal) -> Ordering {
+    match (a, b) {
+        (Literal::Number(x), Literal::Number(y)) => x.total_cmp(y),
+        (Literal::Text(x), Literal::Text(y)) => x.cmp(y),
+        (Literal::Number(_), Literal::Text(_)) => Ordering::Less,
+        (Literal::Text(_), Literal::Number(_)) => Ordering::Greater,
+    }
+}
