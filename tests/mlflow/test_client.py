@@ -205,3 +205,28 @@ def test_search_runs_filters_with_or_and_parentheses_and_orders_by_a_metric(serv
     with pytest.raises(MlflowException) as bad:
         client.search_runs([experiment], "metrics.loss <<< 1")
     assert bad.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_deleted_runs_and_experiments_leave_the_active_view_and_come_back(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("lifecycle-a")
+    keep, drop = client.create_run(experiment), client.create_run(experiment)
+    client.delete_run(drop.info.run_id)
+    assert client.get_run(drop.info.run_id).info.lifecycle_stage == "deleted"
+    active = client.search_runs([experiment])
+    assert [r.info.run_id for r in active] == [keep.info.run_id]
+    deleted = client.search_runs([experiment], run_view_type=mlflow.entities.ViewType.DELETED_ONLY)
+    assert [r.info.run_id for r in deleted] == [drop.info.run_id]
+    client.restore_run(drop.info.run_id)
+    assert len(client.search_runs([experiment])) == 2
+
+    client.rename_experiment(experiment, "lifecycle-b")
+    assert client.get_experiment(experiment).name == "lifecycle-b"
+    client.delete_experiment(experiment)
+    assert client.get_experiment(experiment).lifecycle_stage == "deleted"
+    names = [e.name for e in client.search_experiments(filter_string="name LIKE 'lifecycle-%'")]
+    assert names == []
+    names = [e.name for e in client.search_experiments(view_type=mlflow.entities.ViewType.ALL, filter_string="name LIKE 'lifecycle-%'")]
+    assert names == ["lifecycle-b"]
+    client.restore_experiment(experiment)
+    assert client.get_experiment_by_name("lifecycle-b").lifecycle_stage == "active"

@@ -176,6 +176,8 @@ pub struct Job {
     pub gpus: i64,
     /// What it cost.
     pub cost_usd: Option<f64>,
+    /// 1 when archived (an MLflow "deleted" run).
+    pub archived: i64,
 }
 
 /// The job with global id `uid`, if it exists and `viewer` may see its project.
@@ -183,7 +185,7 @@ pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Optio
     let mut sql = Sql::new(
         "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
                 j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
-                j.cost_usd
+                j.cost_usd, j.archived
          FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id
          WHERE j.uid = ",
     );
@@ -193,8 +195,13 @@ pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Optio
     sql.query_as::<Job>().fetch_optional(db.pool()).await
 }
 
-/// Every live (not archived) job of `projects`, oldest first: what a run search filters.
-pub async fn in_projects(db: &Db, projects: &[i64]) -> sqlx::Result<Vec<Job>> {
+/// Every job of `projects` that is archived (`Some(true)`), live (`Some(false)`) or either
+/// (`None`), oldest first: what a run search filters.
+pub async fn in_projects(
+    db: &Db,
+    projects: &[i64],
+    archived: Option<bool>,
+) -> sqlx::Result<Vec<Job>> {
     if projects.is_empty() {
         return Ok(Vec::new());
     }
@@ -203,10 +210,11 @@ pub async fn in_projects(db: &Db, projects: &[i64]) -> sqlx::Result<Vec<Job>> {
     sqlx::query_as::<_, Job>(&format!(
         "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
                 j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
-                j.cost_usd
+                j.cost_usd, j.archived
          FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id
-         WHERE j.project_id IN ({}) AND j.archived = 0 ORDER BY j.id",
-        ids.join(", ")
+         WHERE j.project_id IN ({}){} ORDER BY j.id",
+        ids.join(", "),
+        archived.map_or(String::new(), |a| format!(" AND j.archived = {}", i64::from(a)))
     ))
     .fetch_all(db.pool())
     .await
@@ -274,6 +282,16 @@ pub async fn set_params(
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE jobs SET params = $1 WHERE id = $2")
         .bind(serde_json::Value::Object(params.clone()).to_string())
+        .bind(job)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Archives `job` (MLflow's delete) or brings it back.
+pub async fn set_archived(tx: &mut Tx, job: i64, archived: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET archived = $1 WHERE id = $2")
+        .bind(i64::from(archived))
         .bind(job)
         .execute(&mut **tx)
         .await

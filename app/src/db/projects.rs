@@ -27,6 +27,8 @@ pub struct Project {
     pub created_ms: i64,
     /// Last activity.
     pub updated_ms: i64,
+    /// 1 when archived (an MLflow "deleted" experiment).
+    pub archived: i64,
 }
 
 impl From<Project> for ProjectSummary {
@@ -44,7 +46,7 @@ impl From<Project> for ProjectSummary {
 }
 
 const COLUMNS: &str = "p.id, p.owner_id, u.name AS owner, p.name, p.description, p.private, \
-                       p.job_count, p.created_ms, p.updated_ms";
+                       p.archived, p.job_count, p.created_ms, p.updated_ms";
 
 /// Who may see a project: everyone, unless it is private; then its owner and members.
 const VISIBLE_TO: &str = "(p.private = 0 OR p.owner_id = {v} OR EXISTS \
@@ -83,6 +85,36 @@ pub async fn create_at(
     .bind(created_ms)
     .fetch_one(conn)
     .await
+}
+
+/// Archives a project (MLflow's experiment delete) or brings it back.
+pub async fn set_archived(db: &Db, project: i64, archived: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE projects SET archived = $1 WHERE id = $2")
+        .bind(i64::from(archived))
+        .bind(project)
+        .execute(db.pool())
+        .await
+        .map(|_| ())
+}
+
+/// Renames a project; fails with a unique violation if the owner has one of that name.
+pub async fn rename(db: &Db, project: i64, name: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE projects SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(project)
+        .execute(db.pool())
+        .await
+        .map(|_| ())
+}
+
+/// Every project `viewer` may see, by id: what an experiment search filters.
+pub async fn all_visible(db: &Db, viewer: i64) -> sqlx::Result<Vec<Project>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.owner_id WHERE "
+    ));
+    visible_to(&mut sql, viewer);
+    sql.push(" ORDER BY p.id");
+    sql.query_as::<Project>().fetch_all(db.pool()).await
 }
 
 /// Lets `user` see the private project `project`.

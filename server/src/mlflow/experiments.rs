@@ -72,7 +72,7 @@ pub fn experiment_json(project: &Project, user: &User, id: Option<&str>) -> Valu
         "experiment_id": id,
         "name": name,
         "artifact_location": format!("mlflow-artifacts:/{}", project.id),
-        "lifecycle_stage": "active",
+        "lifecycle_stage": super::runs::lifecycle_stage(project.archived),
         "creation_time": project.created_ms,
         "last_update_time": project.updated_ms,
         "tags": [],
@@ -123,4 +123,92 @@ pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value,
         .await
         .map_err(|_| MlflowError::exists(format!("experiment '{name}' already exists")))?;
     Ok(json!({ "experiment_id": id.to_string() }))
+}
+
+/// `POST experiments/delete` (the project is archived) and `experiments/restore`.
+pub async fn set_deleted(
+    state: &AppState,
+    user: &User,
+    args: &Args,
+    deleted: bool,
+) -> Result<Value, MlflowError> {
+    let project = owned_project(state, user, args).await?;
+    db::projects::set_archived(&state.db, project.id, deleted).await?;
+    Ok(json!({}))
+}
+
+/// `POST experiments/update`: renames the experiment.
+pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let project = owned_project(state, user, args).await?;
+    let new_name = args.str("new_name")?;
+    let (_, name) = owner_and_name(user, new_name)?;
+    db::projects::rename(&state.db, project.id, name)
+        .await
+        .map_err(|_| MlflowError::exists(format!("experiment '{new_name}' already exists")))?;
+    Ok(json!({}))
+}
+
+/// The experiment's project, if the caller owns it (only owners delete, restore or rename).
+async fn owned_project(state: &AppState, user: &User, args: &Args) -> Result<Project, MlflowError> {
+    let project = project_for_id(state, user, args.str("experiment_id")?).await?;
+    if project.owner_id != user.id {
+        return Err(MlflowError {
+            code: "PERMISSION_DENIED",
+            message: format!("only {} may change this experiment", project.owner),
+        });
+    }
+    Ok(project)
+}
+
+/// `POST|GET experiments/search`: the experiments the caller can see, filtered by name and
+/// lifecycle, newest first, paged.
+pub async fn search(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+    let archived = super::search::view_type(args.0.get("view_type"))?;
+    let filter = super::filter::parse(args.opt_str("filter").unwrap_or_default())
+        .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
+    let max = args.opt_i64("max_results")?.unwrap_or(1000);
+    if !(1..=50_000).contains(&max) {
+        return Err(MlflowError::invalid(
+            "max_results must be between 1 and 50000",
+        ));
+    }
+    let offset: usize = match args.opt_str("page_token").filter(|t| !t.is_empty()) {
+        Some(token) => token
+            .parse()
+            .map_err(|_| MlflowError::invalid("invalid page_token"))?,
+        None => 0,
+    };
+    let mut found: Vec<Value> = Vec::new();
+    for project in db::projects::all_visible(&state.db, user.id)
+        .await?
+        .iter()
+        .rev()
+    {
+        if archived.is_some_and(|a| i64::from(a) != project.archived) {
+            continue;
+        }
+        let experiment = experiment_json(project, user, None);
+        let mut view = super::filter::RunView::default();
+        let name = experiment["name"].as_str().unwrap_or_default().to_owned();
+        view.attributes
+            .insert("name", super::filter::Literal::Text(name));
+        view.attributes.insert(
+            "creation_time",
+            super::filter::Literal::Number(project.created_ms as f64),
+        );
+        if filter.as_ref().is_none_or(|f| f.matches(&view)) {
+            found.push(experiment);
+        }
+    }
+    let page: Vec<Value> = found
+        .iter()
+        .skip(offset)
+        .take(max as usize)
+        .cloned()
+        .collect();
+    let mut answer = json!({ "experiments": page });
+    if offset + (max as usize) < found.len() {
+        answer["next_page_token"] = json!((offset + max as usize).to_string());
+    }
+    Ok(answer)
 }

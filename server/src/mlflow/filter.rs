@@ -283,7 +283,13 @@ fn literal(token: Token) -> Result<Literal, String> {
     }
 }
 
+/// Attributes that may be named without `attributes.`, as MLflow's experiment filters do.
+const BARE_ATTRIBUTES: [&str; 3] = ["name", "creation_time", "last_update_time"];
+
 fn field(word: &str) -> Result<Field, String> {
+    if BARE_ATTRIBUTES.contains(&word) {
+        return Ok(Field::Attribute(word.to_owned()));
+    }
     let (kind, key) = word
         .split_once('.')
         .ok_or_else(|| format!("'{word}' needs a prefix such as metrics. or params."))?;
@@ -447,5 +453,13 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(parse("  ").unwrap(), None);
+        assert!(
+            parse("name LIKE 'x%'").is_ok(),
+            "experiment filters name attributes bare"
+        );
+        assert!(
+            parse("name LIKE 'x%'").is_ok(),
+            "experiment filters name attributes bare"
+        );
     }
 }

@@ -61,8 +61,17 @@ fn info_json(job: &Job, user_name: &str) -> Value {
         "experiment_id": job.project_id.to_string(), "user_id": user_name,
         "status": mlflow_status(job.status), "start_time": job.started_ms.unwrap_or(job.created_ms),
         "end_time": job.finished_ms, "artifact_uri": format!("mlflow-artifacts:/{}/{}/artifacts", job.project_id, job.uid),
-        "lifecycle_stage": "active",
+        "lifecycle_stage": lifecycle_stage(job.archived),
     })
+}
+
+/// MLflow's name for an archived (deleted) or live run or experiment.
+pub fn lifecycle_stage(archived: i64) -> &'static str {
+    if archived != 0 {
+        "deleted"
+    } else {
+        "active"
+    }
 }
 
 /// The run with its latest metrics, parameters and tags.
@@ -214,6 +223,28 @@ pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value,
         .ok_or_else(|| MlflowError::missing("run vanished"))?;
     let owner = job.project.split('/').next().unwrap_or_default().to_owned();
     Ok(json!({ "run_info": info_json(&job, &owner) }))
+}
+
+/// `POST runs/delete` (the job is archived) and `runs/restore`.
+pub async fn set_deleted(
+    state: &AppState,
+    user: &User,
+    args: &Args,
+    deleted: bool,
+) -> Result<Value, MlflowError> {
+    let job = job(state, user, args).await?;
+    let mut tx = state.db.begin().await?;
+    db::jobs::set_archived(&mut tx, job.id, deleted).await?;
+    events::append(
+        &mut tx,
+        "job.archived",
+        Some(job.project_id),
+        Some(job.id),
+        &json!({ "archived": deleted }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(json!({}))
 }
 
 /// `POST runs/log-metric`.

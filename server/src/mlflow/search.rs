@@ -50,7 +50,8 @@ pub async fn runs(state: &AppState, user: &User, args: &Args) -> Result<Value, M
         None => 0,
     };
 
-    let mut runs: Vec<Candidate> = load(state, &projects)
+    let archived = view_type(args.0.get("run_view_type"))?;
+    let mut runs: Vec<Candidate> = load(state, &projects, archived)
         .await?
         .into_iter()
         .filter(|c| filter.as_ref().is_none_or(|f| f.matches(&c.view)))
@@ -69,8 +70,28 @@ pub async fn runs(state: &AppState, user: &User, args: &Args) -> Result<Value, M
     Ok(answer)
 }
 
-async fn load(state: &AppState, projects: &[i64]) -> Result<Vec<Candidate>, MlflowError> {
-    let jobs = db::jobs::in_projects(&state.db, projects).await?;
+/// MLflow's ViewType (by name or number) as "archived?": active only (the default), deleted
+/// only, or all.
+pub fn view_type(value: Option<&Value>) -> Result<Option<bool>, MlflowError> {
+    let name = match value {
+        None | Some(Value::Null) => return Ok(Some(false)),
+        Some(Value::String(name)) => name.clone(),
+        Some(other) => other.to_string(),
+    };
+    match name.as_str() {
+        "ACTIVE_ONLY" | "1" => Ok(Some(false)),
+        "DELETED_ONLY" | "2" => Ok(Some(true)),
+        "ALL" | "3" => Ok(None),
+        other => Err(MlflowError::invalid(format!("unknown view type '{other}'"))),
+    }
+}
+
+async fn load(
+    state: &AppState,
+    projects: &[i64],
+    archived: Option<bool>,
+) -> Result<Vec<Candidate>, MlflowError> {
+    let jobs = db::jobs::in_projects(&state.db, projects, archived).await?;
     let mut summaries: HashMap<i64, Vec<Summary>> = HashMap::new();
     for (job, summary) in db::metrics::summaries_in_projects(&state.db, projects).await? {
         summaries.entry(job).or_default().push(summary);
@@ -115,7 +136,10 @@ fn view(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> RunView 
         ("run_name", Literal::Text(job.name.clone())),
         ("run_id", Literal::Text(job.uid.clone())),
         ("user_id", Literal::Text(owner)),
-        ("lifecycle_stage", Literal::Text("active".to_owned())),
+        (
+            "lifecycle_stage",
+            Literal::Text(super::runs::lifecycle_stage(job.archived).to_owned()),
+        ),
         (
             "start_time",
             Literal::Number(job.started_ms.unwrap_or(job.created_ms) as f64),
