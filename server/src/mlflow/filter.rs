@@ -457,9 +457,5 @@ mod tests {
             parse("name LIKE 'x%'").is_ok(),
             "experiment filters name attributes bare"
         );
-        assert!(
-            parse("name LIKE 'x%'").is_ok(),
-            "experiment filters name attributes bare"
-        );
     }
 }
