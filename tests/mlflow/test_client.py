@@ -230,3 +230,22 @@ def test_deleted_runs_and_experiments_leave_the_active_view_and_come_back(server
     assert names == ["lifecycle-b"]
     client.restore_experiment(experiment)
     assert client.get_experiment_by_name("lifecycle-b").lifecycle_stage == "active"
+
+
+def test_writes_to_a_deleted_run_or_with_a_nan_step_are_refused(server):
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("refusals"))
+    auth = {"Authorization": f"Bearer {server['token']}"}
+    now = int(time.time() * 1000)
+    nan_step = {"run_id": run.info.run_id, "key": "loss", "value": 1.0, "timestamp": now, "step": "NaN"}
+    answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-metric", json=nan_step, headers=auth)
+    assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-batch", data="{not json", headers=auth)
+    assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    client.delete_run(run.info.run_id)
+    with pytest.raises(MlflowException) as refused:
+        client.log_metric(run.info.run_id, "loss", 1.0)
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    client.restore_run(run.info.run_id)
+    client.log_metric(run.info.run_id, "loss", 1.0)
+    assert metric(stored(server, run.info.run_id), "loss")["count"] == 1

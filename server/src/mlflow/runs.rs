@@ -30,6 +30,19 @@ async fn job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowEr
         .ok_or_else(|| MlflowError::missing(format!("run '{id}' not found")))
 }
 
+/// Like `job`, but a deleted run takes no writes (MLflow refuses them too).
+async fn live_job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowError> {
+    let job = job(state, user, args).await?;
+    if job.archived != 0 {
+        return Err(MlflowError::invalid(format!(
+            "run '{}' is deleted; restore it before writing to it",
+            job.uid
+        )));
+    }
+    Ok(job)
+}
+
+/// MLflow's status name for a job status code.
 pub fn mlflow_status(status: i64) -> &'static str {
     match JobStatus::from_code(status) {
         Some(JobStatus::Queued) => "SCHEDULED",
@@ -195,7 +208,7 @@ pub async fn get(state: &AppState, user: &User, args: &Args) -> Result<Value, Ml
 
 /// `POST runs/update`: status, end time, name.
 pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+    let job = live_job(state, user, args).await?;
     let mut tx = state.db.begin().await?;
     if let Some(status) = args.opt_str("status") {
         let status = job_status(status)?;
@@ -249,7 +262,7 @@ pub async fn set_deleted(
 
 /// `POST runs/log-metric`.
 pub async fn log_metric(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+    let job = live_job(state, user, args).await?;
     let key = checked_key(args.str("key")?)?;
     let point = Point {
         step: args.opt_i64("step")?.unwrap_or(0),
@@ -264,7 +277,7 @@ pub async fn log_metric(state: &AppState, user: &User, args: &Args) -> Result<Va
 
 /// `POST runs/log-parameter`.
 pub async fn log_param(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+    let job = live_job(state, user, args).await?;
     let params = key_values(
         &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
         "param",
@@ -276,7 +289,7 @@ pub async fn log_param(state: &AppState, user: &User, args: &Args) -> Result<Val
 
 /// `POST runs/set-tag`.
 pub async fn set_tag(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+    let job = live_job(state, user, args).await?;
     let tags = key_values(
         &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
         "tag",
@@ -288,7 +301,7 @@ pub async fn set_tag(state: &AppState, user: &User, args: &Args) -> Result<Value
 
 /// `POST runs/delete-tag`.
 pub async fn delete_tag(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+    let job = live_job(state, user, args).await?;
     let key = args.str("key")?;
     let mut tx = state.db.begin().await?;
     let found = db::jobs::delete_tag(&mut tx, job.id, key).await?;
@@ -304,7 +317,7 @@ pub async fn delete_tag(state: &AppState, user: &User, args: &Args) -> Result<Va
 
 /// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one transaction.
 pub async fn log_batch(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+    let job = live_job(state, user, args).await?;
     let (metrics, params, tags) = (args.list("metrics"), args.list("params"), args.list("tags"));
     if metrics.len() > MAX_BATCH_METRICS
         || params.len() > MAX_BATCH_PARAMS
