@@ -249,3 +249,22 @@ def test_writes_to_a_deleted_run_or_with_a_nan_step_are_refused(server):
     client.restore_run(run.info.run_id)
     client.log_metric(run.info.run_id, "loss", 1.0)
     assert metric(stored(server, run.info.run_id), "loss")["count"] == 1
+
+
+def test_bulk_interval_history_samples_each_run(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("bulk")
+    now = int(time.time() * 1000)
+    runs = [client.create_run(experiment) for _ in range(2)]
+    for run in runs:
+        client.log_batch(run.info.run_id, metrics=[Metric("loss", 1.0 / (i + 1), now, i) for i in range(1000)])
+    answer = requests.get(
+        f"{server['url']}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval",
+        params={"run_ids": [r.info.run_id for r in runs], "metric_key": "loss", "max_results": 10},
+        headers={"Authorization": f"Bearer {server['token']}"},
+    )
+    answer.raise_for_status()
+    points = answer.json()["metrics"]
+    for run in runs:
+        steps = [p["step"] for p in points if p["run_id"] == run.info.run_id]
+        assert len(steps) == 10 and steps[0] == 0 and steps[-1] == 999

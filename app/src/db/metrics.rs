@@ -356,6 +356,32 @@ pub async fn points_after(
         .collect())
 }
 
+/// The points of a series with steps from `first` to `last`, in step order.
+pub async fn points_in_steps(
+    conn: &mut AnyConnection,
+    series: i64,
+    first: i64,
+    last: i64,
+) -> sqlx::Result<Vec<Point>> {
+    let rows = sqlx::query_as::<_, (i64, i64, Option<f64>)>(
+        "SELECT step, wall_ms, value FROM metric_points
+         WHERE series_id = $1 AND step >= $2 AND step <= $3 ORDER BY step, seq",
+    )
+    .bind(series)
+    .bind(first)
+    .bind(last)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(step, wall_ms, value)| Point {
+            step,
+            wall_ms,
+            value: value.unwrap_or(f64::NAN),
+        })
+        .collect())
+}
+
 /// All points of a series in step order (then arrival order).
 pub async fn points(conn: &mut AnyConnection, series: i64) -> sqlx::Result<Vec<Point>> {
     let rows = sqlx::query_as::<_, (i64, i64, Option<f64>)>(

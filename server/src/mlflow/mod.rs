@@ -84,6 +84,7 @@ async fn call_endpoint(
         (false, "runs/delete-tag") => runs::delete_tag(state, user, args).await,
         (false, "runs/log-batch") => runs::log_batch(state, user, args).await,
         (true, "metrics/get-history") => runs::history(state, user, args).await,
+        (true, "metrics/get-history-bulk-interval") => runs::history_bulk(state, user, args).await,
         (false, "runs/search") => search::runs(state, user, args).await,
         _ => Err(MlflowError {
             code: "ENDPOINT_NOT_FOUND",

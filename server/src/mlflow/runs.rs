@@ -484,7 +484,125 @@ pub async fn history(state: &AppState, user: &User, args: &Args) -> Result<Value
     Ok(answer)
 }
 
+/// Most runs and points per run of `metrics/get-history-bulk-interval`, as in MLflow.
+const BULK_MAX_RUNS: usize = 100;
+const BULK_MAX_PER_RUN: i64 = 2500;
+
+/// `GET metrics/get-history-bulk-interval`: each run's series sampled at evenly spaced steps
+/// of its range (the last step always kept), as MLflow's UI asks for.
+pub async fn history_bulk(
+    state: &AppState,
+    user: &User,
+    args: &Args,
+) -> Result<Value, MlflowError> {
+    let ids: Vec<String> = args.list("run_ids").iter().map(text).collect();
+    let ids = if ids.is_empty() {
+        args.opt_str("run_ids")
+            .map(|id| vec![id.to_owned()])
+            .unwrap_or_default()
+    } else {
+        ids
+    };
+    if ids.is_empty() || ids.len() > BULK_MAX_RUNS {
+        return Err(MlflowError::invalid(format!(
+            "give 1 to {BULK_MAX_RUNS} run_ids"
+        )));
+    }
+    let key = args.str("metric_key")?;
+    let first = args.opt_i64("start_step")?.unwrap_or(i64::MIN);
+    let last = args.opt_i64("end_step")?.unwrap_or(i64::MAX);
+    let per_run = args.opt_i64("max_results")?.unwrap_or(BULK_MAX_PER_RUN);
+    if !(1..=BULK_MAX_PER_RUN).contains(&per_run) {
+        return Err(MlflowError::invalid(format!(
+            "max_results must be between 1 and {BULK_MAX_PER_RUN}"
+        )));
+    }
+    let mut metrics = Vec::new();
+    for id in &ids {
+        let job = db::jobs::find_visible(&state.db, user.id, id)
+            .await?
+            .ok_or_else(|| MlflowError::missing(format!("run '{id}' not found")))?;
+        let mut conn = state.db.pool().acquire().await?;
+        let Some(series) = db::metrics::summaries(&mut conn, job.id)
+            .await?
+            .into_iter()
+            .find(|s| s.key == key)
+        else {
+            continue;
+        };
+        let points = db::metrics::points_in_steps(&mut conn, series.id, first, last).await?;
+        for p in sample_steps(&points, per_run as usize) {
+            let value = value_json((!p.value.is_nan()).then_some(p.value));
+            metrics.push(json!({ "key": key, "value": value, "timestamp": p.wall_ms, "step": p.step, "run_id": job.uid }));
+        }
+    }
+    Ok(json!({ "metrics": metrics }))
+}
+
+/// The points at up to `max` evenly spaced distinct steps, always with the last step.
+fn sample_steps(points: &[Point], max: usize) -> Vec<Point> {
+    let mut steps: Vec<i64> = points.iter().map(|p| p.step).collect();
+    steps.dedup();
+    let chosen: std::collections::BTreeSet<i64> = if steps.len() <= max {
+        steps.iter().copied().collect()
+    } else {
+        let stride = (steps.len() - 1) as f64 / (max - 1).max(1) as f64;
+        (0..max)
+            .map(|i| steps[((i as f64 * stride).round() as usize).min(steps.len() - 1)])
+            .chain(steps.last().copied())
+            .collect()
+    };
+    points
+        .iter()
+        .filter(|p| chosen.contains(&p.step))
+        .copied()
+        .collect()
+}
+
 fn parse_token(token: &str) -> Option<(i64, i64)> {
     let (step, seq) = token.split_once('.')?;
     Some((step.parse().ok()?, seq.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_keeps_evenly_spaced_steps_and_the_last() {
+        let points: Vec<Point> = (0..1001)
+            .map(|step| Point {
+                step,
+                wall_ms: 0,
+                value: 1.0,
+            })
+            .collect();
+        let steps: Vec<i64> = sample_steps(&points, 11).iter().map(|p| p.step).collect();
+        assert_eq!(
+            steps,
+            [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+        );
+        let few: Vec<i64> = sample_steps(&points[..5], 11)
+            .iter()
+            .map(|p| p.step)
+            .collect();
+        assert_eq!(few, [0, 1, 2, 3, 4]);
+        let repeated = [
+            Point {
+                step: 1,
+                wall_ms: 0,
+                value: 1.0,
+            },
+            Point {
+                step: 1,
+                wall_ms: 1,
+                value: 2.0,
+            },
+        ];
+        assert_eq!(
+            sample_steps(&repeated, 1).len(),
+            2,
+            "every point of a chosen step is kept"
+        );
+    }
 }
