@@ -384,20 +384,7 @@ pub async fn points_in_steps(
 
 /// All points of a series in step order (then arrival order).
 pub async fn points(conn: &mut AnyConnection, series: i64) -> sqlx::Result<Vec<Point>> {
-    let rows = sqlx::query_as::<_, (i64, i64, Option<f64>)>(
-        "SELECT step, wall_ms, value FROM metric_points WHERE series_id = $1 ORDER BY step, seq",
-    )
-    .bind(series)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(step, wall_ms, value)| Point {
-            step,
-            wall_ms,
-            value: value.unwrap_or(f64::NAN),
-        })
-        .collect())
+    points_in_steps(conn, series, i64::MIN, i64::MAX).await
 }
 
 #[cfg(test)]

@@ -92,6 +92,16 @@ impl Args {
         })
     }
 
+    /// Where an offset-paged list resumes: the `page_token` a previous page returned, or 0.
+    pub fn offset(&self) -> Result<usize, MlflowError> {
+        match self.opt_str("page_token").filter(|t| !t.is_empty()) {
+            Some(token) => token
+                .parse()
+                .map_err(|_| MlflowError::invalid("invalid page_token")),
+            None => Ok(0),
+        }
+    }
+
     /// A list argument (absent means empty).
     pub fn list(&self, key: &str) -> &[Value] {
         self.0

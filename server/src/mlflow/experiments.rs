@@ -172,12 +172,7 @@ pub async fn search(state: &AppState, user: &User, args: &Args) -> Result<Value,
             "max_results must be between 1 and 50000",
         ));
     }
-    let offset: usize = match args.opt_str("page_token").filter(|t| !t.is_empty()) {
-        Some(token) => token
-            .parse()
-            .map_err(|_| MlflowError::invalid("invalid page_token"))?,
-        None => 0,
-    };
+    let offset = args.offset()?;
     let mut found: Vec<Value> = Vec::new();
     for project in db::projects::all_visible(&state.db, user.id)
         .await?

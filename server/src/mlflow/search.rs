@@ -43,12 +43,7 @@ pub async fn runs(state: &AppState, user: &User, args: &Args) -> Result<Value, M
             "max_results must be between 1 and {MAX_RESULTS}"
         )));
     }
-    let offset: usize = match args.opt_str("page_token").filter(|t| !t.is_empty()) {
-        Some(token) => token
-            .parse()
-            .map_err(|_| MlflowError::invalid("invalid page_token"))?,
-        None => 0,
-    };
+    let offset = args.offset()?;
 
     let archived = view_type(args.0.get("run_view_type"))?;
     let mut runs: Vec<Candidate> = load(state, &projects, archived)
