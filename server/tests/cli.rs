@@ -149,21 +149,33 @@ fn users_and_tokens_are_made_from_the_command_line() {
     assert_eq!(listed, "1\tcli\trevoked\n");
 }
 
+/// A `millrace serve` process, killed when dropped so that a failing test leaves no server.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `millrace serve` with `extra` flags and waits until `/healthz` answers 200.
-fn start_server(database: &str, extra: &[&str]) -> std::process::Child {
+fn start_server(database: &str, extra: &[&str]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let server = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args(["serve", "--addr", &addr, "--database", database])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_millrace"))
+            .args(["serve", "--addr", &addr, "--database", database])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -184,12 +196,13 @@ fn start_server(database: &str, extra: &[&str]) -> std::process::Child {
     }
 }
 
-fn stop(mut server: std::process::Child) -> std::process::ExitStatus {
+/// Sends SIGTERM and waits for the exit status.
+fn stop(mut server: Server) -> std::process::ExitStatus {
     Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
-    server.wait().unwrap()
+    server.0.wait().unwrap()
 }
 
 #[test]

@@ -32,8 +32,18 @@ fn http(port: u16, method: &str, path: &str, token: &str, body: &Value) -> (u16,
     (status, body)
 }
 
+/// A `millrace serve` process, killed when dropped so that a failing test leaves no server.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `millrace serve` on a free port; returns the process and the port.
-fn spawn_server(database: &str) -> (Child, u16) {
+fn spawn_server(database: &str) -> (Server, u16) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -52,7 +62,7 @@ fn spawn_server(database: &str) -> (Child, u16) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    (server, port)
+    (Server(server), port)
 }
 
 fn wait_healthy(port: u16) {
@@ -115,8 +125,8 @@ async fn acknowledged_points_survive_kill_9() {
     .await
     .unwrap();
     // SIGKILL right after the last acknowledgment: no shutdown, no checkpoint.
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
 
     let store = Db::open(&url).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM metric_points")
@@ -181,8 +191,8 @@ async fn the_same_binary_serves_from_postgresql() {
     })
     .await
     .unwrap();
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
         .execute(admin.pool())
         .await
