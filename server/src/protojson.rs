@@ -27,6 +27,21 @@ pub fn double(value: &Value) -> Option<f64> {
     }
 }
 
+/// A double as protobuf JSON writes it: a number, or "NaN" / "Infinity" / "-Infinity".
+pub fn double_json(value: f64) -> Value {
+    match value {
+        v if v.is_finite() => Value::from(v),
+        v if v.is_nan() => Value::from("NaN"),
+        v if v > 0.0 => Value::from("Infinity"),
+        _ => Value::from("-Infinity"),
+    }
+}
+
+/// A stored value (NULL means NaN) as protobuf JSON.
+pub fn stored_double_json(value: Option<f64>) -> Value {
+    double_json(value.unwrap_or(f64::NAN))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +55,9 @@ mod tests {
         assert_eq!(double(&Value::from(2.5)), Some(2.5));
         assert_eq!(double(&Value::from("inf")), None);
         assert_eq!(double(&Value::from("fast")), None);
+        for v in [2.5, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(double(&double_json(v)), Some(v));
+        }
+        assert_eq!(stored_double_json(None), Value::from("NaN"));
     }
 }

@@ -180,6 +180,13 @@ pub struct Job {
     pub archived: i64,
 }
 
+impl Job {
+    /// The user name of the project's owner.
+    pub fn owner(&self) -> &str {
+        self.project.split('/').next().unwrap_or_default()
+    }
+}
+
 /// The job with global id `uid`, if it exists and `viewer` may see its project.
 pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Option<Job>> {
     let mut sql = Sql::new(

@@ -1,6 +1,7 @@
 //! `/api/v1` jobs: create one in a project, read its summary, set its status.
 
 use super::error::{ApiError, ApiJson};
+use crate::protojson::stored_double_json;
 use app::auth::CurrentUser;
 use app::db::{self, events, jobs::NewJob};
 use app::error::AppError;
@@ -126,7 +127,7 @@ pub async fn show(
     let metrics: Vec<Value> = db::metrics::summaries(&mut conn, job.id)
         .await?
         .into_iter()
-        .map(|s| json!({ "key": s.key, "count": s.count, "last": number(s.last, s.count), "last_step": s.last_step,
+        .map(|s| json!({ "key": s.key, "count": s.count, "last": if s.count > 0 { stored_double_json(s.last) } else { Value::Null }, "last_step": s.last_step,
                          "min": s.min, "max": s.max }))
         .collect();
     let status = JobStatus::from_code(job.status).map_or("unknown", JobStatus::as_str);
@@ -137,16 +138,6 @@ pub async fn show(
         "created_ms": job.created_ms, "started_ms": job.started_ms, "finished_ms": job.finished_ms,
         "duration_ms": job.duration_ms, "metrics": metrics,
     })))
-}
-
-/// A stored value for JSON: a NaN last value (stored as NULL) is the string "NaN".
-fn number(value: Option<f64>, count: i64) -> Value {
-    match value {
-        Some(v) if v.is_finite() => json!(v),
-        Some(v) => json!(if v > 0.0 { "Infinity" } else { "-Infinity" }),
-        None if count > 0 => json!("NaN"),
-        None => Value::Null,
-    }
 }
 
 /// Body of `POST /api/v1/jobs/{uid}/status`.

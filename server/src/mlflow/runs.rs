@@ -4,7 +4,7 @@
 use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::{project_for_id, DEFAULT_ID};
-use crate::protojson::{double, int64};
+use crate::protojson::{double, double_json, int64, stored_double_json};
 use app::db::metrics::{Point, Summary};
 use app::db::users::User;
 use app::db::{self, events, jobs::Job, jobs::NewJob};
@@ -68,10 +68,10 @@ fn job_status(status: &str) -> Result<JobStatus, MlflowError> {
     })
 }
 
-fn info_json(job: &Job, user_name: &str) -> Value {
+fn info_json(job: &Job) -> Value {
     json!({
         "run_id": job.uid, "run_uuid": job.uid, "run_name": job.name,
-        "experiment_id": job.project_id.to_string(), "user_id": user_name,
+        "experiment_id": job.project_id.to_string(), "user_id": job.owner(),
         "status": mlflow_status(job.status), "start_time": job.started_ms.unwrap_or(job.created_ms),
         "end_time": job.finished_ms, "artifact_uri": format!("mlflow-artifacts:/{}/{}/artifacts", job.project_id, job.uid),
         "lifecycle_stage": lifecycle_stage(job.archived),
@@ -98,10 +98,9 @@ async fn run_json(state: &AppState, job: &Job) -> Result<Value, MlflowError> {
 
 /// A run in MLflow's shape, from what the store holds of its job.
 pub fn run_value(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> Value {
-    let owner = job.project.split('/').next().unwrap_or_default();
     let metrics: Vec<Value> = summaries
         .iter()
-        .map(|s| json!({ "key": s.key, "value": value_json(s.last), "timestamp": s.last_ms, "step": s.last_step }))
+        .map(|s| json!({ "key": s.key, "value": stored_double_json(s.last), "timestamp": s.last_ms, "step": s.last_step }))
         .collect();
     let params: Map<String, Value> = serde_json::from_str(&job.params).unwrap_or_default();
     let params: Vec<Value> = params
@@ -112,16 +111,7 @@ pub fn run_value(job: &Job, summaries: &[Summary], tags: &[(String, String)]) ->
         .iter()
         .map(|(k, v)| json!({ "key": k, "value": v }))
         .collect();
-    json!({ "info": info_json(job, owner), "data": { "metrics": metrics, "params": params, "tags": tags } })
-}
-
-/// A stored value in protobuf JSON: NaN (stored as NULL) and infinities as strings.
-fn value_json(value: Option<f64>) -> Value {
-    match value {
-        Some(v) if v.is_finite() => json!(v),
-        Some(v) => json!(if v > 0.0 { "Infinity" } else { "-Infinity" }),
-        None => json!("NaN"),
-    }
+    json!({ "info": info_json(job), "data": { "metrics": metrics, "params": params, "tags": tags } })
 }
 
 /// A JSON value as the text MLflow stores for parameters.
@@ -234,8 +224,7 @@ pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value,
     let job = db::jobs::find_visible(&state.db, user.id, &job.uid)
         .await?
         .ok_or_else(|| MlflowError::missing("run vanished"))?;
-    let owner = job.project.split('/').next().unwrap_or_default().to_owned();
-    Ok(json!({ "run_info": info_json(&job, &owner) }))
+    Ok(json!({ "run_info": info_json(&job) }))
 }
 
 /// `POST runs/delete` (the job is archived) and `runs/restore`.
@@ -278,11 +267,7 @@ pub async fn log_metric(state: &AppState, user: &User, args: &Args) -> Result<Va
 /// `POST runs/log-parameter`.
 pub async fn log_param(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
     let job = live_job(state, user, args).await?;
-    let params = key_values(
-        &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
-        "param",
-        MAX_VALUE,
-    )?;
+    let params = single_key_value(args, "param")?;
     write(state, &job, &[], &params, &[]).await?;
     Ok(json!({}))
 }
@@ -290,11 +275,7 @@ pub async fn log_param(state: &AppState, user: &User, args: &Args) -> Result<Val
 /// `POST runs/set-tag`.
 pub async fn set_tag(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
     let job = live_job(state, user, args).await?;
-    let tags = key_values(
-        &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
-        "tag",
-        MAX_VALUE,
-    )?;
+    let tags = single_key_value(args, "tag")?;
     write(state, &job, &[], &[], &tags).await?;
     Ok(json!({}))
 }
@@ -377,6 +358,15 @@ fn checked_key(key: &str) -> Result<&str, MlflowError> {
         )));
     }
     Ok(key)
+}
+
+/// The `key` and `value` arguments of log-parameter and set-tag, checked like a batch's.
+fn single_key_value(args: &Args, what: &str) -> Result<Vec<(String, String)>, MlflowError> {
+    key_values(
+        &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
+        what,
+        MAX_VALUE,
+    )
 }
 
 fn key_values(
@@ -475,7 +465,7 @@ pub async fn history(state: &AppState, user: &User, args: &Args) -> Result<Value
     let page = &points[..points.len().min(limit as usize)];
     let metrics: Vec<Value> = page
         .iter()
-        .map(|(_, p)| json!({ "key": key, "value": value_json((!p.value.is_nan()).then_some(p.value)), "timestamp": p.wall_ms, "step": p.step }))
+        .map(|(_, p)| json!({ "key": key, "value": double_json(p.value), "timestamp": p.wall_ms, "step": p.step }))
         .collect();
     let mut answer = json!({ "metrics": metrics });
     if let (true, Some((seq, last))) = (more, page.last()) {
@@ -532,7 +522,7 @@ pub async fn history_bulk(
         };
         let points = db::metrics::points_in_steps(&mut conn, series.id, first, last).await?;
         for p in sample_steps(&points, per_run as usize) {
-            let value = value_json((!p.value.is_nan()).then_some(p.value));
+            let value = double_json(p.value);
             metrics.push(json!({ "key": key, "value": value, "timestamp": p.wall_ms, "step": p.step, "run_id": job.uid }));
         }
     }

@@ -122,7 +122,6 @@ fn view(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> RunView 
         tags: tags.iter().cloned().collect(),
         attributes: HashMap::new(),
     };
-    let owner = job.project.split('/').next().unwrap_or_default().to_owned();
     let attributes: [(&'static str, Literal); 8] = [
         (
             "status",
@@ -130,7 +129,7 @@ fn view(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> RunView 
         ),
         ("run_name", Literal::Text(job.name.clone())),
         ("run_id", Literal::Text(job.uid.clone())),
-        ("user_id", Literal::Text(owner)),
+        ("user_id", Literal::Text(job.owner().to_owned())),
         (
             "lifecycle_stage",
             Literal::Text(super::runs::lifecycle_stage(job.archived).to_owned()),
