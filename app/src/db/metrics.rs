@@ -104,17 +104,18 @@ pub async fn append_many(
 
 /// Appends points that arrive one by one with their keys (as API batches do), grouped by key in
 /// order of first appearance. Returns the new summaries in that order.
-pub async fn append_keyed(
+pub async fn append_keyed<K: AsRef<str>>(
     tx: &mut Tx,
     project: i64,
     job: i64,
-    points: &[(String, Point)],
+    points: &[(K, Point)],
 ) -> sqlx::Result<Vec<Summary>> {
     let mut by_key: Vec<(&str, Vec<Point>)> = Vec::new();
     for (key, point) in points {
-        match by_key.iter_mut().find(|(k, _)| k == key) {
+        let key = key.as_ref();
+        match by_key.iter_mut().find(|(k, _)| *k == key) {
             Some((_, list)) => list.push(*point),
-            None => by_key.push((key.as_str(), vec![*point])),
+            None => by_key.push((key, vec![*point])),
         }
     }
     let batches: Vec<(&str, &[Point])> = by_key.iter().map(|(k, p)| (*k, p.as_slice())).collect();

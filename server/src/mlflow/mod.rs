@@ -12,6 +12,8 @@ use app::auth::CurrentUser;
 use app::db::users::User;
 use app::state::AppState;
 use args::Args;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
@@ -25,6 +27,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/2.0/mlflow/{*call}", any(dispatch))
         .route("/ajax-api/2.0/mlflow/{*call}", any(dispatch))
+        .route("/api/2.0/mlflow/runs/log-batch", any(log_batch))
+        .route("/ajax-api/2.0/mlflow/runs/log-batch", any(log_batch))
         .route(
             "/api/3.0/mlflow/server-info",
             get(|| async {
@@ -40,20 +44,58 @@ async fn dispatch(
     Path(call): Path<String>,
     args: Result<Args, MlflowError>,
 ) -> Response {
-    let Some(Extension(CurrentUser(user))) = user else {
-        let error = MlflowError {
-            code: "UNAUTHENTICATED",
-            message: "set MLFLOW_TRACKING_TOKEN to a millrace API token".into(),
-        };
-        return error.into_response();
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
     };
     let result = match args {
         Ok(args) => call_endpoint(&state, &user, &method, &call, &args).await,
         Err(error) => Err(error),
     };
+    respond(result)
+}
+
+/// `runs/log-batch` has its own route because its body is decoded into typed values rather
+/// than [`Args`]: it carries a thousand points a call.
+async fn log_batch(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    method: Method,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    let result = match (method, body) {
+        (Method::POST, Ok(body)) => runs::log_batch(&state, &user, &body).await,
+        (Method::POST, Err(rejection)) => Err(MlflowError::invalid(rejection.body_text())),
+        (method, _) => Err(not_supported(&method, "runs/log-batch")),
+    };
+    respond(result)
+}
+
+fn signed_in(user: Option<Extension<CurrentUser>>) -> Result<User, MlflowError> {
+    match user {
+        Some(Extension(CurrentUser(user))) => Ok(user),
+        None => Err(MlflowError {
+            code: "UNAUTHENTICATED",
+            message: "set MLFLOW_TRACKING_TOKEN to a millrace API token".into(),
+        }),
+    }
+}
+
+fn respond(result: Result<serde_json::Value, MlflowError>) -> Response {
     match result {
         Ok(body) => Json(body).into_response(),
         Err(error) => error.into_response(),
+    }
+}
+
+fn not_supported(method: &Method, call: &str) -> MlflowError {
+    MlflowError {
+        code: "ENDPOINT_NOT_FOUND",
+        message: format!("{method} {call} is not supported by millrace yet"),
     }
 }
 
@@ -82,13 +124,9 @@ async fn call_endpoint(
         (false, "runs/log-parameter") => runs::log_param(state, user, args).await,
         (false, "runs/set-tag") => runs::set_tag(state, user, args).await,
         (false, "runs/delete-tag") => runs::delete_tag(state, user, args).await,
-        (false, "runs/log-batch") => runs::log_batch(state, user, args).await,
         (true, "metrics/get-history") => runs::history(state, user, args).await,
         (true, "metrics/get-history-bulk-interval") => runs::history_bulk(state, user, args).await,
         (false, "runs/search") => search::runs(state, user, args).await,
-        _ => Err(MlflowError {
-            code: "ENDPOINT_NOT_FOUND",
-            message: format!("{method} {call} is not supported by millrace yet"),
-        }),
+        _ => Err(not_supported(method, call)),
     }
 }

@@ -4,14 +4,16 @@
 use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::{project_for_id, DEFAULT_ID};
-use crate::protojson::{double, double_json, int64, stored_double_json};
+use crate::protojson::{double_json, stored_double_json, Scalar};
 use app::db::metrics::{Point, Summary};
 use app::db::users::User;
 use app::db::{self, events, jobs::Job, jobs::NewJob};
 use app::model::JobStatus;
 use app::state::AppState;
 use rand::Rng;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 
 /// MLflow's limits for keys, and for tag and parameter values.
 const MAX_KEY: usize = 250;
@@ -22,9 +24,13 @@ const MAX_BATCH_PARAMS: usize = 100;
 const MAX_BATCH_TAGS: usize = 100;
 const RUN_NAME_TAG: &str = "mlflow.runName";
 
-/// The job behind a run id, if the caller may see it.
+/// The job behind the run id argument, if the caller may see it.
 async fn job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowError> {
-    let id = args.run_id()?;
+    job_by_id(state, user, args.run_id()?).await
+}
+
+/// The job behind a run id, if the caller may see it.
+async fn job_by_id(state: &AppState, user: &User, id: &str) -> Result<Job, MlflowError> {
     db::jobs::find_visible(&state.db, user.id, id)
         .await?
         .ok_or_else(|| MlflowError::missing(format!("run '{id}' not found")))
@@ -32,7 +38,11 @@ async fn job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowEr
 
 /// Like `job`, but a deleted run takes no writes (MLflow refuses them too).
 async fn live_job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowError> {
-    let job = job(state, user, args).await?;
+    live(job(state, user, args).await?)
+}
+
+/// The job, if it is not deleted.
+fn live(job: Job) -> Result<Job, MlflowError> {
     if job.archived != 0 {
         return Err(MlflowError::invalid(format!(
             "run '{}' is deleted; restore it before writing to it",
@@ -260,7 +270,7 @@ pub async fn log_metric(state: &AppState, user: &User, args: &Args) -> Result<Va
         })?,
         value: args.f64("value")?,
     };
-    write(state, &job, &[(key.to_owned(), point)], &[], &[]).await?;
+    write(state, &job, &[(key, point)], &[], &[]).await?;
     Ok(json!({}))
 }
 
@@ -296,10 +306,47 @@ pub async fn delete_tag(state: &AppState, user: &User, args: &Args) -> Result<Va
     Ok(json!({}))
 }
 
+/// The body of `runs/log-batch`, read straight from the request bytes: metric keys borrow from
+/// them and no JSON tree is built for the thousand points, the hot path of ingestion.
+#[derive(Deserialize)]
+struct Batch<'a> {
+    #[serde(borrow)]
+    run_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    run_uuid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    metrics: Option<Vec<BatchMetric<'a>>>,
+    params: Option<Vec<Value>>,
+    tags: Option<Vec<Value>>,
+}
+
+/// One metric of a batch as sent; checked field by field so an error names its index.
+#[derive(Deserialize)]
+struct BatchMetric<'a> {
+    #[serde(borrow)]
+    key: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    value: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    step: Option<Scalar<'a>>,
+}
+
 /// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one transaction.
-pub async fn log_batch(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = live_job(state, user, args).await?;
-    let (metrics, params, tags) = (args.list("metrics"), args.list("params"), args.list("tags"));
+pub async fn log_batch(state: &AppState, user: &User, body: &[u8]) -> Result<Value, MlflowError> {
+    let batch: Batch = serde_json::from_slice(body)
+        .map_err(|e| MlflowError::invalid(format!("malformed log-batch request: {e}")))?;
+    let run_id = batch
+        .run_id
+        .or(batch.run_uuid)
+        .ok_or_else(|| MlflowError::invalid("missing value for required parameter 'run_id'"))?;
+    let job = live(job_by_id(state, user, &run_id).await?)?;
+    let metrics = batch.metrics.unwrap_or_default();
+    let (params, tags) = (
+        batch.params.unwrap_or_default(),
+        batch.tags.unwrap_or_default(),
+    );
     if metrics.len() > MAX_BATCH_METRICS
         || params.len() > MAX_BATCH_PARAMS
         || tags.len() > MAX_BATCH_TAGS
@@ -316,32 +363,34 @@ pub async fn log_batch(state: &AppState, user: &User, args: &Args) -> Result<Val
         .enumerate()
         .map(|(i, m)| metric(m, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let params = key_values(params, "params", MAX_VALUE)?;
-    let tags = key_values(tags, "tags", MAX_VALUE)?;
+    let params = key_values(&params, "params", MAX_VALUE)?;
+    let tags = key_values(&tags, "tags", MAX_VALUE)?;
     write(state, &job, &points, &params, &tags).await?;
     Ok(json!({}))
 }
 
-fn metric(value: &Value, i: usize) -> Result<(String, Point), MlflowError> {
+fn metric<'a>(metric: &'a BatchMetric, i: usize) -> Result<(&'a str, Point), MlflowError> {
     let bad = |what: &str| MlflowError::invalid(format!("metrics[{i}]: {what}"));
-    let key = value
-        .get("key")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("missing key"))?;
-    let number = value
-        .get("value")
-        .and_then(double)
+    let key = match &metric.key {
+        Some(Scalar::Str(key)) => key,
+        _ => return Err(bad("missing key")),
+    };
+    let number = metric
+        .value
+        .as_ref()
+        .and_then(Scalar::double)
         .ok_or_else(|| bad("value must be a number"))?;
-    let timestamp = value
-        .get("timestamp")
-        .and_then(int64)
+    let timestamp = metric
+        .timestamp
+        .as_ref()
+        .and_then(Scalar::int64)
         .ok_or_else(|| bad("timestamp must be an integer"))?;
-    let step = match value.get("step") {
-        None | Some(Value::Null) => 0,
-        Some(step) => int64(step).ok_or_else(|| bad("step must be an integer"))?,
+    let step = match &metric.step {
+        None => 0,
+        Some(step) => step.int64().ok_or_else(|| bad("step must be an integer"))?,
     };
     Ok((
-        checked_key(key)?.to_owned(),
+        checked_key(key)?,
         Point {
             step,
             wall_ms: timestamp,
@@ -397,7 +446,7 @@ fn key_values(
 async fn write(
     state: &AppState,
     job: &Job,
-    points: &[(String, Point)],
+    points: &[(&str, Point)],
     params: &[(String, String)],
     tags: &[(String, String)],
 ) -> Result<(), MlflowError> {
