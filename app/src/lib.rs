@@ -7,6 +7,7 @@ pub mod pages;
 pub mod routes;
 pub mod server_fns;
 pub mod url;
+pub mod view_query;
 
 #[cfg(feature = "ssr")]
 pub mod auth;

@@ -263,6 +263,62 @@ pub struct JobSummary {
     pub sort_metric: Option<f64>,
 }
 
+/// Everything the job pane shows, fetched in one call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobDetail {
+    /// The project's owner.
+    pub owner: String,
+    /// The project's name.
+    pub project: String,
+    /// Number within its project.
+    pub number: i64,
+    /// Global id.
+    pub uid: String,
+    /// Human name of the run.
+    pub name: String,
+    /// Lifecycle state.
+    pub status: JobStatus,
+    /// The command line it runs.
+    pub command: String,
+    /// Parameters as key and value text, in key order.
+    pub params: Vec<(String, String)>,
+    /// Tags, in key order.
+    pub tags: Vec<(String, String)>,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// When it started running.
+    pub started_ms: Option<i64>,
+    /// When it ended.
+    pub finished_ms: Option<i64>,
+    /// Run time in milliseconds; 0 until it finishes.
+    pub duration_ms: i64,
+    /// GPUs it asked for.
+    pub gpus: i64,
+    /// What it cost, when known.
+    pub cost_usd: Option<f64>,
+    /// Archived (an MLflow "deleted" run).
+    pub archived: bool,
+    /// Its metric keys with their summaries, in key order.
+    pub metrics: Vec<MetricSummary>,
+}
+
+/// A metric key of a job and what lists show of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricSummary {
+    /// Metric name.
+    pub key: String,
+    /// Points logged.
+    pub count: i64,
+    /// Value at the latest step; `None` if NaN or nothing logged.
+    pub last: Option<f64>,
+    /// Step of `last`.
+    pub last_step: Option<i64>,
+    /// Smallest value, NaN ignored.
+    pub min: Option<f64>,
+    /// Largest value, NaN ignored.
+    pub max: Option<f64>,
+}
+
 /// The signed-in user, as the app shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {

@@ -1,8 +1,10 @@
 //! The route tree, nothing else.
 
-use crate::pages::{home::Home, login::Login, not_found::NotFound};
+use crate::components::job_pane::JobPane;
+use crate::pages::browse::{Browser, JobsLevel, ProjectsLevel};
+use crate::pages::{login::Login, not_found::NotFound};
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 /// Every URL of the app. Pages stream in order: each Suspense's data is written where it
@@ -12,8 +14,17 @@ pub fn AppRoutes() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=Home ssr=SsrMode::InOrder/>
                 <Route path=path!("/login") view=Login/>
+                <ParentRoute path=path!("") view=Browser ssr=SsrMode::InOrder>
+                    <Route path=path!("") view=|| ()/>
+                    <ParentRoute path=path!("u/:user") view=ProjectsLevel>
+                        <Route path=path!("") view=|| ()/>
+                        <ParentRoute path=path!("p/:project") view=JobsLevel>
+                            <Route path=path!("") view=|| ()/>
+                            <Route path=path!("j/:job") view=JobPane/>
+                        </ParentRoute>
+                    </ParentRoute>
+                </ParentRoute>
             </Routes>
         </Router>
     }

@@ -1,12 +1,20 @@
 //! URL helpers shared by the browser and the server.
 
-/// Percent-encodes `text` for use as one query-string value; `/` is kept for readable paths.
+/// Percent-encodes `text` for use as one query-string value; `/`, `,` and `:` are kept for
+/// readable paths and lists.
 pub fn encode_component(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'/'
+            | b','
+            | b':' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

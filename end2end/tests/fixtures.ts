@@ -35,3 +35,44 @@ export async function signIn(page: import("@playwright/test").Page, name: string
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+/** Signs in and waits until the app has left the login page (the session cookie is set). */
+export async function signedIn(page: import("@playwright/test").Page, name = "alice") {
+  await page.goto("/login");
+  await signIn(page, name, "millrace-demo");
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+}
+
+/** A project of the signed-in user with `names.length` jobs (numbers 1, 2, ... in order), made
+ *  through the MLflow API with the page's session; returns the project's name. */
+export async function seedProject(
+  page: import("@playwright/test").Page,
+  prefix: string,
+  names: string[],
+  { ordered = true } = {},
+): Promise<string> {
+  const project = `${prefix}-${Date.now().toString(36)}`;
+  const call = async (path: string, data: object) => {
+    const response = await page.request.post(`/api/2.0/mlflow/${path}`, { data });
+    expect(response.status(), `${path}: ${await response.text()}`).toBe(200);
+    return response.json();
+  };
+  const { experiment_id } = await call("experiments/create", { name: project });
+  // One at a time, job numbers follow the order of `names`; unordered, 8 at a time.
+  const runs: string[] = [];
+  const width = ordered ? 1 : 8;
+  for (let i = 0; i < names.length; i += width) {
+    const created = await Promise.all(
+      names.slice(i, i + width).map((run_name) => call("runs/create", { experiment_id, run_name, start_time: Date.now() })),
+    );
+    runs.push(...created.map(({ run }) => run.info.run_id));
+  }
+  if (runs.length > 0) {
+    await call("runs/log-batch", {
+      run_id: runs[0],
+      params: [{ key: "lr", value: "0.01" }],
+      metrics: [0, 1, 2].map((step) => ({ key: "loss", value: 1 / (step + 1), timestamp: Date.now(), step })),
+    });
+  }
+  return project;
+}

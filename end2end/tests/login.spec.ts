@@ -6,9 +6,9 @@ test("signing in shows the users of the instance", async ({ page }) => {
   await signIn(page, "alice", "millrace-demo");
 
   await expect(page).toHaveURL(/\/$/);
-  const users = page.getByRole("list", { name: "Users" });
-  await expect(users.getByRole("listitem")).toHaveCount(12);
-  await expect(users.getByRole("listitem").filter({ hasText: "Bob Okafor" })).toHaveCount(1);
+  const users = page.getByRole("listbox", { name: "Users" });
+  await expect(users.getByRole("option")).toHaveCount(12);
+  await expect(users.getByRole("option").filter({ hasText: "Bob Okafor" })).toHaveCount(1);
   await expect(page.getByRole("banner").getByText("Alice Moreau")).toBeVisible();
 });
 
@@ -27,7 +27,7 @@ test.describe("a wrong password", () => {
 test("signing out ends the session", async ({ page }) => {
   await page.goto("/login");
   await signIn(page, "bob", "millrace-demo");
-  await expect(page.getByRole("list", { name: "Users" })).toBeVisible();
+  await expect(page.getByRole("listbox", { name: "Users" })).toBeVisible();
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto("/");

@@ -2,12 +2,15 @@
 
 use crate::api::error::ApiError;
 use app::auth::{self, CurrentUser};
+use app::db::{self, users::User};
 use app::error::AppError;
 use app::state::AppState;
 use app::url::encode_component;
+use app::view_query::ViewPath;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 /// Finds the caller (token or session) and stores it in the request; without one, the REST API
 /// answers 401, pages redirect to the login page, and server functions decide for themselves.
@@ -25,6 +28,13 @@ pub async fn authenticate(
         Err(error) => return ApiError::from(error).into_response(),
     };
     if let Some(user) = user {
+        if let Some(view) = ViewPath::from_pathname(path) {
+            match view_exists(&state, &user, &view).await {
+                Ok(true) => {}
+                Ok(false) => return not_found_page(),
+                Err(error) => return ApiError::from(error).into_response(),
+            }
+        }
         request.extensions_mut().insert(CurrentUser(user));
         return next.run(request).await;
     }
@@ -36,6 +46,39 @@ pub async fn authenticate(
             Redirect::to(&format!("/login?next={}", encode_component(wanted))).into_response()
         }
     }
+}
+
+/// Whether every level of a Miller view's path exists and `viewer` may see it. Checked before
+/// the page streams, because a streamed page has sent its status before its data is read.
+async fn view_exists(state: &AppState, viewer: &User, view: &ViewPath) -> sqlx::Result<bool> {
+    let db = &state.db;
+    let Some(user) = &view.user else {
+        return Ok(true);
+    };
+    let Some(project) = &view.project else {
+        return Ok(db::users::find_by_name(db, user).await?.is_some());
+    };
+    let Some(project) = db::projects::find_visible(db, viewer.id, user, project).await? else {
+        return Ok(false);
+    };
+    match &view.job {
+        None => Ok(true),
+        Some(job) => Ok(db::jobs::find_in_project(db, project.id, job)
+            .await?
+            .is_some()),
+    }
+}
+
+/// The 404 page for a view that does not exist: plain HTML with the app's style and a way back.
+fn not_found_page() -> Response {
+    let html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        <meta name=\"color-scheme\" content=\"light dark\"><link rel=\"icon\" href=\"data:,\">\
+        <link rel=\"stylesheet\" href=\"/pkg/millrace.css\"><title>Not found · millrace</title></head>\
+        <body><main class=\"not-found\"><h1>Not found</h1>\
+        <p>No user, project or job lives at this address, or it is private.</p>\
+        <a href=\"/\">Back to the start</a></main></body></html>";
+    (StatusCode::NOT_FOUND, Html(html)).into_response()
 }
 
 /// What a request without credentials may reach.

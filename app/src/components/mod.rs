@@ -1,3 +1,7 @@
-//! Reusable views that take plain values or signals and never call server functions.
+//! The views pages are built from: the Miller columns, the job pane, error notices.
 
+pub mod browse;
+pub mod column;
 pub mod error_notice;
+pub mod job_pane;
+pub mod rows;

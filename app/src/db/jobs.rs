@@ -143,6 +143,13 @@ pub async fn set_status(
     Ok(done.rows_affected() == 1)
 }
 
+/// The columns of [`Job`], from jobs `j` joined to their project `p` and its owner `u`.
+const SELECT_JOB: &str =
+    "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
+            j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
+            j.cost_usd, j.archived
+     FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id";
+
 /// A job with what its API summary shows.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Job {
@@ -189,16 +196,33 @@ impl Job {
 
 /// The job with global id `uid`, if it exists and `viewer` may see its project.
 pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Option<Job>> {
-    let mut sql = Sql::new(
-        "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
-                j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
-                j.cost_usd, j.archived
-         FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id
-         WHERE j.uid = ",
-    );
+    let mut sql = Sql::new(&format!("{SELECT_JOB} WHERE j.uid = "));
     let uid = sql.arg(Arg::Text(uid.to_owned()));
     sql.push(&format!("{uid} AND "));
     super::projects::visible_to(&mut sql, viewer);
+    sql.query_as::<Job>().fetch_optional(db.pool()).await
+}
+
+/// The job of `project` named in a URL by its number there (`12`) or by its global id.
+pub async fn find_in_project(db: &Db, project: i64, id: &str) -> sqlx::Result<Option<Job>> {
+    let mut sql = Sql::new(&format!("{SELECT_JOB} WHERE j.project_id = "));
+    let project = sql.arg(Arg::Int(project));
+    // A global id has 32 hex digits, which may all be decimal; numbers never get that long.
+    let number = id
+        .parse::<i64>()
+        .ok()
+        .filter(|_| id.len() < 32 && !id.starts_with('+'));
+    let key = match number {
+        Some(number) => {
+            let number = sql.arg(Arg::Int(number));
+            format!("j.number = {number}")
+        }
+        None => {
+            let uid = sql.arg(Arg::Text(id.to_owned()));
+            format!("j.uid = {uid}")
+        }
+    };
+    sql.push(&format!("{project} AND {key}"));
     sql.query_as::<Job>().fetch_optional(db.pool()).await
 }
 
@@ -215,13 +239,12 @@ pub async fn in_projects(
     // Ids are integers the caller resolved from the database, so listing them inline is safe.
     let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
     sqlx::query_as::<_, Job>(&format!(
-        "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
-                j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
-                j.cost_usd, j.archived
-         FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id
-         WHERE j.project_id IN ({}){} ORDER BY j.id",
+        "{SELECT_JOB} WHERE j.project_id IN ({}){} ORDER BY j.id",
         ids.join(", "),
-        archived.map_or(String::new(), |a| format!(" AND j.archived = {}", i64::from(a)))
+        archived.map_or(String::new(), |a| format!(
+            " AND j.archived = {}",
+            i64::from(a)
+        ))
     ))
     .fetch_all(db.pool())
     .await

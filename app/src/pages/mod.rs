@@ -1,5 +1,5 @@
 //! Route components: each reads its URL, owns its data and hands plain values to components.
 
-pub mod home;
+pub mod browse;
 pub mod login;
 pub mod not_found;

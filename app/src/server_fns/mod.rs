@@ -1,7 +1,12 @@
 //! Server functions, one file per resource; their bodies run only on the server.
 
+pub mod jobs;
+pub mod projects;
 pub mod session;
 pub mod users;
+
+/// Rows in one page of a column.
+pub const PAGE_SIZE: u32 = 50;
 
 /// Gives a failed server function the HTTP status of its error (404, 401, 400...) instead of
 /// the blanket 500, so logs, proxies and browsers see a client mistake for what it is.

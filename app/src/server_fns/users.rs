@@ -1,19 +1,15 @@
 //! The users column.
 
 use crate::error::AppError;
-use crate::model::{Filter, Page, SortDir, UserSort, UserSummary};
+use crate::model::{Page, UserSort, UserSummary};
+use crate::view_query::ColumnQuery;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-/// Rows in one page of a column.
-pub const PAGE_SIZE: u32 = 50;
-
 /// One page of the users column, after `cursor`.
-#[server(input = Json)]
+#[server(input = Json, endpoint = "list_users")]
 pub async fn list_users(
-    sort: UserSort,
-    dir: SortDir,
-    filter: Filter,
+    query: ColumnQuery<UserSort>,
     cursor: Option<String>,
 ) -> Result<Page<UserSummary>, AppError> {
     use crate::{auth::require_user, db, server_fns::with_status, state::AppState};
@@ -22,10 +18,16 @@ pub async fn list_users(
         async {
             let state = expect_context::<AppState>();
             require_user()?;
-            Ok(
-                db::users::page(&state.db, sort, dir, &filter, cursor.as_deref(), PAGE_SIZE)
-                    .await?,
+            let page = db::users::page(
+                &state.db,
+                query.sort,
+                query.dir,
+                &query.filter,
+                cursor.as_deref(),
+                super::PAGE_SIZE,
             )
+            .await?;
+            Ok(page)
         }
         .await,
     )

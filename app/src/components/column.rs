@@ -1,0 +1,595 @@
+//! One Miller column: a sorted, filtered list with infinite scroll, a context menu and
+//! multi-select; folded into a spine when it is left of the last two.
+
+use crate::components::browse::Browse;
+use crate::components::error_notice::ErrorNotice;
+use crate::components::rows::{fetch_rows, ColumnKind, Row};
+use crate::model::JobStatus;
+use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
+use leptos::ev::{KeyboardEvent, MouseEvent};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+/// Rows drawn as placeholders while a page loads, so nothing moves when it arrives.
+const SKELETON_ROWS: usize = 8;
+
+/// Load the next page when fewer than this many pixels of rows are left below the view.
+const PREFETCH_PX: i32 = 800;
+
+/// The column at `index` (0 users, 1 projects, 2 jobs) showing `kind`.
+#[component]
+pub fn Column(
+    /// Which list; changes when the path above it changes.
+    kind: Memo<ColumnKind>,
+    /// Its position from the left.
+    index: usize,
+) -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    let key = Memo::new(move |_| (kind.get(), browse.query.get().only(index)));
+    let first = Resource::new(
+        move || key.get(),
+        |(kind, view)| fetch_rows(kind, view, None),
+    );
+    // A column keeps its kind of rows while the path above it changes.
+    let label = kind.with_untracked(ColumnKind::label);
+    let folded = move || browse.is_folded(index);
+    let current = move || browse.path.with(|path| browse.segment(path, index));
+
+    view! {
+        <section
+            class="level column"
+            class:folded=folded
+            class:deepest=move || browse.is_deepest(index)
+            data-index=index
+            tabindex="-1"
+        >
+            <button
+                class="spine"
+                aria-label=format!("Show {label}")
+                on:click=move |_| browse.unfold(index)
+                on:focus=move |_| browse.unfold(index)
+            >
+                <span class="spine-text">{move || current().unwrap_or_else(|| label.to_owned())}</span>
+            </button>
+            <ColumnHeader kind index/>
+            <Suspense fallback=move || view! { <Skeleton label/> }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                    {move || Suspend::new(async move {
+                        first.await.map(|page| view! {
+                            <ColumnBody kind index rows=page.items next=page.next first/>
+                        })
+                    })}
+                </ErrorBoundary>
+            </Suspense>
+        </section>
+    }
+}
+
+/// Placeholder rows of the final size.
+#[component]
+fn Skeleton(label: &'static str) -> impl IntoView {
+    view! {
+        <div class="rows" role="listbox" aria-label=label aria-busy="true">
+            {(0..SKELETON_ROWS).map(|_| view! { <div class="row skeleton"></div> }).collect_view()}
+        </div>
+    }
+}
+
+/// Title, back control (narrow screens), sort menu, filter and status chips.
+#[component]
+fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    let navigate = leptos_router::hooks::use_navigate();
+    let label = kind.with_untracked(ColumnKind::label);
+    let lower = label.to_lowercase();
+    let sort_word = move || browse.query.with(|q| q.sort_word(index));
+    let filter_text = move || {
+        browse
+            .query
+            .with(|q| q.filter(index).text.clone().unwrap_or_default())
+    };
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+
+    let set_sort = {
+        let navigate = navigate.clone();
+        move |ev: leptos::ev::Event| {
+            let word = event_target_value(&ev);
+            let href = untrack(|| browse.href_with(|q| q.set_sort_word(index, &word)));
+            navigate(&href, Default::default());
+        }
+    };
+    let set_filter = {
+        let navigate = navigate.clone();
+        move |text: String| {
+            let href = untrack(|| {
+                browse.href_with(|q| {
+                    q.filter_mut(index).text =
+                        Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+                })
+            });
+            navigate(
+                &href,
+                leptos_router::NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    let on_input = {
+        let set_filter = set_filter.clone();
+        move |ev: leptos::ev::Event| {
+            let text = event_target_value(&ev);
+            if let Some(handle) = pending.get_value() {
+                handle.clear();
+            }
+            let set_filter = set_filter.clone();
+            let handle = set_timeout_with_handle(
+                move || set_filter(text),
+                std::time::Duration::from_millis(250),
+            );
+            pending.set_value(handle.ok());
+        }
+    };
+    let on_filter_key = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.stop_propagation();
+            if let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            {
+                input.set_value("");
+                let _ = input.blur();
+            }
+            set_filter(String::new());
+        }
+    };
+    let chips = move || {
+        kind.with(|k| matches!(k, ColumnKind::Jobs { .. })).then(|| {
+            let statuses = JobStatus::ALL.into_iter().filter(|s| *s != JobStatus::Starting);
+            view! {
+                <div class="chips" role="group" aria-label="Status">
+                    {statuses.map(|status| {
+                        let on = move || browse.query.with(|q| q.jobs.filter.statuses.contains(&status));
+                        let href = move || browse.href_with(|q| q.toggle_status(status));
+                        view! {
+                            <a class=format!("chip {}", status.as_str()) href=href aria-pressed=move || on().to_string()>
+                                {status.as_str()}
+                            </a>
+                        }
+                    }).collect_view()}
+                </div>
+            }
+        })
+    };
+
+    view! {
+        <header class="column-header">
+            <a class="back" href=move || browse.parent_href()>"‹ Back"</a>
+            <h2>{label}</h2>
+            <select class="sort" aria-label=format!("Sort {lower}") on:change=set_sort prop:value=sort_word>
+                {move || kind.with(|k| k.sorts()).iter().map(|(word, text)| {
+                    view! { <option value=*word selected=move || sort_word() == *word>{*text}</option> }
+                }).collect_view()}
+                {move || {
+                    let word = sort_word();
+                    (!kind.with(|k| k.sorts()).iter().any(|(w, _)| *w == word))
+                        .then(|| view! { <option value=word.clone() selected=true>{word.clone()}</option> })
+                }}
+            </select>
+            <input
+                class="filter"
+                type="search"
+                placeholder="Filter"
+                aria-label=format!("Filter {lower}")
+                prop:value=filter_text
+                value=filter_text
+                on:input=on_input
+                on:keydown=on_filter_key
+            />
+            {chips}
+        </header>
+    }
+}
+
+/// A context menu opened on a row: which row, and where.
+#[derive(Clone, Debug, PartialEq)]
+struct MenuAt {
+    row: Row,
+    x: i32,
+    y: i32,
+}
+
+/// The rows of a loaded column with everything that acts on them.
+#[component]
+fn ColumnBody(
+    kind: Memo<ColumnKind>,
+    index: usize,
+    rows: Vec<Row>,
+    next: Option<String>,
+    first: Resource<Result<crate::components::rows::RowPage, crate::error::AppError>>,
+) -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    let rows = RwSignal::new(rows);
+    let next = RwSignal::new(next);
+    let loading = RwSignal::new(false);
+    let load_error = RwSignal::new(None::<String>);
+    let selected = RwSignal::new(Vec::<String>::new());
+    let anchor = RwSignal::new(None::<String>);
+    let menu = RwSignal::new(None::<MenuAt>);
+    let list = NodeRef::<leptos::html::Div>::new();
+    let label = kind.get_untracked().label();
+
+    let load_more = move || {
+        let Some(cursor) = next.get_untracked() else {
+            return;
+        };
+        if loading.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        let view = browse.query.get_untracked().only(index);
+        spawn_local(async move {
+            match fetch_rows(kind.get_untracked(), view, Some(cursor)).await {
+                Ok(page) => {
+                    rows.update(|r| r.extend(page.items));
+                    next.set(page.next);
+                    load_error.set(None);
+                }
+                Err(error) => load_error.set(Some(error.to_string())),
+            }
+            loading.set(false);
+        });
+    };
+    let near_end = move || {
+        list.get_untracked().is_some_and(|el| {
+            el.scroll_height() - (el.scroll_top() + el.client_height()) < PREFETCH_PX
+        })
+    };
+    // After each page lands (and once after hydration) keep loading while the list does not
+    // yet reach past the prefetch distance: a tall screen must not wait for a scroll event.
+    Effect::new(move |_| {
+        rows.track();
+        if !loading.get() && next.with(Option::is_some) && near_end() {
+            load_more();
+        }
+    });
+
+    let position = move |id: &str| rows.with_untracked(|r| r.iter().position(|row| row.id == id));
+    let toggle = move |id: String| {
+        selected.update(|s| match s.iter().position(|x| *x == id) {
+            Some(i) => {
+                s.remove(i);
+            }
+            None => s.push(id.clone()),
+        });
+        anchor.set(Some(id));
+    };
+    let select_range = move |id: String| {
+        let from = anchor
+            .get_untracked()
+            .and_then(|a| position(&a))
+            .unwrap_or(0);
+        let Some(to) = position(&id) else { return };
+        let (lo, hi) = (from.min(to), from.max(to));
+        let ids: Vec<String> =
+            rows.with_untracked(|r| r[lo..=hi].iter().map(|row| row.id.clone()).collect());
+        selected.update(|s| {
+            for id in ids {
+                if !s.contains(&id) {
+                    s.push(id);
+                }
+            }
+        });
+    };
+
+    let on_key = move |ev: KeyboardEvent| {
+        let Some(option) = focused_option() else {
+            return;
+        };
+        let id = option.get_attribute("data-id").unwrap_or_default();
+        match ev.key().as_str() {
+            "ArrowDown" | "ArrowUp" => {
+                ev.prevent_default();
+                let sibling = if ev.key() == "ArrowDown" {
+                    option.next_element_sibling()
+                } else {
+                    option.previous_element_sibling()
+                };
+                if let Some(target) =
+                    sibling.and_then(|s| s.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = target.focus();
+                    if ev.shift_key() {
+                        let target_id = target.get_attribute("data-id").unwrap_or_default();
+                        selected.update(|s| {
+                            for id in [id, target_id] {
+                                if !s.contains(&id) {
+                                    s.push(id);
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+            " " => {
+                ev.prevent_default();
+                toggle(id);
+            }
+            "Enter" => {
+                ev.prevent_default();
+                if let Ok(Some(link)) = option.query_selector("a") {
+                    if let Ok(link) = link.dyn_into::<web_sys::HtmlElement>() {
+                        link.click();
+                    }
+                }
+            }
+            "Escape" => {
+                selected.set(Vec::new());
+                menu.set(None);
+            }
+            "ContextMenu" => {
+                ev.prevent_default();
+                let (x, y) = option
+                    .dyn_ref::<web_sys::HtmlElement>()
+                    .map_or((0, 0), |el| {
+                        (el.offset_left() + 24, el.offset_top() + el.offset_height())
+                    });
+                if let Some(row) =
+                    rows.with_untracked(|r| r.iter().find(|row| row.id == id).cloned())
+                {
+                    menu.set(Some(MenuAt { row, x, y }));
+                }
+            }
+            _ => {}
+        }
+    };
+
+    let uids_of = move |ids: &[String]| -> Vec<String> {
+        rows.with_untracked(|r| {
+            r.iter()
+                .filter(|row| ids.contains(&row.id))
+                .map(|row| row.uid.clone())
+                .collect()
+        })
+    };
+    let after_action = move |result: Result<(), crate::error::AppError>| match result {
+        Ok(()) => first.refetch(),
+        Err(error) => load_error.set(Some(error.to_string())),
+    };
+    let tag = move |ids: Vec<String>| {
+        let Some(text) = prompt("Tag (key or key=value)", "") else {
+            return;
+        };
+        let (key, value) = text.split_once('=').unwrap_or((&text, ""));
+        let (key, value) = (key.trim().to_owned(), value.trim().to_owned());
+        let Some((owner, project)) = job_scope(&kind.get_untracked()) else {
+            return;
+        };
+        let uids = uids_of(&ids);
+        spawn_local(async move { after_action(tag_jobs(owner, project, uids, key, value).await) });
+    };
+    let archive = move |ids: Vec<String>| {
+        let Some((owner, project)) = job_scope(&kind.get_untracked()) else {
+            return;
+        };
+        let uids = uids_of(&ids);
+        spawn_local(async move { after_action(archive_jobs(owner, project, uids, true).await) });
+    };
+    let rename = move |row: Row| {
+        let Some(name) = prompt("New name", &row.title) else {
+            return;
+        };
+        let Some((owner, project)) = job_scope(&kind.get_untracked()) else {
+            return;
+        };
+        spawn_local(async move { after_action(rename_job(owner, project, row.uid, name).await) });
+    };
+
+    let row_view = move |row: Row| {
+        let id = row.id.clone();
+        let href = {
+            let path = kind.with_untracked(|k| k.open(&row.id));
+            move || browse.href_to(&path)
+        };
+        let is_current = {
+            let id = id.clone();
+            move || {
+                browse
+                    .path
+                    .with(|p| browse.segment(p, index))
+                    .is_some_and(|c| c == id)
+            }
+        };
+        let is_selected = {
+            let id = id.clone();
+            move || selected.with(|s| s.contains(&id))
+        };
+        let on_click = {
+            let id = id.clone();
+            move |ev: MouseEvent| {
+                if ev.ctrl_key() || ev.meta_key() {
+                    ev.prevent_default();
+                    toggle(id.clone());
+                } else if ev.shift_key() {
+                    ev.prevent_default();
+                    select_range(id.clone());
+                } else {
+                    selected.set(Vec::new());
+                    anchor.set(Some(id.clone()));
+                }
+            }
+        };
+        let open_menu = {
+            let row = row.clone();
+            move |ev: MouseEvent| {
+                ev.prevent_default();
+                menu.set(Some(MenuAt {
+                    row: row.clone(),
+                    x: ev.client_x(),
+                    y: ev.client_y(),
+                }));
+            }
+        };
+        let open_menu_button = open_menu.clone();
+        let first_row = rows.with_untracked(|r| r.first().is_some_and(|f| f.id == id));
+        let tabindex = {
+            let is_current = is_current.clone();
+            move || {
+                let none_current = browse.path.with(|p| browse.segment(p, index)).is_none();
+                if is_current() || (none_current && first_row) {
+                    0
+                } else {
+                    -1
+                }
+            }
+        };
+        view! {
+            <div
+                class="row"
+                role="option"
+                data-id=id.clone()
+                tabindex=tabindex
+                aria-selected=move || is_selected().to_string()
+                aria-current=move || is_current().then_some("true")
+                on:contextmenu=open_menu
+            >
+                <a class="row-link" href=href tabindex="-1" on:click=on_click>
+                    <span class="row-title">{row.title.clone()}</span>
+                    <span class="row-detail">
+                        {row.status.map(|s| view! { <span class=format!("status {}", s.as_str())>{s.as_str()}</span> })}
+                        {row.detail.clone()}
+                    </span>
+                </a>
+                <button class="row-menu" aria-label=format!("Actions for {}", row.title) tabindex="-1" on:click=open_menu_button>"⋯"</button>
+            </div>
+        }
+    };
+
+    view! {
+        <div
+            class="rows"
+            role="listbox"
+            aria-label=label
+            aria-multiselectable="true"
+            node_ref=list
+            on:scroll=move |_| if near_end() { load_more() }
+            on:keydown=on_key
+        >
+            <For each=move || rows.get() key=|row| row.id.clone() children=row_view/>
+            {move || loading.get().then(|| view! { <div class="row skeleton" aria-hidden="true"></div> })}
+            {move || rows.with(Vec::is_empty).then(|| view! { <p class="empty">"Nothing here."</p> })}
+        </div>
+        {move || load_error.get().map(|e| view! { <p class="error-notice" role="alert">{e}</p> })}
+        <BulkBar kind selected tag archive/>
+        <ContextMenu kind menu tag archive rename/>
+    }
+}
+
+/// The actions for the selected rows.
+#[component]
+fn BulkBar(
+    kind: Memo<ColumnKind>,
+    selected: RwSignal<Vec<String>>,
+    tag: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+    archive: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let editable = move || kind.with(ColumnKind::editable);
+    move || {
+        let count = selected.with(Vec::len);
+        (count > 0).then(|| view! {
+            <div class="bulk-bar" role="toolbar" aria-label="Selection">
+                <span>{format!("{count} selected")}</span>
+                <button disabled=move || !editable() on:click=move |_| tag(selected.get_untracked())>"Tag"</button>
+                <button disabled=move || !editable() on:click=move |_| archive(selected.get_untracked())>"Archive"</button>
+                <button disabled=true title="Compare arrives with the charts">"Compare"</button>
+                <button disabled=true title="Stopping needs a runner">"Stop"</button>
+                <button on:click=move |_| selected.set(Vec::new())>"Clear"</button>
+            </div>
+        })
+    }
+}
+
+/// The menu of one row, opened by right-click, the ⋯ button or the context-menu key.
+#[component]
+fn ContextMenu(
+    kind: Memo<ColumnKind>,
+    menu: RwSignal<Option<MenuAt>>,
+    tag: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+    archive: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+    rename: impl Fn(Row) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    let close = move || menu.set(None);
+    move || {
+        menu.get().map(|at| {
+            let is_jobs = kind.with(|k| matches!(k, ColumnKind::Jobs { .. }));
+            let editable = kind.with(ColumnKind::editable);
+            let href = browse.href_to(&kind.with(|k| k.open(&at.row.id)));
+            let (new_tab, link) = (href.clone(), href);
+            let (uid, row) = (at.row.uid.clone(), at.row.clone());
+            let (tag_id, archive_id) = (at.row.id.clone(), at.row.id.clone());
+            view! {
+                <div class="menu-backdrop" on:click=move |_| close() on:contextmenu=move |ev: MouseEvent| { ev.prevent_default(); close() }></div>
+                <div
+                    class="menu"
+                    role="menu"
+                    aria-label=format!("Actions for {}", at.row.title)
+                    style=format!("left: {}px; top: {}px", at.x, at.y)
+                    on:keydown=move |ev: KeyboardEvent| if ev.key() == "Escape" { close() }
+                >
+                    <button role="menuitem" autofocus on:click=move |_| { open_tab(&new_tab); close() }>"Open in new tab"</button>
+                    <button role="menuitem" on:click=move |_| { copy(&absolute(&link)); close() }>"Copy link"</button>
+                    <button role="menuitem" on:click=move |_| { copy(&uid); close() }>"Copy ID"</button>
+                    <button role="menuitem" disabled=!editable on:click=move |_| { close(); rename(row.clone()) }>"Rename…"</button>
+                    <button role="menuitem" disabled=!editable on:click=move |_| { close(); tag(vec![tag_id.clone()]) }>"Tag…"</button>
+                    <button role="menuitem" disabled=!editable on:click=move |_| { close(); archive(vec![archive_id.clone()]) }>"Archive"</button>
+                    {is_jobs.then(|| view! {
+                        <button role="menuitem" disabled=true title="Stopping needs a runner">"Stop"</button>
+                        <button role="menuitem" disabled=true title="Rerunning needs a runner">"Rerun"</button>
+                    })}
+                </div>
+            }
+        })
+    }
+}
+
+/// The owner and project of a jobs column.
+fn job_scope(kind: &ColumnKind) -> Option<(String, String)> {
+    match kind {
+        ColumnKind::Jobs { owner, project } => Some((owner.clone(), project.clone())),
+        _ => None,
+    }
+}
+
+/// The row that has keyboard focus, if any.
+fn focused_option() -> Option<web_sys::Element> {
+    document()
+        .active_element()?
+        .closest("[role=option]")
+        .ok()
+        .flatten()
+}
+
+fn prompt(message: &str, default: &str) -> Option<String> {
+    window()
+        .prompt_with_message_and_default(message, default)
+        .ok()
+        .flatten()
+        .filter(|text| !text.trim().is_empty())
+}
+
+fn open_tab(href: &str) {
+    let _ = window().open_with_url_and_target(href, "_blank");
+}
+
+fn copy(text: &str) {
+    // The promise is dropped: a refused clipboard leaves nothing to undo.
+    let _ = window().navigator().clipboard().write_text(text);
+}
+
+fn absolute(href: &str) -> String {
+    let origin = window().location().origin().unwrap_or_default();
+    format!("{origin}{href}")
+}

@@ -1,0 +1,222 @@
+//! The job pane: one job's overview, metrics, logs and config, fetched in one call.
+
+use crate::components::browse::Browse;
+use crate::components::error_notice::ErrorNotice;
+use crate::components::rows::duration;
+use crate::model::{JobDetail, MetricSummary};
+use crate::server_fns::jobs::get_job;
+use crate::view_query::JobTab;
+use leptos::prelude::*;
+
+/// The level right of the jobs column when a job is open.
+#[component]
+pub fn JobPane() -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    let key = Memo::new(move |previous: Option<&(String, String, String)>| {
+        match browse
+            .path
+            .with(|p| (p.user.clone(), p.project.clone(), p.job.clone()))
+        {
+            (Some(owner), Some(project), Some(job)) => (owner, project, job),
+            // The pane is being closed: keep the job shown rather than fetch a missing one.
+            _ => previous.cloned().unwrap_or_default(),
+        }
+    });
+    let job = Resource::new(
+        move || key.get(),
+        |(owner, project, job)| get_job(owner, project, job),
+    );
+    let tab = Memo::new(move |_| browse.query.with(|q| q.tab));
+
+    view! {
+        <section
+            class="level pane"
+            class:deepest=move || browse.is_deepest(3)
+            data-index="3"
+            role="region"
+            aria-label="Job"
+            tabindex="-1"
+        >
+            <header class="column-header">
+                <a class="back" href=move || browse.parent_href()>"‹ Back"</a>
+                <nav class="tabs" role="tablist" aria-label="Job views">
+                    {JobTab::ALL.into_iter().map(|t| {
+                        let href = move || browse.href_with(|q| q.tab = t);
+                        view! {
+                            <a role="tab" href=href aria-selected=move || (tab.get() == t).to_string()>
+                                {t.word()}
+                            </a>
+                        }
+                    }).collect_view()}
+                </nav>
+            </header>
+            <Suspense fallback=|| view! { <div class="pane-body skeleton-pane"></div> }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                    {move || Suspend::new(async move {
+                        job.await.map(|job| view! { <JobBody job tab/> })
+                    })}
+                </ErrorBoundary>
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn JobBody(job: JobDetail, tab: Memo<JobTab>) -> impl IntoView {
+    let title = format!("{} #{}", job.name, job.number);
+    let job = StoredValue::new(job);
+    view! {
+        <div class="pane-body">
+            <h2 class="job-title">{title}</h2>
+            {move || match tab.get() {
+                JobTab::Overview => job.with_value(overview).into_any(),
+                JobTab::Metrics => job.with_value(|j| metric_table(&j.metrics)).into_any(),
+                JobTab::Logs => view! {
+                    <p class="empty">"Logs appear here once runners stream them."</p>
+                }.into_any(),
+                JobTab::Config => job.with_value(config).into_any(),
+            }}
+        </div>
+    }
+}
+
+fn overview(job: &JobDetail) -> impl IntoView {
+    let status = job.status.as_str();
+    // `mlflow.*` tags are the MLflow client's bookkeeping (run name, source, user).
+    let tags: Vec<&(String, String)> = job
+        .tags
+        .iter()
+        .filter(|(k, _)| !k.starts_with("mlflow."))
+        .collect();
+    let facts = [
+        ("Status", status.to_owned()),
+        ("ID", job.uid.clone()),
+        ("Project", format!("{}/{}", job.owner, job.project)),
+        ("Created", time(job.created_ms)),
+        (
+            "Started",
+            job.started_ms.map(time).unwrap_or_else(|| "—".into()),
+        ),
+        (
+            "Finished",
+            job.finished_ms.map(time).unwrap_or_else(|| "—".into()),
+        ),
+        (
+            "Duration",
+            if job.duration_ms > 0 {
+                duration(job.duration_ms)
+            } else {
+                "—".into()
+            },
+        ),
+        ("GPUs", job.gpus.to_string()),
+        (
+            "Cost",
+            job.cost_usd
+                .map(|c| format!("${c:.2}"))
+                .unwrap_or_else(|| "—".into()),
+        ),
+    ];
+    view! {
+        <dl class="facts">
+            {facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+        </dl>
+        <h3>"Tags"</h3>
+        {if tags.is_empty() {
+            view! { <p class="empty">"No tags."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="tags">
+                    {tags.into_iter().map(|(k, v)| {
+                        let text = if v.is_empty() { k.clone() } else { format!("{k}={v}") };
+                        view! { <li class="tag">{text}</li> }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }}
+        <h3>"Metrics"</h3>
+        {metric_table(&job.metrics)}
+    }
+}
+
+fn metric_table(metrics: &[MetricSummary]) -> impl IntoView {
+    if metrics.is_empty() {
+        return view! { <p class="empty">"No metrics logged."</p> }.into_any();
+    }
+    let number = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "NaN".into());
+    view! {
+        <table class="metrics">
+            <thead><tr><th>"Key"</th><th>"Last"</th><th>"Min"</th><th>"Max"</th><th>"Points"</th></tr></thead>
+            <tbody>
+                {metrics.iter().map(|m| view! {
+                    <tr>
+                        <td>{m.key.clone()}</td>
+                        <td>{number(m.last)}</td>
+                        <td>{number(m.min)}</td>
+                        <td>{number(m.max)}</td>
+                        <td>{m.count}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn config(job: &JobDetail) -> impl IntoView {
+    view! {
+        <h3>"Command"</h3>
+        <pre class="command">{if job.command.is_empty() { "—".to_owned() } else { job.command.clone() }}</pre>
+        <h3>"Parameters"</h3>
+        {if job.params.is_empty() {
+            view! { <p class="empty">"No parameters."</p> }.into_any()
+        } else {
+            view! {
+                <table class="params">
+                    <tbody>
+                        {job.params.iter().map(|(k, v)| view! { <tr><th>{k.clone()}</th><td>{v.clone()}</td></tr> }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
+
+/// A UTC time from epoch milliseconds, the same on server and browser (no local time zone,
+/// so hydration sees the same text).
+fn time(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rest = ms.rem_euclid(86_400_000) / 1000;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rest / 3600,
+        (rest % 3600) / 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time;
+
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(time(1_764_072_000_000), "2025-11-25 12:00 UTC");
+        assert_eq!(time(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+}

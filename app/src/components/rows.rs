@@ -1,0 +1,197 @@
+//! The rows of the users, projects and jobs columns in one shape, and the single server call
+//! that fetches a page of any of them.
+
+use crate::error::AppError;
+use crate::model::{JobStatus, Page};
+use crate::server_fns::{jobs::list_jobs, projects::list_projects, users::list_users};
+use crate::view_query::{ViewPath, ViewQuery};
+use serde::{Deserialize, Serialize};
+
+/// Which column a list is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColumnKind {
+    /// Every user.
+    Users,
+    /// A user's projects.
+    Projects {
+        /// The user.
+        owner: String,
+    },
+    /// A project's jobs.
+    Jobs {
+        /// The project's owner.
+        owner: String,
+        /// The project.
+        project: String,
+    },
+}
+
+impl ColumnKind {
+    /// The column's accessible name, also its heading.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Users => "Users",
+            Self::Projects { .. } => "Projects",
+            Self::Jobs { .. } => "Jobs",
+        }
+    }
+
+    /// The view that opens row `id` of this column.
+    pub fn open(&self, id: &str) -> ViewPath {
+        match self {
+            Self::Users => ViewPath {
+                user: Some(id.into()),
+                ..ViewPath::default()
+            },
+            Self::Projects { owner } => ViewPath {
+                user: Some(owner.clone()),
+                project: Some(id.into()),
+                job: None,
+            },
+            Self::Jobs { owner, project } => ViewPath {
+                user: Some(owner.clone()),
+                project: Some(project.clone()),
+                job: Some(id.into()),
+            },
+        }
+    }
+
+    /// The sorts its menu offers: the URL word (with `-` for descending) and the label.
+    pub fn sorts(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Users => &[
+                ("name", "Name A–Z"),
+                ("-name", "Name Z–A"),
+                ("-created", "Newest"),
+                ("created", "Oldest"),
+            ],
+            Self::Projects { .. } => &[
+                ("-updated", "Recently active"),
+                ("name", "Name A–Z"),
+                ("-name", "Name Z–A"),
+                ("-created", "Newest"),
+                ("created", "Oldest"),
+            ],
+            Self::Jobs { .. } => &[
+                ("-created", "Newest"),
+                ("created", "Oldest"),
+                ("name", "Name A–Z"),
+                ("-name", "Name Z–A"),
+                ("status", "Status"),
+                ("-duration", "Longest"),
+                ("duration", "Shortest"),
+            ],
+        }
+    }
+
+    /// Whether its rows can be renamed, tagged and archived from the app.
+    pub fn editable(&self) -> bool {
+        matches!(self, Self::Jobs { .. })
+    }
+}
+
+/// One row of a column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Its segment in the URL: user name, project name or job number.
+    pub id: String,
+    /// What "Copy ID" copies: user name, `owner/project` or the job's global id.
+    pub uid: String,
+    /// The line in bold.
+    pub title: String,
+    /// The line under it.
+    pub detail: String,
+    /// Jobs only.
+    pub status: Option<JobStatus>,
+}
+
+/// A page of rows and the cursor after it.
+pub type RowPage = Page<Row>;
+
+/// The page after `cursor` of column `kind` as `view` sorts and filters it: one server call.
+pub async fn fetch_rows(
+    kind: ColumnKind,
+    view: ViewQuery,
+    cursor: Option<String>,
+) -> Result<RowPage, AppError> {
+    Ok(match kind {
+        ColumnKind::Users => {
+            let page = list_users(view.users, cursor).await?;
+            map_page(page, |u| Row {
+                id: u.name.clone(),
+                uid: u.name,
+                title: u.display_name,
+                detail: String::new(),
+                status: None,
+            })
+        }
+        ColumnKind::Projects { owner } => {
+            let page = list_projects(owner, view.projects, cursor).await?;
+            map_page(page, |p| Row {
+                id: p.name.clone(),
+                uid: format!("{}/{}", p.owner, p.name),
+                detail: match p.job_count {
+                    1 => "1 job".into(),
+                    n => format!("{n} jobs"),
+                },
+                title: p.name,
+                status: None,
+            })
+        }
+        ColumnKind::Jobs { owner, project } => {
+            let page = list_jobs(owner, project, view.jobs, cursor).await?;
+            map_page(page, |j| Row {
+                id: j.number.to_string(),
+                uid: j.uid,
+                detail: match j.sort_metric {
+                    Some(value) => format!("#{} · {}", j.number, value),
+                    None if j.duration_ms > 0 => {
+                        format!("#{} · {}", j.number, duration(j.duration_ms))
+                    }
+                    None => format!("#{}", j.number),
+                },
+                title: j.name,
+                status: Some(j.status),
+            })
+        }
+    })
+}
+
+fn map_page<T>(page: Page<T>, row: impl Fn(T) -> Row) -> RowPage {
+    Page {
+        items: page.items.into_iter().map(row).collect(),
+        next: page.next,
+    }
+}
+
+/// A run time as people read it: `45s`, `12m 5s`, `3h 20m`.
+pub fn duration(ms: i64) -> String {
+    let seconds = ms / 1000;
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration(999), "0s");
+        assert_eq!(duration(725_000), "12m 5s");
+        assert_eq!(duration(12_000_000), "3h 20m");
+    }
+
+    #[test]
+    fn rows_open_the_next_level() {
+        let jobs = ColumnKind::Jobs {
+            owner: "alice".into(),
+            project: "seg".into(),
+        };
+        assert_eq!(jobs.open("7").href(), "/u/alice/p/seg/j/7");
+        assert_eq!(ColumnKind::Users.open("bob").href(), "/u/bob");
+    }
+}
