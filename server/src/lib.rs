@@ -1,5 +1,8 @@
 //! The millrace server: command line, startup, HTTP routes, REST API and demo data.
 
+// The app's view types nest deeply; release builds (without `erase_components`) need room.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod cli;
 pub mod commands;

@@ -64,6 +64,7 @@ pub fn Column(
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 /// Placeholder rows of the final size.
@@ -191,6 +192,7 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
             {chips}
         </header>
     }
+    .into_any()
 }
 
 /// A context menu opened on a row: which row, and where.
@@ -485,6 +487,7 @@ fn ColumnBody(
         <BulkBar kind selected tag archive/>
         <ContextMenu kind menu tag archive rename/>
     }
+    .into_any()
 }
 
 /// The actions for the selected rows.

@@ -59,6 +59,7 @@ pub fn JobPane() -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 #[component]

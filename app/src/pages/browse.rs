@@ -40,6 +40,7 @@ pub fn Browser() -> impl IntoView {
         </main>
         <ShortcutsSheet/>
     }
+    .into_any()
 }
 
 /// `/u/{user}`: the user's projects.
