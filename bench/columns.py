@@ -75,7 +75,7 @@ def main():
         project = client.call("list_projects", {"owner": owner, "query": query("updated", True), "cursor": None})["items"][0]
         print(f"{owner}/{project['name']}: {project['job_count']:,} jobs; {SAMPLES} samples per case", flush=True)
         sorts = [("created", True), ("created", False), ("name", False), ("status", False),
-                 ("duration", True), ({"metric": "val/loss"}, False)]
+                 ("duration", True), ({"metric": "train/loss"}, False)]
         for sort, desc in sorts:
             body = {"owner": owner, "project": project["name"], "query": query(sort, desc), "cursor": None}
             first = sample(client, body)
