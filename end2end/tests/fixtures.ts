@@ -36,6 +36,12 @@ export async function signIn(page: import("@playwright/test").Page, name: string
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+/** Opens `path` and waits until the Miller view has hydrated (its keys and menus work). */
+export async function openHydrated(page: import("@playwright/test").Page, path: string) {
+  await page.goto(path);
+  await page.locator('main[data-hydrated="true"]').waitFor({ state: "attached" });
+}
+
 /** Signs in and waits until the app has left the login page (the session cookie is set). */
 export async function signedIn(page: import("@playwright/test").Page, name = "alice") {
   await page.goto("/login");

@@ -1,10 +1,11 @@
-import { test, expect, signedIn, seedProject } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
 
 // What needs the hydrated app: clicks that navigate in place, scrolling, keys, menus.
 
 test("clicking through users, projects and jobs changes the URL; reload and back restore it", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "walk", ["first", "second"]);
+  await openHydrated(page, "/");
 
   await page.getByRole("listbox", { name: "Users" }).getByRole("option").filter({ hasText: "Alice Moreau" }).getByRole("link").click();
   await expect(page).toHaveURL(/\/u\/alice$/);
@@ -27,7 +28,7 @@ test("a jobs column of 5,000 jobs scrolls to the end with every job exactly once
   const names = Array.from({ length: 5000 }, (_, i) => `job-${i + 1}`);
   const project = await seedProject(page, "scroll", names, { ordered: false });
 
-  await page.goto(`/u/alice/p/${project}`);
+  await openHydrated(page, `/u/alice/p/${project}`);
   const list = page.getByRole("listbox", { name: "Jobs" });
   await expect(list.getByRole("option").first()).toBeVisible();
   for (let round = 0; round < 400; round += 1) {
@@ -45,7 +46,7 @@ test("a jobs column of 5,000 jobs scrolls to the end with every job exactly once
 test("sort and filter change the URL, and the default leaves it", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "menus", ["b-two", "a-one", "c-three"]);
-  await page.goto(`/u/alice/p/${project}`);
+  await openHydrated(page, `/u/alice/p/${project}`);
   const jobs = page.getByRole("listbox", { name: "Jobs" });
 
   await page.getByRole("combobox", { name: "Sort jobs" }).selectOption({ label: "Name A–Z" });
@@ -71,7 +72,7 @@ test("sort and filter change the URL, and the default leaves it", async ({ page 
 test("the keyboard walks to a job and back, selects three jobs and tags them", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "keys", ["k1", "k2", "k3", "k4"]);
-  await page.goto("/");
+  await openHydrated(page, "/");
 
   // Users are sorted by name, so alice is the first row.
   await page.getByRole("listbox", { name: "Users" }).getByRole("option").first().focus();
@@ -104,11 +105,11 @@ test("the keyboard walks to a job and back, selects three jobs and tags them", a
   await page.getByRole("toolbar", { name: "Selection" }).getByRole("button", { name: "Tag" }).click();
 
   for (const number of [4, 3, 2]) {
-    await page.goto(`/u/alice/p/${project}/j/${number}`);
+    await openHydrated(page, `/u/alice/p/${project}/j/${number}`);
     await expect(page.getByRole("region", { name: "Job" }).getByRole("listitem")).toHaveText(["reviewed"]);
     await expect(page.getByRole("region", { name: "Job" }).getByRole("heading", { name: `k${number} #${number}` })).toBeVisible();
   }
-  await page.goto(`/u/alice/p/${project}/j/1`);
+  await openHydrated(page, `/u/alice/p/${project}/j/1`);
   await expect(page.getByRole("region", { name: "Job" }).getByText("No tags.")).toBeVisible();
 
   await page.keyboard.press("?");
@@ -118,7 +119,7 @@ test("the keyboard walks to a job and back, selects three jobs and tags them", a
 test("right-click opens a row's context menu", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "menu", ["one"]);
-  await page.goto(`/u/alice/p/${project}`);
+  await openHydrated(page, `/u/alice/p/${project}`);
   await page.getByRole("listbox", { name: "Jobs" }).getByRole("option").first().click({ button: "right" });
   const menu = page.getByRole("menu", { name: "Actions for one" });
   await expect(menu.getByRole("menuitem")).toHaveText(["Open in new tab", "Copy link", "Copy ID", "Rename…", "Tag…", "Archive", "Stop", "Rerun"]);
@@ -131,7 +132,7 @@ test("a phone shows one level at a time with a way back and no sideways scrollin
   await page.setViewportSize({ width: 390, height: 844 });
   await signedIn(page);
   const project = await seedProject(page, "phone", ["tiny"]);
-  await page.goto(`/u/alice/p/${project}`);
+  await openHydrated(page, `/u/alice/p/${project}`);
 
   await expect(page.getByRole("listbox", { name: "Jobs" })).toBeVisible();
   await expect(page.getByRole("listbox", { name: "Projects" })).toBeHidden();
@@ -146,7 +147,7 @@ test("a phone shows one level at a time with a way back and no sideways scrollin
   await expect(page.getByRole("listbox", { name: "Projects" })).toBeVisible();
   await expect(page.getByRole("listbox", { name: "Jobs" })).toHaveCount(0);
 
-  await page.goto(`/u/alice/p/${project}/j/1`);
+  await openHydrated(page, `/u/alice/p/${project}/j/1`);
   await expect(page.getByRole("region", { name: "Job" })).toBeVisible();
   await expect(page.getByRole("listbox", { name: "Jobs" })).toBeHidden();
 });
@@ -156,7 +157,7 @@ test("every route hydrates without console errors", async ({ page }) => {
   const project = await seedProject(page, "routes", ["r1"]);
   for (const path of ["/", "/u/alice", `/u/alice/p/${project}`, `/u/alice/p/${project}/j/1`,
     `/u/alice/p/${project}/j/1?tab=metrics`, `/u/alice/p/${project}/j/1?tab=logs`, `/u/alice/p/${project}/j/1?tab=config`]) {
-    await page.goto(path);
+    await openHydrated(page, path);
     await expect(page.getByRole("listbox", { name: "Users", includeHidden: true })).toBeAttached();
     // Hydration finished when a click navigates in place (the router took over the links).
     await page.waitForLoadState("networkidle");

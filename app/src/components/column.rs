@@ -300,7 +300,8 @@ fn ColumnBody(
                     option.previous_element_sibling()
                 };
                 // The row after the last may be the placeholder of the page being loaded.
-                let sibling = sibling.filter(|s| s.get_attribute("role").as_deref() == Some("option"));
+                let sibling =
+                    sibling.filter(|s| s.get_attribute("role").as_deref() == Some("option"));
                 if let Some(target) =
                     sibling.and_then(|s| s.dyn_into::<web_sys::HtmlElement>().ok())
                 {

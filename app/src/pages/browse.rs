@@ -20,6 +20,9 @@ pub fn Browser() -> impl IntoView {
     // On the window, so `?` and `/` work wherever focus is.
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_view_key(browse, ev));
     on_cleanup(move || keys.remove());
+    // Effects run only in the browser, after hydration: tests and scripts wait for this mark.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <header class="top-bar">
@@ -34,7 +37,7 @@ pub fn Browser() -> impl IntoView {
                 <button type="submit">"Sign out"</button>
             </ActionForm>
         </header>
-        <main class="miller" data-levels=move || browse.levels()>
+        <main class="miller" data-levels=move || browse.levels() data-hydrated=move || hydrated.get().then_some("true")>
             <Column kind=users index=0/>
             <Outlet/>
         </main>
