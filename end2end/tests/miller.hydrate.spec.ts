@@ -163,3 +163,29 @@ test("every route hydrates without console errors", async ({ page }) => {
     await page.waitForLoadState("networkidle");
   }
 });
+
+test("a dragged column width is kept in local storage and applied after hydration", async ({ page }) => {
+  await signedIn(page);
+  await openHydrated(page, "/u/alice");
+  const users = page.locator('.level[data-index="0"]');
+  const before = (await users.boundingBox())!;
+  const handle = page.getByRole("separator", { name: "Resize Users" });
+  const edge = (await handle.boundingBox())!;
+  await page.mouse.move(edge.x + edge.width / 2, edge.y + 200);
+  await page.mouse.down();
+  await page.mouse.move(edge.x + edge.width / 2 + 60, edge.y + 200, { steps: 5 });
+  await page.mouse.move(edge.x + edge.width / 2 + 120, edge.y + 200, { steps: 5 });
+  await page.mouse.up();
+  await expect.poll(async () => (await users.boundingBox())!.width).toBeGreaterThan(before.width + 100);
+  const dragged = (await users.boundingBox())!.width;
+
+  // The server's HTML has no width in it (the first frame matches); the stored one follows hydration.
+  const html = await (await page.request.get("/u/alice")).text();
+  expect(html).not.toMatch(/<section[^>]*style=/);
+  await openHydrated(page, "/u/alice");
+  await expect.poll(async () => (await users.boundingBox())!.width).toBeCloseTo(dragged, 0);
+
+  await handle.focus();
+  await page.keyboard.press("ArrowLeft");
+  await expect.poll(async () => (await users.boundingBox())!.width).toBeCloseTo(dragged - 20, 0);
+});

@@ -4,6 +4,7 @@
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::rows::{fetch_rows, ColumnKind, Row};
+use crate::components::widths::{ResizeHandle, Widths};
 use crate::model::JobStatus;
 use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
 use leptos::ev::{KeyboardEvent, MouseEvent};
@@ -36,6 +37,9 @@ pub fn Column(
     let folded = move || browse.is_folded(index);
     let current = move || browse.path.with(|path| browse.segment(path, index));
 
+    let widths = expect_context::<Widths>();
+    let width = move || widths.css(index);
+
     view! {
         <section
             class="level column"
@@ -43,6 +47,8 @@ pub fn Column(
             class:deepest=move || browse.is_deepest(index)
             data-index=index
             tabindex="-1"
+            style:width=width
+            style:flex-basis=width
         >
             <button
                 class="spine"
@@ -62,6 +68,7 @@ pub fn Column(
                     })}
                 </ErrorBoundary>
             </Suspense>
+            <ResizeHandle index label/>
         </section>
     }
     .into_any()

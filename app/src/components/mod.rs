@@ -5,3 +5,4 @@ pub mod column;
 pub mod error_notice;
 pub mod job_pane;
 pub mod rows;
+pub mod widths;

@@ -5,6 +5,7 @@
 use crate::components::browse::{on_view_key, Browse, ShortcutsSheet};
 use crate::components::column::Column;
 use crate::components::rows::ColumnKind;
+use crate::components::widths::Widths;
 use crate::server_fns::session::{get_me, Logout};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
@@ -14,6 +15,7 @@ use leptos_router::components::Outlet;
 pub fn Browser() -> impl IntoView {
     let browse = Browse::from_location();
     provide_context(browse);
+    provide_context(Widths::load());
     let me = Resource::new(|| (), |_| get_me());
     let logout = ServerAction::<Logout>::new();
     let users = Memo::new(|_| ColumnKind::Users);
