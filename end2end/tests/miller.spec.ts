@@ -42,6 +42,18 @@ test("a bookmarked sort and filter render sorted and filtered; garbage is ignore
   await expect(jobs.getByRole("option")).toHaveText([/c-three/, /a-one/, /b-two/]);
 });
 
+test("Enter in a filter applies it, keeping the other columns' state, with or without JavaScript", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "enter", ["b-two", "a-one", "c-three"]);
+  await page.goto(`/u/alice/p/${project}?jsort=name&pq=${project}`);
+  await page.getByRole("searchbox", { name: "Filter jobs" }).fill("t");
+  await page.getByRole("searchbox", { name: "Filter jobs" }).press("Enter");
+  await expect(page).toHaveURL(/jq=t(&|$)/);
+  await expect(page).toHaveURL(/jsort=name/);
+  await expect(page).toHaveURL(new RegExp(`pq=${project}`));
+  await expect(page.getByRole("listbox", { name: "Jobs" }).getByRole("option")).toHaveText([/b-two/, /c-three/]);
+});
+
 test("names with markup, quotes and right-to-left text render as text", async ({ page }) => {
   await signedIn(page);
   const name = `<b>bold</b> "quoted" \u05e9\u05dc\u05d5\u05dd`;

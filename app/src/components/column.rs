@@ -7,6 +7,7 @@ use crate::components::rows::{fetch_rows, ColumnKind, Row};
 use crate::components::widths::{ResizeHandle, Widths};
 use crate::model::JobStatus;
 use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
+use crate::view_query::{ViewPath, ViewQuery};
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -140,6 +141,23 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
             pending.set_value(handle.ok());
         }
     };
+    let on_submit = {
+        let set_filter = set_filter.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if let Some(handle) = pending.get_value() {
+                handle.clear();
+            }
+            let text = ev
+                .target()
+                .and_then(|form| form.dyn_into::<web_sys::Element>().ok())
+                .and_then(|form| form.query_selector("input.filter").ok().flatten())
+                .and_then(|input| input.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .map(|input| input.value())
+                .unwrap_or_default();
+            set_filter(text);
+        }
+    };
     let on_filter_key = move |ev: KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.stop_propagation();
@@ -152,6 +170,17 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
             }
             set_filter(String::new());
         }
+    };
+    let prefix = ["u", "p", "j"][index.min(2)];
+    let hidden_fields = move || {
+        let own = [format!("{prefix}sort"), format!("{prefix}q")];
+        browse
+            .query
+            .with(ViewQuery::pairs)
+            .into_iter()
+            .filter(|(key, _)| !own.contains(key))
+            .map(|(key, value)| view! { <input type="hidden" name=key value=value/> })
+            .collect_view()
     };
     let chips = move || {
         kind.with(|k| matches!(k, ColumnKind::Jobs { .. })).then(|| {
@@ -176,7 +205,11 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
         <header class="column-header">
             <a class="back" href=move || browse.parent_href()>"‹ Back"</a>
             <h2>{label}</h2>
-            <select class="sort" aria-label=format!("Sort {lower}") on:change=set_sort prop:value=sort_word>
+            // A GET form, so Enter in the filter works without JavaScript too: the other
+            // columns' state rides along in hidden fields.
+            <form method="get" action=move || browse.path.with(ViewPath::href) on:submit=on_submit>
+            {hidden_fields}
+            <select class="sort" name=format!("{prefix}sort") aria-label=format!("Sort {lower}") on:change=set_sort prop:value=sort_word>
                 {move || kind.with(|k| k.sorts()).iter().map(|(word, text)| {
                     view! { <option value=*word selected=move || sort_word() == *word>{*text}</option> }
                 }).collect_view()}
@@ -189,6 +222,7 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
             <input
                 class="filter"
                 type="search"
+                name=format!("{prefix}q")
                 placeholder="Filter"
                 aria-label=format!("Filter {lower}")
                 prop:value=filter_text
@@ -196,6 +230,7 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
                 on:input=on_input
                 on:keydown=on_filter_key
             />
+            </form>
             {chips}
         </header>
     }
