@@ -189,3 +189,23 @@ test("a dragged column width is kept in local storage and applied after hydratio
   await page.keyboard.press("ArrowLeft");
   await expect.poll(async () => (await users.boundingBox())!.width).toBeCloseTo(dragged - 20, 0);
 });
+
+test("a project is renamed and archived from its context menu; the open URL follows the rename", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "proj", ["one"]);
+  await openHydrated(page, `/u/alice/p/${project}`);
+  const projects = page.getByRole("listbox", { name: "Projects" });
+
+  await projects.locator(`[data-id="${project}"]`).click({ button: "right" });
+  page.once("dialog", (dialog) => dialog.accept(`${project}-renamed`));
+  await page.getByRole("menu").getByRole("menuitem", { name: "Rename…" }).click();
+  await expect(page).toHaveURL(new RegExp(`/u/alice/p/${project}-renamed$`));
+  await expect(projects.locator(`[data-id="${project}-renamed"]`)).toHaveAttribute("aria-current", "true");
+  await expect(page.getByRole("listbox", { name: "Jobs" }).getByRole("option")).toHaveText([/one/]);
+
+  await projects.locator(`[data-id="${project}-renamed"]`).click({ button: "right" });
+  await page.getByRole("menu").getByRole("menuitem", { name: "Archive" }).click();
+  await expect(projects.locator(`[data-id="${project}-renamed"]`)).toHaveCount(0);
+  await openHydrated(page, `/u/alice?parchived=1`);
+  await expect(projects.locator(`[data-id="${project}-renamed"]`)).toHaveCount(1);
+});

@@ -7,10 +7,12 @@ use crate::components::rows::{fetch_rows, ColumnKind, Row};
 use crate::components::widths::{ResizeHandle, Widths};
 use crate::model::JobStatus;
 use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
+use crate::server_fns::projects::{archive_projects, rename_project};
 use crate::view_query::{ViewPath, ViewQuery};
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
 use wasm_bindgen::JsCast;
 
 /// Rows drawn as placeholders while a page loads, so nothing moves when it arrives.
@@ -119,7 +121,7 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
             });
             navigate(
                 &href,
-                leptos_router::NavigateOptions {
+                NavigateOptions {
                     replace: true,
                     ..Default::default()
                 },
@@ -417,21 +419,54 @@ fn ColumnBody(
         let uids = uids_of(&ids);
         spawn_local(async move { after_action(tag_jobs(owner, project, uids, key, value).await) });
     };
-    let archive = move |ids: Vec<String>| {
-        let Some((owner, project)) = job_scope(&kind.get_untracked()) else {
-            return;
-        };
-        let uids = uids_of(&ids);
-        spawn_local(async move { after_action(archive_jobs(owner, project, uids, true).await) });
+    let archive = move |ids: Vec<String>| match kind.get_untracked() {
+        ColumnKind::Jobs { owner, project } => {
+            let uids = uids_of(&ids);
+            spawn_local(
+                async move { after_action(archive_jobs(owner, project, uids, true).await) },
+            );
+        }
+        ColumnKind::Projects { owner } => {
+            spawn_local(async move { after_action(archive_projects(owner, ids, true).await) });
+        }
+        ColumnKind::Users => {}
     };
+    // Stored, so the rename closure stays `Copy` for the menu and the bulk bar.
+    let navigate = StoredValue::new(leptos_router::hooks::use_navigate());
     let rename = move |row: Row| {
         let Some(name) = prompt("New name", &row.title) else {
             return;
         };
-        let Some((owner, project)) = job_scope(&kind.get_untracked()) else {
-            return;
-        };
-        spawn_local(async move { after_action(rename_job(owner, project, row.uid, name).await) });
+        match kind.get_untracked() {
+            ColumnKind::Jobs { owner, project } => {
+                spawn_local(async move {
+                    after_action(rename_job(owner, project, row.uid, name).await)
+                });
+            }
+            ColumnKind::Projects { owner } => {
+                spawn_local(async move {
+                    let renamed = rename_project(owner, row.id.clone(), name).await;
+                    // The open project's URL named it: follow it to its new name.
+                    if let Ok(new_name) = &renamed {
+                        let open = browse.path.get_untracked();
+                        if open.project.as_deref() == Some(row.id.as_str()) {
+                            let moved = ViewPath {
+                                project: Some(new_name.clone()),
+                                ..open
+                            };
+                            let href = untrack(|| browse.href_to(&moved));
+                            let replace = NavigateOptions {
+                                replace: true,
+                                ..Default::default()
+                            };
+                            navigate.with_value(|navigate| navigate(&href, replace));
+                        }
+                    }
+                    after_action(renamed.map(|_| ()));
+                });
+            }
+            ColumnKind::Users => {}
+        }
     };
 
     let row_view = move |row: Row| {
@@ -544,12 +579,13 @@ fn BulkBar(
     archive: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let editable = move || kind.with(ColumnKind::editable);
+    let taggable = move || kind.with(ColumnKind::taggable);
     move || {
         let count = selected.with(Vec::len);
         (count > 0).then(|| view! {
             <div class="bulk-bar" role="toolbar" aria-label="Selection">
                 <span>{format!("{count} selected")}</span>
-                <button disabled=move || !editable() on:click=move |_| tag(selected.get_untracked())>"Tag"</button>
+                <button disabled=move || !taggable() on:click=move |_| tag(selected.get_untracked())>"Tag"</button>
                 <button disabled=move || !editable() on:click=move |_| archive(selected.get_untracked())>"Archive"</button>
                 <button disabled=true title="Compare arrives with the charts">"Compare"</button>
                 <button disabled=true title="Stopping needs a runner">"Stop"</button>
@@ -574,6 +610,7 @@ fn ContextMenu(
         menu.get().map(|at| {
             let is_jobs = kind.with(|k| matches!(k, ColumnKind::Jobs { .. }));
             let editable = kind.with(ColumnKind::editable);
+            let taggable = kind.with(ColumnKind::taggable);
             let href = browse.href_to(&kind.with(|k| k.open(&at.row.id)));
             let (new_tab, link) = (href.clone(), href);
             let (uid, row) = (at.row.uid.clone(), at.row.clone());
@@ -591,7 +628,7 @@ fn ContextMenu(
                     <button role="menuitem" on:click=move |_| { copy(&absolute(&link)); close() }>"Copy link"</button>
                     <button role="menuitem" on:click=move |_| { copy(&uid); close() }>"Copy ID"</button>
                     <button role="menuitem" disabled=!editable on:click=move |_| { close(); rename(row.clone()) }>"Rename…"</button>
-                    <button role="menuitem" disabled=!editable on:click=move |_| { close(); tag(vec![tag_id.clone()]) }>"Tag…"</button>
+                    <button role="menuitem" disabled=!taggable on:click=move |_| { close(); tag(vec![tag_id.clone()]) }>"Tag…"</button>
                     <button role="menuitem" disabled=!editable on:click=move |_| { close(); archive(vec![archive_id.clone()]) }>"Archive"</button>
                     {is_jobs.then(|| view! {
                         <button role="menuitem" disabled=true title="Stopping needs a runner">"Stop"</button>

@@ -84,8 +84,13 @@ impl ColumnKind {
         }
     }
 
-    /// Whether its rows can be renamed, tagged and archived from the app.
+    /// Whether its rows can be renamed and archived from the app (users cannot).
     pub fn editable(&self) -> bool {
+        !matches!(self, Self::Users)
+    }
+
+    /// Whether its rows take tags (jobs do).
+    pub fn taggable(&self) -> bool {
         matches!(self, Self::Jobs { .. })
     }
 }

@@ -38,3 +38,91 @@ pub async fn list_projects(
         .await,
     )
 }
+
+/// Renames `owner/project` (only its owner may); answers the new name, which is its new URL.
+#[server(input = Json, endpoint = "rename_project")]
+pub async fn rename_project(
+    owner: String,
+    project: String,
+    name: String,
+) -> Result<String, AppError> {
+    use crate::model::Name;
+    use crate::{db, server_fns::with_status, state::AppState};
+
+    with_status(
+        async {
+            let state = expect_context::<AppState>();
+            let project = ssr::owned_project(&state, &owner, &project).await?;
+            let name = Name::parse(name.trim(), Name::MAX_PROJECT)
+                .map_err(|e| AppError::Invalid(e.to_string()))?;
+            let viewer = crate::auth::require_user()?;
+            if db::projects::find_visible(&state.db, viewer.id, &owner, name.as_str())
+                .await?
+                .is_some_and(|other| other.id != project.id)
+            {
+                return Err(AppError::Invalid(format!(
+                    "{owner} already has a project named {name}"
+                )));
+            }
+            db::projects::rename(&state.db, project.id, name.as_str()).await?;
+            Ok(name.to_string())
+        }
+        .await,
+    )
+}
+
+/// Archives the projects named `projects` of `owner` (only their owner may).
+#[server(input = Json, endpoint = "archive_projects")]
+pub async fn archive_projects(
+    owner: String,
+    projects: Vec<String>,
+    archived: bool,
+) -> Result<(), AppError> {
+    use crate::{db, server_fns::with_status, state::AppState};
+
+    with_status(
+        async {
+            let state = expect_context::<AppState>();
+            if projects.is_empty() || projects.len() > 1000 {
+                return Err(AppError::Invalid("choose 1 to 1,000 projects".into()));
+            }
+            // All are checked before any is changed.
+            let mut ids = Vec::with_capacity(projects.len());
+            for name in &projects {
+                ids.push(ssr::owned_project(&state, &owner, name).await?.id);
+            }
+            for id in ids {
+                db::projects::set_archived(&state.db, id, archived).await?;
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Lookups the project server functions share.
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::auth::require_user;
+    use crate::db::{self, projects::Project};
+    use crate::error::AppError;
+    use crate::state::AppState;
+
+    /// The project `owner/name`, if the signed-in user owns it.
+    pub async fn owned_project(
+        state: &AppState,
+        owner: &str,
+        name: &str,
+    ) -> Result<Project, AppError> {
+        let viewer = require_user()?;
+        let project = db::projects::find_visible(&state.db, viewer.id, owner, name)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if project.owner_id != viewer.id {
+            return Err(AppError::Invalid(format!(
+                "only {owner} can rename or archive {owner}/{name}"
+            )));
+        }
+        Ok(project)
+    }
+}
