@@ -4,5 +4,6 @@ pub mod browse;
 pub mod column;
 pub mod error_notice;
 pub mod job_pane;
+pub mod row_actions;
 pub mod rows;
 pub mod widths;
