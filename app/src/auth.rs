@@ -74,6 +74,7 @@ pub async fn login(db: &Db, name: &str, password: &str) -> Result<(User, String)
     let secret = new_secret();
     let expires = db::now_ms() + SESSION_DAYS * 24 * 3600 * 1000;
     db::sessions::insert(db, &hash_secret(&secret), user.id, expires).await?;
+    db::sessions::purge_expired(db).await?;
     Ok((user, secret))
 }
 

@@ -28,6 +28,16 @@ pub async fn user_for_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<Use
     .await
 }
 
+/// Deletes every expired session; returns how many. Run at each login, so sessions that are
+/// never logged out do not pile up.
+pub async fn purge_expired(db: &Db) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1")
+        .bind(now_ms())
+        .execute(db.pool())
+        .await
+        .map(|done| done.rows_affected())
+}
+
 /// Ends the session with this hash (logout).
 pub async fn delete(db: &Db, token_hash: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
@@ -55,6 +65,9 @@ mod tests {
                 Some("bob".into())
             );
             assert_eq!(user_for_hash(&db, "old").await.unwrap(), None);
+            assert_eq!(purge_expired(&db).await.unwrap(), 1);
+            assert_eq!(purge_expired(&db).await.unwrap(), 0);
+            assert!(user_for_hash(&db, "live").await.unwrap().is_some());
             delete(&db, "live").await.unwrap();
             assert_eq!(user_for_hash(&db, "live").await.unwrap(), None);
         })
