@@ -62,7 +62,7 @@ pub async fn tag_jobs(
     key: String,
     value: String,
 ) -> Result<(), AppError> {
-    use crate::{db, server_fns::with_status, state::AppState};
+    use crate::{db, server_fns::with_status};
 
     with_status(
         async {
@@ -72,10 +72,7 @@ pub async fn tag_jobs(
                     "a tag key has 1 to 250 characters".into(),
                 ));
             }
-            let state = expect_context::<AppState>();
-            let project = ssr::visible_project(&state, &owner, &project).await?;
-            let ids = ssr::job_ids(&state, project.id, &jobs).await?;
-            let mut tx = state.db.begin().await?;
+            let (mut tx, ids) = ssr::jobs_to_write(&owner, &project, &jobs).await?;
             for id in ids {
                 db::jobs::set_tag(&mut tx, id, key, value.trim()).await?;
             }
@@ -94,14 +91,11 @@ pub async fn archive_jobs(
     jobs: Vec<String>,
     archived: bool,
 ) -> Result<(), AppError> {
-    use crate::{db, server_fns::with_status, state::AppState};
+    use crate::{db, server_fns::with_status};
 
     with_status(
         async {
-            let state = expect_context::<AppState>();
-            let project = ssr::visible_project(&state, &owner, &project).await?;
-            let ids = ssr::job_ids(&state, project.id, &jobs).await?;
-            let mut tx = state.db.begin().await?;
+            let (mut tx, ids) = ssr::jobs_to_write(&owner, &project, &jobs).await?;
             for id in ids {
                 db::jobs::set_archived(&mut tx, id, archived).await?;
             }
@@ -120,7 +114,7 @@ pub async fn rename_job(
     job: String,
     name: String,
 ) -> Result<(), AppError> {
-    use crate::{db, server_fns::with_status, state::AppState};
+    use crate::{db, server_fns::with_status};
 
     with_status(
         async {
@@ -130,10 +124,7 @@ pub async fn rename_job(
                     "a job name has 1 to 250 characters".into(),
                 ));
             }
-            let state = expect_context::<AppState>();
-            let project = ssr::visible_project(&state, &owner, &project).await?;
-            let ids = ssr::job_ids(&state, project.id, &[job]).await?;
-            let mut tx = state.db.begin().await?;
+            let (mut tx, ids) = ssr::jobs_to_write(&owner, &project, &[job]).await?;
             db::jobs::rename(&mut tx, ids[0], name).await?;
             tx.commit().await?;
             Ok(())
@@ -146,10 +137,11 @@ pub async fn rename_job(
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::auth::require_user;
-    use crate::db::{self, jobs::Job, projects::Project};
+    use crate::db::{self, jobs::Job, projects::Project, Tx};
     use crate::error::AppError;
     use crate::model::{JobDetail, JobStatus, MetricSummary};
     use crate::state::AppState;
+    use leptos::prelude::expect_context;
 
     /// The project `owner/name` if the signed-in user may see it.
     pub async fn visible_project(
@@ -163,9 +155,22 @@ mod ssr {
             .ok_or(AppError::NotFound)
     }
 
+    /// For an action on the jobs with global ids `uids` of `owner/project`: a write
+    /// transaction and their database ids, every one checked before anything is written.
+    pub async fn jobs_to_write(
+        owner: &str,
+        project: &str,
+        uids: &[String],
+    ) -> Result<(Tx, Vec<i64>), AppError> {
+        let state = expect_context::<AppState>();
+        let project = visible_project(&state, owner, project).await?;
+        let ids = job_ids(&state, project.id, uids).await?;
+        Ok((state.db.begin().await?, ids))
+    }
+
     /// The database ids of the jobs with global ids `uids` in `project`; any missing one
     /// fails the whole request, so a bulk action is all or nothing.
-    pub async fn job_ids(
+    async fn job_ids(
         state: &AppState,
         project: i64,
         uids: &[String],

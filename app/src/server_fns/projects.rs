@@ -55,8 +55,7 @@ pub async fn rename_project(
             let project = ssr::owned_project(&state, &owner, &project).await?;
             let name = Name::parse(name.trim(), Name::MAX_PROJECT)
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
-            let viewer = crate::auth::require_user()?;
-            if db::projects::find_visible(&state.db, viewer.id, &owner, name.as_str())
+            if db::projects::find_visible(&state.db, project.owner_id, &owner, name.as_str())
                 .await?
                 .is_some_and(|other| other.id != project.id)
             {
