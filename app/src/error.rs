@@ -19,6 +19,9 @@ pub enum AppError {
     /// The request is bigger than the server takes; the message gives the limit.
     #[error("{0}")]
     TooLarge(String),
+    /// The request clashes with the current state (a runner reporting on a job it lost).
+    #[error("{0}")]
+    Conflict(String),
     /// Our fault; the details are in the server log.
     #[error("something went wrong on our side")]
     Internal,
@@ -35,6 +38,7 @@ impl AppError {
             Self::Unauthorized => 401,
             Self::Invalid(_) => 400,
             Self::TooLarge(_) => 413,
+            Self::Conflict(_) => 409,
             Self::Internal => 500,
             Self::Transport(_) => 502,
         }
@@ -47,6 +51,7 @@ impl AppError {
             Self::Unauthorized => "unauthorized",
             Self::Invalid(_) => "invalid",
             Self::TooLarge(_) => "too_large",
+            Self::Conflict(_) => "conflict",
             Self::Internal => "internal",
             Self::Transport(_) => "transport",
         }

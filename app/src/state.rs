@@ -1,8 +1,12 @@
-//! What every request handler and server function shares: options and the store.
+//! What every request handler and server function shares: options, the store, and how jobs run.
 
+use crate::db::queue::GpuPrices;
 use crate::db::Db;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Shared server state, provided as context to SSR and server functions.
 #[derive(Clone, Debug, FromRef)]
@@ -11,4 +15,31 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The store.
     pub db: Db,
+    /// The queue's settings and wake-up signal.
+    pub runs: Arc<RunSettings>,
+}
+
+/// How the server runs jobs: where files go, how long leases last, what GPU time costs.
+#[derive(Debug)]
+pub struct RunSettings {
+    /// Code snapshots and artifacts live under this directory.
+    pub files_dir: PathBuf,
+    /// A lease ends this long after the runner's last heartbeat.
+    pub lease_ms: i64,
+    /// Price of a GPU-hour by runner label.
+    pub prices: GpuPrices,
+    /// Woken when a job is queued, so runners waiting for work lease it at once.
+    pub queued: Notify,
+}
+
+impl RunSettings {
+    /// Settings with files under `files_dir`, a 30 s lease and no prices.
+    pub fn new(files_dir: PathBuf) -> Self {
+        Self {
+            files_dir,
+            lease_ms: 30_000,
+            prices: GpuPrices::default(),
+            queued: Notify::new(),
+        }
+    }
 }

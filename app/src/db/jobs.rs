@@ -33,6 +33,23 @@ pub struct NewJob {
     pub runner: Option<String>,
     /// What it cost.
     pub cost_usd: Option<f64>,
+    /// How millrace runs it, for a job a runner will lease; `None` for a tracked job.
+    pub run: Option<RunSpec>,
+}
+
+/// What the queue needs of a job that millrace runs itself.
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    /// The spec's name, under which `apply` finds the job again.
+    pub spec_name: String,
+    /// Hash of the resolved spec: equal hashes mean an unchanged spec.
+    pub spec_hash: String,
+    /// The resolved spec as JSON, handed to the runner with the lease.
+    pub spec_json: String,
+    /// Runner labels it needs.
+    pub labels: Vec<String>,
+    /// Times it is requeued when its runner is lost.
+    pub retries: i64,
 }
 
 /// How a created job is addressed.
@@ -79,10 +96,13 @@ async fn insert_one(
         (Some(start), Some(end)) => (end - start).max(0),
         _ => 0,
     };
+    let run = job.run.as_ref();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (project_id, number, uid, name, status, command, params, created_by,
-            created_ms, started_ms, finished_ms, duration_ms, gpus, runner, cost_usd)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            created_ms, started_ms, finished_ms, duration_ms, gpus, runner, cost_usd, spec_name,
+            spec_hash, spec, retries, retries_left)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+            $19, $19) RETURNING id",
     )
     .bind(project)
     .bind(number)
@@ -99,8 +119,19 @@ async fn insert_one(
     .bind(job.gpus)
     .bind(job.runner.as_deref())
     .bind(job.cost_usd)
+    .bind(run.map(|r| r.spec_name.as_str()))
+    .bind(run.map(|r| r.spec_hash.as_str()))
+    .bind(run.map(|r| r.spec_json.as_str()))
+    .bind(run.map_or(0, |r| r.retries))
     .fetch_one(&mut *conn)
     .await?;
+    for label in run.map(|r| r.labels.as_slice()).unwrap_or_default() {
+        sqlx::query("INSERT INTO job_labels (job_id, label) VALUES ($1, $2)")
+            .bind(id)
+            .bind(label)
+            .execute(&mut *conn)
+            .await?;
+    }
     for (key, value) in &job.tags {
         sqlx::query("INSERT INTO job_tags (job_id, key, value) VALUES ($1, $2, $3)")
             .bind(id)

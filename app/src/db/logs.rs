@@ -1,6 +1,7 @@
 //! Queries on `log_chunks`: a job's output, in arrival order.
 
 use super::Tx;
+use sqlx::AnyConnection;
 
 /// A piece of a job's output.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -37,7 +38,12 @@ pub async fn append(
 }
 
 /// The chunks of `job` after position `after`, at most `limit`.
-pub async fn after(tx: &mut Tx, job: i64, after: i64, limit: i64) -> sqlx::Result<Vec<Chunk>> {
+pub async fn after(
+    conn: &mut AnyConnection,
+    job: i64,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Chunk>> {
     sqlx::query_as::<_, Chunk>(
         "SELECT seq, stream, text, wall_ms FROM log_chunks WHERE job_id = $1 AND seq > $2
          ORDER BY seq LIMIT $3",
@@ -45,6 +51,6 @@ pub async fn after(tx: &mut Tx, job: i64, after: i64, limit: i64) -> sqlx::Resul
     .bind(job)
     .bind(after)
     .bind(limit)
-    .fetch_all(&mut **tx)
+    .fetch_all(conn)
     .await
 }

@@ -9,6 +9,8 @@ pub mod jobs;
 pub mod logs;
 pub mod metrics;
 pub mod projects;
+pub mod queue;
+pub mod runners;
 pub mod sessions;
 pub mod sql;
 pub mod tokens;

@@ -1,0 +1,372 @@
+//! Store tests of the queue, on both backends.
+
+use super::*;
+use crate::db::jobs::{NewJob, RunSpec};
+use crate::db::runners::{self, Registration};
+use crate::db::testing::each_backend;
+use crate::db::{projects, users};
+
+/// A user and project; returns (user id, project id).
+async fn workspace(db: &Db) -> (i64, i64) {
+    let user = users::create(db, "ann", "Ann").await.unwrap();
+    let project = projects::create(db, user.id, "queue", "", false)
+        .await
+        .unwrap();
+    (user.id, project)
+}
+
+/// Queues jobs asking for `gpus` GPUs and `labels`, with `retries`; returns their uids.
+async fn enqueue(db: &Db, user: i64, project: i64, jobs: &[(i64, &[&str], i64)]) -> Vec<String> {
+    let new: Vec<NewJob> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, (gpus, labels, retries))| NewJob {
+            name: format!("job {i}"),
+            gpus: *gpus,
+            created_by: Some(user),
+            run: Some(RunSpec {
+                spec_name: format!("job-{i}"),
+                spec_hash: "h".into(),
+                spec_json: "{}".into(),
+                labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+                retries: *retries,
+            }),
+            ..NewJob::default()
+        })
+        .collect();
+    let mut tx = db.begin().await.unwrap();
+    let refs = jobs::insert_many(&mut tx, project, &new).await.unwrap();
+    tx.commit().await.unwrap();
+    refs.into_iter().map(|r| r.uid).collect()
+}
+
+async fn runner(db: &Db, name: &str, gpus: &[&str], labels: &[&str]) -> Runner {
+    let token = runners::create_token(db, name, &format!("hash-{name}"))
+        .await
+        .unwrap();
+    let registration = Registration {
+        name: name.to_owned(),
+        hostname: "host".into(),
+        gpus: gpus.iter().map(|g| (*g).to_owned()).collect(),
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        max_jobs: 4,
+    };
+    runners::register(db, token, &registration).await.unwrap()
+}
+
+fn ids(gpus: &[&str]) -> Vec<String> {
+    gpus.iter().map(|g| (*g).to_owned()).collect()
+}
+
+async fn status_of(db: &Db, uid: &str) -> (JobStatus, Option<String>) {
+    let (status, error): (i64, Option<String>) =
+        sqlx::query_as("SELECT status, error FROM jobs WHERE uid = $1")
+            .bind(uid)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    (JobStatus::from_code(status).unwrap(), error)
+}
+
+#[tokio::test]
+async fn a_runner_leases_the_oldest_job_that_fits_its_gpus_and_labels() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let uids = enqueue(
+            &db,
+            user,
+            project,
+            &[
+                (4, &[], 0),
+                (1, &["a100"], 0),
+                (1, &["a100", "spot"], 0),
+                (2, &[], 0),
+            ],
+        )
+        .await;
+        let small = runner(&db, "small", &["0", "1"], &["a100"]).await;
+
+        let first = lease(&db, &small, &ids(&["0", "1"]), 30_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.uid, uids[1], "4 GPUs do not fit, a100 does");
+        assert_eq!((first.gpu_ids.as_str(), first.attempt), ("0", 1));
+        assert!(first.token.as_deref().is_some_and(|t| t.starts_with("mr_")));
+        let second = lease(&db, &small, &ids(&["1"]), 30_000).await.unwrap();
+        assert_eq!(second, None, "job 2 needs spot, job 3 needs 2 GPUs");
+        let second = lease(&db, &small, &ids(&["1", "7"]), 30_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (second.uid.as_str(), second.gpu_ids.as_str()),
+            (uids[3].as_str(), "1,7")
+        );
+        assert_eq!(status_of(&db, &uids[1]).await.0, JobStatus::Starting);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_runners_never_lease_the_same_job() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let jobs: Vec<(i64, &[&str], i64)> = (0..30).map(|_| (0, &[][..], 0)).collect();
+        enqueue(&db, user, project, &jobs).await;
+        let mut tasks = Vec::new();
+        for r in 0..6 {
+            let runner = runner(&db, &format!("r{r}"), &[], &[]).await;
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(lease) = lease(&db, &runner, &[], 30_000).await.unwrap() {
+                    got.push(lease.uid);
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        let leased = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((leased, all.len()), (30, 30));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn heartbeats_renew_leases_and_carry_cancel_requests() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let uids = enqueue(&db, user, project, &[(0, &[], 0), (0, &[], 0)]).await;
+        let r = runner(&db, "r", &[], &[]).await;
+        let other = runner(&db, "other", &[], &[]).await;
+        lease(&db, &r, &[], 30_000).await.unwrap().unwrap();
+        lease(&db, &r, &[], 30_000).await.unwrap().unwrap();
+        assert!(started(&db, r.id, &uids[0]).await.unwrap());
+        assert!(!started(&db, other.id, &uids[1]).await.unwrap());
+
+        let job: i64 = sqlx::query_scalar("SELECT id FROM jobs WHERE uid = $1")
+            .bind(&uids[1])
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(cancel(&mut tx, job).await.unwrap(), Cancel::Requested);
+        tx.commit().await.unwrap();
+
+        let beat = heartbeat(
+            &db,
+            r.id,
+            &[uids[0].clone(), uids[1].clone(), "nope".into()],
+            30_000,
+        )
+        .await
+        .unwrap();
+        let answers: Vec<Heartbeat> = beat.into_iter().map(|(_, h)| h).collect();
+        assert_eq!(
+            answers,
+            [Heartbeat::Continue, Heartbeat::Cancel, Heartbeat::Gone]
+        );
+        let theirs = heartbeat(&db, other.id, &uids[..1], 30_000).await.unwrap();
+        assert_eq!(theirs[0].1, Heartbeat::Gone, "another runner's lease");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn resent_output_is_stored_once_with_its_metric_points() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let uids = enqueue(&db, user, project, &[(0, &[], 0)]).await;
+        let r = runner(&db, "r", &[], &[]).await;
+        lease(&db, &r, &[], 30_000).await.unwrap().unwrap();
+        let point = |line: i64, step: i64| OutputPoint {
+            line,
+            key: "loss".into(),
+            point: Point {
+                step,
+                wall_ms: 1,
+                value: 0.5,
+            },
+        };
+        let lines = [
+            ("stdout", "a"),
+            ("stdout", "loss=0.5 step=1"),
+            ("stderr", "warn"),
+            ("stdout", "loss=0.5 step=2"),
+        ];
+        let stored = append_output(&db, r.id, &uids[0], 0, &lines[..2], &[point(1, 1)])
+            .await
+            .unwrap();
+        assert_eq!(stored, 2);
+        // The runner did not hear the answer and resends, with two more lines.
+        let stored = append_output(&db, r.id, &uids[0], 0, &lines, &[point(1, 1), point(3, 2)])
+            .await
+            .unwrap();
+        assert_eq!(stored, 4);
+        let gap = append_output(&db, r.id, &uids[0], 9, &lines, &[]).await;
+        assert!(matches!(gap, Err(OutputError::Gap { stored: 4, from: 9 })));
+
+        let job: i64 = sqlx::query_scalar("SELECT id FROM jobs WHERE uid = $1")
+            .bind(&uids[0])
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let text: String = logs::after(&mut tx, job, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        assert_eq!(text, "a\nloss=0.5 step=1\nwarn\nloss=0.5 step=2\n");
+        let summaries = metrics::summaries(&mut tx, job).await.unwrap();
+        assert_eq!((summaries[0].count, summaries[0].last_step), (2, Some(2)));
+        tx.rollback().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn finishing_ends_the_lease_prices_the_gpu_time_and_revokes_the_job_token() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let uids = enqueue(&db, user, project, &[(2, &[], 0)]).await;
+        let r = runner(&db, "r", &["0", "1"], &[]).await;
+        let leased = lease(&db, &r, &ids(&["0", "1"]), 30_000)
+            .await
+            .unwrap()
+            .unwrap();
+        let hash = crate::auth::hash_secret(leased.token.as_deref().unwrap());
+        assert!(crate::db::tokens::user_for_hash(&db, &hash)
+            .await
+            .unwrap()
+            .is_some());
+        started(&db, r.id, &uids[0]).await.unwrap();
+        sqlx::query("UPDATE jobs SET started_ms = started_ms - 1800000 WHERE uid = $1")
+            .bind(&uids[0])
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let outcome = Outcome {
+            status: JobStatus::Failed,
+            exit_code: Some(3),
+            error: None,
+        };
+        assert!(finish(&db, r.id, &uids[0], &outcome, Some(2.0))
+            .await
+            .unwrap());
+        assert!(
+            !finish(&db, r.id, &uids[0], &outcome, Some(2.0))
+                .await
+                .unwrap(),
+            "once"
+        );
+
+        let (exit, cost): (Option<i64>, Option<f64>) =
+            sqlx::query_as("SELECT exit_code, cost_usd FROM jobs WHERE uid = $1")
+                .bind(&uids[0])
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(exit, Some(3));
+        let cost = cost.unwrap();
+        assert!(
+            (cost - 2.0).abs() < 0.01,
+            "2 GPUs for half an hour at $2: {cost}"
+        );
+        assert!(crate::db::tokens::user_for_hash(&db, &hash)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            heartbeat(&db, r.id, &uids, 1).await.unwrap()[0].1,
+            Heartbeat::Gone
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_leases_requeue_jobs_with_retries_and_lose_the_others() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let uids = enqueue(&db, user, project, &[(0, &[], 1), (0, &[], 0)]).await;
+        let r = runner(&db, "r", &[], &[]).await;
+        lease(&db, &r, &[], 10).await.unwrap().unwrap();
+        lease(&db, &r, &[], 10).await.unwrap().unwrap();
+        let expired = expire(&db, now_ms() + 1_000, |_| None).await.unwrap();
+        assert_eq!(
+            expired.iter().map(|e| e.status).collect::<Vec<_>>(),
+            [JobStatus::Queued, JobStatus::Lost]
+        );
+        let (status, error) = status_of(&db, &uids[1]).await;
+        assert_eq!(
+            (status, error.as_deref()),
+            (JobStatus::Lost, Some("runner r stopped reporting"))
+        );
+        // The requeued job is leased again, as its second try, and has no retries left.
+        let again = lease(&db, &r, &[], 10).await.unwrap().unwrap();
+        assert_eq!((again.uid.as_str(), again.attempt), (uids[0].as_str(), 2));
+        let expired = expire(&db, now_ms() + 1_000, |_| None).await.unwrap();
+        assert_eq!(expired[0].status, JobStatus::Lost);
+        assert!(expire(&db, now_ms() + 1_000, |_| None)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_queued_job_ends_it_and_tracked_jobs_cannot_be_stopped() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let uids = enqueue(&db, user, project, &[(0, &[], 0)]).await;
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM jobs ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let tracked = jobs::insert_many(&mut tx, project, &[NewJob::default()])
+            .await
+            .unwrap();
+        assert_eq!(cancel(&mut tx, ids[0]).await.unwrap(), Cancel::Dequeued);
+        assert_eq!(
+            cancel(&mut tx, ids[0]).await.unwrap(),
+            Cancel::AlreadyEnded(JobStatus::Cancelled)
+        );
+        assert_eq!(
+            cancel(&mut tx, tracked[0].id).await.unwrap(),
+            Cancel::NotRun
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(status_of(&db, &uids[0]).await.0, JobStatus::Cancelled);
+        let r = runner(&db, "r", &[], &[]).await;
+        assert_eq!(lease(&db, &r, &[], 10).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[test]
+fn a_runner_costs_its_dearest_priced_label_or_the_default() {
+    let prices = GpuPrices(
+        [
+            ("a100".to_owned(), 2.5),
+            ("spot".to_owned(), 0.9),
+            ("default".to_owned(), 1.0),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let labels = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(prices.for_labels(&labels(&["spot", "a100"])), Some(2.5));
+    assert_eq!(prices.for_labels(&labels(&["spot"])), Some(0.9));
+    assert_eq!(prices.for_labels(&labels(&["t4"])), Some(1.0));
+    assert_eq!(GpuPrices::default().for_labels(&labels(&["t4"])), None);
+}

@@ -1,0 +1,184 @@
+//! Queries on `runner_tokens` and `runners`: who may run jobs, and the runners that registered.
+
+use super::{now_ms, Db};
+
+/// A runner token as listed (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct RunnerToken {
+    /// Database id, used to revoke it.
+    pub id: i64,
+    /// What the administrator called it.
+    pub name: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// When it was revoked, if it was.
+    pub revoked_ms: Option<i64>,
+}
+
+/// A registered runner.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Runner {
+    /// Database id.
+    pub id: i64,
+    /// The token it registered with.
+    pub token_id: i64,
+    /// Unique name (the host name unless given).
+    pub name: String,
+    /// The machine it runs on.
+    pub hostname: String,
+    /// Its GPU ids, a JSON array of strings.
+    pub gpus: String,
+    /// Its labels, a JSON array of strings.
+    pub labels: String,
+    /// Jobs it runs at once at most.
+    pub max_jobs: i64,
+    /// When it last registered.
+    pub registered_ms: i64,
+    /// When it last heartbeat or leased.
+    pub last_seen_ms: i64,
+}
+
+impl Runner {
+    /// Its labels as a list.
+    pub fn label_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.labels).unwrap_or_default()
+    }
+
+    /// Its GPU ids as a list.
+    pub fn gpu_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.gpus).unwrap_or_default()
+    }
+}
+
+/// What a runner says about itself when it registers.
+#[derive(Clone, Debug, Default)]
+pub struct Registration {
+    /// Unique name.
+    pub name: String,
+    /// The machine it runs on.
+    pub hostname: String,
+    /// Its GPU ids.
+    pub gpus: Vec<String>,
+    /// Its labels.
+    pub labels: Vec<String>,
+    /// Jobs it runs at once at most.
+    pub max_jobs: i64,
+}
+
+/// Stores a new runner token's hash; returns its id.
+pub async fn create_token(db: &Db, name: &str, token_hash: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO runner_tokens (name, token_hash, created_ms) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(token_hash)
+    .bind(now_ms())
+    .fetch_one(db.pool())
+    .await
+}
+
+/// The id of the live (not revoked) runner token with this hash.
+pub async fn token_for_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM runner_tokens WHERE token_hash = $1 AND revoked_ms IS NULL")
+        .bind(token_hash)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Revokes runner token `id` at once; false if there is no such live token.
+pub async fn revoke_token(db: &Db, id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE runner_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Every runner token, oldest first.
+pub async fn tokens(db: &Db) -> sqlx::Result<Vec<RunnerToken>> {
+    sqlx::query_as::<_, RunnerToken>(
+        "SELECT id, name, created_ms, revoked_ms FROM runner_tokens ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Registers a runner under its name, taking over the row of an earlier process of that name.
+pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Result<Runner> {
+    let now = now_ms();
+    let gpus = serde_json::to_string(&runner.gpus).expect("strings serialise");
+    let labels = serde_json::to_string(&runner.labels).expect("strings serialise");
+    sqlx::query_as::<_, Runner>(
+        "INSERT INTO runners (token_id, name, hostname, gpus, labels, max_jobs, registered_ms,
+            last_seen_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (name) DO UPDATE SET token_id = excluded.token_id,
+            hostname = excluded.hostname, gpus = excluded.gpus, labels = excluded.labels,
+            max_jobs = excluded.max_jobs, registered_ms = excluded.registered_ms,
+            last_seen_ms = excluded.last_seen_ms
+         RETURNING id, token_id, name, hostname, gpus, labels, max_jobs, registered_ms,
+            last_seen_ms",
+    )
+    .bind(token)
+    .bind(&runner.name)
+    .bind(&runner.hostname)
+    .bind(gpus)
+    .bind(labels)
+    .bind(runner.max_jobs)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+}
+
+/// Runner `id` if it registered with `token` (a runner cannot act as another token's runner).
+pub async fn find(db: &Db, token: i64, id: i64) -> sqlx::Result<Option<Runner>> {
+    sqlx::query_as::<_, Runner>(
+        "SELECT id, token_id, name, hostname, gpus, labels, max_jobs, registered_ms, last_seen_ms
+         FROM runners WHERE id = $1 AND token_id = $2",
+    )
+    .bind(id)
+    .bind(token)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Records that runner `id` was heard from now.
+pub async fn touch(db: &Db, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE runners SET last_seen_ms = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(id)
+        .execute(db.pool())
+        .await
+        .map(|_| ())
+}
+
+/// A runner as the runners page lists it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct RunnerRow {
+    /// The runner.
+    #[sqlx(flatten)]
+    pub runner: Runner,
+    /// Jobs it holds a lease on now.
+    pub active_jobs: i64,
+    /// GPUs those jobs hold.
+    pub busy_gpus: i64,
+}
+
+/// Every runner with its current load, most recently seen first.
+pub async fn list(db: &Db) -> sqlx::Result<Vec<RunnerRow>> {
+    sqlx::query_as::<_, RunnerRow>(
+        "SELECT r.id, r.token_id, r.name, r.hostname, r.gpus, r.labels, r.max_jobs,
+                r.registered_ms, r.last_seen_ms,
+                COUNT(j.id) AS active_jobs,
+                CAST(COALESCE(SUM(j.gpus), 0) AS BIGINT) AS busy_gpus
+         FROM runners r LEFT JOIN jobs j ON j.runner_id = r.id AND j.lease_expires_ms IS NOT NULL
+         GROUP BY r.id, r.token_id, r.name, r.hostname, r.gpus, r.labels, r.max_jobs,
+                  r.registered_ms, r.last_seen_ms
+         ORDER BY r.last_seen_ms DESC, r.id",
+    )
+    .fetch_all(db.pool())
+    .await
+}
