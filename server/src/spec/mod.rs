@@ -1,0 +1,223 @@
+//! Job specs: the YAML a person writes, its checks with errors that point at the line, and the
+//! resolved plan the server stores and a runner follows.
+
+mod locate;
+mod plan;
+
+pub use plan::{check_project, parse_timeout, CommandLine, JobRequest, MetricFormat, Plan};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// A job spec as written in YAML (`millrace apply -f spec.yaml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// Names the job within its project; applying a spec of the same name again finds it.
+    pub name: String,
+    /// The project to run in, as `owner/name`.
+    pub project: String,
+    /// The command: one string run by `sh -c`, or a list run as is. `{{name}}` is replaced by
+    /// the parameter `name`.
+    pub command: Command,
+    /// A directory on the runner's machine to run in (instead of a code snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    /// A directory to snapshot and upload, relative to the spec file; the job runs in a fresh
+    /// copy of it. Files that .gitignore excludes are left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Environment variables for the command.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Parameters: recorded with the job and substituted into the command.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schemars(with = "BTreeMap<String, Value>")]
+    pub params: Map<String, Value>,
+    /// What the job needs of a runner.
+    #[serde(default)]
+    pub resources: Resources,
+    /// Metrics to pick out of the job's standard output and error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// Longest run time, e.g. `90s`, `45m`, `2h`; the job fails when it is over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Times the job is requeued when its runner is lost (0 to 10).
+    #[serde(default)]
+    pub retries: u32,
+    /// Files to keep after the run: paths or glob patterns relative to the job's directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
+}
+
+/// The command line of a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Command {
+    /// Run by `sh -c`, so pipes and `&&` work.
+    Shell(String),
+    /// Program and arguments, run without a shell.
+    Argv(Vec<String>),
+}
+
+/// What a job needs of a runner.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// GPUs (0 to 64).
+    #[serde(default)]
+    pub gpus: u32,
+    /// Labels the runner must have, every one of them (e.g. `a100`, `spot`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// Metrics picked out of output lines such as `loss=0.31 step=10` or `{"loss": 0.31}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// The keys to record; other keys on the line are ignored.
+    pub names: Vec<String>,
+    /// Which lines to read: `auto` (both kinds), `kv` or `json`.
+    #[serde(default)]
+    pub format: MetricFormat,
+    /// The key that holds the step; without it on a line, each key counts its own steps.
+    #[serde(default = "default_step_key")]
+    pub step: String,
+}
+
+fn default_step_key() -> String {
+    "step".to_owned()
+}
+
+/// A spec that cannot be used, with where and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// The field, dotted (`resources.gpus`), when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        match &self.field {
+            Some(field) => write!(f, ": {field}: {}", self.message),
+            None => write!(f, ": {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Longest spec file read (a spec is a page of YAML, not data).
+pub const MAX_SPEC_BYTES: usize = 1 << 20;
+
+/// Reads and checks the spec file at `path`.
+pub fn load(path: &Path) -> Result<JobSpec, SpecError> {
+    let file = path.display().to_string();
+    let error = |message: String| SpecError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        field: None,
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| error(format!("cannot read it: {e}")))?;
+    if bytes.len() > MAX_SPEC_BYTES {
+        return Err(error(format!(
+            "it is {} bytes; a spec has at most {MAX_SPEC_BYTES}",
+            bytes.len()
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| error("it is not UTF-8 text".into()))?;
+    parse(&file, &text)
+}
+
+/// Parses and checks spec `text`; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<JobSpec, SpecError> {
+    let spec: JobSpec = serde_yaml_ng::from_str(text).map_err(|e| from_yaml(file, &e))?;
+    spec.check().map_err(|(path, message)| {
+        let (line, column) = locate::field(text, &path).unzip();
+        SpecError {
+            file: file.to_owned(),
+            line,
+            column,
+            field: Some(path.join(".")),
+            message,
+        }
+    })?;
+    Ok(spec)
+}
+
+/// A YAML or shape error, with its place and, for a misspelt field, the nearest right name.
+fn from_yaml(file: &str, error: &serde_yaml_ng::Error) -> SpecError {
+    let location = error.location();
+    let mut message = error.to_string();
+    // The crate appends " at line L column C"; we print the place in front instead.
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    let (field, mut message) = match message.split_once(": ") {
+        Some((path, rest)) if is_field_path(path) => (Some(path.to_owned()), rest.to_owned()),
+        _ => (None, message),
+    };
+    if let Some(hint) = suggestion(&message) {
+        message.push_str(&hint);
+    }
+    SpecError {
+        file: file.to_owned(),
+        line: location.as_ref().map(|l| l.line()),
+        column: location.as_ref().map(|l| l.column()),
+        field,
+        message,
+    }
+}
+
+fn is_field_path(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-'))
+}
+
+/// "; did you mean `command`?" for serde's "unknown field `comand`, expected one of ..." text.
+fn suggestion(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let best = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|name| (strsim::damerau_levenshtein(unknown, name), name))
+        .filter(|(distance, name)| *distance <= 2.max(name.len() / 3))
+        .min_by_key(|(distance, _)| *distance)?;
+    Some(format!("; did you mean `{}`?", best.1))
+}
+
+/// The JSON Schema of job specs, for editors and for `millrace spec schema`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(JobSpec);
+    serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,361 @@
+//! The checks on a parsed spec, and the plan it resolves to: what the runner executes.
+
+use super::{Command, JobSpec, Metrics};
+use app::model::Name;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Longest spec name (it becomes the job's name).
+pub const MAX_SPEC_NAME: usize = 100;
+/// Most GPUs one job may ask for.
+pub const MAX_GPUS: u32 = 64;
+/// Most requeues after a lost runner.
+pub const MAX_RETRIES: u32 = 10;
+/// Longest timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// How a runner reads metrics from output lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricFormat {
+    /// `key=value` pairs and JSON objects, whichever a line is.
+    #[default]
+    Auto,
+    /// Only `key=value` (or `key: value`) pairs.
+    Kv,
+    /// Only lines that are JSON objects.
+    Json,
+}
+
+/// The command a runner starts, parameters already substituted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandLine {
+    /// Run by `sh -c`.
+    Shell(String),
+    /// Program and arguments.
+    Argv(Vec<String>),
+}
+
+/// A resolved spec: everything a runner needs to run the job, stored with the job as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// What to start.
+    pub command: CommandLine,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Directory on the runner's machine to run in, if not a snapshot.
+    #[serde(default)]
+    pub workdir: Option<String>,
+    /// SHA-256 of the uploaded code snapshot (a .tar.gz) to unpack and run in.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// Metrics to pick out of output.
+    #[serde(default)]
+    pub metrics: Option<Metrics>,
+    /// Longest run time, seconds.
+    #[serde(default)]
+    pub timeout_s: Option<u64>,
+    /// Files to keep, globs relative to the job's directory.
+    #[serde(default)]
+    pub artifacts: Vec<String>,
+}
+
+/// A job to queue as `apply` and `run` send it to the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobRequest {
+    /// The spec's name, which `apply` finds the job by.
+    pub name: String,
+    /// The plan.
+    pub plan: Plan,
+    /// Parameters recorded with the job.
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// GPUs.
+    #[serde(default)]
+    pub gpus: u32,
+    /// Runner labels needed.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Requeues after a lost runner.
+    #[serde(default)]
+    pub retries: u32,
+}
+
+impl JobRequest {
+    /// Identifies the job's content: the same request always has the same hash.
+    pub fn hash(&self) -> String {
+        let text = serde_json::to_string(self).expect("a request serialises");
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+impl JobRequest {
+    /// The checks of [`JobSpec::check`] on a request that did not come from a spec file (or
+    /// from a client we do not trust): the server runs them before it queues anything.
+    pub fn check(&self) -> Result<(), Problem> {
+        Name::parse(&self.name, MAX_SPEC_NAME).map_err(|e| problem(&["name"], e.to_string()))?;
+        match &self.plan.command {
+            CommandLine::Shell(text) if text.trim().is_empty() => {
+                return Err(problem(&["plan", "command"], "the command is empty"))
+            }
+            CommandLine::Argv(argv) if argv.first().is_none_or(|p| p.is_empty()) => {
+                return Err(problem(
+                    &["plan", "command"],
+                    "the command list needs a program first",
+                ))
+            }
+            _ => {}
+        }
+        for key in self.plan.env.keys() {
+            check_env_name(key).map_err(|m| problem(&["plan", "env", key], m))?;
+        }
+        if let Some(metrics) = &self.plan.metrics {
+            check_metrics(metrics)?;
+        }
+        for (i, pattern) in self.plan.artifacts.iter().enumerate() {
+            check_artifact(pattern)
+                .map_err(|m| problem(&["plan", "artifacts", &i.to_string()], m))?;
+        }
+        check_gpus_and_labels(self.gpus, &self.labels)?;
+        if self.retries > MAX_RETRIES {
+            return Err(problem(
+                &["retries"],
+                format!("retries is 0 to {MAX_RETRIES}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A field path and what is wrong with it.
+pub type Problem = (Vec<String>, String);
+
+fn problem(path: &[&str], message: impl Into<String>) -> Problem {
+    (
+        path.iter().map(|p| (*p).to_owned()).collect(),
+        message.into(),
+    )
+}
+
+impl JobSpec {
+    /// Checks what the YAML shape cannot: names, ranges, placeholders, paths.
+    pub fn check(&self) -> Result<(), Problem> {
+        Name::parse(&self.name, MAX_SPEC_NAME).map_err(|e| problem(&["name"], e.to_string()))?;
+        check_project(&self.project)?;
+        self.check_command()?;
+        if self.workdir.is_some() && self.code.is_some() {
+            return Err(problem(&["workdir"], "give workdir or code, not both"));
+        }
+        if let Some(dir) = &self.workdir {
+            if !dir.starts_with('/') {
+                return Err(problem(
+                    &["workdir"],
+                    "workdir is an absolute path on the runner",
+                ));
+            }
+        }
+        for key in self.env.keys() {
+            check_env_name(key).map_err(|m| problem(&["env", key], m))?;
+        }
+        check_resources(self)?;
+        if let Some(metrics) = &self.metrics {
+            check_metrics(metrics)?;
+        }
+        if let Some(timeout) = &self.timeout {
+            parse_timeout(timeout).map_err(|m| problem(&["timeout"], m))?;
+        }
+        if self.retries > MAX_RETRIES {
+            return Err(problem(
+                &["retries"],
+                format!("retries is 0 to {MAX_RETRIES}"),
+            ));
+        }
+        for (i, pattern) in self.artifacts.iter().enumerate() {
+            check_artifact(pattern).map_err(|m| problem(&["artifacts", &i.to_string()], m))?;
+        }
+        Ok(())
+    }
+
+    fn check_command(&self) -> Result<(), Problem> {
+        let parts: Vec<&String> = match &self.command {
+            Command::Shell(text) if text.trim().is_empty() => {
+                return Err(problem(&["command"], "the command is empty"))
+            }
+            Command::Argv(argv) if argv.first().is_none_or(|p| p.is_empty()) => {
+                return Err(problem(
+                    &["command"],
+                    "the command list needs a program first",
+                ))
+            }
+            Command::Shell(text) => vec![text],
+            Command::Argv(argv) => argv.iter().collect(),
+        };
+        for part in parts {
+            substitute(part, &self.params).map_err(|m| problem(&["command"], m))?;
+        }
+        Ok(())
+    }
+
+    /// The plan this spec resolves to, with the uploaded snapshot's hash if it has code.
+    pub fn plan(&self, snapshot: Option<String>) -> Plan {
+        let sub = |text: &String| substitute(text, &self.params).expect("checked by check()");
+        let command = match &self.command {
+            Command::Shell(text) => CommandLine::Shell(sub(text)),
+            Command::Argv(argv) => CommandLine::Argv(argv.iter().map(sub).collect()),
+        };
+        Plan {
+            command,
+            env: self.env.clone(),
+            workdir: self.workdir.clone(),
+            snapshot,
+            metrics: self.metrics.clone(),
+            timeout_s: self
+                .timeout
+                .as_deref()
+                .map(|t| parse_timeout(t).expect("checked by check()").as_secs()),
+            artifacts: self.artifacts.clone(),
+        }
+    }
+
+    /// What `apply` sends to the server.
+    pub fn request(&self, snapshot: Option<String>) -> JobRequest {
+        JobRequest {
+            name: self.name.clone(),
+            plan: self.plan(snapshot),
+            params: self.params.clone(),
+            gpus: self.resources.gpus,
+            labels: self.resources.labels.clone(),
+            retries: self.retries,
+        }
+    }
+}
+
+/// `owner/name`, both valid names.
+pub fn check_project(project: &str) -> Result<(), Problem> {
+    let bad = |m: String| problem(&["project"], m);
+    let (owner, name) = project
+        .split_once('/')
+        .ok_or_else(|| bad(format!("'{project}' is not owner/name")))?;
+    Name::parse(owner, Name::MAX_USER).map_err(|e| bad(format!("owner '{owner}': {e}")))?;
+    Name::parse(name, Name::MAX_PROJECT).map_err(|e| bad(format!("project '{name}': {e}")))?;
+    Ok(())
+}
+
+fn check_resources(spec: &JobSpec) -> Result<(), Problem> {
+    check_gpus_and_labels(spec.resources.gpus, &spec.resources.labels).map_err(|(mut path, m)| {
+        path.insert(0, "resources".to_owned());
+        (path, m)
+    })
+}
+
+fn check_gpus_and_labels(gpus: u32, labels: &[String]) -> Result<(), Problem> {
+    if gpus > MAX_GPUS {
+        return Err(problem(&["gpus"], format!("gpus is 0 to {MAX_GPUS}")));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, label) in labels.iter().enumerate() {
+        let path = ["labels", &i.to_string()];
+        Name::parse(label, Name::MAX_PROJECT).map_err(|e| problem(&path, e.to_string()))?;
+        if !seen.insert(label) {
+            return Err(problem(&path, format!("label '{label}' is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+fn check_metrics(metrics: &Metrics) -> Result<(), Problem> {
+    if metrics.names.is_empty() {
+        return Err(problem(
+            &["metrics", "names"],
+            "name at least one metric to capture",
+        ));
+    }
+    for (i, name) in metrics.names.iter().enumerate() {
+        if name.is_empty() || name.len() > 250 || name.contains(char::is_whitespace) {
+            let path = ["metrics", "names", &i.to_string()];
+            return Err(problem(
+                &path,
+                "a metric name has 1 to 250 characters and no spaces",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Environment variable names a shell accepts; the runner's own variables are reserved.
+fn check_env_name(key: &str) -> Result<(), String> {
+    let mut chars = key.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("'{key}' is not an environment variable name"));
+    }
+    if key.starts_with("MILLRACE_") || key == "CUDA_VISIBLE_DEVICES" {
+        return Err(format!("{key} is set by the runner"));
+    }
+    Ok(())
+}
+
+fn check_artifact(pattern: &str) -> Result<(), String> {
+    if pattern.starts_with('/') || pattern.split('/').any(|part| part == "..") {
+        return Err(format!("'{pattern}' must stay inside the job's directory"));
+    }
+    globset::Glob::new(pattern)
+        .map(|_| ())
+        .map_err(|e| format!("'{pattern}' is not a glob pattern: {e}"))
+}
+
+/// `90s`, `45m`, `2h 30m`: a positive duration of at most 30 days.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration such as 90s, 45m or 2h ({e})"))?;
+    if duration.is_zero() || duration > MAX_TIMEOUT {
+        return Err("a timeout is more than 0 and at most 30 days".into());
+    }
+    Ok(duration)
+}
+
+/// `text` with each `{{name}}` replaced by parameter `name` (strings as they are, other values
+/// as JSON); an unknown name is an error.
+pub fn substitute(text: &str, params: &Map<String, Value>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a '{{' has no closing '}}'".to_owned())?;
+        let name = after[..end].trim();
+        let value = params.get(name).ok_or_else(|| {
+            let known: Vec<&str> = params.keys().map(String::as_str).collect();
+            format!(
+                "{{{{{name}}}}} names no parameter (params: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })?;
+        match value {
+            Value::String(s) => out.push_str(s),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}

@@ -1,0 +1,179 @@
+//! Spec parsing: valid specs round-trip; each kind of error names its line, column and field.
+
+use super::*;
+
+const FULL: &str = "\
+name: resnet-baseline
+project: alice/vision
+command: python train.py --lr {{lr}} --epochs {{ epochs }}
+code: .
+env:
+  WANDB_MODE: disabled
+params:
+  lr: 0.01
+  epochs: 3
+resources:
+  gpus: 2
+  labels: [a100, spot]
+metrics:
+  names: [loss, accuracy]
+  format: kv
+timeout: 2h 30m
+retries: 1
+artifacts:
+  - checkpoints/*.pt
+  - results.json
+";
+
+fn error(text: &str) -> SpecError {
+    parse("spec.yaml", text).expect_err("the spec is wrong")
+}
+
+#[test]
+fn a_full_spec_parses_and_round_trips_through_yaml() {
+    let spec = parse("spec.yaml", FULL).unwrap();
+    assert_eq!(spec.resources.gpus, 2);
+    assert_eq!(spec.metrics.as_ref().unwrap().step, "step");
+    let again = parse("again.yaml", &serde_yaml_ng::to_string(&spec).unwrap()).unwrap();
+    assert_eq!(again, spec);
+    let plan = spec.plan(Some("abc".into()));
+    assert_eq!(
+        plan.command,
+        CommandLine::Shell("python train.py --lr 0.01 --epochs 3".into())
+    );
+    assert_eq!(
+        (plan.timeout_s, plan.snapshot.as_deref()),
+        (Some(9000), Some("abc"))
+    );
+}
+
+#[test]
+fn the_same_spec_hashes_the_same_and_a_changed_one_differently() {
+    let spec = parse("spec.yaml", FULL).unwrap();
+    assert_eq!(spec.request(None).hash(), spec.request(None).hash());
+    let changed = parse("spec.yaml", &FULL.replace("lr: 0.01", "lr: 0.02")).unwrap();
+    assert_ne!(spec.request(None).hash(), changed.request(None).hash());
+    assert_ne!(
+        spec.request(None).hash(),
+        spec.request(Some("x".into())).hash()
+    );
+}
+
+#[test]
+fn a_misspelt_field_is_placed_and_the_nearest_field_suggested() {
+    let e = error(&FULL.replace("command:", "comand:"));
+    assert_eq!((e.line, e.column), (Some(3), Some(1)));
+    assert!(e.message.contains("did you mean `command`?"), "{e}");
+    let e = error(&FULL.replace("  gpus: 2", "  gpu: 2"));
+    assert_eq!(e.line, Some(11));
+    assert!(e.to_string().contains("did you mean `gpus`?"), "{e}");
+    assert!(e.to_string().starts_with("spec.yaml:11:"), "{e}");
+}
+
+#[test]
+fn a_wrong_type_names_the_field_with_its_place() {
+    let e = error(&FULL.replace("gpus: 2", "gpus: two"));
+    assert_eq!(e.field.as_deref(), Some("resources.gpus"), "{e}");
+    assert_eq!((e.line, e.column), (Some(11), Some(9)));
+    let e = error(&FULL.replace("retries: 1", "retries: -1"));
+    assert_eq!(
+        (e.field.as_deref(), e.line),
+        (Some("retries"), Some(17)),
+        "{e}"
+    );
+}
+
+#[test]
+fn checks_after_parsing_point_at_the_field() {
+    let cases = [
+        ("{{lr}}", "{{rate}}", "command", 3, "names no parameter"),
+        ("gpus: 2", "gpus: 65", "resources.gpus", 11, "0 to 64"),
+        (
+            "timeout: 2h 30m",
+            "timeout: soon",
+            "timeout",
+            16,
+            "not a duration",
+        ),
+        (
+            "project: alice/vision",
+            "project: vision",
+            "project",
+            2,
+            "owner/name",
+        ),
+        (
+            "labels: [a100, spot]",
+            "labels: [a100, a100]",
+            "resources.labels.1",
+            12,
+            "twice",
+        ),
+        (
+            "  - results.json",
+            "  - ../secrets",
+            "artifacts.1",
+            20,
+            "inside",
+        ),
+        (
+            "  WANDB_MODE: disabled",
+            "  MILLRACE_TOKEN: x",
+            "env.MILLRACE_TOKEN",
+            6,
+            "set by",
+        ),
+        ("retries: 1", "retries: 11", "retries", 17, "0 to 10"),
+        (
+            "code: .",
+            "code: .\nworkdir: /srv",
+            "workdir",
+            5,
+            "not both",
+        ),
+    ];
+    for (from, to, field, line, words) in cases {
+        let e = error(&FULL.replace(from, to));
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.message.contains(words), "{e}");
+    }
+    let e = error(&FULL.replace("labels: [a100, spot]", "labels: [a100, a100]"));
+    assert_eq!(e.column, Some(18), "the second label: {e}");
+}
+
+#[test]
+fn malformed_yaml_and_missing_fields_are_reported_with_a_place() {
+    let e = error("name: [unclosed\nproject: a/b\n");
+    assert!(e.line.is_some(), "{e}");
+    let e = error("name: x\nproject: a/b\n");
+    assert!(e.message.contains("missing field `command`"), "{e}");
+    let e = error("");
+    assert!(!e.message.is_empty());
+}
+
+#[test]
+fn a_command_list_is_run_without_a_shell() {
+    let spec = parse(
+        "s.yaml",
+        "name: x\nproject: a/b\ncommand: [python, -c, 'print({{n}})']\nparams: {n: 5}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        spec.plan(None).command,
+        CommandLine::Argv(vec!["python".into(), "-c".into(), "print(5)".into()])
+    );
+    let e = error("name: x\nproject: a/b\ncommand: []\n");
+    assert_eq!(e.field.as_deref(), Some("command"));
+}
+
+#[test]
+fn the_published_schema_is_the_one_the_code_describes() {
+    let committed = include_str!("../../../docs/job-spec.schema.json");
+    assert_eq!(
+        committed,
+        json_schema(),
+        "regenerate it: millrace spec schema > docs/job-spec.schema.json"
+    );
+    assert!(committed.contains("\"resources\""));
+}
