@@ -94,7 +94,10 @@ enum Access {
 
 impl Access {
     fn of(path: &str) -> Self {
-        if path.starts_with("/api/v1/") || path == "/api/v1" {
+        if path.starts_with("/api/v1/runner/") {
+            // Runners carry runner tokens, which the handlers check.
+            Self::Open
+        } else if path.starts_with("/api/v1/") || path == "/api/v1" {
             Self::Api
         } else if path == "/login" || path.starts_with("/api/") || path.starts_with("/ajax-api/") {
             Self::Open
@@ -118,6 +121,7 @@ mod tests {
         assert_eq!(Access::of("/api/v1/me"), Access::Api);
         assert_eq!(Access::of("/api/login12345"), Access::Open);
         assert_eq!(Access::of("/login"), Access::Open);
+        assert_eq!(Access::of("/api/v1/runner/lease"), Access::Open);
         assert_eq!(Access::of("/u/ann/p/x"), Access::Page);
         assert!(is_static("/pkg/millrace.wasm"));
         assert!(!is_static("/u/ann"));

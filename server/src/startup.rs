@@ -2,8 +2,9 @@
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
+use app::db::queue::GpuPrices;
 use app::db::Db;
-use app::state::AppState;
+use app::state::{AppState, RunSettings};
 use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +13,9 @@ use axum::Router;
 use leptos::config::{get_config_from_str, get_configuration, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// The runtime configuration file `serve` reads when it exists in the working directory.
@@ -22,7 +25,7 @@ pub const LEPTOS_TOML: &str = "Leptos.toml";
 const BUILT_LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
 
 /// Runs the server on `db` until a shutdown signal, then lets requests in flight finish.
-pub async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()> {
     let options = leptos_options(&args)?;
     // Bind before the demo fill, so a port in use is reported at once; requests that arrive
     // during the fill wait in the backlog.
@@ -36,12 +39,54 @@ pub async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState {
         leptos_options: options,
         db,
+        runs: Arc::new(run_settings(&args, database)?),
     };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let every = (args.lease_timeout / 4).max(Duration::from_millis(100));
+    let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), every, async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|s| *s).await;
+    }));
     println!("millrace is serving on http://{}", listener.local_addr()?);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop.send(true);
+    let _ = scheduler.await;
     Ok(())
+}
+
+/// Where files go, how long leases last and GPU prices, from the flags.
+pub fn run_settings(args: &ServeArgs, database: &str) -> anyhow::Result<RunSettings> {
+    let files = args
+        .files
+        .clone()
+        .unwrap_or_else(|| default_files_dir(database));
+    std::fs::create_dir_all(&files)
+        .with_context(|| format!("cannot create the files directory {}", files.display()))?;
+    let mut settings = RunSettings::new(files);
+    settings.lease_ms = i64::try_from(args.lease_timeout.as_millis()).unwrap_or(i64::MAX);
+    settings.prices = GpuPrices(args.gpu_prices.iter().cloned().collect());
+    Ok(settings)
+}
+
+/// `NAME-files` beside a SQLite database file, so its data stays together; else
+/// `millrace-files` in the working directory.
+pub fn default_files_dir(database: &str) -> PathBuf {
+    let sqlite_file = database
+        .strip_prefix("sqlite:")
+        .map(|rest| rest.trim_start_matches("//"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty());
+    match sqlite_file.map(Path::new) {
+        Some(file) => {
+            let stem = file
+                .file_stem()
+                .map_or_else(|| "millrace".into(), |s| s.to_string_lossy());
+            file.with_file_name(format!("{stem}-files"))
+        }
+        None => PathBuf::from("millrace-files"),
+    }
 }
 
 /// Leptos site options: Leptos.toml from the working directory (else the copy built in),
@@ -121,4 +166,25 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_live_beside_the_sqlite_file_by_default() {
+        assert_eq!(
+            default_files_dir("sqlite:///srv/millrace.db?mode=rwc"),
+            PathBuf::from("/srv/millrace-files")
+        );
+        assert_eq!(
+            default_files_dir("sqlite://data/m.db"),
+            PathBuf::from("data/m-files")
+        );
+        assert_eq!(
+            default_files_dir("postgres://db/millrace"),
+            PathBuf::from("millrace-files")
+        );
+    }
 }

@@ -15,6 +15,9 @@ pub struct ApiError {
     pub error: AppError,
     /// Where in the request, e.g. `points[17].value`.
     pub field: Option<String>,
+    /// Said instead of the error's own message, where that would mislead (a runner is told
+    /// about its token, not asked to sign in).
+    pub message: Option<String>,
 }
 
 impl ApiError {
@@ -23,13 +26,27 @@ impl ApiError {
         Self {
             error: AppError::Invalid(message.into()),
             field: Some(field.into()),
+            message: None,
+        }
+    }
+
+    /// `error`'s status and code with `message` as the text.
+    pub fn saying(error: AppError, message: impl Into<String>) -> Self {
+        Self {
+            error,
+            field: None,
+            message: Some(message.into()),
         }
     }
 }
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        Self { error, field: None }
+        Self {
+            error,
+            field: None,
+            message: None,
+        }
     }
 }
 
@@ -60,7 +77,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut body = json!({ "code": self.error.code(), "message": self.error.to_string() });
+        let message = self.message.unwrap_or_else(|| self.error.to_string());
+        let mut body = json!({ "code": self.error.code(), "message": message });
         if let Some(field) = self.field {
             body["field"] = field.into();
         }

@@ -118,6 +118,25 @@ pub async fn show(
     let job = db::jobs::find_visible(&state.db, user.id, &uid)
         .await?
         .ok_or(AppError::NotFound)?;
+    describe(&state, job).await
+}
+
+/// The job `job` (number or global id) of project `owner/project`, as [`show`] gives it.
+pub async fn show_in_project(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path((owner, project, job)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let job = db::jobs::find_in_project(&state.db, project.id, &job)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    describe(&state, job).await
+}
+
+async fn describe(state: &AppState, job: db::jobs::Job) -> Result<Json<Value>, ApiError> {
     let tags: Map<String, Value> = db::jobs::tags(&state.db, job.id)
         .await?
         .into_iter()

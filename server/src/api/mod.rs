@@ -5,11 +5,13 @@ pub mod jobs;
 pub mod logs;
 mod me;
 pub mod metrics;
+pub mod runner;
+pub mod runs;
 
 use app::error::AppError;
 use app::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use error::ApiError;
 
@@ -21,10 +23,40 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me::show))
         .route("/projects/{owner}/{project}/jobs", post(jobs::create))
+        .route(
+            "/projects/{owner}/{project}/jobs/{job}",
+            get(jobs::show_in_project),
+        )
         .route("/jobs/{uid}", get(jobs::show))
         .route("/jobs/{uid}/status", post(jobs::set_status))
         .route("/jobs/{uid}/metrics", post(metrics::append))
-        .route("/jobs/{uid}/logs", post(logs::append))
+        .route("/jobs/{uid}/logs", post(logs::append).get(runs::logs))
+        .route("/projects/{owner}/{project}/apply", post(runs::apply))
+        .route("/jobs/{uid}/cancel", post(runs::cancel))
+        .route("/jobs/{uid}/rerun", post(runs::rerun))
+        .route("/jobs/{uid}/artifacts", get(runs::artifacts))
+        .route("/jobs/{uid}/artifacts/{*path}", get(runs::artifact))
+        .route(
+            "/snapshots",
+            post(runs::upload_snapshot).layer(DefaultBodyLimit::max(crate::files::MAX_SNAPSHOT)),
+        )
+        .nest("/runner", runner_router())
         .fallback(|| async { ApiError::from(AppError::NotFound) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// The runner protocol, authenticated by runner tokens (see [`runner::RunnerToken`]).
+fn runner_router() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(runner::register))
+        .route("/lease", post(runner::lease))
+        .route("/heartbeat", post(runner::heartbeat))
+        .route("/jobs/{uid}/started", post(runner::started))
+        .route("/jobs/{uid}/output", post(runner::output))
+        .route("/jobs/{uid}/finish", post(runner::finish))
+        .route(
+            "/jobs/{uid}/artifacts/{*path}",
+            put(runner::upload_artifact).layer(DefaultBodyLimit::max(crate::files::MAX_ARTIFACT)),
+        )
+        .route("/snapshots/{sha}", get(runner::snapshot))
 }

@@ -167,6 +167,8 @@ fn job(
             finished_ms: finished,
             runner: started.map(|_| RUNNERS[rng.gen_range(0..RUNNERS.len())].to_owned()),
             cost_usd: gpu_hours.map(|h| (h * 2.10 * 100.0).round() / 100.0),
+            // Demo jobs are history: nothing will run them.
+            run: None,
         },
         steps: logged,
         curve_seed: rng.gen(),

@@ -57,7 +57,9 @@ impl From<AppError> for MlflowError {
         let code = match error {
             AppError::NotFound => "RESOURCE_DOES_NOT_EXIST",
             AppError::Unauthorized => "UNAUTHENTICATED",
-            AppError::Invalid(_) | AppError::TooLarge(_) => "INVALID_PARAMETER_VALUE",
+            AppError::Invalid(_) | AppError::TooLarge(_) | AppError::Conflict(_) => {
+                "INVALID_PARAMETER_VALUE"
+            }
             AppError::Internal | AppError::Transport(_) => "INTERNAL_ERROR",
         };
         Self {

@@ -35,9 +35,11 @@ impl TestApp {
         let options = leptos::config::LeptosOptions::builder()
             .output_name("millrace")
             .build();
+        let runs = app::state::RunSettings::new(dir.path().join("files"));
         let router = server::startup::router(AppState {
             leptos_options: options,
             db: db.clone(),
+            runs: std::sync::Arc::new(runs),
         });
         Self {
             db,

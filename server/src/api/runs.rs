@@ -1,0 +1,308 @@
+//! `/api/v1` for jobs that millrace runs: apply a spec, cancel, rerun, follow logs, snapshots
+//! and artifacts.
+
+use super::error::{ApiError, ApiJson};
+use crate::files;
+use crate::spec::{CommandLine, JobRequest};
+use app::auth::CurrentUser;
+use app::db::{self, events, jobs::NewJob, jobs::RunSpec, queue};
+use app::error::AppError;
+use app::model::JobStatus;
+use app::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Query of `apply`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyQuery {
+    /// Say what would happen without queueing anything.
+    #[serde(default)]
+    dry_run: bool,
+    /// Queue a new job even if the newest job of this spec has the same content.
+    #[serde(default)]
+    always: bool,
+}
+
+/// Queues the job a spec describes, unless the newest job of that spec name already has the
+/// same content: `created` (201), `changed` (201, names the previous job) or `unchanged` (200).
+pub async fn apply(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path((owner, project)): Path<(String, String)>,
+    Query(query): Query<ApplyQuery>,
+    ApiJson(request): ApiJson<JobRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    request
+        .check()
+        .map_err(|(path, message)| ApiError::invalid(path.join("."), message))?;
+    if let Some(sha) = request.plan.snapshot.as_ref().filter(|_| !query.dry_run) {
+        let path = files::snapshot_path(&state.runs.files_dir, sha);
+        if !files::is_sha256(sha) || !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Err(ApiError::invalid(
+                "plan.snapshot",
+                format!("no snapshot {sha} was uploaded"),
+            ));
+        }
+    }
+    let hash = request.hash();
+    let base = format!("/u/{}/p/{}/j/", project.owner, project.name);
+    let previous = queue::latest_for_spec(&state.db, project.id, &request.name).await?;
+    if let Some(previous) = previous
+        .as_ref()
+        .filter(|p| p.spec_hash == hash && !query.always)
+    {
+        let status = JobStatus::from_code(previous.status).map_or("unknown", JobStatus::as_str);
+        return Ok((
+            StatusCode::OK,
+            Json(
+                json!({ "action": "unchanged", "uid": previous.uid, "number": previous.number,
+                         "status": status, "url": format!("{base}{}", previous.number) }),
+            ),
+        ));
+    }
+    let action = if previous.is_some() {
+        "changed"
+    } else {
+        "created"
+    };
+    let previous_number = previous.map(|p| p.number);
+    if query.dry_run {
+        return Ok((
+            StatusCode::OK,
+            Json(json!({ "action": action, "dry_run": true, "previous": previous_number })),
+        ));
+    }
+    let job = queue_job(&state, project.id, user.id, request, hash).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "action": action, "uid": job.uid, "number": job.number,
+                     "previous": previous_number, "status": "queued",
+                     "url": format!("{base}{}", job.number) }),
+        ),
+    ))
+}
+
+async fn queue_job(
+    state: &AppState,
+    project: i64,
+    user: i64,
+    request: JobRequest,
+    hash: String,
+) -> Result<db::jobs::JobRef, ApiError> {
+    let command = match &request.plan.command {
+        CommandLine::Shell(text) => text.clone(),
+        CommandLine::Argv(argv) => argv.join(" "),
+    };
+    let new = NewJob {
+        name: request.name.clone(),
+        status: Some(JobStatus::Queued),
+        command,
+        params: request.params.clone(),
+        gpus: i64::from(request.gpus),
+        created_by: Some(user),
+        run: Some(RunSpec {
+            spec_name: request.name.clone(),
+            spec_hash: hash,
+            spec_json: serde_json::to_string(&request.plan).expect("a plan serialises"),
+            labels: request.labels.clone(),
+            retries: i64::from(request.retries),
+        }),
+        ..NewJob::default()
+    };
+    let mut tx = state.db.begin().await?;
+    let job = db::jobs::insert_many(&mut tx, project, &[new])
+        .await?
+        .remove(0);
+    let payload = json!({ "number": job.number, "uid": job.uid });
+    events::append(
+        &mut tx,
+        "job.created",
+        Some(project),
+        Some(job.id),
+        &payload,
+    )
+    .await?;
+    tx.commit().await?;
+    state.runs.queued.notify_waiters();
+    Ok(job)
+}
+
+/// Stops a job: a queued one at once, a running one through its runner within a heartbeat.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut tx = state.db.begin().await?;
+    let outcome = queue::cancel(&mut tx, job.id).await?;
+    tx.commit().await?;
+    let (result, message) = match outcome {
+        queue::Cancel::Dequeued => ("cancelled", "it had not started".to_owned()),
+        queue::Cancel::Requested => ("stopping", "its runner stops it within seconds".into()),
+        queue::Cancel::AlreadyEnded(status) => ("ended", format!("it had already {}", status.as_str())),
+        queue::Cancel::NotRun => {
+            return Err(ApiError::invalid(
+                "uid",
+                "this job reports from elsewhere (tracking API); millrace did not start it and cannot stop it",
+            ))
+        }
+    };
+    Ok(Json(
+        json!({ "uid": job.uid, "result": result, "message": message }),
+    ))
+}
+
+/// Queues a new job with the spec of an earlier one.
+pub async fn rerun(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(uid): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut tx = state.db.begin().await?;
+    let Some(new) = queue::rerun(&mut tx, job.id, user.id).await? else {
+        return Err(ApiError::invalid(
+            "uid",
+            "only jobs millrace ran can be rerun",
+        ));
+    };
+    tx.commit().await?;
+    state.runs.queued.notify_waiters();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "uid": new.uid, "number": new.number, "rerun_of": job.number })),
+    ))
+}
+
+/// Query of a log read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Chunks after this position.
+    #[serde(default)]
+    after: i64,
+    /// Wait up to this long (at most 30 s) for new output if there is none yet.
+    #[serde(default)]
+    wait_ms: u64,
+}
+
+/// Longest a log read waits for output.
+const MAX_LOG_WAIT: Duration = Duration::from_secs(30);
+
+/// A job's output after a position, waiting for more if asked: `millrace logs -f` follows a
+/// job with a chain of these.
+pub async fn logs(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(uid): Path<String>,
+    Query(query): Query<LogQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let deadline = Instant::now() + Duration::from_millis(query.wait_ms).min(MAX_LOG_WAIT);
+    loop {
+        let mut conn = state.db.pool().acquire().await?;
+        let chunks = db::logs::after(&mut conn, job.id, query.after, 1000).await?;
+        let now = db::jobs::find_visible(&state.db, user.id, &uid)
+            .await?
+            .unwrap_or(job.clone());
+        let status = JobStatus::from_code(now.status).unwrap_or(JobStatus::Lost);
+        if !chunks.is_empty() || status.is_finished() || Instant::now() >= deadline {
+            let next = chunks.last().map_or(query.after, |c| c.seq);
+            let chunks: Vec<Value> = chunks
+                .into_iter()
+                .map(|c| json!({ "seq": c.seq, "stream": c.stream, "text": c.text }))
+                .collect();
+            let ending = db::queue::ending(&state.db, job.id).await?;
+            return Ok(Json(
+                json!({ "chunks": chunks, "next": next, "status": status.as_str(),
+                                   "exit_code": ending.exit_code, "error": ending.error,
+                                   "runner": ending.runner }),
+            ));
+        }
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Stores a code snapshot (a .tar.gz) under its SHA-256 and answers the hash.
+pub async fn upload_snapshot(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Err(ApiError::invalid("body", "a snapshot is a .tar.gz file"));
+    }
+    let sha = files::save_snapshot(&state.runs.files_dir, &body)
+        .await
+        .map_err(internal("storing a snapshot"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "sha256": sha, "bytes": body.len() })),
+    ))
+}
+
+/// The artifacts a job kept: path and size of each.
+pub async fn artifacts(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let root = state.runs.files_dir.clone();
+    let listed = tokio::task::spawn_blocking(move || files::list_artifacts(&root, &job.uid))
+        .await
+        .expect("listing does not panic")
+        .map_err(internal("listing artifacts"))?;
+    let items: Vec<Value> = listed
+        .into_iter()
+        .map(|(path, bytes)| json!({ "path": path, "bytes": bytes }))
+        .collect();
+    Ok(Json(json!({ "artifacts": items })))
+}
+
+/// One artifact's bytes.
+pub async fn artifact(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path((uid, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let job = db::jobs::find_visible(&state.db, user.id, &uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let path =
+        files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or(AppError::NotFound)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    // Streamed: an artifact may be gigabytes.
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
+
+/// Logs an I/O failure and answers 500.
+pub fn internal(what: &'static str) -> impl Fn(std::io::Error) -> ApiError {
+    move |error| {
+        tracing::error!(%error, "{what}");
+        AppError::Internal.into()
+    }
+}
