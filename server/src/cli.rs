@@ -34,9 +34,192 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Manage API tokens (for scripts, the MLflow client and runners).
+    /// Manage API tokens (for scripts and the MLflow client).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Queue the job a YAML spec describes, unless the same spec already made one.
+    Apply(ApplyArgs),
+    /// Snapshot this directory, queue a command on a runner and follow its output.
+    Run(RunArgs),
+    /// Print a job's output; -f follows it as it runs.
+    Logs(LogsArgs),
+    /// Stop a job: a queued one at once, a running one within seconds.
+    Cancel(CancelArgs),
+    /// Run jobs on this machine: lease them from the server, run them, report back.
+    Runner(RunnerArgs),
+    /// Manage runner tokens (what `millrace runner --token` takes).
+    #[command(subcommand, name = "runner-token")]
+    RunnerToken(RunnerTokenCommand),
+    /// Job spec tools.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+}
+
+/// Where the server is and who is calling: flags of the commands that talk to a server.
+#[derive(Debug, Args, Clone)]
+pub struct Remote {
+    /// The millrace server.
+    #[arg(long, env = "MILLRACE_SERVER", default_value = "http://127.0.0.1:3000")]
+    pub server: String,
+    /// An API token (`millrace token create`); a job's own token inside a job.
+    #[arg(long, env = "MILLRACE_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+/// Flags of `millrace apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The spec file (YAML); its JSON Schema: `millrace spec schema`.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Say what would happen, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Largest code snapshot, e.g. 100MB.
+    #[arg(long, default_value = "100MB", value_parser = parse_size)]
+    pub max_snapshot: u64,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Flags of `millrace run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The project, owner/name (default: your project named after this directory).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// The job's name (default: the program's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// GPUs it needs.
+    #[arg(long, default_value_t = 0)]
+    pub gpus: u32,
+    /// A runner label it needs (repeat it).
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// A metric to pick out of its output, as `key=value` or JSON lines (repeat it).
+    #[arg(long = "metric")]
+    pub metrics: Vec<String>,
+    /// Files to keep after the run, globs relative to the job's directory (repeat it).
+    #[arg(long = "artifact")]
+    pub artifacts: Vec<String>,
+    /// Longest run time, e.g. 2h.
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Largest code snapshot, e.g. 100MB.
+    #[arg(long, default_value = "100MB", value_parser = parse_size)]
+    pub max_snapshot: u64,
+    /// Queue it and return, without following its output.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Flags of `millrace logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The job: its global id, or its URL path (`/u/ann/p/vision/j/12` or `ann/vision/12`).
+    pub job: String,
+    /// Follow the output until the job ends.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Flags of `millrace cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The job: its global id, or its URL path (`/u/ann/p/vision/j/12` or `ann/vision/12`).
+    pub job: String,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Flags of `millrace runner`.
+#[derive(Debug, Args)]
+pub struct RunnerArgs {
+    /// The millrace server.
+    #[arg(long, env = "MILLRACE_SERVER", default_value = "http://127.0.0.1:3000")]
+    pub server: String,
+    /// A runner token (`millrace runner-token create`).
+    #[arg(long, env = "MILLRACE_RUNNER_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// This runner's name, unique among runners (default: the host name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// GPU ids it hands to jobs, comma-separated (e.g. 0,1,2,3).
+    #[arg(long, value_delimiter = ',')]
+    pub gpus: Vec<String>,
+    /// Labels jobs can ask for, comma-separated (e.g. a100,spot).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// Where job directories are made.
+    #[arg(long, default_value = "millrace-runner")]
+    pub workdir: PathBuf,
+    /// Jobs run at once at most.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_jobs: u16,
+    /// Time a stopped job gets between SIGTERM and SIGKILL, e.g. 10s.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub grace: std::time::Duration,
+}
+
+/// `millrace runner-token ...`
+#[derive(Debug, Subcommand)]
+pub enum RunnerTokenCommand {
+    /// Create a runner token and print it (it is shown only this once).
+    Create {
+        /// A label to recognise it by, e.g. the machines that use it.
+        #[arg(long, default_value = "runners")]
+        name: String,
+    },
+    /// List runner tokens.
+    List,
+    /// Revoke a runner token at once: its runners stop and their jobs are requeued or lost.
+    Revoke {
+        /// Its id, as `runner-token list` shows.
+        id: i64,
+    },
+}
+
+/// `millrace spec ...`
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Print the JSON Schema of job specs (for editors: yaml-language-server).
+    Schema,
+    /// Check a spec file without a server.
+    Check {
+        /// The spec file.
+        file: PathBuf,
+    },
+}
+
+/// `100MB`, `1.5GB`, `5000`: a size in bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "K" => 1_000,
+        "MB" | "M" => 1_000_000,
+        "GB" | "G" => 1_000_000_000,
+        "KIB" => 1 << 10,
+        "MIB" => 1 << 20,
+        "GIB" => 1 << 30,
+        _ => return Err(format!("'{text}' is not a size such as 100MB")),
+    };
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size such as 100MB"))?;
+    Ok((number * factor as f64) as u64)
 }
 
 /// Flags of `millrace serve`.
@@ -51,6 +234,35 @@ pub struct ServeArgs {
     /// Create the demo workspace first if the database has no users.
     #[arg(long)]
     pub demo: bool,
+    /// Directory for code snapshots and job artifacts, created if missing (default: beside
+    /// the SQLite file, `NAME-files`; with PostgreSQL, `millrace-files`).
+    #[arg(long, env = "MILLRACE_FILES")]
+    pub files: Option<PathBuf>,
+    /// How long a runner may stay silent before its jobs are lost (or requeued), e.g. 30s.
+    #[arg(long, env = "MILLRACE_LEASE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub lease_timeout: std::time::Duration,
+    /// Price of a GPU-hour on runners with a label, as LABEL=USD (repeat it); the label
+    /// `default` prices runners whose labels have none. Jobs' cost is computed from it.
+    #[arg(long = "gpu-price", value_name = "LABEL=USD", value_parser = parse_price)]
+    pub gpu_prices: Vec<(String, f64)>,
+}
+
+/// `30s`, `2m`: a duration as people write it.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration like 30s ({e})"))
+}
+
+fn parse_price(text: &str) -> Result<(String, f64), String> {
+    let (label, price) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not LABEL=USD, e.g. a100=2.40"))?;
+    let price: f64 = price
+        .parse()
+        .ok()
+        .filter(|p: &f64| p.is_finite() && *p >= 0.0)
+        .ok_or_else(|| format!("'{price}' is not a price in USD, e.g. 2.40"))?;
+    Ok((label.to_owned(), price))
 }
 
 /// Flags of `millrace demo`.

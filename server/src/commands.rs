@@ -1,6 +1,8 @@
 //! What each subcommand does, after the command line is parsed.
 
-use crate::cli::{Cli, Command, TokenCommand, UserCommand};
+use crate::cli::{
+    Cli, Command, RunnerArgs, RunnerTokenCommand, SpecCommand, TokenCommand, UserCommand,
+};
 use anyhow::{bail, Context};
 use app::db::{self, Db};
 use app::model::Name;
@@ -8,17 +10,86 @@ use std::io::BufRead;
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The commands that talk to a server need no database.
+    match cli.command {
+        Command::Apply(args) => return crate::remote::apply(args).await,
+        Command::Run(args) => return crate::remote::run(args).await,
+        Command::Logs(args) => return crate::remote::logs(args).await,
+        Command::Cancel(args) => return crate::remote::cancel(args).await,
+        Command::Runner(args) => return crate::runner::run(runner_settings(args)).await,
+        Command::Spec(command) => return spec(command),
+        _ => {}
+    }
     let db = open(&cli.database).await?;
     let result = match cli.command {
-        Command::Serve(args) => crate::startup::serve(db.clone(), args).await,
+        Command::Serve(args) => crate::startup::serve(db.clone(), args, &cli.database).await,
         Command::Demo(args) => crate::demo::run(&db, &args)
             .await
             .map(|summary| println!("{summary}")),
         Command::User(command) => user(&db, command).await,
         Command::Token(command) => token(&db, command).await,
+        Command::RunnerToken(command) => runner_token(&db, command).await,
+        _ => unreachable!("handled above"),
     };
     db.close().await;
     result
+}
+
+fn runner_settings(args: RunnerArgs) -> crate::runner::Settings {
+    crate::runner::Settings {
+        server: args.server,
+        token: args.token,
+        name: args.name.unwrap_or_else(crate::runner::hostname),
+        gpus: args.gpus.into_iter().filter(|g| !g.is_empty()).collect(),
+        labels: args.labels.into_iter().filter(|l| !l.is_empty()).collect(),
+        workdir: args.workdir,
+        max_jobs: usize::from(args.max_jobs),
+        grace: args.grace,
+    }
+}
+
+fn spec(command: SpecCommand) -> anyhow::Result<()> {
+    match command {
+        SpecCommand::Schema => print!("{}", crate::spec::json_schema()),
+        SpecCommand::Check { file } => {
+            let spec = crate::spec::load(&file)?;
+            println!(
+                "{}: a valid spec for {} in {}",
+                file.display(),
+                spec.name,
+                spec.project
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn runner_token(db: &Db, command: RunnerTokenCommand) -> anyhow::Result<()> {
+    match command {
+        RunnerTokenCommand::Create { name } => {
+            let secret = app::auth::new_secret();
+            let id = db::runners::create_token(db, &name, &app::auth::hash_secret(&secret)).await?;
+            eprintln!("runner token {id} created; it is shown only now:");
+            println!("{secret}");
+        }
+        RunnerTokenCommand::List => {
+            for token in db::runners::tokens(db).await? {
+                let state = if token.revoked_ms.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!("{}\t{}\t{state}", token.id, token.name);
+            }
+        }
+        RunnerTokenCommand::Revoke { id } => {
+            if !db::runners::revoke_token(db, id).await? {
+                bail!("there is no live runner token {id}");
+            }
+            println!("runner token {id} revoked");
+        }
+    }
+    Ok(())
 }
 
 /// Opens and migrates the store, with a one-line reason when it cannot.

@@ -1,14 +1,21 @@
-//! The millrace server: command line, startup, HTTP routes, REST API and demo data.
+//! The millrace server: command line, startup, HTTP routes, REST API, job runner and demo data.
 
 // The app's view types nest deeply; release builds (without `erase_components`) need room.
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod demo;
+pub mod files;
 pub mod middleware;
 pub mod mlflow;
 pub mod protojson;
+pub mod remote;
+pub mod runner;
+pub mod scheduler;
+pub mod snapshot;
+pub mod spec;
 pub mod startup;
 pub mod telemetry;

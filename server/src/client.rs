@@ -1,0 +1,204 @@
+//! A small HTTP client for millrace's REST API, shared by the CLI commands and the runner.
+
+use anyhow::{anyhow, Context};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A server address and the token every request carries.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+/// A failed call: the server's status and its error message, or no answer at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The server answered with an error.
+    #[error("{message} (HTTP {status})")]
+    Status {
+        /// HTTP status.
+        status: StatusCode,
+        /// The `error.message` of the body, or the body.
+        message: String,
+        /// The `error.field` of the body, if any.
+        field: Option<String>,
+    },
+    /// The server could not be reached or the answer could not be read.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable {
+        /// What was called.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl CallError {
+    /// The HTTP status, if the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            Self::Unreachable { .. } => None,
+        }
+    }
+
+    /// Whether trying again later may work (no answer, or the server is in trouble).
+    pub fn is_transient(&self) -> bool {
+        self.status()
+            .is_none_or(|s| s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS)
+    }
+}
+
+impl Client {
+    /// A client of the server at `base` (`http://host:port`) sending `token`.
+    pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(anyhow!(
+                "the server address '{base}' must start with http:// or https://"
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("millrace/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            http,
+            base,
+            token: token.to_owned(),
+        })
+    }
+
+    /// The server's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(60))
+    }
+
+    /// GET `path` and decode the JSON answer.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
+        self.send(self.request(Method::GET, path), path).await
+    }
+
+    /// POST `body` as JSON to `path` and decode the JSON answer.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, CallError> {
+        self.send(self.request(Method::POST, path).json(body), path)
+            .await
+    }
+
+    /// POST `body` as JSON; `None` when the server answers 204 (nothing to give).
+    pub async fn post_maybe<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        timeout: Duration,
+    ) -> Result<Option<T>, CallError> {
+        let request = self.request(Method::POST, path).json(body).timeout(timeout);
+        let response = self.response(request, path).await?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        decode(response, path).await.map(Some)
+    }
+
+    /// Sends raw bytes with `method` to `path` and decodes the JSON answer.
+    pub async fn send_bytes<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> Result<T, CallError> {
+        let request = self
+            .request(method, path)
+            .timeout(Duration::from_secs(600))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        self.send(request, path).await
+    }
+
+    /// GET `path` as raw bytes.
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, CallError> {
+        let request = self
+            .request(Method::GET, path)
+            .timeout(Duration::from_secs(600));
+        let response = self.response(request, path).await?;
+        let bytes = response.bytes().await.map_err(|e| unreachable(path, &e))?;
+        Ok(bytes.to_vec())
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        path: &str,
+    ) -> Result<T, CallError> {
+        let response = self.response(request, path).await?;
+        decode(response, path).await
+    }
+
+    async fn response(
+        &self,
+        request: RequestBuilder,
+        path: &str,
+    ) -> Result<reqwest::Response, CallError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| unreachable(&format!("{}{path}", self.base), &e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let message = body["error"]["message"]
+            .as_str()
+            .map_or_else(|| text.chars().take(300).collect(), str::to_owned);
+        let field = body["error"]["field"].as_str().map(str::to_owned);
+        Err(CallError::Status {
+            status,
+            message,
+            field,
+        })
+    }
+}
+
+async fn decode<T: DeserializeOwned>(
+    response: reqwest::Response,
+    path: &str,
+) -> Result<T, CallError> {
+    let bytes = response.bytes().await.map_err(|e| unreachable(path, &e))?;
+    serde_json::from_slice(&bytes).map_err(|e| CallError::Unreachable {
+        url: path.to_owned(),
+        reason: format!("the answer is not what millrace sends: {e}"),
+    })
+}
+
+fn unreachable(url: &str, error: &reqwest::Error) -> CallError {
+    // reqwest's Display hides the cause ("error sending request"); the chain names it.
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason = format!("{reason}: {cause}");
+        source = cause.source();
+    }
+    CallError::Unreachable {
+        url: url.to_owned(),
+        reason,
+    }
+}
