@@ -56,10 +56,11 @@ impl fmt::Display for Name {
 }
 
 /// The lifecycle state of a job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     /// Waiting for a runner.
+    #[default]
     Queued,
     /// Leased by a runner, preparing to run.
     Starting,
@@ -222,7 +223,7 @@ pub struct UserSummary {
 }
 
 /// A row of the projects column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProjectSummary {
     /// The owner's user name.
     pub owner: String,
@@ -238,6 +239,8 @@ pub struct ProjectSummary {
     pub created_ms: i64,
     /// Last activity, milliseconds since the Unix epoch.
     pub updated_ms: i64,
+    /// What its jobs cost in all, USD.
+    pub cost_usd: f64,
 }
 
 /// A row of the jobs column.
@@ -261,6 +264,8 @@ pub struct JobSummary {
     pub tags: Vec<(String, String)>,
     /// With a metric sort: the job's last value of that metric.
     pub sort_metric: Option<f64>,
+    /// What it cost, once priced.
+    pub cost_usd: Option<f64>,
 }
 
 /// Everything the job pane shows, fetched in one call.
@@ -300,6 +305,14 @@ pub struct JobDetail {
     pub archived: bool,
     /// Its metric keys with their summaries, in key order.
     pub metrics: Vec<MetricSummary>,
+    /// The runner it runs or ran on, for jobs millrace runs.
+    pub runner: Option<String>,
+    /// The process's exit code, once it exited.
+    pub exit_code: Option<i64>,
+    /// Why it failed, was cancelled or lost.
+    pub error: Option<String>,
+    /// Whether millrace runs it (from a spec), so it can be stopped and rerun.
+    pub runs_here: bool,
 }
 
 /// A metric key of a job and what lists show of it.
@@ -326,6 +339,52 @@ pub struct Me {
     pub name: String,
     /// Name shown to people.
     pub display_name: String,
+}
+
+/// A piece of a job's output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogChunk {
+    /// Position in the job's log, from 1.
+    pub seq: i64,
+    /// True for standard error.
+    pub stderr: bool,
+    /// The text, each line ending in a newline.
+    pub text: String,
+}
+
+/// Output of a job after a position, and whether more can come.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPage {
+    /// The chunks, oldest first.
+    pub chunks: Vec<LogChunk>,
+    /// The position to ask after next time.
+    pub next: i64,
+    /// Whether output before the first chunk was left out (the tail was asked for).
+    pub cut: bool,
+    /// The job's status now.
+    pub status: JobStatus,
+}
+
+/// A runner as the runners page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerInfo {
+    /// Unique name.
+    pub name: String,
+    /// The machine it runs on.
+    pub hostname: String,
+    /// Its GPU ids.
+    pub gpus: Vec<String>,
+    /// Its labels.
+    pub labels: Vec<String>,
+    /// Jobs it runs at once at most.
+    pub max_jobs: i64,
+    /// Jobs it holds now.
+    pub active_jobs: i64,
+    /// GPUs those jobs hold.
+    pub busy_gpus: i64,
+    /// Seconds since it was last heard from, as the server counted when it answered (so the
+    /// server's and the browser's render agree).
+    pub seen_ago_s: i64,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use crate::components::job_pane::JobPane;
 use crate::pages::browse::{Browser, JobsLevel, ProjectsLevel};
-use crate::pages::{login::Login, not_found::NotFound};
+use crate::pages::{login::Login, not_found::NotFound, runners::RunnersPage};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
@@ -15,6 +15,7 @@ pub fn AppRoutes() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=Login/>
+                <Route path=path!("/runners") view=RunnersPage ssr=SsrMode::InOrder/>
                 <ParentRoute path=path!("") view=Browser ssr=SsrMode::InOrder>
                     <Route path=path!("") view=|| ()/>
                     <ParentRoute path=path!("u/:user") view=ProjectsLevel>

@@ -52,3 +52,7 @@ CREATE TABLE job_labels (
 CREATE INDEX jobs_queue ON jobs (id) WHERE status = 0 AND spec IS NOT NULL;
 CREATE INDEX jobs_leased ON jobs (lease_expires_ms) WHERE lease_expires_ms IS NOT NULL;
 CREATE INDEX jobs_by_spec ON jobs (project_id, spec_name, id) WHERE spec_name IS NOT NULL;
+
+-- What a project's jobs cost in all, kept as jobs are added and priced, so lists never sum.
+ALTER TABLE projects ADD COLUMN cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0;
+UPDATE projects SET cost_usd = COALESCE((SELECT SUM(j.cost_usd) FROM jobs j WHERE j.project_id = projects.id), 0);

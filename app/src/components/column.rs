@@ -9,6 +9,7 @@ use crate::components::widths::{ResizeHandle, Widths};
 use crate::model::JobStatus;
 use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
 use crate::server_fns::projects::{archive_projects, rename_project};
+use crate::server_fns::runs::{rerun_jobs, stop_jobs};
 use crate::view_query::{ViewPath, ViewQuery};
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::prelude::*;
@@ -424,6 +425,22 @@ fn ColumnBody(
         }
         ColumnKind::Users => {}
     };
+    let stop = move |ids: Vec<String>| {
+        if let ColumnKind::Jobs { owner, project } = kind.get_untracked() {
+            let uids = uids_of(&ids);
+            spawn_local(
+                async move { after_action(stop_jobs(owner, project, uids).await.map(|_| ())) },
+            );
+        }
+    };
+    let rerun = move |ids: Vec<String>| {
+        if let ColumnKind::Jobs { owner, project } = kind.get_untracked() {
+            let uids = uids_of(&ids);
+            spawn_local(
+                async move { after_action(rerun_jobs(owner, project, uids).await.map(|_| ())) },
+            );
+        }
+    };
     // Stored, so the rename closure stays `Copy` for the menu and the bulk bar.
     let navigate = StoredValue::new(leptos_router::hooks::use_navigate());
     let rename = move |row: Row| {
@@ -557,8 +574,8 @@ fn ColumnBody(
             {move || rows.with(Vec::is_empty).then(|| view! { <p class="empty">"Nothing here."</p> })}
         </div>
         {move || load_error.get().map(|e| view! { <p class="error-notice" role="alert">{e}</p> })}
-        <BulkBar kind selected tag archive/>
-        <ContextMenu kind menu tag archive rename/>
+        <BulkBar kind selected tag archive stop rerun/>
+        <ContextMenu kind menu tag archive rename stop rerun/>
     }
     .into_any()
 }

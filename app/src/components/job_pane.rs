@@ -2,9 +2,12 @@
 
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
+use crate::components::job_logs::JobLogs;
 use crate::components::rows::duration;
-use crate::model::{JobDetail, MetricSummary};
+use crate::error::AppError;
+use crate::model::{JobDetail, LogPage, MetricSummary};
 use crate::server_fns::jobs::get_job;
+use crate::server_fns::runs::get_logs;
 use crate::view_query::JobTab;
 use leptos::prelude::*;
 
@@ -27,6 +30,16 @@ pub fn JobPane() -> impl IntoView {
         |(owner, project, job)| get_job(owner, project, job),
     );
     let tab = Memo::new(move |_| browse.query.with(|q| q.tab));
+    // The logs tab's own data, fetched beside the job (never after it) and only on that tab.
+    let logs = Resource::new(
+        move || (key.get(), tab.get() == JobTab::Logs),
+        |((owner, project, job), wanted)| async move {
+            match wanted {
+                true => get_logs(owner, project, job, None).await.map(Some),
+                false => Ok(None),
+            }
+        },
+    );
 
     view! {
         <section
@@ -53,7 +66,7 @@ pub fn JobPane() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="pane-body skeleton-pane"></div> }>
                 <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                     {move || Suspend::new(async move {
-                        job.await.map(|job| view! { <JobBody job tab/> })
+                        job.await.map(|job| view! { <JobBody job tab logs/> })
                     })}
                 </ErrorBoundary>
             </Suspense>
@@ -63,7 +76,11 @@ pub fn JobPane() -> impl IntoView {
 }
 
 #[component]
-fn JobBody(job: JobDetail, tab: Memo<JobTab>) -> impl IntoView {
+fn JobBody(
+    job: JobDetail,
+    tab: Memo<JobTab>,
+    logs: Resource<Result<Option<LogPage>, AppError>>,
+) -> impl IntoView {
     let title = format!("{} #{}", job.name, job.number);
     let job = StoredValue::new(job);
     view! {
@@ -73,7 +90,15 @@ fn JobBody(job: JobDetail, tab: Memo<JobTab>) -> impl IntoView {
                 JobTab::Overview => job.with_value(overview).into_any(),
                 JobTab::Metrics => job.with_value(|j| metric_table(&j.metrics)).into_any(),
                 JobTab::Logs => view! {
-                    <p class="empty">"Logs appear here once runners stream them."</p>
+                    <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>
+                        <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                            {move || Suspend::new(async move {
+                                let first = logs.await?.unwrap_or_default();
+                                let (owner, project, uid) = job.with_value(|j| (j.owner.clone(), j.project.clone(), j.uid.clone()));
+                                Ok::<_, AppError>(view! { <JobLogs owner project uid first/> })
+                            })}
+                        </ErrorBoundary>
+                    </Suspense>
                 }.into_any(),
                 JobTab::Config => job.with_value(config).into_any(),
             }}
@@ -111,6 +136,11 @@ fn overview(job: &JobDetail) -> impl IntoView {
             },
         ),
         ("GPUs", job.gpus.to_string()),
+        ("Runner", job.runner.clone().unwrap_or_else(|| "—".into())),
+        (
+            "Exit code",
+            job.exit_code.map_or_else(|| "—".into(), |c| c.to_string()),
+        ),
         (
             "Cost",
             job.cost_usd
@@ -118,10 +148,12 @@ fn overview(job: &JobDetail) -> impl IntoView {
                 .unwrap_or_else(|| "—".into()),
         ),
     ];
+    let problem = job.error.clone();
     view! {
         <dl class="facts">
             {facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
         </dl>
+        {problem.map(|text| view! { <p class="job-error" role="status">{text}</p> })}
         <h3>"Tags"</h3>
         {if tags.is_empty() {
             view! { <p class="empty">"No tags."</p> }.into_any()

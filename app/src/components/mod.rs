@@ -3,6 +3,7 @@
 pub mod browse;
 pub mod column;
 pub mod error_notice;
+pub mod job_logs;
 pub mod job_pane;
 pub mod row_actions;
 pub mod rows;

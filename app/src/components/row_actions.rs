@@ -24,6 +24,8 @@ pub fn BulkBar(
     selected: RwSignal<Vec<String>>,
     tag: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
     archive: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+    stop: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+    rerun: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let editable = move || kind.with(ColumnKind::editable);
     let taggable = move || kind.with(ColumnKind::taggable);
@@ -35,7 +37,8 @@ pub fn BulkBar(
                 <button disabled=move || !taggable() on:click=move |_| tag(selected.get_untracked())>"Tag"</button>
                 <button disabled=move || !editable() on:click=move |_| archive(selected.get_untracked())>"Archive"</button>
                 <button disabled=true title="Compare arrives with the charts">"Compare"</button>
-                <button disabled=true title="Stopping needs a runner">"Stop"</button>
+                <button disabled=move || !taggable() on:click=move |_| stop(selected.get_untracked())>"Stop"</button>
+                <button disabled=move || !taggable() on:click=move |_| rerun(selected.get_untracked())>"Rerun"</button>
                 <button on:click=move |_| selected.set(Vec::new())>"Clear"</button>
             </div>
         })
@@ -50,6 +53,8 @@ pub fn ContextMenu(
     tag: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
     archive: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
     rename: impl Fn(Row) + Copy + Send + Sync + 'static,
+    stop: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+    rerun: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let browse = expect_context::<Browse>();
     let close = move || menu.set(None);
@@ -62,6 +67,7 @@ pub fn ContextMenu(
             let (new_tab, link) = (href.clone(), href);
             let (uid, row) = (at.row.uid.clone(), at.row.clone());
             let (tag_id, archive_id) = (at.row.id.clone(), at.row.id.clone());
+            let (stop_id, rerun_id) = (at.row.id.clone(), at.row.id.clone());
             view! {
                 <div class="menu-backdrop" on:click=move |_| close() on:contextmenu=move |ev: MouseEvent| { ev.prevent_default(); close() }></div>
                 <div
@@ -78,8 +84,8 @@ pub fn ContextMenu(
                     <button role="menuitem" disabled=!taggable on:click=move |_| { close(); tag(vec![tag_id.clone()]) }>"Tag…"</button>
                     <button role="menuitem" disabled=!editable on:click=move |_| { close(); archive(vec![archive_id.clone()]) }>"Archive"</button>
                     {is_jobs.then(|| view! {
-                        <button role="menuitem" disabled=true title="Stopping needs a runner">"Stop"</button>
-                        <button role="menuitem" disabled=true title="Rerunning needs a runner">"Rerun"</button>
+                        <button role="menuitem" on:click=move |_| { close(); stop(vec![stop_id.clone()]) }>"Stop"</button>
+                        <button role="menuitem" on:click=move |_| { close(); rerun(vec![rerun_id.clone()]) }>"Rerun"</button>
                     })}
                 </div>
             }

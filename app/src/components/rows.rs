@@ -135,9 +135,11 @@ pub async fn fetch_rows(
             map_page(page, |p| Row {
                 id: p.name.clone(),
                 uid: format!("{}/{}", p.owner, p.name),
-                detail: match p.job_count {
-                    1 => "1 job".into(),
-                    n => format!("{n} jobs"),
+                detail: match (p.job_count, p.cost_usd) {
+                    (1, cost) if cost > 0.0 => format!("1 job · ${cost:.2}"),
+                    (1, _) => "1 job".into(),
+                    (n, cost) if cost > 0.0 => format!("{n} jobs · ${cost:.2}"),
+                    (n, _) => format!("{n} jobs"),
                 },
                 title: p.name,
                 status: None,
@@ -150,9 +152,12 @@ pub async fn fetch_rows(
                 uid: j.uid,
                 detail: match j.sort_metric {
                     Some(value) => format!("#{} · {}", j.number, value),
-                    None if j.duration_ms > 0 => {
-                        format!("#{} · {}", j.number, duration(j.duration_ms))
-                    }
+                    None if j.duration_ms > 0 => match j.cost_usd {
+                        Some(cost) => {
+                            format!("#{} · {} · ${cost:.2}", j.number, duration(j.duration_ms))
+                        }
+                        None => format!("#{} · {}", j.number, duration(j.duration_ms)),
+                    },
                     None => format!("#{}", j.number),
                 },
                 title: j.name,

@@ -69,11 +69,12 @@ pub async fn insert_many(tx: &mut Tx, project: i64, jobs: &[NewJob]) -> sqlx::Re
     let now = now_ms();
     let last: i64 = sqlx::query_scalar(
         "UPDATE projects SET next_job_number = next_job_number + $1, job_count = job_count + $1,
-         updated_ms = $2 WHERE id = $3 RETURNING next_job_number",
+         updated_ms = $2, cost_usd = cost_usd + $4 WHERE id = $3 RETURNING next_job_number",
     )
     .bind(count)
     .bind(now)
     .bind(project)
+    .bind(jobs.iter().filter_map(|j| j.cost_usd).sum::<f64>())
     .fetch_one(&mut **tx)
     .await?;
     let mut refs = Vec::with_capacity(jobs.len());
@@ -384,6 +385,7 @@ struct Row {
     created_ms: i64,
     duration_ms: i64,
     gpus: i64,
+    cost_usd: Option<f64>,
     sort_metric: Option<f64>,
 }
 
@@ -434,7 +436,8 @@ pub async fn page(
 
 /// The SELECT and its order for a sort: a metric sort reads from the metric summaries.
 fn select_for(sort: &JobSort, desc: bool, project: i64) -> (Order, Sql) {
-    let columns = "j.id, j.number, j.uid, j.name, j.status, j.created_ms, j.duration_ms, j.gpus";
+    let columns =
+        "j.id, j.number, j.uid, j.name, j.status, j.created_ms, j.duration_ms, j.gpus, j.cost_usd";
     let dir = if desc { "desc" } else { "asc" };
     let plain = |name: &str, key: &'static str| {
         let order = Order {
@@ -500,6 +503,7 @@ fn summary(
         gpus: row.gpus,
         tags: tags.remove(&row.id).unwrap_or_default(),
         sort_metric: row.sort_metric,
+        cost_usd: row.cost_usd,
     }
 }
 

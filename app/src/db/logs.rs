@@ -1,6 +1,6 @@
 //! Queries on `log_chunks`: a job's output, in arrival order.
 
-use super::Tx;
+use super::{Db, Tx};
 use sqlx::AnyConnection;
 
 /// A piece of a job's output.
@@ -53,4 +53,18 @@ pub async fn after(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// The last chunks of `job`'s output, at most `limit`, oldest first.
+pub async fn tail(db: &Db, job: i64, limit: i64) -> sqlx::Result<Vec<Chunk>> {
+    let mut chunks = sqlx::query_as::<_, Chunk>(
+        "SELECT seq, stream, text, wall_ms FROM log_chunks WHERE job_id = $1
+         ORDER BY seq DESC LIMIT $2",
+    )
+    .bind(job)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    chunks.reverse();
+    Ok(chunks)
 }

@@ -7,7 +7,7 @@ use crate::model::{Filter, Page, ProjectSort, ProjectSummary, SortDir};
 use sqlx::AnyConnection;
 
 /// A project as the server sees it.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Project {
     /// Database id.
     pub id: i64,
@@ -29,6 +29,8 @@ pub struct Project {
     pub updated_ms: i64,
     /// 1 when archived (an MLflow "deleted" experiment).
     pub archived: i64,
+    /// What its jobs cost in all, USD.
+    pub cost_usd: f64,
 }
 
 impl From<Project> for ProjectSummary {
@@ -41,12 +43,13 @@ impl From<Project> for ProjectSummary {
             job_count: p.job_count,
             created_ms: p.created_ms,
             updated_ms: p.updated_ms,
+            cost_usd: p.cost_usd,
         }
     }
 }
 
 const COLUMNS: &str = "p.id, p.owner_id, u.name AS owner, p.name, p.description, p.private, \
-                       p.archived, p.job_count, p.created_ms, p.updated_ms";
+                       p.archived, p.job_count, p.created_ms, p.updated_ms, p.cost_usd";
 
 /// Who may see a project: everyone, unless it is private; then its owner and members.
 const VISIBLE_TO: &str = "(p.private = 0 OR p.owner_id = {v} OR EXISTS \

@@ -344,10 +344,24 @@ pub async fn finish(
     .bind(job)
     .execute(&mut *tx)
     .await?;
+    add_cost_to_project(&mut tx, job).await?;
     end_token(&mut tx, job).await?;
     status_event(&mut tx, job, outcome.status, None).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Adds a just-priced job's cost to its project's total.
+async fn add_cost_to_project(tx: &mut Tx, job: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE projects SET cost_usd = cost_usd
+            + COALESCE((SELECT cost_usd FROM jobs WHERE id = $1), 0)
+         WHERE id = (SELECT project_id FROM jobs WHERE id = $1)",
+    )
+    .bind(job)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 /// Revokes the job's token, so its tracking code can no longer write once it has ended.
@@ -475,6 +489,7 @@ pub async fn expire(
             .bind(job)
             .execute(&mut *tx)
             .await?;
+            add_cost_to_project(&mut tx, job).await?;
         }
         end_token(&mut tx, job).await?;
         status_event(&mut tx, job, status, None).await?;
@@ -612,6 +627,16 @@ pub async fn ending(db: &Db, job: i64) -> sqlx::Result<Ending> {
         .fetch_optional(db.pool())
         .await
         .map(Option::unwrap_or_default)
+}
+
+/// Whether millrace runs `job` (it came from a spec), rather than tracking it from elsewhere.
+pub async fn is_run_here(db: &Db, job: i64) -> sqlx::Result<bool> {
+    let spec: Option<Option<String>> =
+        sqlx::query_scalar("SELECT spec_name FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(spec.flatten().is_some())
 }
 
 /// Prices of a GPU-hour by runner label, from the server's configuration.

@@ -29,6 +29,7 @@ pub fn Browser() -> impl IntoView {
     view! {
         <header class="top-bar">
             <a class="brand" href="/">"millrace"</a>
+            <a class="nav" href="/runners">"Runners"</a>
             <button class="help" aria-label="Keyboard shortcuts" on:click=move |_| browse.shortcuts.update(|o| *o = !*o)>"?"</button>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

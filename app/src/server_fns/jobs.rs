@@ -135,7 +135,7 @@ pub async fn rename_job(
 
 /// Lookups the job server functions share.
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use crate::auth::require_user;
     use crate::db::{self, jobs::Job, projects::Project, Tx};
     use crate::error::AppError;
@@ -199,6 +199,8 @@ mod ssr {
             .await?
             .ok_or(AppError::NotFound)?;
         let tags = db::jobs::tags(&state.db, job.id).await?;
+        let ending = db::queue::ending(&state.db, job.id).await?;
+        let runs_here = db::queue::is_run_here(&state.db, job.id).await?;
         let mut conn = state.db.pool().acquire().await?;
         let metrics = db::metrics::summaries(&mut conn, job.id)
             .await?
@@ -241,6 +243,10 @@ mod ssr {
             cost_usd: job.cost_usd,
             archived: job.archived != 0,
             metrics,
+            runner: ending.runner,
+            exit_code: ending.exit_code,
+            error: ending.error,
+            runs_here,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod jobs;
 pub mod projects;
+pub mod runs;
 pub mod session;
 pub mod users;
 

@@ -134,6 +134,25 @@ async fn a_spec_runs_once_on_one_of_two_runners_with_its_metrics_logs_and_artifa
         !cluster.runner_log(other).contains(&uid),
         "the job ran on {runner} only"
     );
+
+    // The runners page lists both, server-rendered.
+    let page = reqwest::Client::new()
+        .get(format!("{}/runners", cluster.url))
+        .bearer_auth(&cluster.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<td>r1<") && page.contains("<td>r2<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("0 of 2 (0, 1)"),
+        "no GPU busy any more: {page}"
+    );
 }
 
 #[tokio::test]
