@@ -280,6 +280,12 @@ async fn finishing_ends_the_lease_prices_the_gpu_time_and_revokes_the_job_token(
             (cost - 2.0).abs() < 0.01,
             "2 GPUs for half an hour at $2: {cost}"
         );
+        let total: f64 = sqlx::query_scalar("SELECT cost_usd FROM projects WHERE id = $1")
+            .bind(project)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert!((total - cost).abs() < 1e-9, "the project's total: {total}");
         assert!(crate::db::tokens::user_for_hash(&db, &hash)
             .await
             .unwrap()
