@@ -98,7 +98,13 @@ pub async fn register(
     let runner = runners::register(&state.db, token, &registration).await?;
     let lease_ms = state.runs.lease_ms;
     Ok(Json(json!({ "runner_id": runner.id, "lease_ms": lease_ms,
-                    "heartbeat_ms": (lease_ms / 4).max(100) })))
+                    "heartbeat_ms": heartbeat_ms(lease_ms) })))
+}
+
+/// How often runners heartbeat: four times per lease, so one lost heartbeat loses no job, and
+/// at least every 2 s, because a cancel reaches a running job at its runner's next heartbeat.
+pub fn heartbeat_ms(lease_ms: i64) -> i64 {
+    (lease_ms / 4).clamp(100, 2_000)
 }
 
 async fn runner(state: &AppState, token: i64, id: i64) -> Result<Runner, ApiError> {

@@ -192,9 +192,11 @@ impl Cluster {
 
     /// Runs a client command (`apply`, `logs`, `cancel`) against the server as ann.
     pub fn cli(&self, args: &[&str], cwd: &Path) -> Output {
+        // The remote flags go right after the subcommand: `run` takes everything after `--`.
         millrace()
-            .args(args)
+            .arg(args[0])
             .args(["--server", &self.url, "--token", &self.token])
+            .args(&args[1..])
             .current_dir(cwd)
             .output()
             .unwrap()

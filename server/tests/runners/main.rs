@@ -403,3 +403,67 @@ async fn spec_errors_and_oversized_snapshots_are_refused_before_anything_is_queu
         .await;
     assert!(none.is_err(), "nothing was queued");
 }
+
+#[tokio::test]
+async fn millrace_run_snapshots_the_directory_queues_and_follows_the_output() {
+    let mut cluster = Cluster::start("5s").await;
+    cluster.runner("r1", "", &[]);
+    let code = cluster.project_dir(
+        "here",
+        &[(
+            "hello.sh",
+            "echo \"hello from $(pwd | xargs basename)\"; echo loss=0.5 step=1\n",
+        )],
+    );
+    let output = cluster.cli(
+        &[
+            "run",
+            "--project",
+            "ann/lab",
+            "--metric",
+            "loss",
+            "--",
+            "sh",
+            "hello.sh",
+        ],
+        &code,
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        printed.contains("hello from "),
+        "the job's output is followed: {printed}"
+    );
+    let uid = uid_of(&cluster, 1).await;
+    let job = cluster.job(&uid).await;
+    assert_eq!(
+        (job["status"].as_str(), job["metrics"][0]["key"].as_str()),
+        (Some("succeeded"), Some("loss"))
+    );
+
+    // A second run of the same command is a new job; `logs` replays it, a failure exits non-zero.
+    let failing = cluster.cli(
+        &[
+            "run",
+            "--project",
+            "ann/lab",
+            "--",
+            "sh",
+            "-c",
+            "echo bye; exit 4",
+        ],
+        &code,
+    );
+    assert_eq!(
+        failing.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&failing.stderr)
+    );
+    let replay = cluster.cli(&["logs", "ann/lab/2"], &code);
+    assert_eq!(String::from_utf8_lossy(&replay.stdout), "bye\n");
+}
