@@ -235,6 +235,15 @@ pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Optio
     sql.query_as::<Job>().fetch_optional(db.pool()).await
 }
 
+/// The status of job `id`, if it exists.
+pub async fn status(db: &Db, id: i64) -> sqlx::Result<Option<JobStatus>> {
+    let code: Option<i64> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(code.map(|c| JobStatus::from_code(c).unwrap_or(JobStatus::Lost)))
+}
+
 /// The job of `project` named in a URL by its number there (`12`) or by its global id.
 pub async fn find_in_project(db: &Db, project: i64, id: &str) -> sqlx::Result<Option<Job>> {
     let mut sql = Sql::new(&format!("{SELECT_JOB} WHERE j.project_id = "));

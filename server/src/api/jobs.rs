@@ -1,6 +1,7 @@
 //! `/api/v1` jobs: create one in a project, read its summary, set its status.
 
 use super::error::{ApiError, ApiJson};
+use super::visible_job::VisibleJob;
 use crate::protojson::stored_double_json;
 use app::auth::CurrentUser;
 use app::db::{self, events, jobs::NewJob};
@@ -112,12 +113,8 @@ fn validate(body: &NewJobBody, status: JobStatus) -> Result<(), ApiError> {
 /// The job `uid` as the API shows it: attributes, parameters, tags and metric summaries.
 pub async fn show(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
 ) -> Result<Json<Value>, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     describe(&state, job).await
 }
 
@@ -169,13 +166,9 @@ pub struct StatusBody {
 /// Moves the job to a new status, recording start and end times.
 pub async fn set_status(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let mut tx = state.db.begin().await?;
     db::jobs::set_status(&mut tx, job.id, body.status, db::now_ms()).await?;
     let payload = json!({ "status": body.status.as_str() });

@@ -1,12 +1,11 @@
 //! `POST /api/v1/jobs/{uid}/logs`: lines of a job's output.
 
 use super::error::{ApiError, ApiJson};
-use app::auth::CurrentUser;
+use super::visible_job::VisibleJob;
 use app::db::{self, events};
-use app::error::AppError;
 use app::state::AppState;
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::extract::State;
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -33,13 +32,9 @@ pub struct LogLine {
 /// Appends the lines in one transaction, runs of the same stream as one chunk each.
 pub async fn append(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
     ApiJson(body): ApiJson<LogBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     if body.lines.len() > MAX_LINES {
         return Err(ApiError::invalid(
             "lines",

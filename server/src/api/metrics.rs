@@ -2,13 +2,12 @@
 
 use super::error::{ApiError, ApiJson};
 use super::jobs::MAX_NAME;
+use super::visible_job::VisibleJob;
 use crate::protojson::{double, int64};
-use app::auth::CurrentUser;
 use app::db::{self, events, metrics::Point};
-use app::error::AppError;
 use app::state::AppState;
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::extract::State;
+use axum::Json;
 use serde_json::{json, Value};
 
 /// Most points one request may carry.
@@ -21,13 +20,9 @@ pub const MAX_POINTS: usize = 10_000;
 /// "-Infinity", `wall_ms` defaults to now.
 pub async fn append(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let points = parse(&body, db::now_ms())?;
     let mut tx = state.db.begin().await?;
     let summaries = db::metrics::append_keyed(&mut tx, job.project_id, job.id, &points).await?;

@@ -7,6 +7,7 @@ mod me;
 pub mod metrics;
 pub mod runner;
 pub mod runs;
+pub mod visible_job;
 
 use app::error::AppError;
 use app::state::AppState;

@@ -2,6 +2,7 @@
 //! and artifacts.
 
 use super::error::{ApiError, ApiJson};
+use super::visible_job::VisibleJob;
 use crate::files;
 use crate::spec::{CommandLine, JobRequest};
 use app::auth::CurrentUser;
@@ -141,12 +142,8 @@ async fn queue_job(
 /// Stops a job: a queued one at once, a running one through its runner within a heartbeat.
 pub async fn cancel(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
 ) -> Result<Json<Value>, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let mut tx = state.db.begin().await?;
     let outcome = queue::cancel(&mut tx, job.id).await?;
     tx.commit().await?;
@@ -170,11 +167,8 @@ pub async fn cancel(
 pub async fn rerun(
     State(state): State<AppState>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let mut tx = state.db.begin().await?;
     let Some(new) = queue::rerun(&mut tx, job.id, user.id).await? else {
         return Err(ApiError::invalid(
@@ -209,21 +203,16 @@ const MAX_LOG_WAIT: Duration = Duration::from_secs(30);
 /// job with a chain of these.
 pub async fn logs(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
     Query(query): Query<LogQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let deadline = Instant::now() + Duration::from_millis(query.wait_ms).min(MAX_LOG_WAIT);
     loop {
         let mut conn = state.db.pool().acquire().await?;
         let chunks = db::logs::after(&mut conn, job.id, query.after, 1000).await?;
-        let now = db::jobs::find_visible(&state.db, user.id, &uid)
+        let status = db::jobs::status(&state.db, job.id)
             .await?
-            .unwrap_or(job.clone());
-        let status = JobStatus::from_code(now.status).unwrap_or(JobStatus::Lost);
+            .unwrap_or(JobStatus::Lost);
         if !chunks.is_empty() || status.is_finished() || Instant::now() >= deadline {
             let next = chunks.last().map_or(query.after, |c| c.seq);
             let chunks: Vec<Value> = chunks
@@ -262,12 +251,8 @@ pub async fn upload_snapshot(
 /// The artifacts a job kept: path and size of each.
 pub async fn artifacts(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(uid): Path<String>,
+    VisibleJob(job): VisibleJob,
 ) -> Result<Json<Value>, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let root = state.runs.files_dir.clone();
     let listed = tokio::task::spawn_blocking(move || files::list_artifacts(&root, &job.uid))
         .await
@@ -283,12 +268,9 @@ pub async fn artifacts(
 /// One artifact's bytes.
 pub async fn artifact(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path((uid, path)): Path<(String, String)>,
+    VisibleJob(job): VisibleJob,
+    Path((_, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let job = db::jobs::find_visible(&state.db, user.id, &uid)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let path =
         files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or(AppError::NotFound)?;
     let file = tokio::fs::File::open(&path)
