@@ -266,6 +266,8 @@ pub struct JobSummary {
     pub sort_metric: Option<f64>,
     /// What it cost, once priced.
     pub cost_usd: Option<f64>,
+    /// The runner it runs (or ran) on, for jobs millrace runs.
+    pub runner: Option<String>,
 }
 
 /// Everything the job pane shows, fetched in one call.

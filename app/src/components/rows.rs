@@ -150,15 +150,18 @@ pub async fn fetch_rows(
             map_page(page, |j| Row {
                 id: j.number.to_string(),
                 uid: j.uid,
-                detail: match j.sort_metric {
-                    Some(value) => format!("#{} · {}", j.number, value),
-                    None if j.duration_ms > 0 => match j.cost_usd {
+                detail: match (j.sort_metric, &j.runner) {
+                    (Some(value), _) => format!("#{} · {}", j.number, value),
+                    (None, Some(runner)) if !j.status.is_finished() => {
+                        format!("#{} · on {runner}", j.number)
+                    }
+                    _ if j.duration_ms > 0 => match j.cost_usd {
                         Some(cost) => {
                             format!("#{} · {} · ${cost:.2}", j.number, duration(j.duration_ms))
                         }
                         None => format!("#{} · {}", j.number, duration(j.duration_ms)),
                     },
-                    None => format!("#{}", j.number),
+                    _ => format!("#{}", j.number),
                 },
                 title: j.name,
                 status: Some(j.status),

@@ -395,6 +395,7 @@ struct Row {
     duration_ms: i64,
     gpus: i64,
     cost_usd: Option<f64>,
+    runner: Option<String>,
     sort_metric: Option<f64>,
 }
 
@@ -446,7 +447,8 @@ pub async fn page(
 /// The SELECT and its order for a sort: a metric sort reads from the metric summaries.
 fn select_for(sort: &JobSort, desc: bool, project: i64) -> (Order, Sql) {
     let columns =
-        "j.id, j.number, j.uid, j.name, j.status, j.created_ms, j.duration_ms, j.gpus, j.cost_usd";
+        "j.id, j.number, j.uid, j.name, j.status, j.created_ms, j.duration_ms, j.gpus, j.cost_usd, \
+         j.runner";
     let dir = if desc { "desc" } else { "asc" };
     let plain = |name: &str, key: &'static str| {
         let order = Order {
@@ -513,6 +515,7 @@ fn summary(
         tags: tags.remove(&row.id).unwrap_or_default(),
         sort_metric: row.sort_metric,
         cost_usd: row.cost_usd,
+        runner: row.runner,
     }
 }
 

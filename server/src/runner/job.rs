@@ -139,13 +139,7 @@ async fn execute(
         }
     };
     let group = child.id().map(|id| Pid::from_raw(id as i32));
-    let _ = context
-        .client
-        .post::<_, Value>(
-            &format!("/api/v1/runner/jobs/{}/started", job.uid),
-            &json!({ "runner_id": context.runner_id }),
-        )
-        .await;
+    tokio::spawn(say_started(context.clone(), job.uid.clone()));
     let readers = [
         tokio::spawn(output::read_lines(
             child.stdout.take().expect("piped"),
@@ -375,6 +369,21 @@ async fn keep_artifacts(
             Err(error) => format!("could not keep artifact {relative}: {error}"),
         };
         let _ = lines.send(note(text)).await;
+    }
+}
+
+/// Tells the server the process started (the job is `running`), retrying while it is away;
+/// the job runs meanwhile.
+async fn say_started(context: JobContext, uid: String) {
+    let path = format!("/api/v1/runner/jobs/{uid}/started");
+    let body = json!({ "runner_id": context.runner_id });
+    let mut backoff = Duration::from_millis(200);
+    while let Err(error) = context.client.post::<_, Value>(&path, &body).await {
+        if !error.is_transient() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

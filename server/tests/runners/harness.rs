@@ -212,6 +212,17 @@ impl Cluster {
         dir
     }
 
+    /// The server-rendered HTML of a page, as ann.
+    pub async fn page(&self, path: &str) -> String {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    }
+
     /// The job as the API shows it.
     pub async fn job(&self, uid: &str) -> Value {
         self.client()

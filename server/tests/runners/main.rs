@@ -136,15 +136,7 @@ async fn a_spec_runs_once_on_one_of_two_runners_with_its_metrics_logs_and_artifa
     );
 
     // The runners page lists both, server-rendered.
-    let page = reqwest::Client::new()
-        .get(format!("{}/runners", cluster.url))
-        .bearer_auth(&cluster.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = cluster.page("/runners").await;
     assert!(
         page.contains("<td>r1<") && page.contains("<td>r2<"),
         "{page}"
@@ -206,6 +198,11 @@ async fn cancel_stops_a_long_job_within_seconds() {
     cluster
         .wait_status(&uid, &["running"], Duration::from_secs(30))
         .await;
+    let column = cluster.page("/u/ann/p/lab").await;
+    assert!(
+        column.contains("#1 · on r1"),
+        "the jobs column names the runner: {column}"
+    );
     let started = std::time::Instant::now();
     let said = stdout(&cluster.cli(&["cancel", &uid], cluster.dir.path()));
     assert!(said.contains("stopping"), "{said}");
