@@ -1,5 +1,6 @@
 //! millrace's web app: the page shell, routes, pages, server functions and, on the server, the store.
 
+pub mod chart;
 pub mod components;
 pub mod error;
 pub mod model;

@@ -1,0 +1,6 @@
+//! Metric charts, the same code in the server and the browser: downsampling, smoothing, and
+//! drawing to SVG.
+
+pub mod downsample;
+pub mod smooth;
+pub mod svg;

@@ -1,0 +1,359 @@
+//! A chart as SVG text: one pure function of lines, settings and size, drawn with plotters' SVG
+//! backend, so the server puts charts in the first HTML and the browser redraws the same way.
+//! Tick labels are written here rather than by plotters, whose text layout measures fonts
+//! differently on the server and in the browser.
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use std::fmt::Write;
+
+/// One line of a chart.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Line {
+    /// The curve drawn, (x, y) ordered by x.
+    pub points: Vec<(f64, f64)>,
+    /// The raw curve behind a smoothed one, drawn faint; empty when not smoothed.
+    pub raw: Vec<(f64, f64)>,
+    /// (x, min, max) per bucket when points were dropped, drawn as a band.
+    pub envelope: Vec<(f64, f64, f64)>,
+}
+
+/// How a chart is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Logarithmic y axis (values ≤ 0 are left out).
+    pub log_y: bool,
+    /// Fixed y range; the data's range when `None`.
+    pub y_range: Option<(f64, f64)>,
+}
+
+/// Line colours, by series index.
+pub const PALETTE: [(u8, u8, u8); 8] = [
+    (36, 87, 214),
+    (214, 90, 36),
+    (30, 150, 90),
+    (170, 50, 160),
+    (200, 160, 20),
+    (20, 150, 170),
+    (120, 120, 120),
+    (190, 40, 60),
+];
+
+const LEFT: i32 = 52;
+const RIGHT: i32 = 10;
+const TOP: i32 = 8;
+const BOTTOM: i32 = 22;
+
+/// The chart of `lines` in `frame` as an `<svg>` element. Sizes are clamped to 120–4000 by
+/// 80–3000 px; without drawable points the frame is drawn empty.
+pub fn render(lines: &[Line], frame: &Frame) -> String {
+    let width = frame.width.clamp(120, 4000);
+    let height = frame.height.clamp(80, 3000);
+    let lines: Vec<Line> = lines.iter().map(|l| project(l, frame.log_y)).collect();
+    let (x0, x1) = padded(extent(
+        lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
+    ));
+    let (y0, y1) = match frame
+        .y_range
+        .filter(|(a, b)| a.is_finite() && b.is_finite() && a < b)
+    {
+        Some((a, b)) if frame.log_y => (
+            a.max(f64::MIN_POSITIVE).log10(),
+            b.max(f64::MIN_POSITIVE).log10(),
+        ),
+        Some(range) => range,
+        None => padded(extent(lines.iter().flat_map(|l| {
+            l.points
+                .iter()
+                .map(|p| p.1)
+                .chain(l.envelope.iter().flat_map(|e| [e.1, e.2]))
+        }))),
+    };
+    let area = (LEFT..width as i32 - RIGHT, TOP..height as i32 - BOTTOM);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        let spec = Cartesian2d::<RangedCoordf64, RangedCoordf64>::new(x0..x1, y0..y1, area.clone());
+        let plot = root.apply_coord_spec(spec);
+        let grid = RGBColor(128, 128, 128).mix(0.25);
+        for y in ticks(y0, y1, 5) {
+            let _ = plot.draw(&PathElement::new(
+                vec![(x0, y), (x1, y)],
+                grid.stroke_width(1),
+            ));
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let (r, g, b) = PALETTE[i % PALETTE.len()];
+            let color = RGBColor(r, g, b);
+            if !line.envelope.is_empty() {
+                let band: Vec<(f64, f64)> = line
+                    .envelope
+                    .iter()
+                    .map(|e| (e.0, e.2.min(y1).max(y0)))
+                    .chain(
+                        line.envelope
+                            .iter()
+                            .rev()
+                            .map(|e| (e.0, e.1.min(y1).max(y0))),
+                    )
+                    .collect();
+                let _ = plot.draw(&Polygon::new(band, color.mix(0.18).filled()));
+            }
+            if !line.raw.is_empty() {
+                let _ = plot.draw(&PathElement::new(
+                    clip(&line.raw, y0, y1),
+                    color.mix(0.3).stroke_width(1),
+                ));
+            }
+            let _ = plot.draw(&PathElement::new(
+                clip(&line.points, y0, y1),
+                color.stroke_width(2),
+            ));
+        }
+        let _ = root.present();
+    }
+    let labels = tick_labels((x0, x1), (y0, y1), &area, frame.log_y);
+    match svg.rfind("</svg>") {
+        Some(end) => svg.insert_str(end, &labels),
+        None => svg.push_str(&labels),
+    }
+    svg
+}
+
+/// The line with log10 applied to y when asked (non-positive values dropped).
+fn project(line: &Line, log_y: bool) -> Line {
+    if !log_y {
+        return line.clone();
+    }
+    let log = |points: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        points
+            .iter()
+            .filter(|p| p.1 > 0.0)
+            .map(|&(x, y)| (x, y.log10()))
+            .collect()
+    };
+    Line {
+        points: log(&line.points),
+        raw: log(&line.raw),
+        envelope: line
+            .envelope
+            .iter()
+            .filter(|e| e.1 > 0.0)
+            .map(|&(x, lo, hi)| (x, lo.log10(), hi.log10()))
+            .collect(),
+    }
+}
+
+fn clip(points: &[(f64, f64)], y0: f64, y1: f64) -> Vec<(f64, f64)> {
+    points.iter().map(|&(x, y)| (x, y.clamp(y0, y1))).collect()
+}
+
+fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |range, v| match range {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// A range with room around a single value, and 0..1 for nothing at all.
+fn padded(range: Option<(f64, f64)>) -> (f64, f64) {
+    match range {
+        None => (0.0, 1.0),
+        Some((lo, hi)) if lo == hi => {
+            let room = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+            (lo - room, hi + room)
+        }
+        Some(range) => range,
+    }
+}
+
+/// About `count` round values (1, 2 or 5 × 10^k apart) within `lo..=hi`.
+pub fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return Vec::new();
+    }
+    let rough = span / count.max(1) as f64;
+    let magnitude = 10f64.powf(rough.log10().floor());
+    let gaps = |step: f64| (span / step - count as f64).abs();
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .min_by(|a, b| gaps(*a).total_cmp(&gaps(*b)))
+        .unwrap_or(magnitude);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+/// A tick value in a few characters: `0.25`, `1.5k`, `3M`, `1e-5`.
+pub fn short_number(value: f64) -> String {
+    let abs = value.abs();
+    let text = if abs == 0.0 {
+        "0".to_owned()
+    } else if abs >= 1e6 {
+        format!("{}M", trim(value / 1e6))
+    } else if abs >= 1e4 {
+        format!("{}k", trim(value / 1e3))
+    } else if abs < 1e-3 {
+        format!("{value:.0e}")
+    } else {
+        trim(value)
+    };
+    text
+}
+
+fn trim(value: f64) -> String {
+    let text = format!("{value:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn tick_labels(
+    x: (f64, f64),
+    y: (f64, f64),
+    area: &(std::ops::Range<i32>, std::ops::Range<i32>),
+    log_y: bool,
+) -> String {
+    let (left, right) = (area.0.start as f64, area.0.end as f64);
+    let (top, bottom) = (area.1.start as f64, area.1.end as f64);
+    let mut out =
+        String::from(r#"<g font-family="sans-serif" font-size="11" fill="currentColor">"#);
+    for value in ticks(y.0, y.1, 5) {
+        let py = bottom - (value - y.0) / (y.1 - y.0) * (bottom - top);
+        let text = if log_y {
+            short_number(10f64.powf(value))
+        } else {
+            short_number(value)
+        };
+        let _ = write!(
+            out,
+            r#"<text x="{}" y="{py:.1}" text-anchor="end" dominant-baseline="middle">{text}</text>"#,
+            left - 4.0
+        );
+    }
+    for value in ticks(x.0, x.1, 6) {
+        let px = left + (value - x.0) / (x.1 - x.0) * (right - left);
+        let _ = write!(
+            out,
+            r#"<text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            bottom + 15.0,
+            short_number(value)
+        );
+    }
+    out.push_str("</g>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> Frame {
+        Frame {
+            width: 320,
+            height: 160,
+            log_y: false,
+            y_range: None,
+        }
+    }
+
+    fn curve() -> Line {
+        Line {
+            points: (0..50)
+                .map(|i| (i as f64 * 10.0, 1.0 / (i as f64 + 1.0)))
+                .collect(),
+            ..Line::default()
+        }
+    }
+
+    #[test]
+    fn the_svg_for_fixed_input_is_stable() {
+        let svg = render(&[curve()], &frame());
+        assert_eq!(svg, render(&[curve()], &frame()));
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/chart/snapshots/curve.svg");
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(path, &svg).unwrap();
+        }
+        assert_eq!(
+            svg,
+            std::fs::read_to_string(path).unwrap(),
+            "UPDATE_SNAPSHOTS=1 rewrites it"
+        );
+    }
+
+    #[test]
+    fn charts_draw_lines_bands_and_labels() {
+        let mut smoothed = curve();
+        smoothed.raw = curve().points;
+        smoothed.envelope = vec![(0.0, 0.0, 1.0), (490.0, 0.0, 0.1)];
+        let svg = render(&[smoothed, curve()], &frame());
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        let grid = ticks(0.0, 1.0, 5).len();
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            3 + grid,
+            "2 lines, a raw one, the grid: {svg}"
+        );
+        assert_eq!(svg.matches("<polygon").count(), 1);
+        assert!(
+            svg.contains(">400</text>") && svg.contains(">0.4</text>"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn empty_flat_and_odd_input_still_draws_a_frame() {
+        for lines in [
+            vec![],
+            vec![Line::default()],
+            vec![Line {
+                points: vec![(3.0, 7.0)],
+                ..Line::default()
+            }],
+        ] {
+            let svg = render(
+                &lines,
+                &Frame {
+                    width: 0,
+                    height: 0,
+                    log_y: true,
+                    y_range: Some((5.0, 1.0)),
+                },
+            );
+            assert!(
+                svg.contains("width=\"120\"") && svg.contains("height=\"80\""),
+                "{svg}"
+            );
+        }
+        let log = render(
+            &[curve()],
+            &Frame {
+                log_y: true,
+                ..frame()
+            },
+        );
+        assert!(
+            log.contains(">0.1</text>"),
+            "log ticks read as values: {log}"
+        );
+    }
+
+    #[test]
+    fn ticks_are_round_and_inside_the_range() {
+        assert_eq!(
+            ticks(0.0, 1.0, 5),
+            [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
+        assert_eq!(ticks(3.0, 97.0, 4), [20.0, 40.0, 60.0, 80.0]);
+        assert!(ticks(1.0, 1.0, 5).is_empty());
+        assert_eq!(short_number(1_500_000.0), "1.5M");
+        assert_eq!(short_number(25_000.0), "25k");
+        assert_eq!(short_number(0.00001), "1e-5");
+    }
+}
