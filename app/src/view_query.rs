@@ -2,6 +2,7 @@
 //! tab. Values equal to their default are left out, and a value that does not parse is
 //! ignored (the default is used), so a hand-edited or truncated URL still opens.
 
+use crate::chart::settings::ChartSettings;
 use crate::model::{Filter, JobSort, JobStatus, ProjectSort, SortDir, UserSort};
 use serde::{Deserialize, Serialize};
 
@@ -217,6 +218,8 @@ pub struct ViewQuery {
     pub jobs: ColumnQuery<JobSort>,
     /// The job pane's tab (`tab`).
     pub tab: JobTab,
+    /// The metric charts (`keys`, `smooth`, `x`, `logy`, `ymin`, `ymax`, `psize`, `from`, `to`).
+    pub chart: ChartSettings,
 }
 
 impl ViewQuery {
@@ -230,8 +233,9 @@ impl ViewQuery {
         Self {
             users: ColumnQuery::read("u", pairs.clone()),
             projects: ColumnQuery::read("p", pairs.clone()),
-            jobs: ColumnQuery::read("j", pairs),
+            jobs: ColumnQuery::read("j", pairs.clone()),
             tab,
+            chart: ChartSettings::read(pairs),
         }
     }
 
@@ -256,6 +260,7 @@ impl ViewQuery {
         if self.tab != JobTab::default() {
             pairs.push(("tab".into(), self.tab.word().into()));
         }
+        self.chart.write(&mut pairs);
         pairs
     }
 

@@ -2,5 +2,6 @@
 //! drawing to SVG.
 
 pub mod downsample;
+pub mod settings;
 pub mod smooth;
 pub mod svg;

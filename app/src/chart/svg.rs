@@ -74,10 +74,12 @@ pub fn render(lines: &[Line], frame: &Frame) -> String {
         }))),
     };
     let area = (LEFT..width as i32 - RIGHT, TOP..height as i32 - BOTTOM);
+    // Pixel rows grow downwards: the lowest value maps to the bottom row.
+    let pixels = (area.0.clone(), area.1.end..area.1.start);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        let spec = Cartesian2d::<RangedCoordf64, RangedCoordf64>::new(x0..x1, y0..y1, area.clone());
+        let spec = Cartesian2d::<RangedCoordf64, RangedCoordf64>::new(x0..x1, y0..y1, pixels);
         let plot = root.apply_coord_spec(spec);
         let grid = RGBColor(128, 128, 128).mix(0.25);
         for y in ticks(y0, y1, 5) {
@@ -202,7 +204,12 @@ pub fn short_number(value: f64) -> String {
     } else if abs >= 1e4 {
         format!("{}k", trim(value / 1e3))
     } else if abs < 1e-3 {
-        format!("{value:.0e}")
+        let text = format!("{value:.2e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        format!(
+            "{}e{exponent}",
+            mantissa.trim_end_matches('0').trim_end_matches('.')
+        )
     } else {
         trim(value)
     };
@@ -345,6 +352,36 @@ mod tests {
     }
 
     #[test]
+    fn larger_values_are_drawn_higher_and_grid_lines_sit_on_their_labels() {
+        let rising = Line {
+            points: vec![(0.0, 0.0), (1.0, 1.0)],
+            ..Line::default()
+        };
+        let svg = render(&[rising], &frame());
+        let line = svg
+            .lines()
+            .find(|l| l.contains("stroke-width=\"2\""))
+            .unwrap();
+        let ys: Vec<f64> = line
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .filter_map(|p| p.split(',').nth(1)?.trim_end_matches('"').parse().ok())
+            .collect();
+        assert!(
+            ys[0] > ys[1],
+            "the second point is higher on screen: {line}"
+        );
+        // The label of 0 sits on the bottom grid line (y = 160 - 22).
+        assert!(
+            svg.contains(r#"y="138.0" text-anchor="end" dominant-baseline="middle">0<"#),
+            "{svg}"
+        );
+        assert!(svg.contains("points=\"52,138 310,138 \""), "{svg}");
+    }
+
+    #[test]
     fn ticks_are_round_and_inside_the_range() {
         assert_eq!(
             ticks(0.0, 1.0, 5),
@@ -355,5 +392,7 @@ mod tests {
         assert_eq!(short_number(1_500_000.0), "1.5M");
         assert_eq!(short_number(25_000.0), "25k");
         assert_eq!(short_number(0.00001), "1e-5");
+        assert_eq!(short_number(0.00015), "1.5e-4");
+        assert_eq!(short_number(-0.0002), "-2e-4");
     }
 }

@@ -3,10 +3,12 @@
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::job_logs::JobLogs;
+use crate::components::metric_panels::MetricPanels;
 use crate::components::rows::duration;
 use crate::error::AppError;
 use crate::model::{JobDetail, LogPage, MetricSummary};
 use crate::server_fns::jobs::get_job;
+use crate::server_fns::metrics::{get_metric_panels, PanelPage};
 use crate::server_fns::runs::get_logs;
 use crate::view_query::JobTab;
 use leptos::prelude::*;
@@ -31,6 +33,19 @@ pub fn JobPane() -> impl IntoView {
     );
     let tab = Memo::new(move |_| browse.query.with(|q| q.tab));
     // The logs tab's own data, fetched beside the job (never after it) and only on that tab.
+    let chart = Memo::new(move |_| browse.query.with(|q| q.chart.clone()));
+    // The metrics tab's panels, fetched beside the job and only on that tab.
+    let panels = Resource::new(
+        move || (key.get(), tab.get() == JobTab::Metrics, chart.get()),
+        |((owner, project, job), wanted, chart)| async move {
+            match wanted {
+                true => get_metric_panels(owner, project, job, chart, 0)
+                    .await
+                    .map(Some),
+                false => Ok(None),
+            }
+        },
+    );
     let logs = Resource::new(
         move || (key.get(), tab.get() == JobTab::Logs),
         |((owner, project, job), wanted)| async move {
@@ -66,7 +81,7 @@ pub fn JobPane() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="pane-body skeleton-pane"></div> }>
                 <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                     {move || Suspend::new(async move {
-                        job.await.map(|job| view! { <JobBody job tab logs/> })
+                        job.await.map(|job| view! { <JobBody job tab logs panels/> })
                     })}
                 </ErrorBoundary>
             </Suspense>
@@ -80,6 +95,7 @@ fn JobBody(
     job: JobDetail,
     tab: Memo<JobTab>,
     logs: Resource<Result<Option<LogPage>, AppError>>,
+    panels: Resource<Result<Option<PanelPage>, AppError>>,
 ) -> impl IntoView {
     let title = format!("{} #{}", job.name, job.number);
     let job = StoredValue::new(job);
@@ -88,7 +104,16 @@ fn JobBody(
             <h2 class="job-title">{title}</h2>
             {move || match tab.get() {
                 JobTab::Overview => job.with_value(overview).into_any(),
-                JobTab::Metrics => job.with_value(|j| metric_table(&j.metrics)).into_any(),
+                JobTab::Metrics => view! {
+                    <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>
+                        <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                            {move || Suspend::new(async move {
+                                let page = panels.await?.unwrap_or_default();
+                                Ok::<_, AppError>(view! { <MetricPanels page/> })
+                            })}
+                        </ErrorBoundary>
+                    </Suspense>
+                }.into_any(),
                 JobTab::Logs => view! {
                     <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>
                         <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>

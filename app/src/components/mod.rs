@@ -5,6 +5,7 @@ pub mod column;
 pub mod error_notice;
 pub mod job_logs;
 pub mod job_pane;
+pub mod metric_panels;
 pub mod row_actions;
 pub mod rows;
 pub mod widths;

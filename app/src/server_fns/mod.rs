@@ -1,6 +1,7 @@
 //! Server functions, one file per resource; their bodies run only on the server.
 
 pub mod jobs;
+pub mod metrics;
 pub mod projects;
 pub mod runs;
 pub mod session;

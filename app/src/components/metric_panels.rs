@@ -1,0 +1,158 @@
+//! The metrics tab: chart settings (kept in the URL) and a panel per metric key, each drawn to
+//! SVG by the same function on the server and in the browser.
+
+use crate::chart::settings::{ChartSettings, PanelSize, XAxis};
+use crate::chart::svg::{render, Frame, Line};
+use crate::components::browse::Browse;
+use crate::server_fns::metrics::{MetricPanel, PanelPage};
+use crate::view_query::{ViewPath, ViewQuery};
+use leptos::prelude::*;
+
+/// The settings bar and the panels of `page`.
+#[component]
+pub fn MetricPanels(
+    /// The panels fetched for the current settings.
+    page: PanelPage,
+) -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    let chart = browse.query.with_untracked(|q| q.chart.clone());
+    let frame = Frame {
+        width: chart.size.pixels().0,
+        height: chart.size.pixels().1,
+        log_y: chart.log_y,
+        y_range: chart.y_range(),
+    };
+    let summary = match (page.total, page.matching) {
+        (0, _) => "No metrics logged.".to_owned(),
+        (_, 0) => format!("No metric key contains “{}”.", chart.keys),
+        (total, matching) if matching == total => format!("{total} metric keys"),
+        (total, matching) => format!("{matching} of {total} metric keys"),
+    };
+    let shown = page.panels.len();
+    let more = (page.matching > shown)
+        .then(|| format!("Showing the first {shown}; filter by key to find the others."));
+    view! {
+        <ChartBar chart=chart.clone()/>
+        <p class="panels-summary" role="status">{summary}</p>
+        <div class="panels">
+            {page.panels.into_iter().map(|panel| view! { <Panel panel frame/> }).collect_view()}
+        </div>
+        {more.map(|text| view! { <p class="panels-more">{text}</p> })}
+    }
+}
+
+/// One metric's chart with its key and how many points it drew from.
+#[component]
+fn Panel(panel: MetricPanel, frame: Frame) -> impl IntoView {
+    let smoothed = !panel.smoothed.is_empty();
+    let line = Line {
+        points: if smoothed {
+            panel.smoothed.clone()
+        } else {
+            panel.raw.line.clone()
+        },
+        raw: if smoothed {
+            panel.raw.line.clone()
+        } else {
+            Vec::new()
+        },
+        envelope: panel.raw.envelope.clone(),
+    };
+    let svg = render(&[line], &frame);
+    let caption = match panel.raw.total {
+        0 => format!("{} · no finite values", panel.key),
+        n if panel.raw.envelope.is_empty() => format!("{} · {n} points", panel.key),
+        n => format!("{} · {n} points, {} drawn", panel.key, panel.raw.line.len()),
+    };
+    view! {
+        <figure class="panel" aria-label=panel.key.clone()>
+            <figcaption>{caption}</figcaption>
+            <div class="chart" inner_html=svg></div>
+        </figure>
+    }
+}
+
+/// The URL keys of the chart settings.
+const OWN: [&str; 9] = [
+    "keys", "smooth", "x", "logy", "psize", "ymin", "ymax", "from", "to",
+];
+
+/// The chart settings as a GET form: without JavaScript the browser submits it (the rest of the
+/// view rides along in hidden fields); with it, submitting navigates in place to the URL with
+/// only the non-default settings, and every control submits when changed.
+#[component]
+fn ChartBar(chart: ChartSettings) -> impl IntoView {
+    use wasm_bindgen::JsCast;
+    let browse = expect_context::<Browse>();
+    let hidden = browse
+        .query
+        .with_untracked(ViewQuery::pairs)
+        .into_iter()
+        .filter(|(key, _)| !OWN.contains(&key.as_str()))
+        .map(|(key, value)| view! { <input type="hidden" name=key value=value/> })
+        .collect_view();
+    let action = browse.path.with_untracked(ViewPath::href);
+    let navigate = StoredValue::new(leptos_router::hooks::use_navigate());
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        let Some(form) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+            return;
+        };
+        ev.prevent_default();
+        let pairs: Vec<(&str, String)> = OWN
+            .iter()
+            .filter_map(|key| data.get(key).as_string().map(|value| (*key, value)))
+            .collect();
+        let settings = ChartSettings::read(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let href = untrack(|| browse.href_with(|q| q.chart = settings));
+        let options = leptos_router::NavigateOptions {
+            replace: true,
+            ..Default::default()
+        };
+        navigate.with_value(|navigate| navigate(&href, options));
+    };
+    let submit = |ev: leptos::ev::Event| {
+        if let Some(form) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("form").ok().flatten())
+            .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
+        {
+            let _ = form.request_submit();
+        }
+    };
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    view! {
+        <form method="get" action=action on:submit=on_submit>
+            <div class="chart-bar" role="group" aria-label="Chart settings">
+                {hidden}
+                <input type="search" name="keys" value=chart.keys.clone() placeholder="Filter keys" aria-label="Filter metric keys"/>
+                <label>"Smoothing "
+                    <input type="number" name="smooth" min="0" max="0.99" step="0.05" value=chart.smooth.to_string() on:change=submit/>
+                </label>
+                <label>"X "
+                    <select name="x" on:change=submit>
+                        {XAxis::ALL.into_iter().map(|x| view! { <option value=x.word() selected=chart.x == x>{x.word()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label><input type="checkbox" name="logy" value="1" checked=chart.log_y on:change=submit/>" log y"</label>
+                <label>"Y "
+                    <input type="number" name="ymin" step="any" value=number(chart.y_min) aria-label="Lowest y" class="bound"/>
+                    "–"
+                    <input type="number" name="ymax" step="any" value=number(chart.y_max) aria-label="Highest y" class="bound"/>
+                </label>
+                <label>"Size "
+                    <select name="psize" on:change=submit>
+                        {PanelSize::ALL.into_iter().map(|s| view! { <option value=s.word() selected=chart.size == s>{s.word()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit">"Apply"</button>
+            </div>
+        </form>
+    }
+}

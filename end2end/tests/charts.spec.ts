@@ -1,0 +1,26 @@
+import { test, expect, signedIn, seedProject } from "./fixtures";
+
+// Metric charts, server-rendered: these hold with and without JavaScript.
+
+test("the metrics tab holds each metric's chart as SVG in its first HTML", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "chart", ["curve"]);
+  await page.goto(`/u/alice/p/${project}/j/1?tab=metrics`);
+  const panel = page.getByRole("figure", { name: "loss" });
+  await expect(panel).toContainText("loss · 3 points");
+  // The line: a polyline with one vertex per point.
+  const line = panel.locator("svg polyline[stroke-width='2']");
+  await expect(line).toHaveCount(1);
+  expect((await line.getAttribute("points"))!.trim().split(" ")).toHaveLength(3);
+  await expect(page.getByText("1 metric keys")).toBeVisible();
+});
+
+test("odd chart settings in the URL are clamped or explained, never a blank page", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "odd", ["curve"]);
+  await page.goto(`/u/alice/p/${project}/j/1?tab=metrics&smooth=1.5&psize=huge&x=sideways&ymin=nan`);
+  await expect(page.getByRole("spinbutton", { name: "Smoothing" })).toHaveValue("0.99");
+  await expect(page.getByRole("figure", { name: "loss" }).locator("svg")).toHaveCount(1);
+  await page.goto(`/u/alice/p/${project}/j/1?tab=metrics&keys=${"<b>nope</b>"}`);
+  await expect(page.getByText("No metric key contains “<b>nope</b>”.")).toBeVisible();
+});
