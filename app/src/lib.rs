@@ -3,6 +3,7 @@
 pub mod chart;
 pub mod components;
 pub mod error;
+pub mod hooks;
 pub mod model;
 pub mod pages;
 pub mod routes;

@@ -1,12 +1,13 @@
 //! What every request handler and server function shares: options, the store, and how jobs run.
 
+use crate::db::events::Event;
 use crate::db::queue::GpuPrices;
 use crate::db::Db;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 
 /// Shared server state, provided as context to SSR and server functions.
 #[derive(Clone, Debug, FromRef)]
@@ -17,6 +18,14 @@ pub struct AppState {
     pub db: Db,
     /// The queue's settings and wake-up signal.
     pub runs: Arc<RunSettings>,
+    /// New events, in batches, as the server's event pump reads them from the store.
+    pub events: broadcast::Sender<Arc<[Event]>>,
+}
+
+/// A channel for event batches: slow listeners lag (and resynchronise) rather than hold the
+/// server back.
+pub fn event_channel() -> broadcast::Sender<Arc<[Event]>> {
+    broadcast::channel(1024).0
 }
 
 /// How the server runs jobs: where files go, how long leases last, what GPU time costs.

@@ -22,7 +22,7 @@ test("the logs tab follows new output and searches it", async ({ page }) => {
 
   await page.getByRole("searchbox", { name: "Search the output" }).fill("step=42 ");
   await expect(page.getByText("1 of 501 lines match")).toBeVisible();
-  await expect(output.locator(".log-line")).toHaveText(["step=42 loss=0.0233\n"]);
+  await expect(output.locator(".log-line")).toHaveText(["step=42 loss=0.0233"]);
 });
 
 test("stop and rerun from the context menu act on a spec job", async ({ page }) => {

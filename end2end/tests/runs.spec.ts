@@ -22,7 +22,7 @@ test("the logs tab holds the job's output in its first HTML", async ({ page }) =
   await page.goto(`/u/alice/p/${project}/j/1?tab=logs`);
   const output = page.getByRole("log", { name: "Job output" });
   await expect(output).toContainText("epoch 1 loss=0.52");
-  await expect(output.locator(".stderr")).toHaveText("warning: <b>not bold</b>\n");
+  await expect(output.locator(".stderr")).toHaveText("warning: <b>not bold</b>");
   await expect(page.getByText("2 lines · following (running)")).toBeVisible();
 });
 

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod demo;
+pub mod events;
 pub mod files;
 pub mod middleware;
 pub mod mlflow;

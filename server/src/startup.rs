@@ -40,19 +40,25 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
         leptos_options: options,
         db,
         runs: Arc::new(run_settings(&args, database)?),
+        events: app::state::event_channel(),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let every = (args.lease_timeout / 4).max(Duration::from_millis(100));
-    let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), every, async move {
-        let mut stopped = stopped;
-        let _ = stopped.wait_for(|s| *s).await;
-    }));
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), every, until_stopped()));
+    let pump = tokio::spawn(crate::events::pump(state.clone(), until_stopped()));
     println!("millrace is serving on http://{}", listener.local_addr()?);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
     let _ = scheduler.await;
+    let _ = pump.await;
     Ok(())
 }
 

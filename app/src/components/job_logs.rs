@@ -14,7 +14,7 @@ const OVERSCAN: usize = 100;
 /// Lines rendered before the viewport's height is known (server render, first frame).
 const FIRST_WINDOW: usize = 300;
 /// How often a running job's output is asked for.
-const POLL: Duration = Duration::from_millis(1000);
+const POLL: Duration = Duration::from_millis(3000);
 
 /// One line of output.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,19 +35,21 @@ fn lines_of(page: &LogPage) -> Vec<Line> {
         .collect()
 }
 
-/// The output of job `uid` of `owner/project`, starting from `first` (its server-rendered tail).
+/// The output of job `job` of `owner/project`, starting from `first` (its server-rendered tail).
 #[component]
 pub fn JobLogs(
     /// The project's owner.
     owner: String,
     /// The project.
     project: String,
-    /// The job's global id.
-    uid: String,
+    /// The job's number or global id.
+    job: String,
     /// The tail the page was rendered with.
     first: LogPage,
+    /// Goes up when the server reports new output: read it now rather than at the next poll.
+    revision: ReadSignal<u64>,
 ) -> impl IntoView {
-    let hint_uid = uid.clone();
+    let hint = format!("millrace logs {owner}/{project}/{job}");
     let lines = RwSignal::new(lines_of(&first));
     let next = StoredValue::new(first.next);
     let status = RwSignal::new(first.status);
@@ -77,23 +79,56 @@ pub fn JobLogs(
         (start, (top + visible + OVERSCAN).min(count))
     };
 
+    // One read at a time (two reads from the same position would add the same lines twice);
+    // a poll asked for meanwhile runs right after.
+    let (busy, again) = (StoredValue::new(false), StoredValue::new(false));
     let poll = move || {
         if status.get_untracked().is_finished() {
             return;
         }
-        let (owner, project, uid) = (owner.clone(), project.clone(), uid.clone());
+        if busy.get_value() {
+            again.set_value(true);
+            return;
+        }
+        busy.set_value(true);
+        let (owner, project, job) = (owner.clone(), project.clone(), job.clone());
         spawn_local(async move {
-            if let Ok(page) = get_logs(owner, project, uid, Some(next.get_value())).await {
-                next.set_value(page.next);
-                status.set(page.status);
-                let more = lines_of(&page);
-                if !more.is_empty() {
-                    lines.update(|all| all.extend(more));
+            loop {
+                let asked = get_logs(
+                    owner.clone(),
+                    project.clone(),
+                    job.clone(),
+                    Some(next.get_value()),
+                );
+                if let Ok(page) = asked.await {
+                    next.set_value(page.next);
+                    status.set(page.status);
+                    let more = lines_of(&page);
+                    if !more.is_empty() {
+                        lines.update(|all| all.extend(more));
+                    }
                 }
+                if !again.get_value() {
+                    break;
+                }
+                again.set_value(false);
             }
+            busy.set_value(false);
         });
     };
-    // In the browser only (effects do not run on the server): poll while the job runs.
+    // New output reported by the server: read it at once.
+    Effect::new({
+        let poll = poll.clone();
+        move |previous: Option<u64>| {
+            let now = revision.get();
+            if previous.is_some_and(|p| p != now) {
+                poll();
+            }
+            now
+        }
+    });
+    // In the browser only (effects do not run on the server): poll while the job runs, in
+    // case the stream is down.
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(poll.clone(), POLL) {
             on_cleanup(move || handle.clear());
@@ -138,7 +173,7 @@ pub fn JobLogs(
                 <button on:click=move |_| { follow.set(true); to_end() }>"Jump to end"</button>
             </div>
             {first.cut.then(|| view! {
-                <p class="logs-cut">"Earlier output is left out here: " <code>{format!("millrace logs {hint_uid}")}</code> " prints all of it."</p>
+                <p class="logs-cut">"Earlier output is left out here: " <code>{hint}</code> " prints all of it."</p>
             })}
             <div class="log-view" node_ref=view_ref on:scroll=on_scroll role="log" aria-label="Job output" tabindex="0">
                 <div class="log-space" style=move || format!("height: {}px", shown.with(Vec::len) as i32 * LINE_PX)>
@@ -150,7 +185,7 @@ pub fn JobLogs(
                             <pre class="log-lines" style=format!("top: {top}px")>
                                 {rows.into_iter().map(|i| {
                                     let line = &all[i];
-                                    view! { <span class="log-line" class:stderr=line.stderr>{line.text.clone()}"\n"</span> }
+                                    view! { <span class="log-line" class:stderr=line.stderr>{line.text.clone()}</span> }
                                 }).collect_view()}
                             </pre>
                         })

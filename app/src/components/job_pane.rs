@@ -6,7 +6,8 @@ use crate::components::job_logs::JobLogs;
 use crate::components::metric_panels::MetricPanels;
 use crate::components::rows::duration;
 use crate::error::AppError;
-use crate::model::{JobDetail, LogPage, MetricSummary};
+use crate::hooks::use_project_events::use_job_revisions;
+use crate::model::{JobDetail, MetricSummary};
 use crate::server_fns::jobs::get_job;
 use crate::server_fns::metrics::{get_metric_panels, PanelPage};
 use crate::server_fns::runs::get_logs;
@@ -27,17 +28,29 @@ pub fn JobPane() -> impl IntoView {
             _ => previous.cloned().unwrap_or_default(),
         }
     });
+    let project_name = Memo::new(move |_| {
+        key.with(|(owner, project, _)| (!owner.is_empty()).then(|| format!("{owner}/{project}")))
+    });
+    let job_id = Memo::new(move |_| key.with(|(_, _, job)| (!job.is_empty()).then(|| job.clone())));
+    let live = use_job_revisions(project_name, job_id);
     let job = Resource::new(
-        move || key.get(),
-        |(owner, project, job)| get_job(owner, project, job),
+        move || (key.get(), live.status.get()),
+        |((owner, project, job), _)| get_job(owner, project, job),
     );
     let tab = Memo::new(move |_| browse.query.with(|q| q.tab));
     // The logs tab's own data, fetched beside the job (never after it) and only on that tab.
     let chart = Memo::new(move |_| browse.query.with(|q| q.chart.clone()));
     // The metrics tab's panels, fetched beside the job and only on that tab.
     let panels = Resource::new(
-        move || (key.get(), tab.get() == JobTab::Metrics, chart.get()),
-        |((owner, project, job), wanted, chart)| async move {
+        move || {
+            (
+                key.get(),
+                tab.get() == JobTab::Metrics,
+                chart.get(),
+                live.metrics.get(),
+            )
+        },
+        |((owner, project, job), wanted, chart, _)| async move {
             match wanted {
                 true => get_metric_panels(owner, project, job, chart, 0)
                     .await
@@ -78,13 +91,28 @@ pub fn JobPane() -> impl IntoView {
                     }).collect_view()}
                 </nav>
             </header>
-            <Suspense fallback=|| view! { <div class="pane-body skeleton-pane"></div> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
-                    {move || Suspend::new(async move {
-                        job.await.map(|job| view! { <JobBody job tab logs panels/> })
-                    })}
-                </ErrorBoundary>
-            </Suspense>
+            <div class="pane-body">
+                <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
+                    <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                        {move || Suspend::new(async move {
+                            job.await.map(|job| view! { <JobBody job tab panels/> })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+                // Outside the job's own data, so the log view (its scroll, search and lines)
+                // lives on when the job is revalidated.
+                {move || (tab.get() == JobTab::Logs).then(|| view! {
+                    <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
+                        <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                            {move || Suspend::new(async move {
+                                let first = logs.await?.unwrap_or_default();
+                                let (owner, project, job) = key.get_untracked();
+                                Ok::<_, AppError>(view! { <JobLogs owner project job first revision=live.logs/> })
+                            })}
+                        </ErrorBoundary>
+                    </Transition>
+                })}
+            </div>
         </section>
     }
     .into_any()
@@ -94,40 +122,27 @@ pub fn JobPane() -> impl IntoView {
 fn JobBody(
     job: JobDetail,
     tab: Memo<JobTab>,
-    logs: Resource<Result<Option<LogPage>, AppError>>,
     panels: Resource<Result<Option<PanelPage>, AppError>>,
 ) -> impl IntoView {
     let title = format!("{} #{}", job.name, job.number);
     let job = StoredValue::new(job);
     view! {
-        <div class="pane-body">
-            <h2 class="job-title">{title}</h2>
+        <h2 class="job-title">{title}</h2>
             {move || match tab.get() {
                 JobTab::Overview => job.with_value(overview).into_any(),
                 JobTab::Metrics => view! {
-                    <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>
+                    <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
                         <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                             {move || Suspend::new(async move {
                                 let page = panels.await?.unwrap_or_default();
                                 Ok::<_, AppError>(view! { <MetricPanels page/> })
                             })}
                         </ErrorBoundary>
-                    </Suspense>
+                    </Transition>
                 }.into_any(),
-                JobTab::Logs => view! {
-                    <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>
-                        <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
-                            {move || Suspend::new(async move {
-                                let first = logs.await?.unwrap_or_default();
-                                let (owner, project, uid) = job.with_value(|j| (j.owner.clone(), j.project.clone(), j.uid.clone()));
-                                Ok::<_, AppError>(view! { <JobLogs owner project uid first/> })
-                            })}
-                        </ErrorBoundary>
-                    </Suspense>
-                }.into_any(),
+                JobTab::Logs => ().into_any(),
                 JobTab::Config => job.with_value(config).into_any(),
             }}
-        </div>
     }
 }
 

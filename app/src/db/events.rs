@@ -1,6 +1,7 @@
 //! Queries on `events`: the ordered sequence of changes that live views follow.
 
 use super::Tx;
+use sqlx::AnyConnection;
 
 /// One change, as live views read it.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -17,7 +18,16 @@ pub struct Event {
     pub job_id: Option<i64>,
     /// Details, a JSON object.
     pub payload: String,
+    /// The global id of the job it concerns.
+    pub job_uid: Option<String>,
+    /// That job's number in its project.
+    pub job_number: Option<i64>,
 }
+
+/// The columns of [`Event`], from events `e` with their job `j`.
+const SELECT_EVENT: &str = "SELECT e.id, e.at_ms, e.kind, e.project_id, e.job_id, e.payload,
+        j.uid AS job_uid, j.number AS job_number
+     FROM events e LEFT JOIN jobs j ON j.id = e.job_id";
 
 /// Appends an event in the writer's transaction, so it exists exactly when the change does.
 pub async fn append(
@@ -41,15 +51,40 @@ pub async fn append(
 }
 
 /// Events after `after`, oldest first, at most `limit`.
-pub async fn after(tx: &mut Tx, after: i64, limit: i64) -> sqlx::Result<Vec<Event>> {
-    sqlx::query_as::<_, Event>(
-        "SELECT id, at_ms, kind, project_id, job_id, payload FROM events WHERE id > $1
-         ORDER BY id LIMIT $2",
-    )
+pub async fn after(conn: &mut AnyConnection, after: i64, limit: i64) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as::<_, Event>(&format!(
+        "{SELECT_EVENT} WHERE e.id > $1 ORDER BY e.id LIMIT $2"
+    ))
     .bind(after)
     .bind(limit)
-    .fetch_all(&mut **tx)
+    .fetch_all(conn)
     .await
+}
+
+/// Events of `project` after `after`, oldest first, at most `limit`: what a page that
+/// reconnects missed.
+pub async fn after_in_project(
+    conn: &mut AnyConnection,
+    project: i64,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as::<_, Event>(&format!(
+        "{SELECT_EVENT} WHERE e.project_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"
+    ))
+    .bind(project)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The id of the newest event, 0 when there is none.
+pub async fn last_id(conn: &mut AnyConnection) -> sqlx::Result<i64> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
+        .fetch_one(conn)
+        .await?;
+    Ok(last.unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The REST API's one error shape: `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 
 use app::error::AppError;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::FromRequest;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -85,6 +85,17 @@ impl IntoResponse for ApiError {
         (status, Json(json!({ "error": body }))).into_response()
     }
 }
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::Invalid(rejection.body_text()).into()
+    }
+}
+
+/// `axum::extract::Query` whose rejections (a missing or malformed parameter) use [`ApiError`].
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
 
 /// `axum::Json` whose rejections (bad JSON, wrong content type, too big) use [`ApiError`].
 #[derive(Debug, FromRequest)]

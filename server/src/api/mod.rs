@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
             "/snapshots",
             post(runs::upload_snapshot).layer(DefaultBodyLimit::max(crate::files::MAX_SNAPSHOT)),
         )
+        .route("/events", get(crate::events::stream))
         .nest("/runner", runner_router())
         .fallback(|| async { ApiError::from(AppError::NotFound) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -1,7 +1,7 @@
 //! The runner protocol under `/api/v1/runner`: register, lease, heartbeat, output, finish,
 //! artifacts. Every call carries a runner token (`Authorization: Bearer ...`), not a user's.
 
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, ApiQuery};
 use super::runs::internal;
 use crate::files;
 use app::db::metrics::Point;
@@ -11,7 +11,7 @@ use app::error::AppError;
 use app::model::{JobStatus, Name};
 use app::state::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -372,7 +372,7 @@ pub async fn upload_artifact(
     State(state): State<AppState>,
     RunnerToken(token): RunnerToken,
     Path((uid, path)): Path<(String, String)>,
-    Query(query): Query<ArtifactQuery>,
+    ApiQuery(query): ApiQuery<ArtifactQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let runner = runner(&state, token, query.runner_id).await?;

@@ -1,7 +1,7 @@
 //! `/api/v1` for jobs that millrace runs: apply a spec, cancel, rerun, follow logs, snapshots
 //! and artifacts.
 
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, ApiQuery};
 use super::visible_job::VisibleJob;
 use crate::files;
 use crate::spec::{CommandLine, JobRequest};
@@ -11,7 +11,7 @@ use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -37,7 +37,7 @@ pub async fn apply(
     State(state): State<AppState>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
     Path((owner, project)): Path<(String, String)>,
-    Query(query): Query<ApplyQuery>,
+    ApiQuery(query): ApiQuery<ApplyQuery>,
     ApiJson(request): ApiJson<JobRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
@@ -204,7 +204,7 @@ const MAX_LOG_WAIT: Duration = Duration::from_secs(30);
 pub async fn logs(
     State(state): State<AppState>,
     VisibleJob(job): VisibleJob,
-    Query(query): Query<LogQuery>,
+    ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let deadline = Instant::now() + Duration::from_millis(query.wait_ms).min(MAX_LOG_WAIT);
     loop {

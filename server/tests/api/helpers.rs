@@ -36,11 +36,15 @@ impl TestApp {
             .output_name("millrace")
             .build();
         let runs = app::state::RunSettings::new(dir.path().join("files"));
-        let router = server::startup::router(AppState {
+        let state = AppState {
             leptos_options: options,
             db: db.clone(),
             runs: std::sync::Arc::new(runs),
-        });
+            events: app::state::event_channel(),
+        };
+        // Live streams need the pump; it ends with the test's runtime.
+        tokio::spawn(server::events::pump(state.clone(), std::future::pending()));
+        let router = server::startup::router(state);
         Self {
             db,
             router,

@@ -2,5 +2,6 @@
 
 mod auth;
 mod config;
+mod events;
 mod helpers;
 mod jobs;

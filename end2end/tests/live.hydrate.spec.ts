@@ -1,0 +1,48 @@
+import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
+
+// Live updates: server-sent events revalidate what the page shows.
+
+async function runningJob(page: import("@playwright/test").Page) {
+  const project = await seedProject(page, "live", []);
+  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "watched" } });
+  const { uid } = await created.json();
+  await logPoints(page, uid, 0, 3);
+  return [project, uid] as const;
+}
+
+async function logPoints(page: import("@playwright/test").Page, uid: string, from: number, count: number) {
+  const points = Array.from({ length: count }, (_, i) => ({ key: "loss", step: from + i, value: 1 / (from + i + 1) }));
+  const response = await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: { points } });
+  expect(response.status()).toBe(200);
+}
+
+test("points logged through the API appear in the open metrics tab within a second", async ({ page }) => {
+  await signedIn(page);
+  const [project, uid] = await runningJob(page);
+  await openHydrated(page, `/u/alice/p/${project}/j/1?tab=metrics`);
+  const panel = page.getByRole("figure", { name: "loss" });
+  await expect(panel).toContainText("loss · 3 points");
+  const sent = Date.now();
+  await logPoints(page, uid, 3, 10);
+  await expect(panel).toContainText("loss · 13 points", { timeout: 1000 });
+  console.log(`10 points shown ${Date.now() - sent} ms after the API accepted them`);
+});
+
+test.describe("offline", () => {
+  // While offline, the revalidation an event starts fails, as it should (the page catches up
+  // when the browser is back online).
+  test.use({ expectedHttpErrors: [/\/api\//] });
+
+test("after the connection drops, the page catches up with what it missed", async ({ page, context }) => {
+  await signedIn(page);
+  const [project, uid] = await runningJob(page);
+  await openHydrated(page, `/u/alice/p/${project}/j/1?tab=metrics`);
+  const panel = page.getByRole("figure", { name: "loss" });
+  await expect(panel).toContainText("loss · 3 points");
+  await context.setOffline(true);
+  await logPoints(page, uid, 3, 5);
+  await page.waitForTimeout(300);
+  await context.setOffline(false);
+  await expect(panel).toContainText("loss · 8 points", { timeout: 10_000 });
+});
+});

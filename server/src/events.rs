@@ -1,0 +1,178 @@
+//! Live updates: one pump reads new events from the store and fans them out to every open
+//! server-sent-event stream, which sends those of its project (after a backlog on reconnect).
+
+use crate::api::error::{ApiError, ApiQuery};
+use app::auth::CurrentUser;
+use app::db::{self, events::Event};
+use app::error::AppError;
+use app::state::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::Extension;
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+/// How often the pump looks for new events. Reading the store (not an in-process signal) means
+/// writes of other replicas on the same PostgreSQL reach this one's listeners too.
+pub const PUMP_EVERY: Duration = Duration::from_millis(50);
+/// Events read at most per look.
+const BATCH: i64 = 5_000;
+/// Events a reconnecting stream is sent at most from before it reconnected.
+const BACKLOG: i64 = 10_000;
+
+/// Reads events newer than those at its start and broadcasts them until `stop` resolves.
+pub async fn pump(state: AppState, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
+    let mut last = loop {
+        match newest(&state).await {
+            Ok(last) => break last,
+            Err(error) => tracing::warn!(%error, "reading the event sequence failed; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let mut ticks = tokio::time::interval(PUMP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        match read_after(&state, last).await {
+            Ok(events) if !events.is_empty() => {
+                last = events.last().map_or(last, |e| e.id);
+                // No listener is fine: nobody has a page open.
+                let _ = state.events.send(events.into());
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "reading new events failed; retrying"),
+        }
+    }
+}
+
+async fn newest(state: &AppState) -> sqlx::Result<i64> {
+    let mut conn = state.db.pool().acquire().await?;
+    db::events::last_id(&mut conn).await
+}
+
+async fn read_after(state: &AppState, last: i64) -> sqlx::Result<Vec<Event>> {
+    let mut conn = state.db.pool().acquire().await?;
+    db::events::after(&mut conn, last, BATCH).await
+}
+
+/// Query of `GET /api/v1/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// The project, `owner/name`.
+    project: String,
+    /// Only this job's events (its global id).
+    #[serde(default)]
+    job: Option<String>,
+    /// Resume after this event id (the `Last-Event-ID` header wins).
+    #[serde(default)]
+    after: Option<i64>,
+}
+
+/// What a stream sends next: its backlog, then what the pump broadcasts.
+struct Listener {
+    pending: VecDeque<Event>,
+    live: broadcast::Receiver<Arc<[Event]>>,
+    project: i64,
+    job: Option<String>,
+    last: i64,
+}
+
+/// `GET /api/v1/events?project=owner/name[&job=UID]`: server-sent events of one project (one
+/// job), resuming after `Last-Event-ID` with what the stream missed.
+pub async fn stream(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    ApiQuery(query): ApiQuery<EventQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let (owner, name) = query
+        .project
+        .split_once('/')
+        .ok_or_else(|| ApiError::invalid("project", "project is owner/name"))?;
+    let project = db::projects::find_visible(&state.db, user.id, owner, name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(query.after);
+    // Subscribe before reading the backlog, so nothing falls between the two.
+    let live = state.events.subscribe();
+    let mut conn = state.db.pool().acquire().await?;
+    let (pending, last) = match resume {
+        Some(after) => {
+            let missed =
+                db::events::after_in_project(&mut conn, project.id, after, BACKLOG).await?;
+            (missed.into_iter().collect(), after)
+        }
+        None => (VecDeque::new(), db::events::last_id(&mut conn).await?),
+    };
+    let listener = Listener {
+        pending,
+        live,
+        project: project.id,
+        job: query.job,
+        last,
+    };
+    let events = stream::unfold(listener, |mut listener| async move {
+        let event = listener.next().await;
+        Some((Ok(event), listener))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+impl Listener {
+    /// The next event for this stream, or `resync` when it fell too far behind to know.
+    async fn next(&mut self) -> SseEvent {
+        loop {
+            while let Some(event) = self.pending.pop_front() {
+                if event.id > self.last && self.wants(&event) {
+                    self.last = event.id;
+                    return to_sse(&event);
+                }
+            }
+            match self.live.recv().await {
+                Ok(batch) => self.pending.extend(batch.iter().cloned()),
+                Err(RecvError::Lagged(_)) => {
+                    // The page revalidates with one call instead of replaying what it missed.
+                    return SseEvent::default().event("resync").data("{}");
+                }
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    fn wants(&self, event: &Event) -> bool {
+        event.project_id == Some(self.project)
+            && self
+                .job
+                .as_ref()
+                .is_none_or(|job| event.job_uid.as_ref() == Some(job))
+    }
+}
+
+fn to_sse(event: &Event) -> SseEvent {
+    let mut data: serde_json::Value =
+        serde_json::from_str(&event.payload).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(object) = data.as_object_mut() {
+        object.insert("job".into(), event.job_uid.clone().into());
+        object.insert("number".into(), event.job_number.into());
+        object.insert("at_ms".into(), event.at_ms.into());
+    }
+    SseEvent::default()
+        .id(event.id.to_string())
+        .event(event.kind.clone())
+        .data(data.to_string())
+}
