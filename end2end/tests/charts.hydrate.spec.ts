@@ -14,3 +14,35 @@ test("chart settings round-trip through the URL, defaults left out", async ({ pa
   await expect(page.getByRole("checkbox", { name: "log y" })).toBeChecked();
   await expect(page.getByRole("figure", { name: "loss" }).locator("svg")).toHaveCount(1);
 });
+
+test("a 1,000,000-point series opens in under a second and its panel transfers under 200 KB", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signedIn(page);
+  const project = await seedProject(page, "long", []);
+  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "long" } });
+  const { uid } = await created.json();
+  const batch = (from: number) => ({
+    points: Array.from({ length: 10_000 }, (_, i) => ({ key: "loss", step: from + i, value: Math.sin((from + i) / 5000) + (i % 13) / 100 })),
+  });
+  for (let from = 0; from < 1_000_000; from += 40_000) {
+    await Promise.all([0, 1, 2, 3].map(async (k) => {
+      const response = await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: batch(from + k * 10_000) });
+      expect(response.status()).toBe(200);
+    }));
+  }
+  await openHydrated(page, `/u/alice/p/${project}/j/1`);
+  let bytes = 0;
+  page.on("response", async (response) => {
+    if (response.url().includes("/api/get_metric_panels")) bytes = (await response.body()).length;
+  });
+  const started = Date.now();
+  await page.getByRole("tab", { name: "metrics" }).click();
+  const panel = page.getByRole("figure", { name: "loss" });
+  await expect(panel).toContainText("loss · 1000000 points");
+  const took = Date.now() - started;
+  await expect.poll(() => bytes).toBeGreaterThan(0);
+  console.log(`1,000,000-point panel: ${took} ms from click to chart, ${(bytes / 1024).toFixed(0)} KB`);
+  expect(took).toBeLessThan(1000);
+  expect(bytes).toBeLessThan(200 * 1024);
+  await expect(panel.locator("svg polygon")).toHaveCount(1);
+});

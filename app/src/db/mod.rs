@@ -10,6 +10,7 @@ pub mod logs;
 pub mod metrics;
 pub mod projects;
 pub mod queue;
+pub mod rollups;
 pub mod runners;
 pub mod sessions;
 pub mod sql;

@@ -1,0 +1,20 @@
+-- Each metric series summed per 1,024 steps (finite values only), kept as points arrive, so
+-- a chart of a long series reads thousands of rows, not millions. Existing points are summed
+-- once here.
+CREATE TABLE metric_rollups (
+    series_id BIGINT NOT NULL REFERENCES metric_series (id) ON DELETE CASCADE,
+    bucket    BIGINT NOT NULL,
+    count     BIGINT NOT NULL,
+    step_sum  DOUBLE PRECISION NOT NULL,
+    value_sum DOUBLE PRECISION NOT NULL,
+    min       DOUBLE PRECISION NOT NULL,
+    max       DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (series_id, bucket)
+);
+
+INSERT INTO metric_rollups (series_id, bucket, count, step_sum, value_sum, min, max)
+SELECT series_id, step / 1024, COUNT(*), CAST(SUM(step) AS DOUBLE PRECISION), SUM(value),
+       MIN(value), MAX(value)
+FROM metric_points
+WHERE value IS NOT NULL AND value > -1e308 AND value < 1e308
+GROUP BY series_id, step / 1024;
