@@ -26,16 +26,25 @@ const BATCH: i64 = 5_000;
 /// Events a reconnecting stream is sent at most from before it reconnected.
 const BACKLOG: i64 = 10_000;
 
-/// Reads events newer than those at its start and broadcasts them until `stop` resolves.
-pub async fn pump(state: AppState, stop: impl std::future::Future<Output = ()>) {
-    tokio::pin!(stop);
-    let mut last = loop {
+/// Starts the pump: reads where the event sequence stands now (so every later write is
+/// broadcast, even one made before the task first runs), then spawns [`pump`].
+pub async fn start_pump(
+    state: AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let last = loop {
         match newest(&state).await {
             Ok(last) => break last,
             Err(error) => tracing::warn!(%error, "reading the event sequence failed; retrying"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
+    tokio::spawn(pump(state, last, stop))
+}
+
+/// Broadcasts the events after `last` as they are written, until `stop` resolves.
+pub async fn pump(state: AppState, mut last: i64, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
     let mut ticks = tokio::time::interval(PUMP_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -51,7 +51,7 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
         }
     };
     let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), every, until_stopped()));
-    let pump = tokio::spawn(crate::events::pump(state.clone(), until_stopped()));
+    let pump = crate::events::start_pump(state.clone(), until_stopped()).await;
     println!("millrace is serving on http://{}", listener.local_addr()?);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())

@@ -10,6 +10,10 @@ use tower::ServiceExt;
 /// A project `ann/live` with one running job; the app, ann's token and the job's uid.
 async fn with_job() -> (TestApp, String, String) {
     let app = TestApp::new().await;
+    // Live streams need the pump, started (its starting point read) before anything is written;
+    // it ends with the test's runtime.
+    let pump = server::events::start_pump(app.state.clone(), std::future::pending()).await;
+    drop(pump);
     let ann = app::db::users::find_by_name(&app.db, "ann")
         .await
         .unwrap()

@@ -14,6 +14,9 @@ pub struct TestApp {
     pub db: Db,
     /// The HTTP app.
     pub router: Router,
+    /// What the router serves from.
+    pub state: AppState,
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
     _dir: tempfile::TempDir,
 }
 
@@ -23,6 +26,12 @@ pub const PASSWORD: &str = "correct horse battery";
 impl TestApp {
     /// A fresh app whose store holds the user `ann` with [`PASSWORD`].
     pub async fn new() -> Self {
+        // Each test has its own tokio runtime; rendering pages in several at once in one process
+        // hung about one run in twenty (never when run one at a time), so test apps take turns.
+        static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let one_at_a_time = TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&format!("sqlite://{}", dir.path().join("api.db").display()))
             .await
@@ -42,12 +51,12 @@ impl TestApp {
             runs: std::sync::Arc::new(runs),
             events: app::state::event_channel(),
         };
-        // Live streams need the pump; it ends with the test's runtime.
-        tokio::spawn(server::events::pump(state.clone(), std::future::pending()));
-        let router = server::startup::router(state);
+        let router = server::startup::router(state.clone());
         Self {
             db,
             router,
+            state,
+            _one_at_a_time: one_at_a_time,
             _dir: dir,
         }
     }
