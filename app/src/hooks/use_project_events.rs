@@ -160,17 +160,45 @@ mod browser {
         })
     }
 
+    /// What the page reads of an event's data: the job it concerns. A typed struct rather than a
+    /// `serde_json::Value` keeps the JSON tree's code out of the browser bundle.
+    #[derive(serde::Deserialize)]
+    struct EventJob {
+        #[serde(default)]
+        job: Option<String>,
+        #[serde(default)]
+        number: Option<i64>,
+    }
+
     /// Whether an event's data names `job` (by global id or number); `resync` data names none
     /// and concerns everyone.
     fn concerns(data: &str, job: Option<&str>) -> bool {
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else {
+        let Ok(event) = serde_json::from_str::<EventJob>(data) else {
             return false;
         };
         let Some(job) = job else {
             return true;
         };
-        let uid = value["job"].as_str();
-        let number = value["number"].as_i64().map(|n| n.to_string());
-        (uid.is_none() && number.is_none()) || uid == Some(job) || number.as_deref() == Some(job)
+        let number = event.number.map(|n| n.to_string());
+        (event.job.is_none() && number.is_none())
+            || event.job.as_deref() == Some(job)
+            || number.as_deref() == Some(job)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::concerns;
+
+        #[test]
+        fn an_event_concerns_its_job_by_id_or_number_and_resync_concerns_all() {
+            let data = r#"{"job": "ab12", "number": 7, "status": "running", "at_ms": 1}"#;
+            assert!(
+                concerns(data, Some("ab12")) && concerns(data, Some("7")) && concerns(data, None)
+            );
+            assert!(!concerns(data, Some("8")));
+            assert!(concerns("{}", Some("8")), "resync");
+            assert!(concerns(r#"{"job": null, "number": null}"#, Some("8")));
+            assert!(!concerns("not json", Some("7")));
+        }
     }
 }
