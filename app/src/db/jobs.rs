@@ -85,6 +85,16 @@ pub async fn insert_many(tx: &mut Tx, project: i64, jobs: &[NewJob]) -> sqlx::Re
     Ok(refs)
 }
 
+/// Creates one job in `project` with the `job.created` event live views follow.
+pub async fn create(tx: &mut Tx, project: i64, job: &NewJob) -> sqlx::Result<JobRef> {
+    let created = insert_many(tx, project, std::slice::from_ref(job))
+        .await?
+        .remove(0);
+    let payload = serde_json::json!({ "number": created.number, "uid": created.uid });
+    super::events::append(tx, "job.created", Some(project), Some(created.id), &payload).await?;
+    Ok(created)
+}
+
 async fn insert_one(
     conn: &mut AnyConnection,
     project: i64,

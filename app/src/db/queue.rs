@@ -603,10 +603,7 @@ pub async fn rerun(tx: &mut Tx, job: i64, user: i64) -> sqlx::Result<Option<jobs
         }),
         ..jobs::NewJob::default()
     };
-    let created = jobs::insert_many(tx, project, &[new]).await?.remove(0);
-    let payload = json!({ "number": created.number, "uid": created.uid });
-    events::append(tx, "job.created", Some(project), Some(created.id), &payload).await?;
-    Ok(Some(created))
+    Ok(Some(jobs::create(tx, project, &new).await?))
 }
 
 /// Where a run is or how it ended, beyond its status.

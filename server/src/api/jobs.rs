@@ -62,18 +62,7 @@ pub async fn create(
         ..NewJob::default()
     };
     let mut tx = state.db.begin().await?;
-    let job = db::jobs::insert_many(&mut tx, project.id, &[spec])
-        .await?
-        .remove(0);
-    let payload = json!({ "number": job.number, "uid": job.uid });
-    events::append(
-        &mut tx,
-        "job.created",
-        Some(project.id),
-        Some(job.id),
-        &payload,
-    )
-    .await?;
+    let job = db::jobs::create(&mut tx, project.id, &spec).await?;
     tx.commit().await?;
     let url = format!("/u/{}/p/{}/j/{}", project.owner, project.name, job.number);
     Ok((

@@ -6,7 +6,7 @@ use super::visible_job::VisibleJob;
 use crate::files;
 use crate::spec::{CommandLine, JobRequest};
 use app::auth::CurrentUser;
-use app::db::{self, events, jobs::NewJob, jobs::RunSpec, queue};
+use app::db::{self, jobs::NewJob, jobs::RunSpec, queue};
 use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
@@ -122,18 +122,7 @@ async fn queue_job(
         ..NewJob::default()
     };
     let mut tx = state.db.begin().await?;
-    let job = db::jobs::insert_many(&mut tx, project, &[new])
-        .await?
-        .remove(0);
-    let payload = json!({ "number": job.number, "uid": job.uid });
-    events::append(
-        &mut tx,
-        "job.created",
-        Some(project),
-        Some(job.id),
-        &payload,
-    )
-    .await?;
+    let job = db::jobs::create(&mut tx, project, &new).await?;
     tx.commit().await?;
     state.runs.queued.notify_waiters();
     Ok(job)

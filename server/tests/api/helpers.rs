@@ -25,6 +25,10 @@ pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
     /// A fresh app whose store holds the user `ann` with [`PASSWORD`].
+    #[expect(
+        clippy::await_holding_lock,
+        reason = "the turn is held for the whole test on purpose; waiters block their own thread"
+    )]
     pub async fn new() -> Self {
         // Each test has its own tokio runtime; rendering pages in several at once in one process
         // hung about one run in twenty (never when run one at a time), so test apps take turns.
