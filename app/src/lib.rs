@@ -6,6 +6,7 @@ pub mod error;
 pub mod hooks;
 pub mod model;
 pub mod pages;
+pub mod project_query;
 pub mod routes;
 pub mod server_fns;
 pub mod url;

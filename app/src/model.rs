@@ -425,3 +425,40 @@ mod tests {
         assert!("done".parse::<JobStatus>().is_err());
     }
 }
+
+/// A row of the project table view: the pinned job columns and the chosen cells as text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TableRow {
+    /// Number within its project.
+    pub number: i64,
+    /// Human name of the run.
+    pub name: String,
+    /// Lifecycle state.
+    pub status: JobStatus,
+    /// One text per chosen column, empty where the job has no value.
+    pub cells: Vec<String>,
+}
+
+/// Rows of the project table view from `offset`, and how many jobs the filter keeps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TablePage {
+    /// Jobs matching the filter.
+    pub total: u64,
+    /// Index of the first row.
+    pub offset: u32,
+    /// The rows, in the table's order.
+    pub rows: Vec<TableRow>,
+}
+
+/// Keys of a project's parameters and metrics that match a search, for the column chooser.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyMatches {
+    /// Parameter keys, in key order (the first few).
+    pub params: Vec<String>,
+    /// How many parameter keys match.
+    pub param_count: i64,
+    /// Metric keys, in key order (the first few).
+    pub metrics: Vec<String>,
+    /// How many metric keys match.
+    pub metric_count: i64,
+}

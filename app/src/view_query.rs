@@ -3,6 +3,7 @@
 //! ignored (the default is used), so a hand-edited or truncated URL still opens.
 
 use crate::chart::settings::ChartSettings;
+use crate::project_query::ProjectQuery;
 use crate::model::{Filter, JobSort, JobStatus, ProjectSort, SortDir, UserSort};
 use serde::{Deserialize, Serialize};
 
@@ -220,6 +221,8 @@ pub struct ViewQuery {
     pub tab: JobTab,
     /// The metric charts (`keys`, `smooth`, `x`, `logy`, `ymin`, `ymax`, `psize`, `from`, `to`).
     pub chart: ChartSettings,
+    /// The project views (`pview`, `cmp`, `pall`, `tcols`, `tsort`).
+    pub project: ProjectQuery,
 }
 
 impl ViewQuery {
@@ -235,7 +238,8 @@ impl ViewQuery {
             projects: ColumnQuery::read("p", pairs.clone()),
             jobs: ColumnQuery::read("j", pairs.clone()),
             tab,
-            chart: ChartSettings::read(pairs),
+            chart: ChartSettings::read(pairs.clone()),
+            project: ProjectQuery::read(pairs),
         }
     }
 
@@ -261,6 +265,7 @@ impl ViewQuery {
             pairs.push(("tab".into(), self.tab.word().into()));
         }
         self.chart.write(&mut pairs);
+        self.project.write(&mut pairs);
         pairs
     }
 

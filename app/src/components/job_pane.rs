@@ -4,7 +4,7 @@ use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::job_logs::JobLogs;
 use crate::components::metric_panels::MetricPanels;
-use crate::components::rows::duration;
+use crate::components::rows::{duration, time};
 use crate::error::AppError;
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::model::{JobDetail, MetricSummary};
@@ -252,44 +252,5 @@ fn config(job: &JobDetail) -> impl IntoView {
                 </table>
             }.into_any()
         }}
-    }
-}
-
-/// A UTC time from epoch milliseconds, the same on server and browser (no local time zone,
-/// so hydration sees the same text).
-fn time(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rest = ms.rem_euclid(86_400_000) / 1000;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rest / 3600,
-        (rest % 3600) / 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::time;
-
-    #[test]
-    fn times_are_utc_dates() {
-        assert_eq!(time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(time(1_764_072_000_000), "2025-11-25 12:00 UTC");
-        assert_eq!(time(951_782_400_000), "2000-02-29 00:00 UTC");
     }
 }

@@ -2,6 +2,7 @@
 
 use super::cursor::SortKey;
 use super::sql::{into_page, Arg, Order, Sql};
+use super::project_keys::KeyKind;
 use super::{now_ms, Db, PageError, Tx};
 use crate::model::{Filter, JobSort, JobStatus, JobSummary, Page, SortDir};
 use sqlx::AnyConnection;
@@ -143,6 +144,8 @@ async fn insert_one(
             .execute(&mut *conn)
             .await?;
     }
+    let param_keys: Vec<&String> = job.params.keys().collect();
+    super::project_keys::add(conn, project, KeyKind::Param, &param_keys).await?;
     for (key, value) in &job.tags {
         sqlx::query("INSERT INTO job_tags (job_id, key, value) VALUES ($1, $2, $3)")
             .bind(id)
@@ -355,9 +358,10 @@ pub async fn params(
     Ok(serde_json::from_str(&text).unwrap_or_default())
 }
 
-/// Replaces `job`'s parameters.
+/// Replaces the parameters of `job` (of `project`).
 pub async fn set_params(
     tx: &mut Tx,
+    project: i64,
     job: i64,
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> sqlx::Result<()> {
@@ -365,8 +369,9 @@ pub async fn set_params(
         .bind(serde_json::Value::Object(params.clone()).to_string())
         .bind(job)
         .execute(&mut **tx)
-        .await
-        .map(|_| ())
+        .await?;
+    let keys: Vec<&String> = params.keys().collect();
+    super::project_keys::add(tx, project, KeyKind::Param, &keys).await
 }
 
 /// Archives `job` (MLflow's delete) or brings it back.
@@ -422,6 +427,23 @@ pub async fn page(
 ) -> Result<Page<JobSummary>, PageError> {
     let desc = dir == SortDir::Desc;
     let (order, mut sql) = select_for(sort, desc, project);
+    push_filter(&mut sql, filter);
+    sql.keyset(&order, cursor, limit)?;
+    let rows = sql.query_as::<Row>().fetch_all(db.pool()).await?;
+    let ids: Vec<i64> = rows.iter().take(limit as usize).map(|r| r.id).collect();
+    let mut tags = tags_of(db, &ids).await?;
+    let page = into_page(
+        rows,
+        limit,
+        &order,
+        |r| cursor_key(sort, r),
+        |r| summary(r, &mut tags),
+    );
+    Ok(page)
+}
+
+/// Adds the conditions of the jobs column's `filter` on jobs aliased `j`.
+pub(super) fn push_filter(sql: &mut Sql, filter: &Filter) {
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
         sql.contains("j.name", text);
     }
@@ -440,18 +462,6 @@ pub async fn page(
         ));
     }
     sql.push(&format!(" AND j.archived = {}", i64::from(filter.archived)));
-    sql.keyset(&order, cursor, limit)?;
-    let rows = sql.query_as::<Row>().fetch_all(db.pool()).await?;
-    let ids: Vec<i64> = rows.iter().take(limit as usize).map(|r| r.id).collect();
-    let mut tags = tags_of(db, &ids).await?;
-    let page = into_page(
-        rows,
-        limit,
-        &order,
-        |r| cursor_key(sort, r),
-        |r| summary(r, &mut tags),
-    );
-    Ok(page)
 }
 
 /// The SELECT and its order for a sort: a metric sort reads from the metric summaries.

@@ -1,5 +1,6 @@
 //! Queries on `metric_series` (a job's metric keys with summaries) and `metric_points`.
 
+use super::project_keys::KeyKind;
 use super::Tx;
 use sqlx::AnyConnection;
 use std::fmt::Write;
@@ -151,6 +152,12 @@ async fn series_for_update(
     let mut rows = query.fetch_all(&mut **tx).await?;
     // RETURNING order is not promised: put the rows in the order of `keys`.
     rows.sort_by_key(|row| keys.iter().position(|k| *k == row.key));
+    let new: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.count == 0)
+        .map(|row| row.key.as_str())
+        .collect();
+    super::project_keys::add(tx, project, KeyKind::Metric, &new).await?;
     Ok(rows)
 }
 

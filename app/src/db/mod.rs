@@ -5,9 +5,11 @@
 
 pub mod cursor;
 pub mod events;
+pub mod job_table;
 pub mod jobs;
 pub mod logs;
 pub mod metrics;
+pub mod project_keys;
 pub mod projects;
 pub mod queue;
 pub mod rollups;

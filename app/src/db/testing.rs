@@ -105,3 +105,13 @@ pub async fn project_with_job(db: &Db) -> (i64, i64) {
     tx.commit().await.expect("commit");
     (project, job[0].id)
 }
+
+/// A user and their project named `name`: the project's id.
+pub async fn project(db: &Db, name: &str) -> i64 {
+    let user = super::users::create(db, "owner", "Owner")
+        .await
+        .expect("a user");
+    super::projects::create(db, user.id, name, "", false)
+        .await
+        .expect("a project")
+}

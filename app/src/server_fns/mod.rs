@@ -5,6 +5,7 @@ pub mod metrics;
 pub mod projects;
 pub mod runs;
 pub mod session;
+pub mod table;
 pub mod users;
 
 /// Rows in one page of a column.

@@ -466,7 +466,7 @@ async fn write(
                 }
             }
         }
-        db::jobs::set_params(&mut tx, job.id, &stored).await?;
+        db::jobs::set_params(&mut tx, job.project_id, job.id, &stored).await?;
     }
     for (key, value) in tags {
         db::jobs::set_tag(&mut tx, job.id, key, value).await?;
