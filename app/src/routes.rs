@@ -1,6 +1,7 @@
 //! The route tree, nothing else.
 
 use crate::components::job_pane::JobPane;
+use crate::components::project_pane::ProjectPane;
 use crate::pages::browse::{Browser, JobsLevel, ProjectsLevel};
 use crate::pages::{login::Login, not_found::NotFound, runners::RunnersPage};
 use leptos::prelude::*;
@@ -21,7 +22,7 @@ pub fn AppRoutes() -> impl IntoView {
                     <ParentRoute path=path!("u/:user") view=ProjectsLevel>
                         <Route path=path!("") view=|| ()/>
                         <ParentRoute path=path!("p/:project") view=JobsLevel>
-                            <Route path=path!("") view=|| ()/>
+                            <Route path=path!("") view=ProjectPane/>
                             <Route path=path!("j/:job") view=JobPane/>
                         </ParentRoute>
                     </ParentRoute>

@@ -82,3 +82,25 @@ export async function seedProject(
   }
   return project;
 }
+
+/** Creates a running job in `alice/project` through millrace's API; returns its number and id. */
+export async function createJob(
+  page: import("@playwright/test").Page,
+  project: string,
+  name: string,
+  params: Record<string, unknown> = {},
+): Promise<{ number: number; uid: string }> {
+  const response = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name, params } });
+  expect(response.status(), await response.text()).toBe(201);
+  return response.json();
+}
+
+/** Logs metric points to job `uid` through millrace's API. */
+export async function logPoints(
+  page: import("@playwright/test").Page,
+  uid: string,
+  points: { key: string; step: number; value: number }[],
+) {
+  const response = await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: { points } });
+  expect(response.status(), await response.text()).toBe(200);
+}

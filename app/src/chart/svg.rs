@@ -16,6 +16,8 @@ pub struct Line {
     pub raw: Vec<(f64, f64)>,
     /// (x, min, max) per bucket when points were dropped, drawn as a band.
     pub envelope: Vec<(f64, f64, f64)>,
+    /// Index into [`PALETTE`] (wrapping): a line keeps its colour whichever lines are beside it.
+    pub color: usize,
 }
 
 /// How a chart is drawn.
@@ -88,8 +90,8 @@ pub fn render(lines: &[Line], frame: &Frame) -> String {
                 grid.stroke_width(1),
             ));
         }
-        for (i, line) in lines.iter().enumerate() {
-            let (r, g, b) = PALETTE[i % PALETTE.len()];
+        for line in &lines {
+            let (r, g, b) = PALETTE[line.color % PALETTE.len()];
             let color = RGBColor(r, g, b);
             if !line.envelope.is_empty() {
                 let band: Vec<(f64, f64)> = line
@@ -126,6 +128,57 @@ pub fn render(lines: &[Line], frame: &Frame) -> String {
     svg
 }
 
+/// How x values map to a chart's pixel columns: the drawn x range and the plot's left and right
+/// edges, so a pointer position can be turned back into an x value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct XScale {
+    /// The x value at the left edge.
+    pub x0: f64,
+    /// The x value at the right edge.
+    pub x1: f64,
+    /// The plot's left edge in pixels.
+    pub left: f64,
+    /// The plot's right edge in pixels.
+    pub right: f64,
+}
+
+impl XScale {
+    /// The scale [`render`] uses for `lines` in `frame`.
+    pub fn of(lines: &[Line], frame: &Frame) -> Self {
+        let width = frame.width.clamp(120, 4000);
+        let (x0, x1) = padded(extent(lines.iter().flat_map(|l| {
+            project(l, frame.log_y)
+                .points
+                .into_iter()
+                .map(|p| p.0)
+        })));
+        Self {
+            x0,
+            x1,
+            left: f64::from(LEFT),
+            right: f64::from(width as i32 - RIGHT),
+        }
+    }
+
+    /// The x value under pixel column `px`; `None` outside the plot.
+    pub fn value_at(&self, px: f64) -> Option<f64> {
+        (self.left..=self.right)
+            .contains(&px)
+            .then(|| self.x0 + (px - self.left) / (self.right - self.left) * (self.x1 - self.x0))
+    }
+}
+
+/// The point of `points` (ordered by x) nearest to `x`.
+pub fn nearest(points: &[(f64, f64)], x: f64) -> Option<(f64, f64)> {
+    let after = points.partition_point(|p| p.0 < x);
+    let candidates = [after.checked_sub(1), Some(after)];
+    candidates
+        .into_iter()
+        .flatten()
+        .filter_map(|i| points.get(i).copied())
+        .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))
+}
+
 /// The line with log10 applied to y when asked (non-positive values dropped).
 fn project(line: &Line, log_y: bool) -> Line {
     if !log_y {
@@ -139,6 +192,7 @@ fn project(line: &Line, log_y: bool) -> Line {
             .collect()
     };
     Line {
+        color: line.color,
         points: log(&line.points),
         raw: log(&line.raw),
         envelope: line
@@ -260,6 +314,29 @@ fn tick_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pixel_column_maps_back_to_the_nearest_point() {
+        let line = Line {
+            points: vec![(0.0, 1.0), (10.0, 2.0), (20.0, 3.0)],
+            ..Line::default()
+        };
+        let frame = Frame {
+            width: 252,
+            height: 100,
+            log_y: false,
+            y_range: None,
+        };
+        let scale = XScale::of(std::slice::from_ref(&line), &frame);
+        assert_eq!((scale.x0, scale.x1, scale.left, scale.right), (0.0, 20.0, 52.0, 242.0));
+        assert_eq!(scale.value_at(52.0), Some(0.0));
+        assert_eq!(scale.value_at(242.0), Some(20.0));
+        assert_eq!(scale.value_at(10.0), None, "left of the plot");
+        let x = scale.value_at(52.0 + 190.0 * 0.6).unwrap();
+        assert_eq!(nearest(&line.points, x), Some((10.0, 2.0)));
+        assert_eq!(nearest(&line.points, 99.0), Some((20.0, 3.0)));
+        assert_eq!(nearest(&[], 1.0), None);
+    }
 
     fn frame() -> Frame {
         Frame {

@@ -1,6 +1,7 @@
 //! The Miller view's shared state: where it is opened, its query, which columns fold; and the
 //! keys that move between columns.
 
+use crate::project_query::ProjectView;
 use crate::view_query::{ViewPath, ViewQuery};
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
@@ -52,9 +53,12 @@ impl Browse {
         }
     }
 
-    /// How many levels are shown: users, then projects, jobs and the job pane as opened.
+    /// How many levels are shown: users, then projects, jobs and the job pane as opened, or
+    /// a project view right of the jobs.
     pub fn levels(&self) -> usize {
-        self.path.with(ViewPath::depth) + 1
+        let depth = self.path.with(ViewPath::depth);
+        let project_view = depth == 2 && self.query.with(|q| q.project.view.is_some());
+        depth + 1 + usize::from(project_view)
     }
 
     /// Whether level `index` folds into a spine: all left of the last two do.
@@ -101,6 +105,21 @@ impl Browse {
             self.path.with(ViewPath::href),
             query.to_query_string()
         )
+    }
+
+    /// The project's page with the project view `view` (none closes it), keeping the rest of
+    /// the query; with `compare`, comparing those job numbers.
+    pub fn project_view_href(&self, view: Option<ProjectView>, compare: Option<Vec<i64>>) -> String {
+        let mut query = self.query.get();
+        query.project.view = view;
+        if let Some(compare) = compare {
+            query.project.compare = compare;
+        }
+        let path = self.path.with(|p| ViewPath {
+            job: None,
+            ..p.clone()
+        });
+        format!("{}{}", path.href(), query.to_query_string())
     }
 
     /// One level up, keeping the query: the back control.

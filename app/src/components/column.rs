@@ -7,6 +7,7 @@ use crate::components::row_actions::{prompt, BulkBar, ContextMenu, MenuAt};
 use crate::components::rows::{fetch_rows, ColumnKind, Row};
 use crate::components::widths::{ResizeHandle, Widths};
 use crate::model::JobStatus;
+use crate::project_query::ProjectView;
 use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
 use crate::server_fns::projects::{archive_projects, rename_project};
 use crate::server_fns::runs::{rerun_jobs, stop_jobs};
@@ -190,6 +191,16 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
         kind.with(|k| matches!(k, ColumnKind::Jobs { .. })).then(|| {
             let statuses = JobStatus::ALL.into_iter().filter(|s| *s != JobStatus::Starting);
             view! {
+                <nav class="project-views" aria-label="Project views">
+                    {ProjectView::ALL.into_iter().map(|v| {
+                        let on = move || browse.query.with(|q| q.project.view == Some(v));
+                        view! {
+                            <a href=move || browse.project_view_href(Some(v), None) aria-current=move || on().then_some("page")>
+                                {v.word()}
+                            </a>
+                        }
+                    }).collect_view()}
+                </nav>
                 <div class="chips" role="group" aria-label="Status">
                     {statuses.map(|status| {
                         let on = move || browse.query.with(|q| q.jobs.filter.statuses.contains(&status));

@@ -2,8 +2,10 @@
 //! SVG by the same function on the server and in the browser.
 
 use crate::chart::settings::{ChartSettings, PanelSize, XAxis};
-use crate::chart::svg::{render, Frame, Line};
+use crate::chart::svg::{Frame, Line};
 use crate::components::browse::Browse;
+use crate::components::chart_view::{Chart, Series};
+use crate::components::panel_order::PanelOrder;
 use crate::server_fns::metrics::{MetricPanel, PanelPage};
 use crate::view_query::{ViewPath, ViewQuery};
 use leptos::prelude::*;
@@ -16,34 +18,51 @@ pub fn MetricPanels(
 ) -> impl IntoView {
     let browse = expect_context::<Browse>();
     let chart = browse.query.with_untracked(|q| q.chart.clone());
-    let frame = Frame {
-        width: chart.size.pixels().0,
-        height: chart.size.pixels().1,
-        log_y: chart.log_y,
-        y_range: chart.y_range(),
-    };
-    let summary = match (page.total, page.matching) {
-        (0, _) => "No metrics logged.".to_owned(),
-        (_, 0) => format!("No metric key contains “{}”.", chart.keys),
-        (total, matching) if matching == total => format!("{total} metric keys"),
-        (total, matching) => format!("{matching} of {total} metric keys"),
-    };
-    let shown = page.panels.len();
-    let more = (page.matching > shown)
-        .then(|| format!("Showing the first {shown}; filter by key to find the others."));
+    let (summary, more) = counts(page.total, page.matching, page.panels.len(), &chart.keys);
+    let panels = page
+        .panels
+        .into_iter()
+        .map(|panel| PanelView {
+            caption: caption(&panel),
+            series: vec![series(&panel, 0, panel.key.clone())],
+            key: panel.key,
+        })
+        .collect();
     view! {
         <ChartBar chart=chart.clone()/>
         <p class="panels-summary" role="status">{summary}</p>
-        <div class="panels">
-            {page.panels.into_iter().map(|panel| view! { <Panel panel frame/> }).collect_view()}
-        </div>
+        <PanelGrid panels chart/>
         {more.map(|text| view! { <p class="panels-more">{text}</p> })}
     }
 }
 
-/// One metric's chart with its key and how many points it drew from.
-#[component]
-fn Panel(panel: MetricPanel, frame: Frame) -> impl IntoView {
+/// What the panels line says (`3 of 40 metric keys`), and a note when not all that match are
+/// shown.
+pub fn counts(total: usize, matching: usize, shown: usize, filter: &str) -> (String, Option<String>) {
+    let summary = match (total, matching) {
+        (0, _) => "No metrics logged.".to_owned(),
+        (_, 0) => format!("No metric key contains “{filter}”."),
+        (total, matching) if matching == total => format!("{total} metric keys"),
+        (total, matching) => format!("{matching} of {total} metric keys"),
+    };
+    let more = (matching > shown)
+        .then(|| format!("Showing the first {shown}; filter by key to find the others."));
+    (summary, more)
+}
+
+/// A panel to draw: its metric key, caption and lines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PanelView {
+    /// The metric key, which also names the panel in the arranged order.
+    pub key: String,
+    /// The text above the chart.
+    pub caption: String,
+    /// The lines.
+    pub series: Vec<Series>,
+}
+
+/// A series' line as drawn: smoothed over its faint raw self when smoothing is on.
+pub fn series(panel: &MetricPanel, color: usize, label: String) -> Series {
     let smoothed = !panel.smoothed.is_empty();
     let line = Line {
         points: if smoothed {
@@ -57,18 +76,80 @@ fn Panel(panel: MetricPanel, frame: Frame) -> impl IntoView {
             Vec::new()
         },
         envelope: panel.raw.envelope.clone(),
+        color,
     };
-    let svg = render(&[line], &frame);
-    let caption = match panel.raw.total {
+    Series { label, line }
+}
+
+/// How many points a series drew from: `loss · 1,000 points, 480 drawn`.
+fn caption(panel: &MetricPanel) -> String {
+    match panel.raw.total {
         0 => format!("{} · no finite values", panel.key),
         n if panel.raw.envelope.is_empty() => format!("{} · {n} points", panel.key),
         n => format!("{} · {n} points, {} drawn", panel.key, panel.raw.line.len()),
-    };
+    }
+}
+
+/// The drag data type of a dragged panel: its metric key.
+const DRAG_TYPE: &str = "application/x-millrace-panel";
+
+/// Panels in the order the person arranged for this project; each can be dragged before
+/// another.
+#[component]
+pub fn PanelGrid(panels: Vec<PanelView>, chart: ChartSettings) -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    let project = browse.path.with_untracked(|p| {
+        format!(
+            "{}/{}",
+            p.user.clone().unwrap_or_default(),
+            p.project.clone().unwrap_or_default()
+        )
+    });
+    let order = PanelOrder::for_project(&project);
+    let frame = Frame {
+        width: chart.size.pixels().0,
+        height: chart.size.pixels().1,
+        log_y: chart.log_y,
+        y_range: chart.y_range(),
+        };
+    let x_label = chart.x.word();
+    let panels = StoredValue::new(panels);
     view! {
-        <figure class="panel" aria-label=panel.key.clone()>
-            <figcaption>{caption}</figcaption>
-            <div class="chart" inner_html=svg></div>
-        </figure>
+        <div class="panels">
+            {move || {
+                let arranged = order.arrange(panels.get_value(), |p| p.key.as_str());
+                let shown: Vec<String> = arranged.iter().map(|p| p.key.clone()).collect();
+                let shown = StoredValue::new(shown);
+                arranged.into_iter().map(|panel| {
+                    let (dragged, target) = (panel.key.clone(), panel.key.clone());
+                    view! {
+                        <figure
+                            class="panel"
+                            aria-label=panel.key.clone()
+                            draggable="true"
+                            // The dragged key travels with the drag, not in this view's state:
+                            // live data may redraw the panels while one is being dragged.
+                            on:dragstart=move |ev: leptos::ev::DragEvent| {
+                                if let Some(data) = ev.data_transfer() {
+                                    let _ = data.set_data(DRAG_TYPE, &dragged);
+                                }
+                            }
+                            on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+                            on:drop=move |ev: leptos::ev::DragEvent| {
+                                ev.prevent_default();
+                                let key = ev.data_transfer().and_then(|d| d.get_data(DRAG_TYPE).ok());
+                                if let Some(key) = key {
+                                    shown.with_value(|shown| order.drop_before(&key, &target, shown));
+                                }
+                            }
+                        >
+                            <figcaption>{panel.caption}</figcaption>
+                            <Chart series=panel.series frame x_label/>
+                        </figure>
+                    }
+                }).collect_view()
+            }}
+        </div>
     }
 }
 
@@ -81,7 +162,7 @@ const OWN: [&str; 9] = [
 /// view rides along in hidden fields); with it, submitting navigates in place to the URL with
 /// only the non-default settings, and every control submits when changed.
 #[component]
-fn ChartBar(chart: ChartSettings) -> impl IntoView {
+pub fn ChartBar(chart: ChartSettings) -> impl IntoView {
     use wasm_bindgen::JsCast;
     let browse = expect_context::<Browse>();
     let hidden = browse

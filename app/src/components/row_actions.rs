@@ -3,6 +3,7 @@
 
 use crate::components::browse::Browse;
 use crate::components::rows::{ColumnKind, Row};
+use crate::project_query::ProjectView;
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::prelude::*;
 
@@ -27,6 +28,12 @@ pub fn BulkBar(
     stop: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
     rerun: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let browse = expect_context::<Browse>();
+    // Job rows are named by number: the compared jobs' URL lists them.
+    let compare = move || {
+        let numbers: Vec<i64> = selected.with(|s| s.iter().filter_map(|id| id.parse().ok()).collect());
+        browse.project_view_href(Some(ProjectView::Charts), Some(numbers))
+    };
     let editable = move || kind.with(ColumnKind::editable);
     let taggable = move || kind.with(ColumnKind::taggable);
     move || {
@@ -36,7 +43,7 @@ pub fn BulkBar(
                 <span>{format!("{count} selected")}</span>
                 <button disabled=move || !taggable() on:click=move |_| tag(selected.get_untracked())>"Tag"</button>
                 <button disabled=move || !editable() on:click=move |_| archive(selected.get_untracked())>"Archive"</button>
-                <button disabled=true title="Compare arrives with the charts">"Compare"</button>
+                {move || taggable().then(|| view! { <a class="button" href=compare>"Compare"</a> })}
                 <button disabled=move || !taggable() on:click=move |_| stop(selected.get_untracked())>"Stop"</button>
                 <button disabled=move || !taggable() on:click=move |_| rerun(selected.get_untracked())>"Rerun"</button>
                 <button on:click=move |_| selected.set(Vec::new())>"Clear"</button>

@@ -1,0 +1,108 @@
+//! One chart on the page: its SVG, drawn by the shared render function, and the read-out that
+//! shows the nearest point of every line under the pointer (mouse hover or touch).
+
+use crate::chart::svg::{nearest, render, Frame, Line, XScale, PALETTE};
+use crate::chart::value_text;
+use leptos::ev::PointerEvent;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// A line of a chart with what the read-out calls it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The job (or series) name shown in the read-out.
+    pub label: String,
+    /// The line, with its colour.
+    pub line: Line,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Reading {
+    /// The pointer's distance from the chart's left edge, in CSS pixels.
+    at: f64,
+    /// Whether the pointer is in the right half (the read-out then opens to its left).
+    right_half: bool,
+    /// (colour, label, x, y) of each line's nearest point.
+    rows: Vec<(usize, String, f64, f64)>,
+}
+
+/// The chart of `series` in `frame`; `x_label` names the x axis in the read-out.
+#[component]
+pub fn Chart(series: Vec<Series>, frame: Frame, x_label: &'static str) -> impl IntoView {
+    let lines: Vec<Line> = series.iter().map(|s| s.line.clone()).collect();
+    let svg = render(&lines, &frame);
+    let scale = XScale::of(&lines, &frame);
+    let series = StoredValue::new(series);
+    let reading = RwSignal::new(None::<Reading>);
+    let read = move |ev: PointerEvent| {
+        let Some(chart) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        // Measured on the drawing itself: the chart's box may be wider than its SVG.
+        let rect = chart
+            .query_selector("svg")
+            .ok()
+            .flatten()
+            .unwrap_or(chart)
+            .get_bounding_client_rect();
+        if rect.width() <= 0.0 {
+            return;
+        }
+        let at = f64::from(ev.client_x()) - rect.left();
+        // The SVG may be drawn narrower than its frame (a phone): scale back to frame pixels.
+        let px = at * f64::from(frame.width.clamp(120, 4000)) / rect.width();
+        let Some(x) = scale.value_at(px) else {
+            reading.set(None);
+            return;
+        };
+        let rows = series.with_value(|all| {
+            all.iter()
+                .filter_map(|s| {
+                    nearest(&s.line.points, x).map(|(x, y)| (s.line.color, s.label.clone(), x, y))
+                })
+                .collect()
+        });
+        reading.set(Some(Reading {
+            at,
+            right_half: at > rect.width() / 2.0,
+            rows,
+        }));
+    };
+    // A finger lifting is a leave too: keep the reading of a tap until the next one.
+    let leave = move |ev: PointerEvent| {
+        if ev.pointer_type() == "mouse" {
+            reading.set(None);
+        }
+    };
+    view! {
+        <div class="chart" on:pointermove=read on:pointerdown=read on:pointerleave=leave>
+            <div class="chart-svg" inner_html=svg></div>
+            {move || reading.get().map(|r| {
+                let side = if r.right_half {
+                    format!("right: calc(100% - {}px)", r.at - 8.0)
+                } else {
+                    format!("left: {}px", r.at + 8.0)
+                };
+                view! {
+                    <div class="guide" style=format!("left: {}px", r.at)></div>
+                    <div class="readout" role="status" style=side>
+                        {r.rows.into_iter().map(|(color, label, x, y)| {
+                            let (red, green, blue) = PALETTE[color % PALETTE.len()];
+                            view! {
+                                <div class="reading">
+                                    <span class="swatch" style=format!("background: rgb({red}, {green}, {blue})")></span>
+                                    <span class="who">{label}</span>
+                                    <span class="where">{format!("{x_label} {}", value_text(x))}</span>
+                                    <span class="value">{value_text(y)}</span>
+                                </div>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
+            })}
+        </div>
+    }
+}
