@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let (keys, count) = project_keys::search(&db, wide, KeyKind::Param, "7_3", 50).await?;
+        let (keys, count) = project_keys::search(&db, wide, KeyKind::Param, "param_73", 50).await?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         assert!(!keys.is_empty() && count > 0);
     }

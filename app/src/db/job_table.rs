@@ -52,7 +52,12 @@ pub async fn page(
         TableColumn::Param(key) => {
             by_param(db, project, filter, key, table.dir, offset, limit).await?
         }
-        sort => by_column(db, project, filter, sort, table.dir, offset, limit).await?,
+        TableColumn::Metric(key, stat) => {
+            by_metric(db, project, filter, key, *stat, table.dir, offset, limit).await?
+        }
+        TableColumn::Attr(attr) => {
+            by_attr(db, project, filter, *attr, table.dir, offset, limit).await?
+        }
     };
     let metrics = metric_cells(db, &rows, &table.columns).await?;
     let rows = rows
@@ -79,56 +84,107 @@ pub async fn page(
     })
 }
 
-/// A page ordered in SQL: by an attribute (indexed where the jobs column sorts by it too) or by
-/// a metric summary.
-async fn by_column(
+/// A page ordered by an attribute, from the index the jobs column sorts by where there is one.
+async fn by_attr(
     db: &Db,
     project: i64,
     filter: &Filter,
-    sort: &TableColumn,
+    attr: Attr,
     dir: SortDir,
     offset: u32,
     limit: u32,
 ) -> sqlx::Result<Vec<Row>> {
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j"));
-    let (key, nullable) = match sort {
-        TableColumn::Metric(key, stat) => {
-            let k = sql.arg(Arg::Text(key.clone()));
-            sql.push(&format!(
-                " LEFT JOIN metric_series s ON s.job_id = j.id AND s.key = {k}"
-            ));
-            (format!("s.{}", stat.column()), true)
-        }
-        TableColumn::Attr(attr) => match attr {
-            Attr::Name => ("j.name".to_owned(), false),
-            Attr::Status => ("j.status".to_owned(), false),
-            Attr::Created => ("j.created_ms".to_owned(), false),
-            Attr::Duration => ("j.duration_ms".to_owned(), false),
-            Attr::Gpus => ("j.gpus".to_owned(), false),
-            Attr::Runner => ("j.runner".to_owned(), true),
-            Attr::Cost => ("j.cost_usd".to_owned(), true),
-        },
-        TableColumn::Param(_) => unreachable!("parameters are sorted by by_param"),
+    let (key, nullable) = match attr {
+        Attr::Name => ("j.name", false),
+        Attr::Status => ("j.status", false),
+        Attr::Created => ("j.created_ms", false),
+        Attr::Duration => ("j.duration_ms", false),
+        Attr::Gpus => ("j.gpus", false),
+        Attr::Runner => ("j.runner", true),
+        Attr::Cost => ("j.cost_usd", true),
     };
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE j.project_id = "));
     let p = sql.arg(Arg::Int(project));
-    sql.push(&format!(" WHERE j.project_id = {p}"));
+    sql.push(&p);
     push_filter(&mut sql, filter);
-    let word = match dir {
-        SortDir::Asc => "ASC",
-        SortDir::Desc => "DESC",
-    };
     // SQLite puts NULLs first and PostgreSQL last: say which, the same on both.
     let nulls_last = if nullable {
         format!("({key} IS NULL), ")
     } else {
         String::new()
     };
+    push_page(&mut sql, &format!("{nulls_last}{key}"), "j.id", dir, offset, limit);
+    sql.query_as().fetch_all(db.pool()).await
+}
+
+/// A page ordered by a metric's last, min or max: first the jobs that have the value, walked
+/// in the summaries' index for `last` (a sort of every job took 350 ms at 100,000 jobs), then
+/// the jobs without it, in id order.
+#[allow(clippy::too_many_arguments)]
+async fn by_metric(
+    db: &Db,
+    project: i64,
+    filter: &Filter,
+    key: &str,
+    stat: Stat,
+    dir: SortDir,
+    offset: u32,
+    limit: u32,
+) -> sqlx::Result<Vec<Row>> {
+    let value = format!("s.{}", stat.column());
+    let with_value = |select: &str| {
+        let mut sql = Sql::new(&format!(
+            "{select} FROM metric_series s JOIN jobs j ON j.id = s.job_id WHERE s.project_id = "
+        ));
+        let p = sql.arg(Arg::Int(project));
+        let k = sql.arg(Arg::Text(key.to_owned()));
+        sql.push(&format!("{p} AND s.key = {k} AND {value} IS NOT NULL"));
+        push_filter(&mut sql, filter);
+        sql
+    };
+    let (having,): (i64,) = with_value("SELECT COUNT(*)").query_as().fetch_one(db.pool()).await?;
+    let having = u32::try_from(having).unwrap_or(u32::MAX);
+    let mut rows = Vec::new();
+    if offset < having {
+        let mut sql = with_value(&format!("SELECT {COLUMNS}"));
+        // The summaries' own job id, so the index on (project, key, last, job) gives the order.
+        push_page(&mut sql, &value, "s.job_id", dir, offset, limit);
+        rows = sql.query_as().fetch_all(db.pool()).await?;
+    }
+    let wanted = limit.saturating_sub(rows.len() as u32);
+    if wanted > 0 {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE j.project_id = "));
+        let p = sql.arg(Arg::Int(project));
+        let k = sql.arg(Arg::Text(key.to_owned()));
+        sql.push(&format!(
+            "{p} AND NOT EXISTS (SELECT 1 FROM metric_series s WHERE s.job_id = j.id \
+             AND s.key = {k} AND {value} IS NOT NULL)"
+        ));
+        push_filter(&mut sql, filter);
+        let l = sql.arg(Arg::Int(i64::from(wanted)));
+        let o = sql.arg(Arg::Int(i64::from(offset.saturating_sub(having))));
+        let word = dir_word(dir);
+        sql.push(&format!(" ORDER BY j.id {word} LIMIT {l} OFFSET {o}"));
+        rows.extend(sql.query_as::<Row>().fetch_all(db.pool()).await?);
+    }
+    Ok(rows)
+}
+
+fn dir_word(dir: SortDir) -> &'static str {
+    match dir {
+        SortDir::Asc => "ASC",
+        SortDir::Desc => "DESC",
+    }
+}
+
+/// Adds `ORDER BY key, id` in `dir` and the page's `LIMIT` and `OFFSET`.
+fn push_page(sql: &mut Sql, key: &str, id: &str, dir: SortDir, offset: u32, limit: u32) {
+    let word = dir_word(dir);
     let l = sql.arg(Arg::Int(i64::from(limit)));
     let o = sql.arg(Arg::Int(i64::from(offset)));
     sql.push(&format!(
-        " ORDER BY {nulls_last}{key} {word}, j.id {word} LIMIT {l} OFFSET {o}"
+        " ORDER BY {key} {word}, {id} {word} LIMIT {l} OFFSET {o}"
     ));
-    sql.query_as().fetch_all(db.pool()).await
 }
 
 /// A page ordered by a parameter. Parameters are JSON text, numbers or strings (MLflow logs

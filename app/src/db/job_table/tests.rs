@@ -83,8 +83,18 @@ async fn rows_sort_by_metric_values_with_jobs_lacking_them_last() {
             let page = page(&db, project, &Filter::default(), &table, 0, 10).await.unwrap();
             assert_eq!(numbers(&page), expected.to_vec(), "{dir:?}");
         }
+        // A page across the end of the jobs with a value and the start of those without.
+        let table = TableQuery {
+            columns: columns.clone(),
+            sort: TableColumn::Metric("loss".into(), Stat::Min),
+            dir: SortDir::Desc,
+        };
+        let page = super::page(&db, project, &Filter::default(), &table, 4, 2).await.unwrap();
+        assert_eq!(numbers(&page), vec![5, 6]);
+        let page = super::page(&db, project, &Filter::default(), &table, 5, 5).await.unwrap();
+        assert_eq!(numbers(&page), vec![6]);
         let table = TableQuery { columns, ..TableQuery::default() };
-        let page = page(&db, project, &Filter::default(), &table, 0, 10).await.unwrap();
+        let page = super::page(&db, project, &Filter::default(), &table, 0, 10).await.unwrap();
         assert_eq!(numbers(&page), vec![6, 5, 4, 3, 2, 1], "newest first by default");
         assert_eq!(page.rows[1].cells, vec!["2.2".to_owned(), "0.2".to_owned()]);
         assert_eq!(page.rows[0].cells, vec![String::new(), String::new()]);
