@@ -51,7 +51,8 @@ test("panels dragged into a new order keep it after a reload", async ({ page }) 
   await expect(captions).toHaveText([/^alpha/, /^beta/, /^gamma/]);
   // Both panels on screen at once, so the mouse can carry one onto the other.
   await page.setViewportSize({ width: 1600, height: 1000 });
-  await page.getByRole("figure", { name: "gamma" }).dragTo(page.getByRole("figure", { name: "alpha" }));
+  // By its caption: a drag across the chart itself zooms.
+  await page.getByRole("figure", { name: "gamma" }).locator("figcaption").dragTo(page.getByRole("figure", { name: "alpha" }));
   await expect(captions).toHaveText([/^gamma/, /^alpha/, /^beta/]);
   await openHydrated(page, `/u/alice/p/${project}/j/${number}?tab=metrics&psize=s`);
   await expect(captions).toHaveText([/^gamma/, /^alpha/, /^beta/]);
@@ -126,4 +127,57 @@ test("a table of 5,000 jobs scrolls to its end with only the rows in view in the
   await grid.evaluate((el) => el.scrollTo(0, el.scrollHeight / 2));
   await expect(grid.locator(".tbody .trow").first()).toBeVisible();
   expect(await grid.locator(".tbody .trow").count()).toBeLessThan(100);
+});
+
+test("dragging across a chart zooms into that step range, kept through other settings", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "zoom", []);
+  const { number, uid } = await createJob(page, project, "long");
+  await logPoints(page, uid, Array.from({ length: 1000 }, (_, step) => ({ key: "loss", step, value: Math.sin(step / 50) })));
+  // Once the event stream opens the page revalidates its panels: start after that redraw.
+  const revalidated = page.waitForResponse((r) => r.url().includes("/api/get_metric_panels"));
+  await openHydrated(page, `/u/alice/p/${project}/j/${number}?tab=metrics`);
+  await revalidated;
+  const panel = page.getByRole("figure", { name: "loss" });
+  await expect(panel).toContainText("loss · 1000 points");
+  const box = (await panel.locator(".chart svg").boundingBox())!;
+  // The plot runs from 52 px to 470 px of the 480 px frame over steps 0–999.
+  const at = (step: number) => box.x + ((52 + (step / 999) * (470 - 52)) / 480) * box.width;
+  await page.mouse.move(at(300), box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(at(450), box.y + box.height / 2, { steps: 4 });
+  await page.mouse.move(at(600), box.y + box.height / 2, { steps: 4 });
+  await page.mouse.up();
+  await expect(page).toHaveURL(/from=\d+&to=\d+/);
+  const url = new URL(page.url());
+  const [from, to] = [Number(url.searchParams.get("from")), Number(url.searchParams.get("to"))];
+  expect(Math.abs(from - 300)).toBeLessThan(5);
+  expect(Math.abs(to - 600)).toBeLessThan(5);
+  await expect(panel).toContainText(`loss · ${to - from + 1} points`);
+  await page.getByRole("combobox", { name: "Size" }).selectOption("l");
+  await expect(page).toHaveURL(/psize=l/);
+  expect(page.url()).toContain(`from=${from}&to=${to}`);
+  await page.getByRole("link", { name: "Whole range" }).click();
+  await expect(panel).toContainText("loss · 1000 points");
+  expect(page.url()).not.toMatch(/from=|to=/);
+});
+
+test("a job with 3,000 metric keys opens with its first panels and reads more when asked", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "keys3000", []);
+  const { number, uid } = await createJob(page, project, "wide");
+  const keys = Array.from({ length: 3000 }, (_, i) => `metric_${String(i).padStart(4, "0")}`);
+  for (let i = 0; i < keys.length; i += 1000) {
+    await logPoints(page, uid, keys.slice(i, i + 1000).flatMap((key) => [0, 1].map((step) => ({ key, step, value: step }))));
+  }
+  await openHydrated(page, `/u/alice/p/${project}/j/${number}`);
+  const started = Date.now();
+  await page.getByRole("tab", { name: "metrics" }).click();
+  await expect(page.getByRole("figure", { name: "metric_0000" })).toBeVisible();
+  console.log(`3,000-key job: first panels ${Date.now() - started} ms after the click`);
+  await expect(page.locator(".panel")).toHaveCount(24);
+  await expect(page.locator(".panels-more")).toContainText("Showing 24 of 3000");
+  await page.getByRole("button", { name: "Show 24 more" }).click();
+  await expect(page.locator(".panel")).toHaveCount(48);
+  await expect(page.getByRole("figure", { name: "metric_0047" })).toBeVisible();
 });

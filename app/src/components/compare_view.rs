@@ -146,7 +146,7 @@ fn CompareBody(page: ComparePage) -> impl IntoView {
         <ul class="legend" aria-label="Jobs">{legend}</ul>
         <ChartBar chart=chart.clone()/>
         <p class="panels-summary" role="status">{summary}</p>
-        <PanelGrid panels chart/>
+        <PanelGrid panels=Signal::stored(panels) chart/>
         {more.map(|text| view! { <p class="panels-more">{text}</p> })}
         <h3>"Parameters"</h3>
         <a class="toggle" href=toggle>{if all_params { "Only differences" } else { "All parameters" }}</a>

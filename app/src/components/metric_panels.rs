@@ -6,7 +6,7 @@ use crate::chart::svg::{Frame, Line};
 use crate::components::browse::Browse;
 use crate::components::chart_view::{Chart, Series};
 use crate::components::panel_order::PanelOrder;
-use crate::server_fns::metrics::{MetricPanel, PanelPage};
+use crate::server_fns::metrics::{get_metric_panels, MetricPanel, PanelPage, MAX_PANELS};
 use crate::view_query::{ViewPath, ViewQuery};
 use leptos::prelude::*;
 
@@ -18,21 +18,61 @@ pub fn MetricPanels(
 ) -> impl IntoView {
     let browse = expect_context::<Browse>();
     let chart = browse.query.with_untracked(|q| q.chart.clone());
-    let (summary, more) = counts(page.total, page.matching, page.panels.len(), &chart.keys);
-    let panels = page
-        .panels
-        .into_iter()
-        .map(|panel| PanelView {
-            caption: caption(&panel),
-            series: vec![series(&panel, 0, panel.key.clone())],
-            key: panel.key,
+    let (summary, _) = counts(page.total, page.matching, page.panels.len(), &chart.keys);
+    let panels = RwSignal::new(page.panels.into_iter().map(panel_view).collect::<Vec<_>>());
+    let loading = RwSignal::new(false);
+    // Further panels are read when asked for, a page at a time, so a job with thousands of
+    // keys opens as fast as one with a few.
+    let more = {
+        let chart = chart.clone();
+        move |_| {
+            if loading.get_untracked() {
+                return;
+            }
+            loading.set(true);
+            let path = browse.path.get_untracked();
+            let (owner, project, job) = (
+                path.user.unwrap_or_default(),
+                path.project.unwrap_or_default(),
+                path.job.unwrap_or_default(),
+            );
+            let (chart, offset) = (chart.clone(), panels.with_untracked(Vec::len));
+            leptos::task::spawn_local(async move {
+                if let Ok(page) = get_metric_panels(owner, project, job, chart, offset).await {
+                    panels.try_update(|p| p.extend(page.panels.into_iter().map(panel_view)));
+                }
+                loading.try_set(false);
+            });
+        }
+    };
+    let matching = page.matching;
+    let rest = move || {
+        let shown = panels.with(Vec::len);
+        (matching > shown).then(|| {
+            let more = more.clone();
+            view! {
+                <p class="panels-more">
+                    {format!("Showing {shown} of {matching}. ")}
+                    <button on:click=more disabled=move || loading.get()>
+                        {format!("Show {} more", (matching - shown).min(MAX_PANELS))}
+                    </button>
+                </p>
+            }
         })
-        .collect();
+    };
     view! {
         <ChartBar chart=chart.clone()/>
         <p class="panels-summary" role="status">{summary}</p>
-        <PanelGrid panels chart/>
-        {more.map(|text| view! { <p class="panels-more">{text}</p> })}
+        <PanelGrid panels=panels.into() chart/>
+        {rest}
+    }
+}
+
+fn panel_view(panel: MetricPanel) -> PanelView {
+    PanelView {
+        caption: caption(&panel),
+        series: vec![series(&panel, 0, panel.key.clone())],
+        key: panel.key,
     }
 }
 
@@ -96,7 +136,7 @@ const DRAG_TYPE: &str = "application/x-millrace-panel";
 /// Panels in the order the person arranged for this project; each can be dragged before
 /// another.
 #[component]
-pub fn PanelGrid(panels: Vec<PanelView>, chart: ChartSettings) -> impl IntoView {
+pub fn PanelGrid(panels: Signal<Vec<PanelView>>, chart: ChartSettings) -> impl IntoView {
     let browse = expect_context::<Browse>();
     let project = browse.path.with_untracked(|p| {
         format!(
@@ -113,11 +153,23 @@ pub fn PanelGrid(panels: Vec<PanelView>, chart: ChartSettings) -> impl IntoView 
         y_range: chart.y_range(),
         };
     let x_label = chart.x.word();
-    let panels = StoredValue::new(panels);
+    // Zooming is by step: the `from`/`to` the server reads at full resolution where it fits.
+    let navigate = StoredValue::new(leptos_router::hooks::use_navigate());
+    let zoom = (chart.x == XAxis::Step).then(|| {
+        Callback::new(move |(from, to): (f64, f64)| {
+            let href = untrack(|| {
+                browse.href_with(|q| {
+                    q.chart.from = Some(from.floor() as i64);
+                    q.chart.to = Some(to.ceil() as i64);
+                })
+            });
+            navigate.with_value(|navigate| navigate(&href, Default::default()));
+        })
+    });
     view! {
         <div class="panels">
             {move || {
-                let arranged = order.arrange(panels.get_value(), |p| p.key.as_str());
+                let arranged = order.arrange(panels.get(), |p| p.key.as_str());
                 let shown: Vec<String> = arranged.iter().map(|p| p.key.clone()).collect();
                 let shown = StoredValue::new(shown);
                 arranged.into_iter().map(|panel| {
@@ -126,14 +178,6 @@ pub fn PanelGrid(panels: Vec<PanelView>, chart: ChartSettings) -> impl IntoView 
                         <figure
                             class="panel"
                             aria-label=panel.key.clone()
-                            draggable="true"
-                            // The dragged key travels with the drag, not in this view's state:
-                            // live data may redraw the panels while one is being dragged.
-                            on:dragstart=move |ev: leptos::ev::DragEvent| {
-                                if let Some(data) = ev.data_transfer() {
-                                    let _ = data.set_data(DRAG_TYPE, &dragged);
-                                }
-                            }
                             on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
                             on:drop=move |ev: leptos::ev::DragEvent| {
                                 ev.prevent_default();
@@ -143,8 +187,19 @@ pub fn PanelGrid(panels: Vec<PanelView>, chart: ChartSettings) -> impl IntoView 
                                 }
                             }
                         >
-                            <figcaption>{panel.caption}</figcaption>
-                            <Chart series=panel.series frame x_label/>
+                            // The caption is the handle, so a drag across the chart zooms.
+                            // The dragged key travels with the drag, not in this view's state:
+                            // live data may redraw the panels while one is being dragged.
+                            <figcaption
+                                draggable="true"
+                                title="Drag onto another panel to move it"
+                                on:dragstart=move |ev: leptos::ev::DragEvent| {
+                                    if let Some(data) = ev.data_transfer() {
+                                        let _ = data.set_data(DRAG_TYPE, &dragged);
+                                    }
+                                }
+                            >{panel.caption}</figcaption>
+                            <Chart series=panel.series frame x_label zoom/>
                         </figure>
                     }
                 }).collect_view()
@@ -212,6 +267,9 @@ pub fn ChartBar(chart: ChartSettings) -> impl IntoView {
         <form method="get" action=action on:submit=on_submit>
             <div class="chart-bar" role="group" aria-label="Chart settings">
                 {hidden}
+                // The zoomed range rides along, so changing a setting keeps it.
+                {chart.from.map(|v| view! { <input type="hidden" name="from" value=v.to_string()/> })}
+                {chart.to.map(|v| view! { <input type="hidden" name="to" value=v.to_string()/> })}
                 <input type="search" name="keys" value=chart.keys.clone() placeholder="Filter keys" aria-label="Filter metric keys"/>
                 <label>"Smoothing "
                     <input type="number" name="smooth" min="0" max="0.99" step="0.05" value=chart.smooth.to_string() on:change=submit/>
@@ -232,6 +290,18 @@ pub fn ChartBar(chart: ChartSettings) -> impl IntoView {
                         {PanelSize::ALL.into_iter().map(|s| view! { <option value=s.word() selected=chart.size == s>{s.word()}</option> }).collect_view()}
                     </select>
                 </label>
+                {(chart.from.is_some() || chart.to.is_some()).then(|| {
+                    let whole = untrack(|| browse.href_with(|q| {
+                        q.chart.from = None;
+                        q.chart.to = None;
+                    }));
+                    let range = format!(
+                        "Steps {}–{}",
+                        chart.from.map(|f| f.to_string()).unwrap_or_default(),
+                        chart.to.map(|t| t.to_string()).unwrap_or_default()
+                    );
+                    view! { <span class="zoomed">{range}" "<a href=whole>"Whole range"</a></span> }
+                })}
                 <button type="submit">"Apply"</button>
             </div>
         </form>
