@@ -276,12 +276,13 @@ impl ProjectQuery {
         let mut query = Self::default();
         for (key, value) in pairs {
             match key {
-                "pview" => {
-                    query.view = ProjectView::ALL.into_iter().find(|v| v.word() == value)
-                }
+                "pview" => query.view = ProjectView::ALL.into_iter().find(|v| v.word() == value),
                 "cmp" => {
                     query.compare = Vec::new();
-                    for number in value.split(',').filter_map(|n| n.trim().parse::<i64>().ok()) {
+                    for number in value
+                        .split(',')
+                        .filter_map(|n| n.trim().parse::<i64>().ok())
+                    {
                         if number > 0 && !query.compare.contains(&number) {
                             query.compare.push(number);
                         }
@@ -339,7 +340,8 @@ mod tests {
 
     #[test]
     fn project_views_round_trip_and_defaults_stay_out() {
-        let query = read("pview=table&cmp=3,1,7&pall=1&tcols=p:lr,m:loss,min:loss,status&tsort=-max:acc");
+        let query =
+            read("pview=table&cmp=3,1,7&pall=1&tcols=p:lr,m:loss,min:loss,status&tsort=-max:acc");
         assert_eq!(query.view, Some(ProjectView::Table));
         assert_eq!(query.compare, vec![3, 1, 7]);
         assert_eq!(
@@ -366,13 +368,17 @@ mod tests {
 
     #[test]
     fn garbage_is_ignored_and_lists_are_bounded() {
-        let query = read("pview=pie&cmp=2,x,-4,2,0,9&tcols=bogus,,p:,name,status,status&tsort=-what");
+        let query =
+            read("pview=pie&cmp=2,x,-4,2,0,9&tcols=bogus,,p:,name,status,status&tsort=-what");
         assert_eq!(query.view, None);
         assert_eq!(query.compare, vec![2, 9]);
         assert_eq!(query.table.columns, vec![TableColumn::Attr(Attr::Status)]);
         assert_eq!(query.table.sort, TableColumn::Attr(Attr::Created));
         let many: Vec<String> = (0..100).map(|i| i.to_string()).collect();
-        assert_eq!(read(&format!("cmp={}", many.join(","))).compare.len(), MAX_COMPARED);
+        assert_eq!(
+            read(&format!("cmp={}", many.join(","))).compare.len(),
+            MAX_COMPARED
+        );
         let columns: Vec<String> = (0..100).map(|i| format!("p:k{i}")).collect();
         let query = read(&format!("tcols={}", columns.join(",")));
         assert_eq!(query.table.columns.len(), MAX_COLUMNS);

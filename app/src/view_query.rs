@@ -3,8 +3,8 @@
 //! ignored (the default is used), so a hand-edited or truncated URL still opens.
 
 use crate::chart::settings::ChartSettings;
-use crate::project_query::ProjectQuery;
 use crate::model::{Filter, JobSort, JobStatus, ProjectSort, SortDir, UserSort};
+use crate::project_query::ProjectQuery;
 use serde::{Deserialize, Serialize};
 
 /// A column's sort key, spelled in URLs as `name` (ascending) or `-name` (descending).

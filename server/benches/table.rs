@@ -36,7 +36,10 @@ async fn main() -> anyhow::Result<()> {
     ];
     let sorts = [
         ("created", TableColumn::Attr(Attr::Created)),
-        ("metric loss", TableColumn::Metric("loss".into(), Stat::Last)),
+        (
+            "metric loss",
+            TableColumn::Metric("loss".into(), Stat::Last),
+        ),
         ("parameter lr", TableColumn::Param("lr".into())),
     ];
     for (name, sort) in sorts {
@@ -56,7 +59,10 @@ async fn main() -> anyhow::Result<()> {
                 assert_eq!(page.rows.len(), 100);
             }
             times.sort_by(f64::total_cmp);
-            line.push_str(&format!("  at row {offset:>6}: {:>6.1} ms", times[RUNS / 2]));
+            line.push_str(&format!(
+                "  at row {offset:>6}: {:>6.1} ms",
+                times[RUNS / 2]
+            ));
         }
         println!("{line}  (median of {RUNS})");
     }
@@ -97,7 +103,10 @@ async fn fill(db: &Db) -> anyhow::Result<()> {
             .map(|&i| jobs::NewJob {
                 name: format!("run-{i}"),
                 params: Map::from_iter([
-                    ("lr".to_owned(), json!(format!("{}", 10f64.powf(-1.0 - f64::from(i % 40) / 10.0)))),
+                    (
+                        "lr".to_owned(),
+                        json!(format!("{}", 10f64.powf(-1.0 - f64::from(i % 40) / 10.0))),
+                    ),
                     ("batch".to_owned(), json!(32 << (i % 4))),
                     ("seed".to_owned(), json!(i)),
                 ]),
@@ -110,17 +119,41 @@ async fn fill(db: &Db) -> anyhow::Result<()> {
         for (job, i) in refs.iter().zip(chunk) {
             let loss = 1.0 / (1.0 + f64::from(*i % 1000));
             let points = [
-                ("loss", Point { step: 10, wall_ms: 0, value: loss }),
-                ("acc", Point { step: 10, wall_ms: 0, value: 1.0 - loss }),
+                (
+                    "loss",
+                    Point {
+                        step: 10,
+                        wall_ms: 0,
+                        value: loss,
+                    },
+                ),
+                (
+                    "acc",
+                    Point {
+                        step: 10,
+                        wall_ms: 0,
+                        value: 1.0 - loss,
+                    },
+                ),
             ];
             metrics::append_keyed(&mut tx, project, job.id, &points).await?;
         }
         tx.commit().await?;
     }
     let wide = projects::create(db, user.id, "wide", "", false).await?;
-    let params = (0..KEYS).map(|i| (format!("param_{i}"), json!(i))).collect();
+    let params = (0..KEYS)
+        .map(|i| (format!("param_{i}"), json!(i)))
+        .collect();
     let mut tx = db.begin().await?;
-    jobs::insert_many(&mut tx, wide, &[jobs::NewJob { params, ..jobs::NewJob::default() }]).await?;
+    jobs::insert_many(
+        &mut tx,
+        wide,
+        &[jobs::NewJob {
+            params,
+            ..jobs::NewJob::default()
+        }],
+    )
+    .await?;
     tx.commit().await?;
     println!("filled {JOBS} jobs in {:.0?}", started.elapsed());
     Ok(())

@@ -146,12 +146,10 @@ impl XScale {
     /// The scale [`render`] uses for `lines` in `frame`.
     pub fn of(lines: &[Line], frame: &Frame) -> Self {
         let width = frame.width.clamp(120, 4000);
-        let (x0, x1) = padded(extent(lines.iter().flat_map(|l| {
-            project(l, frame.log_y)
-                .points
-                .into_iter()
-                .map(|p| p.0)
-        })));
+        let (x0, x1) =
+            padded(extent(lines.iter().flat_map(|l| {
+                project(l, frame.log_y).points.into_iter().map(|p| p.0)
+            })));
         Self {
             x0,
             x1,
@@ -328,7 +326,10 @@ mod tests {
             y_range: None,
         };
         let scale = XScale::of(std::slice::from_ref(&line), &frame);
-        assert_eq!((scale.x0, scale.x1, scale.left, scale.right), (0.0, 20.0, 52.0, 242.0));
+        assert_eq!(
+            (scale.x0, scale.x1, scale.left, scale.right),
+            (0.0, 20.0, 52.0, 242.0)
+        );
         assert_eq!(scale.value_at(52.0), Some(0.0));
         assert_eq!(scale.value_at(242.0), Some(20.0));
         assert_eq!(scale.value_at(10.0), None, "left of the plot");

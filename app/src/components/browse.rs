@@ -109,7 +109,11 @@ impl Browse {
 
     /// The project's page with the project view `view` (none closes it), keeping the rest of
     /// the query; with `compare`, comparing those job numbers.
-    pub fn project_view_href(&self, view: Option<ProjectView>, compare: Option<Vec<i64>>) -> String {
+    pub fn project_view_href(
+        &self,
+        view: Option<ProjectView>,
+        compare: Option<Vec<i64>>,
+    ) -> String {
         let mut query = self.query.get();
         query.project.view = view;
         if let Some(compare) = compare {

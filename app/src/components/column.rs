@@ -4,8 +4,9 @@
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::row_actions::{prompt, BulkBar, ContextMenu, MenuAt};
-use crate::components::rows::{fetch_rows, ColumnKind, Row};
+use crate::components::rows::{fetch_rows, merge_fresh, ColumnKind, Row};
 use crate::components::widths::{ResizeHandle, Widths};
+use crate::hooks::use_project_events::use_job_revisions;
 use crate::model::JobStatus;
 use crate::project_query::ProjectView;
 use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
@@ -307,6 +308,24 @@ fn ColumnBody(
         }
     });
 
+    // Live: a job created or changed in the project re-reads the first page; rows shown take
+    // their new values in place and new jobs at its top appear on top (when the sort puts them
+    // there), keeping the scroll position and the selection.
+    let live = use_job_revisions(Memo::new(|_| None));
+    Effect::new(move |previous: Option<u64>| {
+        let now = live.status.get();
+        let jobs = kind.with_untracked(|k| matches!(k, ColumnKind::Jobs { .. }));
+        if jobs && previous.is_some_and(|p| p != now) {
+            let view = browse.query.get_untracked().only(index);
+            spawn_local(async move {
+                if let Ok(page) = fetch_rows(kind.get_untracked(), view, None).await {
+                    rows.try_update(|rows| merge_fresh(rows, page.items));
+                }
+            });
+        }
+        now
+    });
+
     let position = move |id: &str| rows.with_untracked(|r| r.iter().position(|row| row.id == id));
     let toggle = move |id: String| {
         selected.update(|s| match s.iter().position(|x| *x == id) {
@@ -580,7 +599,8 @@ fn ColumnBody(
             on:scroll=move |_| if near_end() { load_more() }
             on:keydown=on_key
         >
-            <For each=move || rows.get() key=|row| row.id.clone() children=row_view/>
+            // Keyed by what a row shows too, so a row whose job changed is drawn again.
+            <For each=move || rows.get() key=|row| (row.id.clone(), row.status, row.title.clone(), row.detail.clone()) children=row_view/>
             {move || loading.get().then(|| view! { <div class="row skeleton" aria-hidden="true"></div> })}
             {move || rows.with(Vec::is_empty).then(|| view! { <p class="empty">"Nothing here."</p> })}
         </div>

@@ -1,10 +1,10 @@
 //! The project's graph view: a panel per metric key with the compared jobs overlaid (the chosen
 //! ones, or the jobs column's first few), a legend, and the parameters that differ.
 
+use crate::chart::svg::PALETTE;
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::metric_panels::{counts, series, ChartBar, PanelGrid, PanelView};
-use crate::chart::svg::PALETTE;
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::model::JobSort;
 use crate::project_query::ProjectView;
@@ -16,10 +16,7 @@ use leptos::prelude::*;
 #[component]
 pub fn CompareView(project: Memo<(String, String)>) -> impl IntoView {
     let browse = expect_context::<Browse>();
-    let name = Memo::new(move |_| {
-        project.with(|(owner, name)| (!owner.is_empty()).then(|| format!("{owner}/{name}")))
-    });
-    let live = use_job_revisions(name, Memo::new(|_| None));
+    let live = use_job_revisions(Memo::new(|_| None));
     let wanted = Memo::new(move |_| {
         browse.query.with(|q| {
             let compare = q.project.compare.clone();
@@ -33,7 +30,14 @@ pub fn CompareView(project: Memo<(String, String)>) -> impl IntoView {
         })
     });
     let page = Resource::new(
-        move || (project.get(), wanted.get(), live.metrics.get(), live.status.get()),
+        move || {
+            (
+                project.get(),
+                wanted.get(),
+                live.metrics.get(),
+                live.status.get(),
+            )
+        },
         |((owner, name), (jobs, top, chart), _, _)| get_compare(owner, name, jobs, top, chart),
     );
     view! {
@@ -49,9 +53,11 @@ pub fn CompareView(project: Memo<(String, String)>) -> impl IntoView {
 
 #[component]
 fn CompareBody(page: ComparePage) -> impl IntoView {
-    let browse = expect_context::<Browse>();
-    let (chosen, all_params) =
-        browse.query.with_untracked(|q| (q.project.compare.clone(), q.project.all_params));
+    // Data that lands after the view was closed finds no context: nothing to draw then.
+    let Some(browse) = use_context::<Browse>() else {
+        return ().into_any();
+    };
+    let chosen = browse.query.with_untracked(|q| q.project.compare.clone());
     let chart = browse.query.with_untracked(|q| q.chart.clone());
     if page.jobs.is_empty() && page.missing.is_empty() {
         return view! {
@@ -104,7 +110,12 @@ fn CompareBody(page: ComparePage) -> impl IntoView {
         .panels
         .into_iter()
         .map(|panel| PanelView {
-            caption: format!("{} · {} of {} jobs", panel.key, panel.lines.len(), labels.len()),
+            caption: format!(
+                "{} · {} of {} jobs",
+                panel.key,
+                panel.lines.len(),
+                labels.len()
+            ),
             series: panel
                 .lines
                 .iter()
@@ -113,20 +124,30 @@ fn CompareBody(page: ComparePage) -> impl IntoView {
             key: panel.key,
         })
         .collect();
-    let toggle = untrack(|| browse.href_with(|q| q.project.all_params = !all_params));
-    let rows: Vec<_> = page
-        .params
-        .into_iter()
-        .filter(|row| all_params || row.differs)
-        .collect();
-    let params = if rows.is_empty() {
-        let text = if all_params { "No parameters." } else { "The parameters are the same for all." };
-        view! { <p class="empty">{text}</p> }.into_any()
-    } else {
+    // Which parameters show is a view of data already here: switching refetches nothing.
+    let all_params = Memo::new(move |_| browse.query.with(|q| q.project.all_params));
+    let toggle = move || browse.href_with(|q| q.project.all_params = !all_params.get());
+    let (rows, labels) = (StoredValue::new(page.params), StoredValue::new(labels));
+    let params = move || {
+        let all = all_params.get();
+        let rows: Vec<_> = rows.with_value(|rows| {
+            rows.iter()
+                .filter(|row| all || row.differs)
+                .cloned()
+                .collect()
+        });
+        if rows.is_empty() {
+            let text = if all {
+                "No parameters."
+            } else {
+                "The parameters are the same for all."
+            };
+            return view! { <p class="empty">{text}</p> }.into_any();
+        }
         view! {
             <table class="params compare-params">
                 <thead>
-                    <tr><th>"Parameter"</th>{labels.iter().map(|l| view! { <th>{l.clone()}</th> }).collect_view()}</tr>
+                    <tr><th>"Parameter"</th>{labels.get_value().into_iter().map(|l| view! { <th>{l}</th> }).collect_view()}</tr>
                 </thead>
                 <tbody>
                     {rows.into_iter().map(|row| view! {
@@ -149,7 +170,7 @@ fn CompareBody(page: ComparePage) -> impl IntoView {
         <PanelGrid panels=Signal::stored(panels) chart/>
         {more.map(|text| view! { <p class="panels-more">{text}</p> })}
         <h3>"Parameters"</h3>
-        <a class="toggle" href=toggle>{if all_params { "Only differences" } else { "All parameters" }}</a>
+        <a class="toggle" href=toggle>{move || if all_params.get() { "Only differences" } else { "All parameters" }}</a>
         {params}
     }
     .into_any()

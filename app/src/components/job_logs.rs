@@ -47,7 +47,7 @@ pub fn JobLogs(
     /// The tail the page was rendered with.
     first: LogPage,
     /// Goes up when the server reports new output: read it now rather than at the next poll.
-    revision: ReadSignal<u64>,
+    revision: Signal<u64>,
 ) -> impl IntoView {
     let hint = format!("millrace logs {owner}/{project}/{job}");
     let lines = RwSignal::new(lines_of(&first));

@@ -28,11 +28,8 @@ pub fn JobPane() -> impl IntoView {
             _ => previous.cloned().unwrap_or_default(),
         }
     });
-    let project_name = Memo::new(move |_| {
-        key.with(|(owner, project, _)| (!owner.is_empty()).then(|| format!("{owner}/{project}")))
-    });
     let job_id = Memo::new(move |_| key.with(|(_, _, job)| (!job.is_empty()).then(|| job.clone())));
-    let live = use_job_revisions(project_name, job_id);
+    let live = use_job_revisions(job_id);
     let job = Resource::new(
         move || (key.get(), live.status.get()),
         |((owner, project, job), _)| get_job(owner, project, job),

@@ -39,7 +39,7 @@ pub fn JobTable(project: Memo<(String, String)>) -> impl IntoView {
     let name = Memo::new(move |_| {
         project.with(|(owner, name)| (!owner.is_empty()).then(|| format!("{owner}/{name}")))
     });
-    let live = use_job_revisions(name, Memo::new(|_| None));
+    let live = use_job_revisions(Memo::new(|_| None));
     let first = Resource::new(
         move || (project.get(), filter.get(), table.get()),
         |((owner, name), filter, table)| get_job_table(owner, name, filter, table, 0, PAGE_ROWS),
@@ -132,7 +132,10 @@ fn TableBody(
     /// Shows other columns (and remembers them for the project).
     choose: Callback<Vec<TableColumn>>,
 ) -> impl IntoView {
-    let browse = expect_context::<Browse>();
+    // Rows that land after the view was closed find no context: nothing to draw then.
+    let Some(browse) = use_context::<Browse>() else {
+        return ().into_any();
+    };
     let total = RwSignal::new(page.total);
     let pages = RwSignal::new(BTreeMap::from([(0u32, page.rows)]));
     // Pages being read, and those asked for again meanwhile (read once more when it lands).
@@ -227,9 +230,15 @@ fn TableBody(
     let resize = window_event_listener(leptos::ev::resize, move |_| measure());
     on_cleanup(move || resize.remove());
 
-    let width_of = move |word: &str| widths.with(|w| w.get(word).copied()).unwrap_or(DEFAULT_WIDTH);
+    let width_of = move |word: &str| {
+        widths
+            .with(|w| w.get(word).copied())
+            .unwrap_or(DEFAULT_WIDTH)
+    };
     let template = move || {
-        let name = widths.with(|w| w.get("name").copied()).unwrap_or(NAME_WIDTH);
+        let name = widths
+            .with(|w| w.get("name").copied())
+            .unwrap_or(NAME_WIDTH);
         let rest: Vec<String> = columns.with_value(|c| {
             c.iter()
                 .map(|column| format!("{}px", width_of(&column.word())))
@@ -254,58 +263,65 @@ fn TableBody(
         })
     };
     let dragged = StoredValue::new(None::<usize>);
-    let headers = columns.with_value(|c| c.clone()).into_iter().enumerate().map(|(i, column)| {
-        let word = column.word();
-        let label = column.label();
-        let (sort_column, sort_dir) = table.with_untracked(|t| t.toggled_sort(&column));
-        let href = untrack(|| {
-            browse.href_with(|q| {
-                q.project.table.sort = sort_column;
-                q.project.table.dir = sort_dir;
-            })
-        });
-        let sorted = table.with_untracked(|t| (t.sort == column).then_some(t.dir));
-        let arrow = match sorted {
-            Some(crate::model::SortDir::Asc) => " ▲",
-            Some(crate::model::SortDir::Desc) => " ▼",
-            None => "",
-        };
-        let aria_sort = match sorted {
-            Some(crate::model::SortDir::Asc) => "ascending",
-            Some(crate::model::SortDir::Desc) => "descending",
-            None => "none",
-        };
-        let on_drop = move |ev: DragEvent| {
-            ev.prevent_default();
-            let Some(from) = dragged.get_value() else { return };
-            dragged.set_value(None);
-            let mut order = columns.get_value();
-            if from != i && from < order.len() {
-                let moved = order.remove(from);
-                order.insert(i.min(order.len()), moved);
-                choose.run(order);
-            }
-        };
-        view! {
-            <div
-                class="th"
-                role="columnheader"
-                aria-sort=aria_sort
-                draggable="true"
-                on:dragstart=move |ev: DragEvent| {
-                    if let Some(data) = ev.data_transfer() {
-                        let _ = data.set_data("text/plain", &i.to_string());
-                    }
-                    dragged.set_value(Some(i));
+    let headers = columns
+        .with_value(|c| c.clone())
+        .into_iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let word = column.word();
+            let label = column.label();
+            let (sort_column, sort_dir) = table.with_untracked(|t| t.toggled_sort(&column));
+            let href = untrack(|| {
+                browse.href_with(|q| {
+                    q.project.table.sort = sort_column;
+                    q.project.table.dir = sort_dir;
+                })
+            });
+            let sorted = table.with_untracked(|t| (t.sort == column).then_some(t.dir));
+            let arrow = match sorted {
+                Some(crate::model::SortDir::Asc) => " ▲",
+                Some(crate::model::SortDir::Desc) => " ▼",
+                None => "",
+            };
+            let aria_sort = match sorted {
+                Some(crate::model::SortDir::Asc) => "ascending",
+                Some(crate::model::SortDir::Desc) => "descending",
+                None => "none",
+            };
+            let on_drop = move |ev: DragEvent| {
+                ev.prevent_default();
+                let Some(from) = dragged.get_value() else {
+                    return;
+                };
+                dragged.set_value(None);
+                let mut order = columns.get_value();
+                if from != i && from < order.len() {
+                    let moved = order.remove(from);
+                    order.insert(i.min(order.len()), moved);
+                    choose.run(order);
                 }
-                on:dragover=|ev: DragEvent| ev.prevent_default()
-                on:drop=on_drop
-            >
-                <a href=href title=format!("Sort by {label}")>{format!("{label}{arrow}")}</a>
-                <ColumnResize word stored widths/>
-            </div>
-        }
-    }).collect_view();
+            };
+            view! {
+                <div
+                    class="th"
+                    role="columnheader"
+                    aria-sort=aria_sort
+                    draggable="true"
+                    on:dragstart=move |ev: DragEvent| {
+                        if let Some(data) = ev.data_transfer() {
+                            let _ = data.set_data("text/plain", &i.to_string());
+                        }
+                        dragged.set_value(Some(i));
+                    }
+                    on:dragover=|ev: DragEvent| ev.prevent_default()
+                    on:drop=on_drop
+                >
+                    <a href=href title=format!("Sort by {label}")>{format!("{label}{arrow}")}</a>
+                    <ColumnResize word stored widths/>
+                </div>
+            }
+        })
+        .collect_view();
     let name_sort = {
         let name = TableColumn::Attr(Attr::Name);
         let (sort_column, sort_dir) = table.with_untracked(|t| t.toggled_sort(&name));
@@ -376,6 +392,7 @@ fn TableBody(
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// One row, placed at its index.
@@ -446,7 +463,10 @@ fn ColumnResize(
     let on_up = move |_: PointerEvent| {
         if start.get_value().is_some() {
             start.set_value(None);
-            save(&widths_key(&stored.get_value()), &widths_text(&widths.get_untracked()));
+            save(
+                &widths_key(&stored.get_value()),
+                &widths_text(&widths.get_untracked()),
+            );
         }
     };
     view! {
@@ -617,6 +637,9 @@ mod tests {
     fn widths_round_trip_and_are_clamped() {
         let widths = HashMap::from([("m:loss".to_owned(), 200), ("p:a=b".to_owned(), 90)]);
         assert_eq!(parse_widths(&widths_text(&widths)), widths);
-        assert_eq!(parse_widths("name=5\nbad\nx=wide"), HashMap::from([("name".to_owned(), 60)]));
+        assert_eq!(
+            parse_widths("name=5\nbad\nx=wide"),
+            HashMap::from([("name".to_owned(), 60)])
+        );
     }
 }

@@ -16,7 +16,11 @@ pub fn MetricPanels(
     /// The panels fetched for the current settings.
     page: PanelPage,
 ) -> impl IntoView {
-    let browse = expect_context::<Browse>();
+    // Data that lands after its view was closed (a tab switched meanwhile) finds no context:
+    // then there is nothing to draw.
+    let Some(browse) = use_context::<Browse>() else {
+        return ().into_any();
+    };
     let chart = browse.query.with_untracked(|q| q.chart.clone());
     let (summary, _) = counts(page.total, page.matching, page.panels.len(), &chart.keys);
     let panels = RwSignal::new(page.panels.into_iter().map(panel_view).collect::<Vec<_>>());
@@ -66,6 +70,7 @@ pub fn MetricPanels(
         <PanelGrid panels=panels.into() chart/>
         {rest}
     }
+    .into_any()
 }
 
 fn panel_view(panel: MetricPanel) -> PanelView {
@@ -78,7 +83,12 @@ fn panel_view(panel: MetricPanel) -> PanelView {
 
 /// What the panels line says (`3 of 40 metric keys`), and a note when not all that match are
 /// shown.
-pub fn counts(total: usize, matching: usize, shown: usize, filter: &str) -> (String, Option<String>) {
+pub fn counts(
+    total: usize,
+    matching: usize,
+    shown: usize,
+    filter: &str,
+) -> (String, Option<String>) {
     let summary = match (total, matching) {
         (0, _) => "No metrics logged.".to_owned(),
         (_, 0) => format!("No metric key contains “{filter}”."),
@@ -151,7 +161,7 @@ pub fn PanelGrid(panels: Signal<Vec<PanelView>>, chart: ChartSettings) -> impl I
         height: chart.size.pixels().1,
         log_y: chart.log_y,
         y_range: chart.y_range(),
-        };
+    };
     let x_label = chart.x.word();
     // Zooming is by step: the `from`/`to` the server reads at full resolution where it fits.
     let navigate = StoredValue::new(leptos_router::hooks::use_navigate());

@@ -48,7 +48,10 @@ impl PanelOrder {
         }
         let dragged = dragged.to_owned();
         let mut order: Vec<String> = shown.iter().filter(|k| **k != dragged).cloned().collect();
-        let at = order.iter().position(|k| k == target).unwrap_or(order.len());
+        let at = order
+            .iter()
+            .position(|k| k == target)
+            .unwrap_or(order.len());
         order.insert(at, dragged);
         self.storage_key.with_value(|key| save(key, &order));
         self.order.set(order);

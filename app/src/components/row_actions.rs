@@ -31,7 +31,8 @@ pub fn BulkBar(
     let browse = expect_context::<Browse>();
     // Job rows are named by number: the compared jobs' URL lists them.
     let compare = move || {
-        let numbers: Vec<i64> = selected.with(|s| s.iter().filter_map(|id| id.parse().ok()).collect());
+        let numbers: Vec<i64> =
+            selected.with(|s| s.iter().filter_map(|id| id.parse().ok()).collect());
         browse.project_view_href(Some(ProjectView::Charts), Some(numbers))
     };
     let editable = move || kind.with(ColumnKind::editable);

@@ -110,6 +110,28 @@ pub struct Row {
     pub status: Option<JobStatus>,
 }
 
+/// Applies a freshly read first page to the rows shown: rows already there take their new
+/// values in place, and rows above the first of them are new and go on top. With nothing in
+/// common (more new rows than a page) the list is left for a reload to bring.
+pub fn merge_fresh(rows: &mut Vec<Row>, fresh: Vec<Row>) {
+    if rows.is_empty() {
+        *rows = fresh;
+        return;
+    }
+    let Some(first_known) = fresh.iter().position(|f| rows.iter().any(|r| r.id == f.id)) else {
+        return;
+    };
+    let mut on_top = Vec::new();
+    for (i, row) in fresh.into_iter().enumerate() {
+        match rows.iter_mut().find(|r| r.id == row.id) {
+            Some(shown) => *shown = row,
+            None if i < first_known => on_top.push(row),
+            None => {}
+        }
+    }
+    rows.splice(0..0, on_top);
+}
+
 /// A page of rows and the cursor after it.
 pub type RowPage = Page<Row>;
 
@@ -217,6 +239,47 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fresh_first_page_updates_rows_in_place_and_puts_new_ones_on_top() {
+        let row = |id: &str, status: JobStatus| Row {
+            id: id.into(),
+            uid: id.into(),
+            title: id.into(),
+            detail: String::new(),
+            status: Some(status),
+        };
+        let mut rows = vec![
+            row("3", JobStatus::Running),
+            row("2", JobStatus::Running),
+            row("1", JobStatus::Succeeded),
+        ];
+        let fresh = vec![
+            row("5", JobStatus::Queued),
+            row("4", JobStatus::Queued),
+            row("3", JobStatus::Failed),
+            row("2", JobStatus::Running),
+        ];
+        merge_fresh(&mut rows, fresh);
+        let view: Vec<(&str, Option<JobStatus>)> =
+            rows.iter().map(|r| (r.id.as_str(), r.status)).collect();
+        assert_eq!(
+            view,
+            vec![
+                ("5", Some(JobStatus::Queued)),
+                ("4", Some(JobStatus::Queued)),
+                ("3", Some(JobStatus::Failed)),
+                ("2", Some(JobStatus::Running)),
+                ("1", Some(JobStatus::Succeeded)),
+            ]
+        );
+        let mut shown = vec![row("1", JobStatus::Running)];
+        merge_fresh(&mut shown, vec![row("9", JobStatus::Queued)]);
+        assert_eq!(shown.len(), 1, "nothing in common: left for a reload");
+        let mut empty = Vec::new();
+        merge_fresh(&mut empty, vec![row("1", JobStatus::Queued)]);
+        assert_eq!(empty.len(), 1);
+    }
 
     #[test]
     fn times_are_utc_dates() {

@@ -103,7 +103,9 @@ async fn by_attr(
         Attr::Runner => ("j.runner", true),
         Attr::Cost => ("j.cost_usd", true),
     };
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE j.project_id = "));
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM jobs j WHERE j.project_id = "
+    ));
     let p = sql.arg(Arg::Int(project));
     sql.push(&p);
     push_filter(&mut sql, filter);
@@ -113,7 +115,14 @@ async fn by_attr(
     } else {
         String::new()
     };
-    push_page(&mut sql, &format!("{nulls_last}{key}"), "j.id", dir, offset, limit);
+    push_page(
+        &mut sql,
+        &format!("{nulls_last}{key}"),
+        "j.id",
+        dir,
+        offset,
+        limit,
+    );
     sql.query_as().fetch_all(db.pool()).await
 }
 
@@ -142,7 +151,10 @@ async fn by_metric(
         push_filter(&mut sql, filter);
         sql
     };
-    let (having,): (i64,) = with_value("SELECT COUNT(*)").query_as().fetch_one(db.pool()).await?;
+    let (having,): (i64,) = with_value("SELECT COUNT(*)")
+        .query_as()
+        .fetch_one(db.pool())
+        .await?;
     let having = u32::try_from(having).unwrap_or(u32::MAX);
     let mut rows = Vec::new();
     if offset < having {
@@ -153,7 +165,9 @@ async fn by_metric(
     }
     let wanted = limit.saturating_sub(rows.len() as u32);
     if wanted > 0 {
-        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE j.project_id = "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLUMNS} FROM jobs j WHERE j.project_id = "
+        ));
         let p = sql.arg(Arg::Int(project));
         let k = sql.arg(Arg::Text(key.to_owned()));
         sql.push(&format!(
@@ -259,11 +273,7 @@ fn compare_values(a: &str, b: &str) -> Ordering {
 /// The metric values the chosen columns show: (job id, key) to (last, min, max).
 type MetricCells = HashMap<(i64, String), [Option<f64>; 3]>;
 
-async fn metric_cells(
-    db: &Db,
-    rows: &[Row],
-    columns: &[TableColumn],
-) -> sqlx::Result<MetricCells> {
+async fn metric_cells(db: &Db, rows: &[Row], columns: &[TableColumn]) -> sqlx::Result<MetricCells> {
     let mut keys: Vec<&str> = columns
         .iter()
         .filter_map(|c| match c {
@@ -294,7 +304,12 @@ async fn metric_cells(
         .collect())
 }
 
-fn cell(row: &Row, params: &Map<String, Value>, metrics: &MetricCells, column: &TableColumn) -> String {
+fn cell(
+    row: &Row,
+    params: &Map<String, Value>,
+    metrics: &MetricCells,
+    column: &TableColumn,
+) -> String {
     match column {
         TableColumn::Attr(attr) => match attr {
             Attr::Name => row.name.clone(),

@@ -1,8 +1,8 @@
 //! Queries on `jobs` and `job_tags`.
 
 use super::cursor::SortKey;
-use super::sql::{into_page, Arg, Order, Sql};
 use super::project_keys::KeyKind;
+use super::sql::{into_page, Arg, Order, Sql};
 use super::{now_ms, Db, PageError, Tx};
 use crate::model::{Filter, JobSort, JobStatus, JobSummary, Page, SortDir};
 use sqlx::AnyConnection;

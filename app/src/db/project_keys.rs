@@ -88,22 +88,40 @@ mod tests {
         each_backend(|db| async move {
             let project = crate::db::testing::project(&db, "keys").await;
             let mut tx = db.begin().await.unwrap();
-            add(&mut tx, project, KeyKind::Metric, &["train/loss", "val/loss", "acc"])
-                .await
-                .unwrap();
+            add(
+                &mut tx,
+                project,
+                KeyKind::Metric,
+                &["train/loss", "val/loss", "acc"],
+            )
+            .await
+            .unwrap();
             add(&mut tx, project, KeyKind::Metric, &["acc", "lr_scale"])
                 .await
                 .unwrap();
-            add(&mut tx, project, KeyKind::Param, &["lr"]).await.unwrap();
+            add(&mut tx, project, KeyKind::Param, &["lr"])
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
-            let (keys, count) = search(&db, project, KeyKind::Metric, "LOSS", 10).await.unwrap();
-            assert_eq!((keys, count), (vec!["train/loss".into(), "val/loss".into()], 2));
+            let (keys, count) = search(&db, project, KeyKind::Metric, "LOSS", 10)
+                .await
+                .unwrap();
+            assert_eq!(
+                (keys, count),
+                (vec!["train/loss".into(), "val/loss".into()], 2)
+            );
             let (keys, count) = search(&db, project, KeyKind::Metric, "", 2).await.unwrap();
             assert_eq!((keys.len(), count), (2, 4));
             let (keys, _) = search(&db, project, KeyKind::Param, "", 10).await.unwrap();
             assert_eq!(keys, vec!["lr".to_owned()], "kinds are kept apart");
-            let (keys, count) = search(&db, project, KeyKind::Metric, "_", 10).await.unwrap();
-            assert_eq!((keys, count), (vec!["lr_scale".to_owned()], 1), "_ is literal");
+            let (keys, count) = search(&db, project, KeyKind::Metric, "_", 10)
+                .await
+                .unwrap();
+            assert_eq!(
+                (keys, count),
+                (vec!["lr_scale".to_owned()], 1),
+                "_ is literal"
+            );
         })
         .await;
     }

@@ -1,65 +1,125 @@
-//! Server-sent events of one project, turned into a revision counter that views read to
-//! revalidate: one stream per tab (per open project), resumed by the browser after a drop.
+//! Server-sent events of the open project, turned into revision counters that views read to
+//! revalidate. One stream per tab: the page opens it for the project in its URL and every view
+//! (jobs column, job pane, project views) reads the counters it needs from it.
 
 use leptos::prelude::*;
+use std::collections::HashMap;
 
 /// Coalesces bursts of events into one revalidation.
 const SETTLE_MS: u64 = 80;
 
+/// The kinds of change views revalidate on.
+const KINDS: usize = 3;
+const STATUS: usize = 0;
+const METRICS: usize = 1;
+const LOGS: usize = 2;
+
 /// Counters that go up when the server reports a change to a job: its status, its metrics,
 /// its output; all of them on reconnect, when the window regains focus and when the browser is
-/// back online, when anything may have been missed. Views read the one they show, to revalidate just that.
+/// back online, when anything may have been missed. Views read the one they show, to revalidate
+/// just that.
 #[derive(Clone, Copy, Debug)]
 pub struct JobRevisions {
-    /// Status, runner, anything of the job itself.
-    pub status: ReadSignal<u64>,
+    /// Status, runner, anything of the job itself (and jobs created).
+    pub status: Signal<u64>,
     /// Metric points.
-    pub metrics: ReadSignal<u64>,
+    pub metrics: Signal<u64>,
     /// Output lines.
-    pub logs: ReadSignal<u64>,
+    pub logs: Signal<u64>,
 }
 
-/// The revisions of the job `job` (its number or global id) of `project` (`owner/name`), from
-/// the project's server-sent events. They stay 0 during server rendering.
-pub fn use_job_revisions(project: Memo<Option<String>>, job: Memo<Option<String>>) -> JobRevisions {
-    let (status, set_status) = signal(0u64);
-    let (metrics, set_metrics) = signal(0u64);
-    let (logs, set_logs) = signal(0u64);
-    Effect::new(move |_| {
-        let Some(project) = project.get() else {
-            return;
+/// The open project's event stream as counters: per kind for any job, and per job (by number
+/// and by global id). Provided by the page.
+#[derive(Clone, Copy)]
+pub struct ProjectEvents {
+    any: RwSignal<[u64; KINDS]>,
+    by_job: RwSignal<HashMap<String, [u64; KINDS]>>,
+    /// Times everything may have changed (reconnect, focus, back online, resync).
+    all: RwSignal<u64>,
+}
+
+impl ProjectEvents {
+    /// Opens the stream of `project` (`owner/name`) while it is set, for the views below.
+    pub fn provide(project: Memo<Option<String>>) {
+        let events = Self {
+            any: RwSignal::new([0; KINDS]),
+            by_job: RwSignal::new(HashMap::new()),
+            all: RwSignal::new(0),
         };
-        let stream = browser::JobStream::open(&project, job, [set_status, set_metrics, set_logs]);
-        let stream = send_wrapper::SendWrapper::new(stream);
-        on_cleanup(move || drop(stream));
-    });
-    // Back on the page, or back online: anything may have been missed (a fetch made while
-    // offline failed), so revalidate all.
-    let all = move || [set_status, set_metrics, set_logs].map(|r| r.update(|r| *r += 1));
-    let focus = window_event_listener(leptos::ev::focus, move |_| {
-        all();
-    });
-    let online = window_event_listener(
-        leptos::ev::Custom::<web_sys::Event>::new("online"),
-        move |_| {
-            all();
-        },
-    );
-    on_cleanup(move || {
-        focus.remove();
-        online.remove();
-    });
+        Effect::new(move |_| {
+            let Some(project) = project.get() else {
+                return;
+            };
+            let stream = browser::ProjectStream::open(&project, events);
+            let stream = send_wrapper::SendWrapper::new(stream);
+            on_cleanup(move || drop(stream));
+        });
+        // Back on the page, or back online: anything may have been missed (a fetch made while
+        // offline failed), so revalidate all.
+        let focus = window_event_listener(leptos::ev::focus, move |_| events.bump_all());
+        let online = window_event_listener(
+            leptos::ev::Custom::<web_sys::Event>::new("online"),
+            move |_| events.bump_all(),
+        );
+        on_cleanup(move || {
+            focus.remove();
+            online.remove();
+        });
+        provide_context(events);
+    }
+
+    /// Counts one burst of changes: `kinds` of any job, and of each job named in `jobs`.
+    fn bump(&self, kinds: [bool; KINDS], jobs: &[(String, [bool; KINDS])]) {
+        self.any.update(|any| add(any, kinds));
+        if !jobs.is_empty() {
+            self.by_job.update(|by_job| {
+                for (job, kinds) in jobs {
+                    add(by_job.entry(job.clone()).or_default(), *kinds);
+                }
+            });
+        }
+    }
+
+    /// Counts a change of every kind to every job.
+    fn bump_all(&self) {
+        self.all.update(|all| *all += 1);
+    }
+}
+
+fn add(revisions: &mut [u64; KINDS], kinds: [bool; KINDS]) {
+    for (revision, changed) in revisions.iter_mut().zip(kinds) {
+        *revision += u64::from(changed);
+    }
+}
+
+/// The revisions of job `job` (its number or global id) of the open project, or of any of its
+/// jobs with `None`. They stay 0 during server rendering and without a provided stream.
+pub fn use_job_revisions(job: Memo<Option<String>>) -> JobRevisions {
+    let events = use_context::<ProjectEvents>();
+    // Memos, so a view revalidates only when its own count moves, not on every event.
+    let revision = move |index: usize| -> Signal<u64> {
+        Memo::new(move |_| {
+            let Some(events) = events else { return 0 };
+            let own = match job.get() {
+                None => events.any.with(|any| any[index]),
+                Some(job) => events
+                    .by_job
+                    .with(|by_job| by_job.get(&job).map_or(0, |r| r[index])),
+            };
+            own + events.all.get()
+        })
+        .into()
+    };
     JobRevisions {
-        status,
-        metrics,
-        logs,
+        status: revision(STATUS),
+        metrics: revision(METRICS),
+        logs: revision(LOGS),
     }
 }
 
 mod browser {
-    use super::SETTLE_MS;
-    use leptos::prelude::*;
-    use std::cell::Cell;
+    use super::{ProjectEvents, KINDS, LOGS, METRICS, SETTLE_MS, STATUS};
+    use std::cell::RefCell;
     use std::rc::Rc;
     use std::time::Duration;
     use wasm_bindgen::closure::Closure;
@@ -67,12 +127,12 @@ mod browser {
     use web_sys::{EventSource, MessageEvent};
 
     /// An open `EventSource` and its handlers; dropping it closes the stream.
-    pub struct JobStream {
+    pub struct ProjectStream {
         source: Option<EventSource>,
         _handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     }
 
-    impl Drop for JobStream {
+    impl Drop for ProjectStream {
         fn drop(&mut self) {
             if let Some(source) = &self.source {
                 source.close();
@@ -80,14 +140,18 @@ mod browser {
         }
     }
 
-    impl JobStream {
-        /// Opens the project's stream; events of `job` bump the revision of their kind
-        /// (`[status, metrics, logs]`).
-        pub fn open(
-            project: &str,
-            job: Memo<Option<String>>,
-            revisions: [WriteSignal<u64>; 3],
-        ) -> Self {
+    /// Changes seen since the last bump: kinds for any job, and per job.
+    #[derive(Default)]
+    struct Burst {
+        pending: bool,
+        kinds: [bool; KINDS],
+        jobs: Vec<(String, [bool; KINDS])>,
+        all: bool,
+    }
+
+    impl ProjectStream {
+        /// Opens the project's stream; its events bump `events` once per burst.
+        pub fn open(project: &str, events: ProjectEvents) -> Self {
             let url = format!(
                 "/api/v1/events?project={}",
                 crate::url::encode_component(project)
@@ -98,28 +162,75 @@ mod browser {
                     _handlers: Vec::new(),
                 };
             };
-            let bumps = revisions.map(settled_bump);
+            let burst = Rc::new(RefCell::new(Burst::default()));
+            let note = {
+                let burst = burst.clone();
+                move |change: Option<(Vec<String>, [bool; KINDS])>| {
+                    let mut now = burst.borrow_mut();
+                    match change {
+                        Some((jobs, kinds)) => {
+                            for (any, changed) in now.kinds.iter_mut().zip(kinds) {
+                                *any |= changed;
+                            }
+                            for job in jobs {
+                                match now.jobs.iter_mut().find(|(j, _)| *j == job) {
+                                    Some((_, seen)) => {
+                                        for (seen, changed) in seen.iter_mut().zip(kinds) {
+                                            *seen |= changed;
+                                        }
+                                    }
+                                    None => now.jobs.push((job, kinds)),
+                                }
+                            }
+                        }
+                        None => now.all = true,
+                    }
+                    if std::mem::replace(&mut now.pending, true) {
+                        return;
+                    }
+                    let burst = burst.clone();
+                    leptos::prelude::set_timeout(
+                        move || {
+                            let done = std::mem::take(&mut *burst.borrow_mut());
+                            if done.all {
+                                events.bump_all();
+                            } else {
+                                events.bump(done.kinds, &done.jobs);
+                            }
+                        },
+                        Duration::from_millis(SETTLE_MS),
+                    );
+                }
+            };
             let on_event = {
-                let bumps = bumps.clone();
+                let note = note.clone();
                 Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
                     let Some(message) = event.dyn_ref::<MessageEvent>() else {
                         return;
                     };
                     let data = message.data().as_string().unwrap_or_default();
-                    if !concerns(&data, job.get_untracked().as_deref()) {
+                    let Ok(job) = serde_json::from_str::<EventJob>(&data) else {
                         return;
-                    }
+                    };
+                    let mut kinds = [false; KINDS];
                     match event.type_().as_str() {
-                        "metrics" => bumps[1](),
-                        "logs" => bumps[2](),
-                        _ => bumps.iter().for_each(|bump| bump()),
+                        "metrics" => kinds[METRICS] = true,
+                        "logs" => kinds[LOGS] = true,
+                        "resync" => return note(None),
+                        _ => kinds[STATUS] = true,
                     }
+                    note(Some((job.names(), kinds)));
                 })
             };
             // A reconnect may have missed more than the browser's Last-Event-ID resume brings:
-            // revalidate everything.
+            // revalidate everything. Not on the first open: the page's data is a moment old and
+            // redrawing it all then would only disturb a hover or a drag just begun; a change
+            // made in that moment shows with the next event of its kind.
+            let opened = std::cell::Cell::new(false);
             let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-                bumps.iter().for_each(|bump| bump())
+                if opened.replace(true) {
+                    note(None);
+                }
             });
             for kind in [
                 "metrics",
@@ -141,25 +252,6 @@ mod browser {
         }
     }
 
-    /// A function that bumps `revision` once per burst: the first call schedules the bump, the
-    /// calls before it lands are absorbed.
-    fn settled_bump(revision: WriteSignal<u64>) -> Rc<dyn Fn()> {
-        let pending = Rc::new(Cell::new(false));
-        Rc::new(move || {
-            if pending.replace(true) {
-                return;
-            }
-            let pending = pending.clone();
-            set_timeout(
-                move || {
-                    pending.set(false);
-                    revision.update(|r| *r += 1);
-                },
-                Duration::from_millis(SETTLE_MS),
-            );
-        })
-    }
-
     /// What the page reads of an event's data: the job it concerns. A typed struct rather than a
     /// `serde_json::Value` keeps the JSON tree's code out of the browser bundle.
     #[derive(serde::Deserialize)]
@@ -170,35 +262,29 @@ mod browser {
         number: Option<i64>,
     }
 
-    /// Whether an event's data names `job` (by global id or number); `resync` data names none
-    /// and concerns everyone.
-    fn concerns(data: &str, job: Option<&str>) -> bool {
-        let Ok(event) = serde_json::from_str::<EventJob>(data) else {
-            return false;
-        };
-        let Some(job) = job else {
-            return true;
-        };
-        let number = event.number.map(|n| n.to_string());
-        (event.job.is_none() && number.is_none())
-            || event.job.as_deref() == Some(job)
-            || number.as_deref() == Some(job)
+    impl EventJob {
+        /// The names the event's job goes by in URLs: its global id and its number.
+        fn names(&self) -> Vec<String> {
+            self.job
+                .iter()
+                .cloned()
+                .chain(self.number.map(|n| n.to_string()))
+                .collect()
+        }
     }
 
     #[cfg(test)]
     mod tests {
-        use super::concerns;
+        use super::EventJob;
 
         #[test]
-        fn an_event_concerns_its_job_by_id_or_number_and_resync_concerns_all() {
+        fn an_event_names_its_job_by_id_and_number() {
             let data = r#"{"job": "ab12", "number": 7, "status": "running", "at_ms": 1}"#;
-            assert!(
-                concerns(data, Some("ab12")) && concerns(data, Some("7")) && concerns(data, None)
-            );
-            assert!(!concerns(data, Some("8")));
-            assert!(concerns("{}", Some("8")), "resync");
-            assert!(concerns(r#"{"job": null, "number": null}"#, Some("8")));
-            assert!(!concerns("not json", Some("7")));
+            let job: EventJob = serde_json::from_str(data).unwrap();
+            assert_eq!(job.names(), vec!["ab12".to_owned(), "7".to_owned()]);
+            let none: EventJob = serde_json::from_str("{}").unwrap();
+            assert!(none.names().is_empty());
+            assert!(serde_json::from_str::<EventJob>("not json").is_err());
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::components::browse::{on_view_key, Browse, ShortcutsSheet};
 use crate::components::column::Column;
 use crate::components::rows::ColumnKind;
 use crate::components::widths::Widths;
+use crate::hooks::use_project_events::ProjectEvents;
 use crate::server_fns::session::{get_me, Logout};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
@@ -15,6 +16,14 @@ use leptos_router::components::Outlet;
 pub fn Browser() -> impl IntoView {
     let browse = Browse::from_location();
     provide_context(browse);
+    // One event stream per tab, for the project in the URL; every view reads from it.
+    let project = Memo::new(move |_| {
+        browse.path.with(|p| match (&p.user, &p.project) {
+            (Some(owner), Some(project)) => Some(format!("{owner}/{project}")),
+            _ => None,
+        })
+    });
+    ProjectEvents::provide(project);
     provide_context(Widths::load());
     let me = Resource::new(|| (), |_| get_me());
     let logout = ServerAction::<Logout>::new();

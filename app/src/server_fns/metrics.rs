@@ -151,7 +151,9 @@ pub async fn get_compare(
 /// Reading panels from the store (server only; public for the chart benchmark).
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use super::{ComparePage, ComparePanel, ComparedJob, MetricPanel, PanelPage, ParamRow, MAX_PANELS};
+    use super::{
+        ComparePage, ComparePanel, ComparedJob, MetricPanel, PanelPage, ParamRow, MAX_PANELS,
+    };
     use crate::chart::downsample::{downsample, Downsampled};
     use crate::chart::settings::{ChartSettings, XAxis};
     use crate::chart::smooth::ema;
@@ -392,12 +394,21 @@ pub mod ssr {
         #[test]
         fn parameter_rows_cover_every_key_and_mark_those_that_differ() {
             let rows = param_rows(
-                [r#"{"lr": "0.1", "seed": 1, "opt": "adam"}"#, r#"{"lr": "0.1", "seed": 2}"#]
-                    .into_iter(),
+                [
+                    r#"{"lr": "0.1", "seed": 1, "opt": "adam"}"#,
+                    r#"{"lr": "0.1", "seed": 2}"#,
+                ]
+                .into_iter(),
             );
             let view: Vec<(&str, Vec<&str>, bool)> = rows
                 .iter()
-                .map(|r| (r.key.as_str(), r.values.iter().map(String::as_str).collect(), r.differs))
+                .map(|r| {
+                    (
+                        r.key.as_str(),
+                        r.values.iter().map(String::as_str).collect(),
+                        r.differs,
+                    )
+                })
                 .collect();
             assert_eq!(
                 view,
