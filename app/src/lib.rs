@@ -1,5 +1,9 @@
 //! millrace's web app: the page shell, routes, pages, server functions and, on the server, the store.
 
+// Views are nested static types; the release build (without `erase_components`) needs more
+// depth than the default 128 to lay out the graph view's.
+#![recursion_limit = "256"]
+
 pub mod chart;
 pub mod components;
 pub mod error;
