@@ -22,10 +22,34 @@ test("points logged through the API appear in the open metrics tab within a seco
   await openHydrated(page, `/u/alice/p/${project}/j/1?tab=metrics`);
   const panel = page.getByRole("figure", { name: "loss" });
   await expect(panel).toContainText("loss · 3 points");
+  // Live points are asked for as changes; the panels are not read again.
+  const calls: string[] = [];
+  page.on("request", (request) => calls.push(new URL(request.url()).pathname));
   const sent = Date.now();
   await logPoints(page, uid, 3, 10);
   await expect(panel).toContainText("loss · 13 points", { timeout: 1000 });
   console.log(`10 points shown ${Date.now() - sent} ms after the API accepted them`);
+  expect(calls.filter((c) => c.startsWith("/api/get_panel_changes")).length).toBeGreaterThan(0);
+  expect(calls.filter((c) => c.startsWith("/api/get_metric_panels") || c.startsWith("/api/get_panels"))).toEqual([]);
+});
+
+test("live points extend a smoothed line exactly as reading it afresh draws it", async ({ page }) => {
+  await signedIn(page);
+  const [project, uid] = await runningJob(page);
+  const url = `/u/alice/p/${project}/j/1?tab=metrics&smooth=0.6`;
+  await openHydrated(page, url);
+  const panel = page.getByRole("figure", { name: "loss" });
+  await expect(panel).toContainText("loss · 3 points");
+  for (let from = 3; from < 30; from += 9) {
+    await logPoints(page, uid, from, 9);
+    await expect(panel).toContainText(`loss · ${from + 9} points`);
+  }
+  const smoothed = panel.locator("svg polyline[stroke-width='2']");
+  const live = await smoothed.getAttribute("points");
+  await openHydrated(page, url);
+  await expect(panel).toContainText("loss · 30 points");
+  expect(await smoothed.getAttribute("points")).toBe(live);
+  expect(live!.trim().split(" ")).toHaveLength(30);
 });
 
 test.describe("offline", () => {

@@ -2,6 +2,8 @@
 //! drawing to SVG.
 
 pub mod downsample;
+#[cfg(feature = "ssr")]
+pub mod key_filter;
 pub mod settings;
 pub mod smooth;
 pub mod svg;

@@ -68,7 +68,8 @@ impl PanelSize {
 /// How the metric panels are drawn.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChartSettings {
-    /// Only panels whose key contains this text (case-insensitive).
+    /// Only panels whose key this regular expression finds (case-insensitive; text that is not
+    /// a valid pattern is matched as text).
     pub keys: String,
     /// EMA smoothing weight, 0 to 0.99.
     pub smooth: f64,

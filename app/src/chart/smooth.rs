@@ -15,9 +15,22 @@ pub fn clamp_weight(weight: f64) -> f64 {
 
 /// `values` smoothed with weight `weight` (0 leaves them as they are).
 pub fn ema(values: &[f64], weight: f64) -> Vec<f64> {
+    ema_after(None, values, weight)
+}
+
+/// `values` smoothed as the continuation of a curve whose last smoothed value was `last` after
+/// `seen` values (`None`: a curve of its own), so live points extend a smoothed line without
+/// the points before them.
+pub fn ema_after(before: Option<(f64, usize)>, values: &[f64], weight: f64) -> Vec<f64> {
     let weight = clamp_weight(weight);
-    let mut last = 0.0;
-    let mut scale = 1.0;
+    // The smoothed value is the running sum over (1 - weight^n); undo that debiasing.
+    let (mut last, mut scale) = match before {
+        Some((smoothed, seen)) => {
+            let scale = weight.powi(i32::try_from(seen).unwrap_or(i32::MAX));
+            (smoothed * (1.0 - scale), scale)
+        }
+        None => (0.0, 1.0),
+    };
     values
         .iter()
         .map(|&v| {
@@ -38,6 +51,17 @@ mod tests {
         let expected = [1.0, 5.0 / 3.0, 17.0 / 7.0];
         for (got, want) in smoothed.iter().zip(expected) {
             assert!((got - want).abs() < 1e-12, "{smoothed:?}");
+        }
+    }
+
+    #[test]
+    fn a_continued_curve_equals_the_curve_smoothed_whole() {
+        let values: Vec<f64> = (0..50).map(|i| ((i * 7) % 11) as f64).collect();
+        let whole = ema(&values, 0.8);
+        let head = ema(&values[..20], 0.8);
+        let tail = ema_after(Some((head[19], 20)), &values[20..], 0.8);
+        for (got, want) in head.iter().chain(&tail).zip(&whole) {
+            assert!((got - want).abs() < 1e-9, "{got} vs {want}");
         }
     }
 

@@ -4,7 +4,10 @@
 use crate::chart::svg::PALETTE;
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
-use crate::components::metric_panels::{counts, series, ChartBar, PanelGrid, PanelView};
+use crate::components::metric_panels::{
+    counts, filter_note, series, ChartBar, PanelGrid, PanelView,
+};
+use crate::hooks::use_on_screen::OnScreen;
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::model::JobSort;
 use crate::project_query::ProjectView;
@@ -105,22 +108,30 @@ fn CompareBody(page: ComparePage) -> impl IntoView {
             }
         })
         .collect_view();
-    let (summary, more) = counts(page.total, page.matching, page.panels.len(), &chart.keys);
+    let summary = counts(page.total, page.matching, &chart.keys);
+    let more = (page.matching > page.panels.len()).then(|| {
+        format!(
+            "Showing the first {}; filter by key to find the others.",
+            page.panels.len()
+        )
+    });
     let panels: Vec<PanelView> = page
         .panels
         .into_iter()
         .map(|panel| PanelView {
-            caption: format!(
+            caption: ArcSignal::stored(format!(
                 "{} · {} of {} jobs",
                 panel.key,
                 panel.lines.len(),
                 labels.len()
-            ),
-            series: panel
-                .lines
-                .iter()
-                .map(|(job, line)| series(line, *job, labels[*job].clone()))
-                .collect(),
+            )),
+            series: ArcSignal::stored(Some(
+                panel
+                    .lines
+                    .iter()
+                    .map(|(job, line)| series(line, *job, labels[*job].clone()))
+                    .collect(),
+            )),
             key: panel.key,
         })
         .collect();
@@ -167,7 +178,8 @@ fn CompareBody(page: ComparePage) -> impl IntoView {
         <ul class="legend" aria-label="Jobs">{legend}</ul>
         <ChartBar chart=chart.clone()/>
         <p class="panels-summary" role="status">{summary}</p>
-        <PanelGrid panels=Signal::stored(panels) chart/>
+        {filter_note(page.filter_error)}
+        <PanelGrid panels=Signal::stored(panels) on_screen=OnScreen::new() chart/>
         {more.map(|text| view! { <p class="panels-more">{text}</p> })}
         <h3>"Parameters"</h3>
         <a class="toggle" href=toggle>{move || if all_params.get() { "Only differences" } else { "All parameters" }}</a>

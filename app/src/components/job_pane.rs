@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::model::{JobDetail, MetricSummary};
 use crate::server_fns::jobs::get_job;
-use crate::server_fns::metrics::{get_metric_panels, PanelPage};
+use crate::server_fns::metrics::get_metric_panels;
 use crate::server_fns::runs::get_logs;
 use crate::view_query::JobTab;
 use leptos::prelude::*;
@@ -37,19 +37,20 @@ pub fn JobPane() -> impl IntoView {
     let tab = Memo::new(move |_| browse.query.with(|q| q.tab));
     // The logs tab's own data, fetched beside the job (never after it) and only on that tab.
     let chart = Memo::new(move |_| browse.query.with(|q| q.chart.clone()));
-    // The metrics tab's panels, fetched beside the job and only on that tab.
+    // The metrics tab's panels, fetched beside the job and only on that tab; live points are
+    // applied by the panels themselves, so only a resync reads them again.
     let panels = Resource::new(
         move || {
             (
                 key.get(),
                 tab.get() == JobTab::Metrics,
                 chart.get(),
-                live.metrics.get(),
+                live.resync.get(),
             )
         },
         |((owner, project, job), wanted, chart, _)| async move {
             match wanted {
-                true => get_metric_panels(owner, project, job, chart, 0)
+                true => get_metric_panels(owner, project, job, chart)
                     .await
                     .map(Some),
                 false => Ok(None),
@@ -92,12 +93,23 @@ pub fn JobPane() -> impl IntoView {
                 <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
                     <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                         {move || Suspend::new(async move {
-                            job.await.map(|job| view! { <JobBody job tab panels/> })
+                            job.await.map(|job| view! { <JobBody job tab/> })
                         })}
                     </ErrorBoundary>
                 </Transition>
-                // Outside the job's own data, so the log view (its scroll, search and lines)
-                // lives on when the job is revalidated.
+                // Outside the job's own data, so the panels (with the live points they took
+                // on) and the log view (its scroll, search and lines) live on when the job is
+                // revalidated.
+                {move || (tab.get() == JobTab::Metrics).then(|| view! {
+                    <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
+                        <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                            {move || Suspend::new(async move {
+                                let page = panels.await?.unwrap_or_default();
+                                Ok::<_, AppError>(view! { <MetricPanels page revision=live.metrics/> })
+                            })}
+                        </ErrorBoundary>
+                    </Transition>
+                })}
                 {move || (tab.get() == JobTab::Logs).then(|| view! {
                     <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
                         <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
@@ -116,28 +128,14 @@ pub fn JobPane() -> impl IntoView {
 }
 
 #[component]
-fn JobBody(
-    job: JobDetail,
-    tab: Memo<JobTab>,
-    panels: Resource<Result<Option<PanelPage>, AppError>>,
-) -> impl IntoView {
+fn JobBody(job: JobDetail, tab: Memo<JobTab>) -> impl IntoView {
     let title = format!("{} #{}", job.name, job.number);
     let job = StoredValue::new(job);
     view! {
         <h2 class="job-title">{title}</h2>
             {move || match tab.get() {
                 JobTab::Overview => job.with_value(overview).into_any(),
-                JobTab::Metrics => view! {
-                    <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
-                        <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
-                            {move || Suspend::new(async move {
-                                let page = panels.await?.unwrap_or_default();
-                                Ok::<_, AppError>(view! { <MetricPanels page/> })
-                            })}
-                        </ErrorBoundary>
-                    </Transition>
-                }.into_any(),
-                JobTab::Logs => ().into_any(),
+                JobTab::Metrics | JobTab::Logs => ().into_any(),
                 JobTab::Config => job.with_value(config).into_any(),
             }}
     }

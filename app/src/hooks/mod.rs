@@ -1,3 +1,4 @@
-//! Reactive helpers that talk to the browser: live updates.
+//! Reactive helpers that talk to the browser: live updates, what is on screen.
 
+pub mod use_on_screen;
 pub mod use_project_events;

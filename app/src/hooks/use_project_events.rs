@@ -26,6 +26,9 @@ pub struct JobRevisions {
     pub metrics: Signal<u64>,
     /// Output lines.
     pub logs: Signal<u64>,
+    /// Only the times anything may have been missed: views that apply changes themselves
+    /// re-read everything on these.
+    pub resync: Signal<u64>,
 }
 
 /// The open project's event stream as counters: per kind for any job, and per job (by number
@@ -114,6 +117,7 @@ pub fn use_job_revisions(job: Memo<Option<String>>) -> JobRevisions {
         status: revision(STATUS),
         metrics: revision(METRICS),
         logs: revision(LOGS),
+        resync: Signal::derive(move || events.map_or(0, |events| events.all.get())),
     }
 }
 

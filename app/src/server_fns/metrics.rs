@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// Most panels one call returns.
 pub const MAX_PANELS: usize = 24;
 
+/// Most live panels one call reports changes of: more than a screen holds, however large.
+pub const MAX_FOLLOWED: usize = 96;
+
 /// One metric key's chart data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricPanel {
@@ -19,40 +22,174 @@ pub struct MetricPanel {
     pub raw: Downsampled,
     /// The smoothed series, downsampled alike; empty without smoothing.
     pub smoothed: Vec<(f64, f64)>,
+    /// Points the series had when read, non-finite ones included: live updates continue from
+    /// here.
+    pub count: i64,
+    /// The latest step read.
+    pub last_step: Option<i64>,
 }
 
-/// The panels asked for, and how many keys there are.
+impl MetricPanel {
+    /// Appends points logged after the ones drawn (finite, in x order), smoothing them as the
+    /// continuation of the smoothed line, so a live panel grows without reading it again.
+    pub fn extend(&mut self, update: &Appended, smooth: f64) {
+        let values: Vec<f64> = update.points.iter().map(|p| p.1).collect();
+        if smooth > 0.0 {
+            let before = self.smoothed.last().map(|p| (p.1, self.raw.total));
+            let smoothed = crate::chart::smooth::ema_after(before, &values, smooth);
+            self.smoothed
+                .extend(update.points.iter().zip(smoothed).map(|(p, v)| (p.0, v)));
+        }
+        // The band goes on where there is one, so it does not stop short of the line.
+        if !self.raw.envelope.is_empty() {
+            self.raw
+                .envelope
+                .extend(update.points.iter().map(|&(x, y)| (x, y, y)));
+        }
+        self.raw.line.extend_from_slice(&update.points);
+        self.raw.total += update.points.len();
+        self.count = update.count;
+        self.last_step = update.last_step;
+    }
+}
+
+/// A metric key of a job and its number of points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyCount {
+    /// The metric key.
+    pub key: String,
+    /// Points logged.
+    pub points: i64,
+}
+
+/// The keys of a job's panels and the data of the first of them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PanelPage {
-    /// Panels in key order.
+    /// Keys that match the settings' filter, in key order: a panel each.
+    pub keys: Vec<KeyCount>,
+    /// The first [`MAX_PANELS`] of those panels.
     pub panels: Vec<MetricPanel>,
-    /// Keys that match the settings' filter.
-    pub matching: usize,
     /// Keys the job has.
     pub total: usize,
+    /// Why the filter is matched as plain text: it is not a valid regular expression.
+    pub filter_error: Option<String>,
 }
 
-/// The panels of job `job` (number or global id) of `owner/project` for `chart`: keys
-/// containing `chart.keys`, from the `offset`th, at most [`MAX_PANELS`].
+/// What a live panel has drawn of its series, so the server sends only what came after.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drawn {
+    /// The metric key.
+    pub key: String,
+    /// [`MetricPanel::count`].
+    pub count: i64,
+    /// [`MetricPanel::last_step`].
+    pub last_step: Option<i64>,
+    /// Points in its line.
+    pub line: usize,
+}
+
+/// Points logged after those a panel drew.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Appended {
+    /// The metric key.
+    pub key: String,
+    /// The panel's [`MetricPanel::count`] these points follow.
+    pub after: i64,
+    /// The new finite points as (x, y), in x order.
+    pub points: Vec<(f64, f64)>,
+    /// Points the series has now.
+    pub count: i64,
+    /// Its latest step now.
+    pub last_step: Option<i64>,
+}
+
+/// How a live panel changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PanelChange {
+    /// New points go on the end of the line.
+    Append(Appended),
+    /// The panel is drawn again: its line outgrew the panel, points came in out of step order,
+    /// or the view is zoomed.
+    Redraw(MetricPanel),
+}
+
+/// What changed in a job's panels since a page drew them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PanelChanges {
+    /// The panels' keys again when the job has gained keys: (keys matching, keys in all).
+    pub keys: Option<(Vec<KeyCount>, usize)>,
+    /// Changes of the panels asked about, only of those that changed.
+    pub panels: Vec<PanelChange>,
+}
+
+/// The job named `job` (number or global id) of `owner/project`, as the signed-in user may see it.
+#[cfg(feature = "ssr")]
+async fn visible_job(
+    owner: &str,
+    project: &str,
+    job: &str,
+) -> Result<(crate::state::AppState, crate::db::jobs::Job), AppError> {
+    use crate::server_fns::jobs::ssr as jobs;
+    let state = expect_context::<crate::state::AppState>();
+    let project = jobs::visible_project(&state, owner, project).await?;
+    let job = crate::db::jobs::find_in_project(&state.db, project.id, job)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((state, job))
+}
+
+/// The panels of job `job` (number or global id) of `owner/project` for `chart`: the keys
+/// matching `chart.keys` and the data of the first [`MAX_PANELS`] of them.
 #[server(input = Json, endpoint = "get_metric_panels")]
 pub async fn get_metric_panels(
     owner: String,
     project: String,
     job: String,
     chart: ChartSettings,
-    offset: usize,
 ) -> Result<PanelPage, AppError> {
-    use crate::server_fns::{jobs::ssr as jobs, with_status};
-    use crate::state::AppState;
-
-    with_status(
+    crate::server_fns::with_status(
         async {
-            let state = expect_context::<AppState>();
-            let project = jobs::visible_project(&state, &owner, &project).await?;
-            let job = crate::db::jobs::find_in_project(&state.db, project.id, &job)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            Ok(ssr::panels(&state.db, job.id, &chart, offset).await?)
+            let (state, job) = visible_job(&owner, &project, &job).await?;
+            Ok(ssr::panels(&state.db, job.id, &chart).await?)
+        }
+        .await,
+    )
+}
+
+/// The data of the panels `keys` (at most [`MAX_PANELS`]; keys the job lacks are left out):
+/// the panels scrolled into view.
+#[server(input = Json, endpoint = "get_panels")]
+pub async fn get_panels(
+    owner: String,
+    project: String,
+    job: String,
+    chart: ChartSettings,
+    keys: Vec<String>,
+) -> Result<Vec<MetricPanel>, AppError> {
+    crate::server_fns::with_status(
+        async {
+            let (state, job) = visible_job(&owner, &project, &job).await?;
+            Ok(ssr::panels_of(&state.db, job.id, &chart, &keys).await?)
+        }
+        .await,
+    )
+}
+
+/// What changed in the panels `drawn` (at most [`MAX_FOLLOWED`]) since they were read, and the
+/// keys again when there are more than `known_keys`: one call per burst of live points.
+#[server(input = Json, endpoint = "get_panel_changes")]
+pub async fn get_panel_changes(
+    owner: String,
+    project: String,
+    job: String,
+    chart: ChartSettings,
+    known_keys: usize,
+    drawn: Vec<Drawn>,
+) -> Result<PanelChanges, AppError> {
+    crate::server_fns::with_status(
+        async {
+            let (state, job) = visible_job(&owner, &project, &job).await?;
+            Ok(ssr::changes(&state.db, job.id, &chart, known_keys, &drawn).await?)
         }
         .await,
     )
@@ -103,6 +240,8 @@ pub struct ComparePage {
     pub matching: usize,
     /// Distinct keys of the jobs.
     pub total: usize,
+    /// Why the filter is matched as plain text: it is not a valid regular expression.
+    pub filter_error: Option<String>,
     /// Every parameter of any of the jobs, in key order.
     pub params: Vec<ParamRow>,
 }
@@ -152,9 +291,11 @@ pub async fn get_compare(
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::{
-        ComparePage, ComparePanel, ComparedJob, MetricPanel, PanelPage, ParamRow, MAX_PANELS,
+        Appended, ComparePage, ComparePanel, ComparedJob, Drawn, KeyCount, MetricPanel,
+        PanelChange, PanelChanges, PanelPage, ParamRow, MAX_FOLLOWED, MAX_PANELS,
     };
     use crate::chart::downsample::{downsample, Downsampled};
+    use crate::chart::key_filter::KeyFilter;
     use crate::chart::settings::{ChartSettings, XAxis};
     use crate::chart::smooth::ema;
     use crate::db::rollups::{self, Rollup};
@@ -204,39 +345,162 @@ pub mod ssr {
         } else {
             Vec::new()
         };
+        let count = groups.iter().map(|g| g.4).sum::<i64>();
         Some(MetricPanel {
             key: key.to_owned(),
             raw: Downsampled {
                 envelope: groups.iter().map(|g| (g.0, g.2, g.3)).collect(),
                 line,
-                total: usize::try_from(groups.iter().map(|g| g.4).sum::<i64>()).unwrap_or(0),
+                total: usize::try_from(count).unwrap_or(0),
             },
             smoothed,
+            count,
+            // Rollups do not keep it; the caller knows it from the series' summary.
+            last_step: None,
         })
     }
 
-    /// Reads and downsamples the panels `settings` asks for.
-    pub async fn panels(
-        db: &Db,
-        job: i64,
-        settings: &ChartSettings,
-        offset: usize,
-    ) -> sqlx::Result<PanelPage> {
+    /// The keys matching `settings` and the first [`MAX_PANELS`] panels of them.
+    pub async fn panels(db: &Db, job: i64, settings: &ChartSettings) -> sqlx::Result<PanelPage> {
         let mut conn = db.pool().acquire().await?;
         let summaries = metrics::summaries(&mut conn, job).await?;
-        let matching: Vec<_> = summaries
+        let filter = KeyFilter::new(&settings.keys);
+        let matching: Vec<&metrics::Summary> = summaries
             .iter()
-            .filter(|s| key_matches(&s.key, &settings.keys))
+            .filter(|s| filter.matches(&s.key))
             .collect();
         let mut panels = Vec::new();
-        for summary in matching.iter().skip(offset).take(MAX_PANELS) {
+        for summary in matching.iter().take(MAX_PANELS) {
             panels.push(series_panel(&mut conn, summary, settings).await?);
         }
         Ok(PanelPage {
+            keys: key_counts(&matching),
             panels,
-            matching: matching.len(),
             total: summaries.len(),
+            filter_error: filter.error(),
         })
+    }
+
+    /// The panels of `keys` that the job has, at most [`MAX_PANELS`].
+    pub async fn panels_of(
+        db: &Db,
+        job: i64,
+        settings: &ChartSettings,
+        keys: &[String],
+    ) -> sqlx::Result<Vec<MetricPanel>> {
+        let mut conn = db.pool().acquire().await?;
+        let summaries = metrics::summaries(&mut conn, job).await?;
+        let mut panels = Vec::new();
+        for key in keys.iter().take(MAX_PANELS) {
+            if let Some(summary) = summaries.iter().find(|s| s.key == *key) {
+                panels.push(series_panel(&mut conn, summary, settings).await?);
+            }
+        }
+        Ok(panels)
+    }
+
+    /// What changed in the panels `drawn` since they were read: the points after the drawn
+    /// ones where they simply go on the end, else the panel drawn again.
+    pub async fn changes(
+        db: &Db,
+        job: i64,
+        settings: &ChartSettings,
+        known_keys: usize,
+        drawn: &[Drawn],
+    ) -> sqlx::Result<PanelChanges> {
+        let mut conn = db.pool().acquire().await?;
+        let summaries = metrics::summaries(&mut conn, job).await?;
+        let mut changes = PanelChanges::default();
+        if summaries.len() != known_keys {
+            let filter = KeyFilter::new(&settings.keys);
+            let matching: Vec<&metrics::Summary> = summaries
+                .iter()
+                .filter(|s| filter.matches(&s.key))
+                .collect();
+            changes.keys = Some((key_counts(&matching), summaries.len()));
+        }
+        for drawn in drawn.iter().take(MAX_FOLLOWED) {
+            let Some(summary) = summaries.iter().find(|s| s.key == drawn.key) else {
+                continue;
+            };
+            if summary.count == drawn.count {
+                continue;
+            }
+            let change = match appended(&mut conn, summary, drawn, settings).await? {
+                Some(appended) => PanelChange::Append(appended),
+                None => PanelChange::Redraw(series_panel(&mut conn, summary, settings).await?),
+            };
+            changes.panels.push(change);
+        }
+        Ok(changes)
+    }
+
+    /// The points of `summary` after those `drawn` has, when they all come after its last step
+    /// and its line stays within twice the panel's width; `None` when the panel should be
+    /// drawn again instead (also when zoomed: a range is read whole, and cheaply).
+    async fn appended(
+        conn: &mut sqlx::AnyConnection,
+        summary: &metrics::Summary,
+        drawn: &Drawn,
+        settings: &ChartSettings,
+    ) -> sqlx::Result<Option<Appended>> {
+        let width = settings.size.pixels().0 as usize;
+        let new = summary.count - drawn.count;
+        let zoomed = settings.from.is_some() || settings.to.is_some();
+        let (Some(last_step), Ok(wanted)) = (drawn.last_step, usize::try_from(new)) else {
+            return Ok(None);
+        };
+        if zoomed || wanted == 0 || wanted > width || drawn.line + wanted > 2 * width {
+            return Ok(None);
+        }
+        let limit = i64::try_from(wanted + 1).unwrap_or(i64::MAX);
+        let after =
+            metrics::points_after(conn, summary.id, Some((last_step, i64::MAX)), limit).await?;
+        // Fewer than logged: some came in at earlier steps, which the line cannot take on its end.
+        if after.len() != wanted {
+            return Ok(None);
+        }
+        let start_ms = match settings.x {
+            XAxis::Relative => match metrics::points_after(conn, summary.id, None, 1)
+                .await?
+                .first()
+            {
+                Some((_, first)) => first.wall_ms,
+                None => return Ok(None),
+            },
+            _ => 0,
+        };
+        let points = after
+            .iter()
+            .map(|(_, p)| (x_of(p, settings.x, start_ms), p.value))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        Ok(Some(Appended {
+            key: summary.key.clone(),
+            after: drawn.count,
+            points,
+            count: summary.count,
+            last_step: after.last().map(|(_, p)| p.step).or(Some(last_step)),
+        }))
+    }
+
+    fn key_counts(summaries: &[&metrics::Summary]) -> Vec<KeyCount> {
+        summaries
+            .iter()
+            .map(|s| KeyCount {
+                key: s.key.clone(),
+                points: s.count,
+            })
+            .collect()
+    }
+
+    /// Where a point lies on the x axis; `start_ms` is the series' first point's wall time.
+    fn x_of(point: &metrics::Point, axis: XAxis, start_ms: i64) -> f64 {
+        match axis {
+            XAxis::Step => point.step as f64,
+            XAxis::Wall => point.wall_ms as f64 / 1000.0,
+            XAxis::Relative => (point.wall_ms - start_ms) as f64 / 1000.0,
+        }
     }
 
     /// The graph view of the jobs numbered `numbers` in `project`.
@@ -274,10 +538,9 @@ pub mod ssr {
         keys.sort_unstable();
         keys.dedup();
         page.total = keys.len();
-        let matching: Vec<&str> = keys
-            .into_iter()
-            .filter(|k| key_matches(k, &settings.keys))
-            .collect();
+        let filter = KeyFilter::new(&settings.keys);
+        page.filter_error = filter.error();
+        let matching: Vec<&str> = keys.into_iter().filter(|k| filter.matches(k)).collect();
         page.matching = matching.len();
         for key in matching.into_iter().take(MAX_PANELS) {
             let mut lines = Vec::new();
@@ -322,11 +585,6 @@ pub mod ssr {
             .collect()
     }
 
-    /// Whether a metric key passes the panel filter: it contains `filter`, case-insensitive.
-    pub fn key_matches(key: &str, filter: &str) -> bool {
-        filter.is_empty() || key.to_lowercase().contains(&filter.to_lowercase())
-    }
-
     /// One series drawn for `settings`: from its rollups when long, else every point in range
     /// downsampled to the panel's width.
     pub async fn series_panel(
@@ -339,7 +597,9 @@ pub mod ssr {
         let last = settings.to.unwrap_or(i64::MAX);
         if summary.count > READ_ALL_UP_TO && settings.x == XAxis::Step {
             let rollups = rollups::read(conn, summary.id, first, last).await?;
-            if let Some(panel) = from_rollups(&summary.key, &rollups, width, settings.smooth) {
+            if let Some(mut panel) = from_rollups(&summary.key, &rollups, width, settings.smooth) {
+                panel.count = summary.count;
+                panel.last_step = summary.last_step;
                 return Ok(panel);
             }
         }
@@ -347,14 +607,7 @@ pub mod ssr {
         let start_ms = points.first().map_or(0, |p| p.wall_ms);
         let xy: Vec<(f64, f64)> = points
             .iter()
-            .map(|p| {
-                let x = match settings.x {
-                    XAxis::Step => p.step as f64,
-                    XAxis::Wall => p.wall_ms as f64 / 1000.0,
-                    XAxis::Relative => (p.wall_ms - start_ms) as f64 / 1000.0,
-                };
-                (x, p.value)
-            })
+            .map(|p| (x_of(p, settings.x, start_ms), p.value))
             .filter(|(_, y)| y.is_finite())
             .collect();
         let smoothed = if settings.smooth > 0.0 {
@@ -372,6 +625,8 @@ pub mod ssr {
             key: summary.key.clone(),
             raw: downsample(&xy, width),
             smoothed,
+            count: summary.count,
+            last_step: summary.last_step,
         })
     }
 
@@ -389,6 +644,92 @@ pub mod ssr {
                 min: value - 1.0,
                 max: value + 1.0,
             }
+        }
+
+        /// Logs `steps` of `key` with value = step, committed.
+        async fn log(db: &Db, project: i64, job: i64, key: &str, steps: std::ops::Range<i64>) {
+            let points: Vec<metrics::Point> = steps
+                .map(|step| metrics::Point {
+                    step,
+                    wall_ms: 1_000 + step,
+                    value: step as f64,
+                })
+                .collect();
+            let mut tx = db.begin().await.unwrap();
+            metrics::append(&mut tx, project, job, key, &points)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+
+        fn drawn_of(panel: &MetricPanel) -> Drawn {
+            Drawn {
+                key: panel.key.clone(),
+                count: panel.count,
+                last_step: panel.last_step,
+                line: panel.raw.line.len(),
+            }
+        }
+
+        #[tokio::test]
+        async fn live_panels_get_new_points_on_their_ends_or_are_drawn_again() {
+            crate::db::testing::each_backend(|db| async move {
+                let (project, job) = crate::db::testing::project_with_job(&db).await;
+                log(&db, project, job, "loss", 0..10).await;
+                let settings = ChartSettings::default();
+                let page = panels(&db, job, &settings).await.unwrap();
+                let drawn = vec![drawn_of(&page.panels[0])];
+                let unchanged = changes(&db, job, &settings, 1, &drawn).await.unwrap();
+                assert_eq!(
+                    unchanged,
+                    PanelChanges::default(),
+                    "nothing new, nothing sent"
+                );
+
+                log(&db, project, job, "loss", 10..15).await;
+                log(&db, project, job, "acc", 0..3).await;
+                let got = changes(&db, job, &settings, 1, &drawn).await.unwrap();
+                let (keys, total) = got.keys.clone().expect("a new key: the keys again");
+                assert_eq!((keys.len(), total), (2, 2));
+                let [PanelChange::Append(appended)] = got.panels.as_slice() else {
+                    panic!("{got:?}");
+                };
+                let xs: Vec<f64> = appended.points.iter().map(|p| p.0).collect();
+                assert_eq!(xs, [10.0, 11.0, 12.0, 13.0, 14.0]);
+                assert_eq!(
+                    (appended.after, appended.count, appended.last_step),
+                    (10, 15, Some(14))
+                );
+
+                // A point at an earlier step cannot go on the end: the panel is drawn again.
+                log(&db, project, job, "loss", 3..4).await;
+                let late = Drawn {
+                    count: 15,
+                    last_step: Some(14),
+                    ..drawn[0].clone()
+                };
+                let got = changes(&db, job, &settings, 2, std::slice::from_ref(&late))
+                    .await
+                    .unwrap();
+                let [PanelChange::Redraw(panel)] = got.panels.as_slice() else {
+                    panic!("{got:?}");
+                };
+                assert_eq!((panel.count, panel.raw.total), (16, 16));
+
+                // A line about to outgrow twice the panel's width is drawn again, downsampled.
+                let wide = Drawn {
+                    count: 16,
+                    line: 2 * 480 - 2,
+                    ..late
+                };
+                log(&db, project, job, "loss", 15..20).await;
+                let got = changes(&db, job, &settings, 2, &[wide]).await.unwrap();
+                assert!(
+                    matches!(got.panels.as_slice(), [PanelChange::Redraw(_)]),
+                    "{got:?}"
+                );
+            })
+            .await;
         }
 
         #[test]
@@ -442,5 +783,54 @@ pub mod ssr {
                 "zoomed in: read points"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::downsample::downsample;
+    use crate::chart::smooth::ema;
+
+    /// A panel of `points` drawn with smoothing `weight`, as the server reads it.
+    fn panel(points: &[(f64, f64)], weight: f64) -> MetricPanel {
+        let values: Vec<f64> = points.iter().map(|p| p.1).collect();
+        MetricPanel {
+            key: "loss".to_owned(),
+            raw: downsample(points, 480),
+            smoothed: points
+                .iter()
+                .zip(ema(&values, weight))
+                .map(|(p, v)| (p.0, v))
+                .collect(),
+            count: points.len() as i64,
+            last_step: points.last().map(|p| p.0 as i64),
+        }
+    }
+
+    #[test]
+    fn extending_a_panel_draws_what_reading_it_whole_would() {
+        let points: Vec<(f64, f64)> = (0..60).map(|i| (i as f64, ((i * 5) % 7) as f64)).collect();
+        let mut live = panel(&points[..25], 0.7);
+        live.extend(
+            &Appended {
+                key: "loss".to_owned(),
+                after: 25,
+                points: points[25..].to_vec(),
+                count: 60,
+                last_step: Some(59),
+            },
+            0.7,
+        );
+        let whole = panel(&points, 0.7);
+        assert_eq!(live.raw, whole.raw);
+        assert_eq!((live.count, live.last_step), (60, Some(59)));
+        for (got, want) in live.smoothed.iter().zip(&whole.smoothed) {
+            assert!(
+                (got.1 - want.1).abs() < 1e-9 && got.0 == want.0,
+                "{got:?} {want:?}"
+            );
+        }
+        assert_eq!(live.smoothed.len(), 60);
     }
 }
