@@ -307,26 +307,28 @@ pub async fn trials(db: &Db, sweep: i64) -> sqlx::Result<Vec<Trial>> {
     .await
 }
 
-/// Records trial `index` of `sweep`, queued as `job`; fails with a unique violation if the
-/// index is taken, which rolls back the caller's transaction and so its job too.
+/// Records trial `index` of `sweep`, queued as `job`, if the sweep still runs (false if not:
+/// the caller rolls back, and so drops the job). Fails with a unique violation if the index is
+/// taken, which rolls back the caller's transaction and its job too.
 pub async fn add_trial(
     tx: &mut Tx,
     sweep: i64,
     index: i64,
     job: i64,
     params: &serde_json::Map<String, serde_json::Value>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "INSERT INTO sweep_trials (sweep_id, trial_index, job_id, params, state)
-         VALUES ($1, $2, $3, $4, 'queued')",
+         SELECT $1, $2, $3, $4, 'queued' WHERE EXISTS
+            (SELECT 1 FROM sweeps WHERE id = $1 AND state = 'running')",
     )
     .bind(sweep)
     .bind(index)
     .bind(job)
     .bind(serde_json::Value::Object(params.clone()).to_string())
     .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Marks an active trial running (its job started); false if it was not queued.

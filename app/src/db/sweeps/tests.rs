@@ -34,7 +34,7 @@ async fn add(db: &Db, project: i64, sweep: i64, index: i64) -> sqlx::Result<i64>
     let mut tx = db.begin().await?;
     let job = jobs::create(&mut tx, project, &NewJob::default()).await?;
     let params = json!({ "lr": 0.1 * (index + 1) as f64 });
-    add_trial(&mut tx, sweep, index, job.id, params.as_object().unwrap()).await?;
+    assert!(add_trial(&mut tx, sweep, index, job.id, params.as_object().unwrap()).await?);
     tx.commit().await?;
     Ok(job.id)
 }
@@ -72,6 +72,12 @@ async fn a_sweep_is_stored_listed_and_ended_once() {
                 .unwrap()
         );
         assert!(!end(&mut tx, id, SweepState::Finished, None).await.unwrap());
+        let job = jobs::create(&mut tx, project, &NewJob::default())
+            .await
+            .unwrap();
+        let none = serde_json::Map::new();
+        let late = add_trial(&mut tx, id, 0, job.id, &none).await.unwrap();
+        assert!(!late, "an ended sweep takes no trial");
         tx.commit().await.unwrap();
         let ended = find(&db, id).await.unwrap().unwrap();
         assert_eq!(ended.state, "failed");
