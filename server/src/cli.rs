@@ -50,9 +50,51 @@ pub enum Command {
     /// Manage runner tokens (what `millrace runner --token` takes).
     #[command(subcommand, name = "runner-token")]
     RunnerToken(RunnerTokenCommand),
-    /// Job spec tools.
+    /// Hyperparameter sweeps: list, show, cancel, clone wider (`apply -f` starts one).
+    Sweep(SweepArgs),
+    /// Job and sweep spec tools.
     #[command(subcommand)]
     Spec(SpecCommand),
+}
+
+/// `millrace sweep [--server URL --token TOKEN] ...`
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// What to do with sweeps.
+    #[command(subcommand)]
+    pub command: SweepCommand,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `millrace sweep ...`
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// List a project's sweeps, newest first.
+    List {
+        /// The project, owner/name.
+        project: String,
+    },
+    /// Show a sweep: its state, best trial and every trial.
+    Show {
+        /// The sweep's id, as `sweep list` shows it.
+        sweep: i64,
+    },
+    /// Stop a sweep: no new trials, and its queued and running trials are cancelled.
+    Cancel {
+        /// The sweep's id.
+        sweep: i64,
+    },
+    /// Run a sweep again with changes, learning from its trials that the new space contains
+    /// (they do not count against the new budget).
+    Clone {
+        /// The sweep to start from.
+        sweep: i64,
+        /// A change to its spec as PATH=VALUE, VALUE in YAML (repeat it):
+        /// `space.lr.high=1e-1`, `trials=50`, `space.depth={int_uniform: [2, 12]}`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        changes: Vec<String>,
+    },
 }
 
 /// Where the server is and who is calling: flags of the commands that talk to a server.
@@ -69,7 +111,8 @@ pub struct Remote {
 /// Flags of `millrace apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The spec file (YAML); its JSON Schema: `millrace spec schema`.
+    /// The spec file (YAML), a job (top-level `name`) or a sweep (top-level `sweep`); the
+    /// job spec's JSON Schema: `millrace spec schema`.
     #[arg(short = 'f', long = "file")]
     pub file: PathBuf,
     /// Say what would happen, change nothing.
@@ -192,7 +235,7 @@ pub enum RunnerTokenCommand {
 pub enum SpecCommand {
     /// Print the JSON Schema of job specs (for editors: yaml-language-server).
     Schema,
-    /// Check a spec file without a server.
+    /// Check a job or sweep spec file without a server.
     Check {
         /// The spec file.
         file: PathBuf,

@@ -3,6 +3,7 @@
 use crate::cli::{
     Cli, Command, RunnerArgs, RunnerTokenCommand, SpecCommand, TokenCommand, UserCommand,
 };
+use crate::spec::AnySpec;
 use anyhow::{bail, Context};
 use app::db::{self, Db};
 use app::model::Name;
@@ -16,6 +17,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => return crate::remote::run(args).await,
         Command::Logs(args) => return crate::remote::logs(args).await,
         Command::Cancel(args) => return crate::remote::cancel(args).await,
+        Command::Sweep(args) => return crate::remote::sweeps::run(args).await,
         Command::Runner(args) => return crate::runner::run(runner_settings(args)).await,
         Command::Spec(command) => return spec(command),
         _ => {}
@@ -51,15 +53,20 @@ fn runner_settings(args: RunnerArgs) -> crate::runner::Settings {
 fn spec(command: SpecCommand) -> anyhow::Result<()> {
     match command {
         SpecCommand::Schema => print!("{}", crate::spec::json_schema()),
-        SpecCommand::Check { file } => {
-            let spec = crate::spec::load(&file)?;
-            println!(
+        SpecCommand::Check { file } => match crate::spec::load_any(&file)? {
+            AnySpec::Job(spec) => println!(
                 "{}: a valid spec for {} in {}",
                 file.display(),
                 spec.name,
                 spec.project
-            );
-        }
+            ),
+            AnySpec::Sweep(spec) => println!(
+                "{}: a valid sweep spec for {} in {}",
+                file.display(),
+                spec.sweep,
+                spec.project
+            ),
+        },
     }
     Ok(())
 }

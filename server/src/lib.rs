@@ -19,4 +19,5 @@ pub mod scheduler;
 pub mod snapshot;
 pub mod spec;
 pub mod startup;
+pub mod sweep;
 pub mod telemetry;

@@ -1,28 +1,25 @@
-//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`.
+//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, and `sweep`.
+
+pub mod sweeps;
 
 use crate::cli::{ApplyArgs, CancelArgs, LogsArgs, Remote, RunArgs};
 use crate::client::Client;
-use crate::spec::{self, JobRequest, JobSpec, MetricFormat, Metrics};
+use crate::spec::{self, AnySpec, JobRequest, JobSpec, MetricFormat, Metrics};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::Path;
 
-/// `millrace apply -f spec.yaml [--dry-run]`.
+/// `millrace apply -f spec.yaml [--dry-run]`, for a job spec or a sweep spec.
 pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
-    let spec = spec::load(&args.file)?;
+    let spec = match spec::load_any(&args.file)? {
+        AnySpec::Job(spec) => *spec,
+        AnySpec::Sweep(spec) => return sweeps::apply(&args, *spec).await,
+    };
     let client = client(&args.remote)?;
-    let base = args
-        .file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let snapshot = match &spec.code {
-        // A dry run packs the code too: its hash tells whether the job would change.
-        Some(code) => {
-            Some(snapshot(&client, &base.join(code), args.max_snapshot, !args.dry_run).await?)
-        }
+        Some(code) => Some(code_snapshot(&client, &args, code).await?),
         None => None,
     };
     let request = spec.request(snapshot);
@@ -34,6 +31,17 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let answer = submit(&client, &spec.project, &request, how).await?;
     println!("{}", describe_apply(&answer, &spec, client.base()));
     Ok(())
+}
+
+/// The snapshot of a spec's `code` directory (relative to the spec file), uploaded unless this
+/// is a dry run; a dry run packs it too, as its hash tells whether the job would change.
+async fn code_snapshot(client: &Client, args: &ApplyArgs, code: &str) -> anyhow::Result<String> {
+    let base = args
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    snapshot(client, &base.join(code), args.max_snapshot, !args.dry_run).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,4 +1,7 @@
-//! The server's periodic work: ending the leases of runners that stopped reporting.
+//! The server's periodic work: ending the leases of runners that stopped reporting, and
+//! driving sweeps.
+
+pub mod sweeps;
 
 use app::db::queue;
 use app::model::JobStatus;
@@ -8,8 +11,7 @@ use std::time::Duration;
 /// Checks leases every `every` until `stop` resolves; failures are logged and retried.
 pub async fn run(state: AppState, every: Duration, stop: impl std::future::Future<Output = ()>) {
     tokio::pin!(stop);
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = ticks(every);
     loop {
         tokio::select! {
             () = &mut stop => return,
@@ -19,6 +21,13 @@ pub async fn run(state: AppState, every: Duration, stop: impl std::future::Futur
             tracing::warn!(%error, "checking job leases failed; trying again");
         }
     }
+}
+
+/// A tick every `every`; a pass that overruns delays the next instead of bunching them up.
+pub fn ticks(every: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
 }
 
 /// Requeues or loses the jobs whose leases ran out.

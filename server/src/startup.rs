@@ -21,6 +21,10 @@ use tokio::net::TcpListener;
 /// The runtime configuration file `serve` reads when it exists in the working directory.
 pub const LEPTOS_TOML: &str = "Leptos.toml";
 
+/// How often running sweeps are driven when no job changes status in between: the delay
+/// before an early-stopping decision, at worst.
+const SWEEP_EVERY: Duration = Duration::from_millis(300);
+
 /// The same file as built, for a binary started elsewhere.
 const BUILT_LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
 
@@ -51,6 +55,11 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
         }
     };
     let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), every, until_stopped()));
+    let sweeps = tokio::spawn(crate::scheduler::sweeps::run(
+        state.clone(),
+        SWEEP_EVERY,
+        until_stopped(),
+    ));
     let pump = crate::events::start_pump(state.clone(), until_stopped()).await;
     println!("millrace is serving on http://{}", listener.local_addr()?);
     axum::serve(listener, router(state))
@@ -58,6 +67,7 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
         .await?;
     let _ = stop.send(true);
     let _ = scheduler.await;
+    let _ = sweeps.await;
     let _ = pump.await;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod me;
 pub mod metrics;
 pub mod runner;
 pub mod runs;
+pub mod sweeps;
 pub mod visible_job;
 
 use app::error::AppError;
@@ -34,6 +35,12 @@ pub fn router() -> Router<AppState> {
         .route("/jobs/{uid}/logs", post(logs::append).get(runs::logs))
         .route("/projects/{owner}/{project}/apply", post(runs::apply))
         .route("/jobs/{uid}/cancel", post(runs::cancel))
+        .route(
+            "/projects/{owner}/{project}/sweeps",
+            get(sweeps::list).post(sweeps::create),
+        )
+        .route("/sweeps/{id}", get(sweeps::show))
+        .route("/sweeps/{id}/cancel", post(sweeps::cancel))
         .route("/jobs/{uid}/rerun", post(runs::rerun))
         .route("/jobs/{uid}/artifacts", get(runs::artifacts))
         .route("/jobs/{uid}/artifacts/{*path}", get(runs::artifact))

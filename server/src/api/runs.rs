@@ -4,9 +4,9 @@
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::visible_job::VisibleJob;
 use crate::files;
-use crate::spec::{CommandLine, JobRequest};
+use crate::spec::JobRequest;
 use app::auth::CurrentUser;
-use app::db::{self, jobs::NewJob, jobs::RunSpec, queue};
+use app::db::{self, queue};
 use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
@@ -47,13 +47,7 @@ pub async fn apply(
         .check()
         .map_err(|(path, message)| ApiError::invalid(path.join("."), message))?;
     if let Some(sha) = request.plan.snapshot.as_ref().filter(|_| !query.dry_run) {
-        let path = files::snapshot_path(&state.runs.files_dir, sha);
-        if !files::is_sha256(sha) || !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return Err(ApiError::invalid(
-                "plan.snapshot",
-                format!("no snapshot {sha} was uploaded"),
-            ));
-        }
+        check_snapshot(&state, "plan.snapshot", sha).await?;
     }
     let hash = request.hash();
     let base = format!("/u/{}/p/{}/j/", project.owner, project.name);
@@ -83,7 +77,7 @@ pub async fn apply(
             Json(json!({ "action": action, "dry_run": true, "previous": previous_number })),
         ));
     }
-    let job = queue_job(&state, project.id, user.id, request, hash).await?;
+    let job = queue_job(&state, project.id, user.id, request).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -99,33 +93,24 @@ async fn queue_job(
     project: i64,
     user: i64,
     request: JobRequest,
-    hash: String,
 ) -> Result<db::jobs::JobRef, ApiError> {
-    let command = match &request.plan.command {
-        CommandLine::Shell(text) => text.clone(),
-        CommandLine::Argv(argv) => argv.join(" "),
-    };
-    let new = NewJob {
-        name: request.name.clone(),
-        status: Some(JobStatus::Queued),
-        command,
-        params: request.params.clone(),
-        gpus: i64::from(request.gpus),
-        created_by: Some(user),
-        run: Some(RunSpec {
-            spec_name: request.name.clone(),
-            spec_hash: hash,
-            spec_json: serde_json::to_string(&request.plan).expect("a plan serialises"),
-            labels: request.labels.clone(),
-            retries: i64::from(request.retries),
-        }),
-        ..NewJob::default()
-    };
     let mut tx = state.db.begin().await?;
-    let job = db::jobs::create(&mut tx, project, &new).await?;
+    let job = db::jobs::create(&mut tx, project, &request.new_job(user)).await?;
     tx.commit().await?;
     state.runs.queued.notify_waiters();
     Ok(job)
+}
+
+/// Refuses a snapshot hash (named by request field `field`) that was never uploaded.
+pub async fn check_snapshot(state: &AppState, field: &str, sha: &str) -> Result<(), ApiError> {
+    let path = files::snapshot_path(&state.runs.files_dir, sha);
+    if !files::is_sha256(sha) || !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Err(ApiError::invalid(
+            field,
+            format!("no snapshot {sha} was uploaded"),
+        ));
+    }
+    Ok(())
 }
 
 /// Stops a job: a queued one at once, a running one through its runner within a heartbeat.

@@ -3,8 +3,10 @@
 
 mod locate;
 mod plan;
+pub mod sweep;
 
 pub use plan::{check_project, parse_timeout, CommandLine, JobRequest, MetricFormat, Plan};
+pub use sweep::{SweepRequest, SweepSpec};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -131,8 +133,37 @@ impl std::error::Error for SpecError {}
 /// Longest spec file read (a spec is a page of YAML, not data).
 pub const MAX_SPEC_BYTES: usize = 1 << 20;
 
-/// Reads and checks the spec file at `path`.
-pub fn load(path: &Path) -> Result<JobSpec, SpecError> {
+/// A spec file's content: a job or a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnySpec {
+    /// A job spec (top-level `name`).
+    Job(Box<JobSpec>),
+    /// A sweep spec (top-level `sweep`).
+    Sweep(Box<SweepSpec>),
+}
+
+/// Reads and checks the spec file at `path`, a job or a sweep as its top-level key says.
+pub fn load_any(path: &Path) -> Result<AnySpec, SpecError> {
+    let file = path.display().to_string();
+    let text = read(path)?;
+    if is_sweep(&text) {
+        parse_sweep(&file, &text).map(|spec| AnySpec::Sweep(Box::new(spec)))
+    } else {
+        parse(&file, &text).map(|spec| AnySpec::Job(Box::new(spec)))
+    }
+}
+
+/// Whether `text` is a sweep spec: a mapping with a top-level `sweep` key. Anything else,
+/// broken YAML included, is read as a job spec, whose errors then say what is wrong.
+pub fn is_sweep(text: &str) -> bool {
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
+        .ok()
+        .and_then(|value| value.as_mapping().map(|m| m.contains_key("sweep")))
+        .unwrap_or(false)
+}
+
+/// The text of the spec file at `path`, refused when it is too large or not UTF-8.
+fn read(path: &Path) -> Result<String, SpecError> {
     let file = path.display().to_string();
     let error = |message: String| SpecError {
         file: file.clone(),
@@ -148,14 +179,27 @@ pub fn load(path: &Path) -> Result<JobSpec, SpecError> {
             bytes.len()
         )));
     }
-    let text = String::from_utf8(bytes).map_err(|_| error("it is not UTF-8 text".into()))?;
-    parse(&file, &text)
+    String::from_utf8(bytes).map_err(|_| error("it is not UTF-8 text".into()))
 }
 
-/// Parses and checks spec `text`; `file` names it in errors.
+/// Parses and checks job spec `text`; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<JobSpec, SpecError> {
-    let spec: JobSpec = serde_yaml_ng::from_str(text).map_err(|e| from_yaml(file, &e))?;
-    spec.check().map_err(|(path, message)| {
+    parse_checked(file, text, JobSpec::check)
+}
+
+/// Parses and checks sweep spec `text`; `file` names it in errors.
+pub fn parse_sweep(file: &str, text: &str) -> Result<SweepSpec, SpecError> {
+    parse_checked(file, text, SweepSpec::check)
+}
+
+/// Parses `text` as a `T` and runs `check` on it, placing either's error in the text.
+fn parse_checked<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    check: impl Fn(&T) -> Result<(), plan::Problem>,
+) -> Result<T, SpecError> {
+    let spec: T = serde_yaml_ng::from_str(text).map_err(|e| from_yaml(file, &e))?;
+    check(&spec).map_err(|(path, message)| {
         let (line, column) = locate::field(text, &path).unzip();
         SpecError {
             file: file.to_owned(),

@@ -1,7 +1,8 @@
 //! The checks on a parsed spec, and the plan it resolves to: what the runner executes.
 
 use super::{Command, JobSpec, Metrics};
-use app::model::Name;
+use app::db::jobs::{NewJob, RunSpec};
+use app::model::{JobStatus, Name};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -100,6 +101,31 @@ impl JobRequest {
 }
 
 impl JobRequest {
+    /// The queued job this request makes, created by `user`: what `apply` and a sweep's
+    /// trials insert.
+    pub fn new_job(&self, user: i64) -> NewJob {
+        let command = match &self.plan.command {
+            CommandLine::Shell(text) => text.clone(),
+            CommandLine::Argv(argv) => argv.join(" "),
+        };
+        NewJob {
+            name: self.name.clone(),
+            status: Some(JobStatus::Queued),
+            command,
+            params: self.params.clone(),
+            gpus: i64::from(self.gpus),
+            created_by: Some(user),
+            run: Some(RunSpec {
+                spec_name: self.name.clone(),
+                spec_hash: self.hash(),
+                spec_json: serde_json::to_string(&self.plan).expect("a plan serialises"),
+                labels: self.labels.clone(),
+                retries: i64::from(self.retries),
+            }),
+            ..NewJob::default()
+        }
+    }
+
     /// The checks of [`JobSpec::check`] on a request that did not come from a spec file (or
     /// from a client we do not trust): the server runs them before it queues anything.
     pub fn check(&self) -> Result<(), Problem> {
@@ -140,7 +166,8 @@ impl JobRequest {
 /// A field path and what is wrong with it.
 pub type Problem = (Vec<String>, String);
 
-fn problem(path: &[&str], message: impl Into<String>) -> Problem {
+/// A problem at the field `path`.
+pub(super) fn problem(path: &[&str], message: impl Into<String>) -> Problem {
     (
         path.iter().map(|p| (*p).to_owned()).collect(),
         message.into(),

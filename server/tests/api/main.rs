@@ -5,3 +5,4 @@ mod config;
 mod events;
 mod helpers;
 mod jobs;
+mod sweeps;

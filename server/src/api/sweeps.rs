@@ -1,0 +1,212 @@
+//! `/api/v1` sweeps: start one from a spec (or as a clone), list a project's, show one with
+//! its trials and best trial, cancel one.
+
+use super::error::{ApiError, ApiJson, ApiQuery};
+use super::runs::check_snapshot;
+use crate::spec::SweepRequest;
+use crate::sweep::Direction;
+use app::auth::CurrentUser;
+use app::db::sweeps::{self, NewSweep, Sweep, SweepState, Trial, TrialState};
+use app::db::{self, projects::Project};
+use app::error::AppError;
+use app::model::JobStatus;
+use app::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Most sweeps one list answers.
+const LIST_LIMIT: i64 = 200;
+
+/// Query of `create`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateQuery {
+    /// Say what would happen without starting anything.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Starts the sweep a spec describes, unless the newest sweep of that name runs the same spec
+/// and code: `created` (201), `changed` (201, names the previous sweep) or `unchanged` (200).
+/// A clone (`cloned_from`) always starts.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path((owner, project)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<CreateQuery>,
+    ApiJson(request): ApiJson<SweepRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    check(&state, user.id, &project, &request).await?;
+    let hash = request.hash();
+    let previous = sweeps::latest_named(&state.db, project.id, &request.spec.sweep).await?;
+    if let Some(previous) = previous
+        .as_ref()
+        .filter(|p| p.spec_hash == hash && request.cloned_from.is_none())
+    {
+        return Ok((StatusCode::OK, Json(answer("unchanged", previous.id, None))));
+    }
+    let action = if previous.is_some() {
+        "changed"
+    } else {
+        "created"
+    };
+    let previous = previous.map(|p| p.id);
+    if query.dry_run {
+        let mut body = answer(action, 0, previous);
+        body["dry_run"] = true.into();
+        body.as_object_mut().expect("an object").remove("id");
+        return Ok((StatusCode::OK, Json(body)));
+    }
+    let new = NewSweep {
+        project: project.id,
+        name: request.spec.sweep.clone(),
+        spec: serde_json::to_string(&request.spec).expect("a spec serialises"),
+        spec_hash: hash,
+        snapshot: request.snapshot.clone(),
+        // Stored as the same 64 bits, read back as u64 by the scheduler.
+        seed: request.spec.seed as i64,
+        cloned_from: request.cloned_from,
+        created_by: Some(user.id),
+    };
+    let mut tx = state.db.begin().await?;
+    let id = sweeps::create(&mut tx, &new).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(answer(action, id, previous))))
+}
+
+fn answer(action: &str, id: i64, previous: Option<i64>) -> Value {
+    json!({ "action": action, "id": id, "previous": previous })
+}
+
+/// The checks the server runs before it starts anything: the spec, its project, its code and
+/// the sweep it clones.
+async fn check(
+    state: &AppState,
+    user: i64,
+    project: &Project,
+    request: &SweepRequest,
+) -> Result<(), ApiError> {
+    request.spec.check().map_err(|(path, message)| {
+        ApiError::invalid(format!("spec.{}", path.join(".")), message)
+    })?;
+    let path_project = format!("{}/{}", project.owner, project.name);
+    if request.spec.project != path_project {
+        return Err(ApiError::invalid(
+            "spec.project",
+            format!(
+                "the spec is for {}, not {path_project}",
+                request.spec.project
+            ),
+        ));
+    }
+    if let Some(sha) = &request.snapshot {
+        check_snapshot(state, "snapshot", sha).await?;
+    }
+    if let Some(old) = request.cloned_from {
+        if find_visible(state, user, &old.to_string()).await.is_err() {
+            return Err(ApiError::invalid(
+                "cloned_from",
+                format!("there is no sweep {old}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The sweeps of a project, newest first, without their trials.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path((owner, project)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let listed = sweeps::list_for_project(&state.db, project.id, LIST_LIMIT).await?;
+    let sweeps: Vec<Value> = listed.iter().map(summary).collect();
+    Ok(Json(json!({ "sweeps": sweeps })))
+}
+
+/// Sweep `id` with its spec, its trials and its best trial so far.
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let sweep = find_visible(&state, user.id, &id).await?;
+    let trials = sweeps::trials(&state.db, sweep.id).await?;
+    let spec: Value = serde_json::from_str(&sweep.spec).unwrap_or(Value::Null);
+    let goal =
+        serde_json::from_value(spec["objective"]["goal"].clone()).unwrap_or(Direction::Minimize);
+    let best = trials
+        .iter()
+        .filter(|t| t.state() == TrialState::Completed)
+        .filter_map(|t| t.value.map(|v| (t, v)))
+        .reduce(|a, b| if goal.better(b.1, a.1) { b } else { a })
+        .map(|(t, _)| trial(t));
+    let mut body = summary(&sweep);
+    body["spec"] = spec;
+    body["snapshot"] = sweep.snapshot.clone().into();
+    body["best"] = best.unwrap_or(Value::Null);
+    body["trials"] = trials.iter().map(trial).collect();
+    Ok(Json(body))
+}
+
+/// Stops a running sweep: no more trials, and its queued and running trials are cancelled.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let sweep = find_visible(&state, user.id, &id).await?;
+    let id = sweep.id;
+    let reason = format!("cancelled by {}", user.name);
+    let mut tx = state.db.begin().await?;
+    let stopped = sweeps::end_with_trials(&mut tx, id, SweepState::Stopped, &reason).await?;
+    tx.commit().await?;
+    let (result, state) = if stopped {
+        ("stopped", SweepState::Stopped.as_str())
+    } else {
+        ("ended", sweep.state.as_str())
+    };
+    Ok(Json(json!({ "id": id, "result": result, "state": state })))
+}
+
+/// Sweep `id` (as a URL gives it), if it exists and `user` may see its project.
+async fn find_visible(state: &AppState, user: i64, id: &str) -> Result<Sweep, ApiError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let sweep = sweeps::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    db::projects::find_visible_by_id(&state.db, user, sweep.project_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(sweep)
+}
+
+fn summary(sweep: &Sweep) -> Value {
+    let spec: Value = serde_json::from_str(&sweep.spec).unwrap_or(Value::Null);
+    json!({
+        "id": sweep.id, "name": sweep.name, "project": sweep.project, "state": sweep.state,
+        "reason": sweep.reason, "seed": spec["seed"], "trial_count": sweep.trial_count,
+        "budget": spec["trials"], "parallel": spec["parallel"], "objective": spec["objective"],
+        "cloned_from": sweep.cloned_from, "created_ms": sweep.created_ms,
+        "finished_ms": sweep.finished_ms,
+    })
+}
+
+fn trial(trial: &Trial) -> Value {
+    let params: Value = serde_json::from_str(&trial.params).unwrap_or(Value::Null);
+    let job_status = JobStatus::from_code(trial.job_status).map_or("unknown", JobStatus::as_str);
+    json!({
+        "index": trial.trial_index, "state": trial.state, "params": params,
+        "value": trial.value, "step": trial.step, "reason": trial.reason,
+        "job": { "uid": trial.job_uid, "number": trial.job_number, "status": job_status },
+    })
+}
