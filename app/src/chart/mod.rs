@@ -4,6 +4,7 @@
 pub mod downsample;
 #[cfg(feature = "ssr")]
 pub mod key_filter;
+pub mod parallel;
 pub mod settings;
 pub mod smooth;
 pub mod svg;
