@@ -16,8 +16,9 @@ fn small(seed: u64) -> DemoArgs {
     }
 }
 
-/// Everything the demo wrote that a seed decides (not the random global job ids).
-async fn content(args: &DemoArgs) -> (Vec<String>, server::demo::Summary) {
+/// A fresh SQLite store in its own directory (kept alive by the returned guard), filled by the
+/// demo with `args`.
+async fn demo(args: &DemoArgs) -> (tempfile::TempDir, Db, server::demo::Summary) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&format!(
         "sqlite://{}",
@@ -27,6 +28,12 @@ async fn content(args: &DemoArgs) -> (Vec<String>, server::demo::Summary) {
     .unwrap();
     db.migrate().await.unwrap();
     let summary = server::demo::run(&db, args).await.unwrap();
+    (dir, db, summary)
+}
+
+/// Everything the demo wrote that a seed decides (not the random global job ids).
+async fn content(args: &DemoArgs) -> (Vec<String>, server::demo::Summary) {
+    let (_dir, db, summary) = demo(args).await;
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT u.name || '/' || p.name || '#' || j.number || ' ' || j.name || ' ' || j.status || ' ' ||
                 j.params || ' ' || j.created_ms || ' ' || COALESCE(j.finished_ms, '-') || ' ' ||
@@ -74,15 +81,7 @@ async fn the_same_seed_fills_the_same_workspace_and_another_seed_does_not() {
 
 #[tokio::test]
 async fn the_demo_sweep_is_finished_with_every_trial_completed() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&format!(
-        "sqlite://{}",
-        dir.path().join("demo.db").display()
-    ))
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
-    server::demo::run(&db, &small(5)).await.unwrap();
+    let (_dir, db, _) = demo(&small(5)).await;
     let (id, state): (i64, String) = sqlx::query_as("SELECT id, state FROM sweeps")
         .fetch_one(db.pool())
         .await

@@ -269,18 +269,7 @@ mod tests {
     #[test]
     fn the_plot_for_fixed_input_is_stable() {
         let svg = render(&axes(), &traces(), 400, 200);
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src/chart/snapshots/parallel.svg"
-        );
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(path, &svg).unwrap();
-        }
-        assert_eq!(
-            svg,
-            std::fs::read_to_string(path).unwrap(),
-            "UPDATE_SNAPSHOTS=1 rewrites it"
-        );
+        crate::chart::tests::assert_snapshot("parallel.svg", &svg);
     }
 
     #[test]

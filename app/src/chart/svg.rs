@@ -370,15 +370,7 @@ mod tests {
     fn the_svg_for_fixed_input_is_stable() {
         let svg = render(&[curve()], &frame());
         assert_eq!(svg, render(&[curve()], &frame()));
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/chart/snapshots/curve.svg");
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(path, &svg).unwrap();
-        }
-        assert_eq!(
-            svg,
-            std::fs::read_to_string(path).unwrap(),
-            "UPDATE_SNAPSHOTS=1 rewrites it"
-        );
+        crate::chart::tests::assert_snapshot("curve.svg", &svg);
     }
 
     #[test]

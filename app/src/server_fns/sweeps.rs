@@ -119,6 +119,9 @@ impl TrialView {
     }
 }
 
+/// (x, y) points of a chart line.
+pub type Points = Vec<(f64, f64)>;
+
 /// Everything the sweep view shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepPage {
@@ -149,7 +152,7 @@ impl SweepPage {
 
     /// (trial index, value) of each ended trial with a finite value, and the best result so
     /// far after each completed trial.
-    pub fn objective_points(&self) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+    pub fn objective_points(&self) -> (Points, Points) {
         let goal = self.summary.goal;
         let mut best: Option<f64> = None;
         let mut points = Vec::new();
