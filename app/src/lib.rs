@@ -13,6 +13,7 @@ pub mod pages;
 pub mod project_query;
 pub mod routes;
 pub mod server_fns;
+pub mod sweep_stats;
 pub mod url;
 pub mod view_query;
 

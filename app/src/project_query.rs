@@ -1,6 +1,8 @@
 //! The project views' state as the URL holds it: which view (`pview`), the compared jobs
-//! (`cmp`), whether the compare table lists every parameter (`pall`), and the table view's
-//! columns and sort (`tcols`, `tsort`). Defaults are left out, bad values ignored.
+//! (`cmp`), whether the compare table lists every parameter (`pall`), the table view's
+//! columns and sort (`tcols`, `tsort`), and the sweeps view's open sweep (`sweep`), the
+//! parameters its parallel plot shows (`spar`) and its objective chart's log scale (`slog`).
+//! Defaults are left out, bad values ignored.
 
 use crate::model::SortDir;
 use serde::{Deserialize, Serialize};
@@ -12,17 +14,20 @@ pub enum ProjectView {
     Charts,
     /// A row per job, columns of attributes, parameters and metric values.
     Table,
+    /// The project's hyperparameter sweeps, and one sweep's results.
+    Sweeps,
 }
 
 impl ProjectView {
     /// Every view, in tab order.
-    pub const ALL: [ProjectView; 2] = [Self::Charts, Self::Table];
+    pub const ALL: [ProjectView; 3] = [Self::Charts, Self::Table, Self::Sweeps];
 
     /// The word in the URL and the tab's label.
     pub fn word(self) -> &'static str {
         match self {
             Self::Charts => "charts",
             Self::Table => "table",
+            Self::Sweeps => "sweeps",
         }
     }
 }
@@ -268,6 +273,50 @@ pub struct ProjectQuery {
     pub all_params: bool,
     /// The table view.
     pub table: TableQuery,
+    /// The sweeps view.
+    pub sweeps: SweepQuery,
+}
+
+/// The sweeps view's settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepQuery {
+    /// The sweep open in the view (its id); `None` lists the project's sweeps.
+    pub open: Option<i64>,
+    /// Parameters the parallel-coordinates plot leaves out; empty shows them all.
+    pub hidden: Vec<String>,
+    /// Logarithmic y axis on the objective chart.
+    pub log_y: bool,
+}
+
+/// Most parameters a sweep view hides by name.
+const MAX_HIDDEN: usize = 40;
+
+impl SweepQuery {
+    /// The settings with parameter `name` shown if it was hidden, hidden if it was shown.
+    pub fn toggled(&self, name: &str) -> Self {
+        let mut next = self.clone();
+        match next.hidden.iter().position(|n| n == name) {
+            Some(at) => {
+                next.hidden.remove(at);
+            }
+            None => next.hidden.push(name.to_owned()),
+        }
+        next
+    }
+
+    fn read_hidden(list: &str) -> Vec<String> {
+        let mut hidden: Vec<String> = Vec::new();
+        for name in list
+            .split(',')
+            .filter(|n| !n.is_empty() && n.len() <= MAX_KEY)
+        {
+            if !hidden.iter().any(|h| h == name) {
+                hidden.push(name.to_owned());
+            }
+        }
+        hidden.truncate(MAX_HIDDEN);
+        hidden
+    }
 }
 
 impl ProjectQuery {
@@ -301,6 +350,9 @@ impl ProjectQuery {
                         query.table.dir = dir;
                     }
                 }
+                "sweep" => query.sweeps.open = value.parse::<i64>().ok().filter(|id| *id > 0),
+                "shide" => query.sweeps.hidden = SweepQuery::read_hidden(value),
+                "slog" => query.sweeps.log_y = value == "1",
                 _ => {}
             }
         }
@@ -326,6 +378,15 @@ impl ProjectQuery {
         }
         if (&self.table.sort, self.table.dir) != (&default.sort, default.dir) {
             pairs.push(("tsort".into(), self.table.sort_word()));
+        }
+        if let Some(id) = self.sweeps.open {
+            pairs.push(("sweep".into(), id.to_string()));
+        }
+        if !self.sweeps.hidden.is_empty() {
+            pairs.push(("shide".into(), self.sweeps.hidden.join(",")));
+        }
+        if self.sweeps.log_y {
+            pairs.push(("slog".into(), "1".into()));
         }
     }
 }
@@ -384,6 +445,30 @@ mod tests {
         assert_eq!(query.table.columns.len(), MAX_COLUMNS);
         let long_key = format!("p:{}", "k".repeat(300));
         assert!(read(&format!("tcols={long_key}")).table.columns.is_empty());
+    }
+
+    #[test]
+    fn sweep_settings_round_trip_and_garbage_is_ignored() {
+        let query = read("pview=sweeps&sweep=12&shide=lr,depth,lr&slog=1");
+        assert_eq!(query.view, Some(ProjectView::Sweeps));
+        assert_eq!(
+            query.sweeps,
+            SweepQuery {
+                open: Some(12),
+                hidden: vec!["lr".into(), "depth".into()],
+                log_y: true,
+            }
+        );
+        let mut pairs = Vec::new();
+        query.write(&mut pairs);
+        let again = ProjectQuery::read(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(again, query);
+        assert_eq!(query.sweeps.toggled("lr").hidden, vec!["depth".to_owned()]);
+        assert_eq!(query.sweeps.toggled("wd").hidden.len(), 3);
+        let bad = read("sweep=abc&shide=,,&slog=yes");
+        assert_eq!(bad.sweeps, SweepQuery::default());
+        assert_eq!(read("sweep=-3").sweeps.open, None);
+        assert_eq!(read("sweep=99999999999999999999").sweeps.open, None);
     }
 
     #[test]

@@ -329,6 +329,9 @@ pub struct DemoArgs {
     /// Seed: the same seed gives the same workspace.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Trials of the finished sweep in the first user's project `hpo-demo` (0: no sweep).
+    #[arg(long, default_value_t = 1000)]
+    pub sweep_trials: u32,
     /// Time the demo's history ends at, in ms since the Unix epoch (default: now).
     #[arg(long, hide = true)]
     pub anchor_ms: Option<i64>,

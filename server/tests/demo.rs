@@ -11,12 +11,14 @@ fn small(seed: u64) -> DemoArgs {
         points: 30,
         long_series: 5_000,
         seed,
+        sweep_trials: 20,
         anchor_ms: Some(1_750_000_000_000),
     }
 }
 
-/// Everything the demo wrote that a seed decides (not the random global job ids).
-async fn content(args: &DemoArgs) -> (Vec<String>, server::demo::Summary) {
+/// A fresh SQLite store in its own directory (kept alive by the returned guard), filled by the
+/// demo with `args`.
+async fn demo(args: &DemoArgs) -> (tempfile::TempDir, Db, server::demo::Summary) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&format!(
         "sqlite://{}",
@@ -26,6 +28,12 @@ async fn content(args: &DemoArgs) -> (Vec<String>, server::demo::Summary) {
     .unwrap();
     db.migrate().await.unwrap();
     let summary = server::demo::run(&db, args).await.unwrap();
+    (dir, db, summary)
+}
+
+/// Everything the demo wrote that a seed decides (not the random global job ids).
+async fn content(args: &DemoArgs) -> (Vec<String>, server::demo::Summary) {
+    let (_dir, db, summary) = demo(args).await;
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT u.name || '/' || p.name || '#' || j.number || ' ' || j.name || ' ' || j.status || ' ' ||
                 j.params || ' ' || j.created_ms || ' ' || COALESCE(j.finished_ms, '-') || ' ' ||
@@ -50,8 +58,18 @@ async fn the_same_seed_fills_the_same_workspace_and_another_seed_does_not() {
     assert_ne!(first, other);
     assert_eq!(
         (summary.users, summary.projects, summary.jobs),
-        (5, 7, 61),
-        "60 jobs and the long run"
+        (5, 8, 81),
+        "60 jobs, the long run, and 20 trials in the sweep's own project"
+    );
+    let trials: Vec<&String> = first
+        .iter()
+        .filter(|row| row.starts_with("alice/hpo-demo#"))
+        .collect();
+    assert_eq!(trials.len(), 20);
+    assert!(
+        trials[0].contains("val_loss=10:") && trials[0].contains("\"optimizer\""),
+        "{}",
+        trials[0]
     );
     assert_eq!(summary.login, "alice");
     let long = first
@@ -59,6 +77,21 @@ async fn the_same_seed_fills_the_same_workspace_and_another_seed_does_not() {
         .find(|row| row.contains("long-pretrain"))
         .expect("the long run");
     assert!(long.contains("train/loss=5000:"), "{long}");
+}
+
+#[tokio::test]
+async fn the_demo_sweep_is_finished_with_every_trial_completed() {
+    let (_dir, db, _) = demo(&small(5)).await;
+    let (id, state): (i64, String) = sqlx::query_as("SELECT id, state FROM sweeps")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "finished");
+    let trials = app::db::sweeps::trials(&db, id).await.unwrap();
+    assert_eq!(trials.len(), 20);
+    assert!(trials
+        .iter()
+        .all(|t| t.state == "completed" && t.value.is_some_and(|v| v > 0.1)));
 }
 
 #[tokio::test]

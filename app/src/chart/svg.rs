@@ -18,6 +18,8 @@ pub struct Line {
     pub envelope: Vec<(f64, f64, f64)>,
     /// Index into [`PALETTE`] (wrapping): a line keeps its colour whichever lines are beside it.
     pub color: usize,
+    /// Drawn as a dot per point, unjoined: results of separate runs, not a curve.
+    pub dots: bool,
 }
 
 /// How a chart is drawn.
@@ -113,6 +115,12 @@ pub fn render(lines: &[Line], frame: &Frame) -> String {
                     color.mix(0.3).stroke_width(1),
                 ));
             }
+            if line.dots {
+                for &point in line.points.iter().filter(|p| (y0..=y1).contains(&p.1)) {
+                    let _ = plot.draw(&Circle::new(point, 3, color.mix(0.7).filled()));
+                }
+                continue;
+            }
             let _ = plot.draw(&PathElement::new(
                 clip(&line.points, y0, y1),
                 color.stroke_width(2),
@@ -191,6 +199,7 @@ fn project(line: &Line, log_y: bool) -> Line {
     };
     Line {
         color: line.color,
+        dots: line.dots,
         points: log(&line.points),
         raw: log(&line.raw),
         envelope: line
@@ -361,15 +370,7 @@ mod tests {
     fn the_svg_for_fixed_input_is_stable() {
         let svg = render(&[curve()], &frame());
         assert_eq!(svg, render(&[curve()], &frame()));
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/chart/snapshots/curve.svg");
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(path, &svg).unwrap();
-        }
-        assert_eq!(
-            svg,
-            std::fs::read_to_string(path).unwrap(),
-            "UPDATE_SNAPSHOTS=1 rewrites it"
-        );
+        crate::chart::tests::assert_snapshot("curve.svg", &svg);
     }
 
     #[test]
@@ -426,6 +427,25 @@ mod tests {
         assert!(
             log.contains(">0.1</text>"),
             "log ticks read as values: {log}"
+        );
+    }
+
+    #[test]
+    fn dotted_lines_draw_a_circle_per_point_in_range() {
+        let dots = Line {
+            points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, 50.0)],
+            dots: true,
+            ..Line::default()
+        };
+        let frame = Frame {
+            y_range: Some((0.0, 10.0)),
+            ..frame()
+        };
+        let svg = render(&[dots], &frame);
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        assert!(
+            !svg.contains("stroke-width=\"2\""),
+            "no joining line: {svg}"
         );
     }
 

@@ -304,6 +304,7 @@ pub fn series(panel: &MetricPanel, color: usize, label: String) -> Series {
         },
         envelope: panel.raw.envelope.clone(),
         color,
+        dots: false,
     };
     Series { label, line }
 }

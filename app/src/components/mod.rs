@@ -13,4 +13,6 @@ pub mod panel_order;
 pub mod project_pane;
 pub mod row_actions;
 pub mod rows;
+pub mod sweep_view;
+pub mod sweeps_view;
 pub mod widths;

@@ -1,9 +1,11 @@
 //! The project views right of the jobs column, each at its own URL (`?pview=`): the graph view
-//! (the jobs' metrics overlaid, and how their parameters differ) and the table view.
+//! (the jobs' metrics overlaid, and how their parameters differ), the table view and the
+//! sweeps view.
 
 use crate::components::browse::Browse;
 use crate::components::compare_view::CompareView;
 use crate::components::job_table::JobTable;
+use crate::components::sweeps_view::SweepsView;
 use crate::project_query::ProjectView;
 use leptos::prelude::*;
 
@@ -46,6 +48,7 @@ pub fn ProjectPane() -> impl IntoView {
                         {match open {
                             ProjectView::Charts => view! { <CompareView project/> }.into_any(),
                             ProjectView::Table => view! { <JobTable project/> }.into_any(),
+                            ProjectView::Sweeps => view! { <SweepsView project/> }.into_any(),
                         }}
                     </div>
                 </section>

@@ -234,6 +234,25 @@ pub async fn list_for_project(db: &Db, project: i64, limit: i64) -> sqlx::Result
     .await
 }
 
+/// How far each sweep of `project` got: (sweep id, trials ended, smallest and largest result
+/// of a completed trial), for the sweeps list.
+pub async fn outcomes_for_project(
+    db: &Db,
+    project: i64,
+) -> sqlx::Result<Vec<(i64, i64, Option<f64>, Option<f64>)>> {
+    sqlx::query_as(
+        "SELECT t.sweep_id,
+            SUM(CASE WHEN t.state IN ('queued', 'running') THEN 0 ELSE 1 END) AS ended,
+            MIN(CASE WHEN t.state = 'completed' THEN t.value END) AS low,
+            MAX(CASE WHEN t.state = 'completed' THEN t.value END) AS high
+         FROM sweep_trials t JOIN sweeps s ON s.id = t.sweep_id
+         WHERE s.project_id = $1 GROUP BY t.sweep_id ORDER BY t.sweep_id",
+    )
+    .bind(project)
+    .fetch_all(db.pool())
+    .await
+}
+
 /// The ids of the running sweeps, oldest first: the scheduler's work list.
 pub async fn running(db: &Db) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar("SELECT id FROM sweeps WHERE state = 'running' ORDER BY id")

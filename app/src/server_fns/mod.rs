@@ -5,6 +5,7 @@ pub mod metrics;
 pub mod projects;
 pub mod runs;
 pub mod session;
+pub mod sweeps;
 pub mod table;
 pub mod users;
 

@@ -2,6 +2,7 @@
 
 pub mod generate;
 mod names;
+pub mod sweep;
 
 use crate::cli::DemoArgs;
 use anyhow::{bail, Context};
@@ -100,9 +101,23 @@ pub async fn run(db: &Db, args: &DemoArgs) -> anyhow::Result<Summary> {
             .await?;
     }
     writer.finish().await?;
+    let mut projects = counts.len();
+    if args.sweep_trials > 0 {
+        let owner = (users[0], generate::user(0).0);
+        writer.jobs += sweep::create(
+            db,
+            (owner.0, &owner.1),
+            args.sweep_trials,
+            args.seed,
+            anchor,
+        )
+        .await
+        .context("creating the demo sweep")?;
+        projects += 1;
+    }
     Ok(Summary {
         users: users.len(),
-        projects: counts.len(),
+        projects,
         jobs: writer.jobs,
         points: writer.points,
         points_time: writer.points_time,

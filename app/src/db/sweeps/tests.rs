@@ -182,3 +182,39 @@ async fn curves_are_each_trials_points_of_one_metric_in_step_order() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn outcomes_count_ended_trials_and_bound_completed_results() {
+    each_backend(|db| async move {
+        let (project, id) = sweep(&db).await;
+        for index in 0..4 {
+            add(&db, project, id, index).await.unwrap();
+        }
+        let ends = [
+            (TrialState::Completed, Some(0.5)),
+            (TrialState::Completed, Some(0.25)),
+            (TrialState::Stopped, Some(0.01)),
+        ];
+        for (index, (state, value)) in ends.into_iter().enumerate() {
+            let mut tx = db.begin().await.unwrap();
+            let end = TrialEnd {
+                state,
+                value,
+                step: Some(3),
+                reason: None,
+            };
+            assert!(end_trial(&mut tx, id, index as i64, &end).await.unwrap());
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(
+            outcomes_for_project(&db, project).await.unwrap(),
+            vec![(id, 3, Some(0.25), Some(0.5))],
+            "the stopped trial's value is no result; the queued one has not ended"
+        );
+        assert!(outcomes_for_project(&db, project + 1)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}

@@ -1,0 +1,40 @@
+import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
+
+test("a trial that finishes while the sweep view is open shows up without a reload", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "live-sweep", []);
+  const spec = {
+    sweep: "bowl",
+    project: `alice/${project}`,
+    job: { command: "python bowl.py --x {{x}}" },
+    space: { x: { uniform: [0, 1] } },
+    objective: { metric: "loss", goal: "minimize" },
+    algorithm: "random",
+    trials: 3,
+    parallel: 1,
+  };
+  const created = await page.request.post(`/api/v1/projects/alice/${project}/sweeps`, { data: { spec } });
+  expect(created.status(), await created.text()).toBe(201);
+  const { id } = await created.json();
+  // The scheduler queues the first trial; the test plays its runner through the API.
+  let uid = "";
+  await expect(async () => {
+    const detail = await (await page.request.get(`/api/v1/sweeps/${id}`)).json();
+    uid = detail.trials[0]?.job?.uid ?? "";
+    expect(uid).not.toBe("");
+  }).toPass({ timeout: 10_000 });
+  await openHydrated(page, `/u/alice/p/${project}?pview=sweeps&sweep=${id}`);
+  await expect(page.locator("[data-test=sweep-trials]")).toHaveText("0 of 3 done, 1 at a time");
+  await expect(page.getByRole("region", { name: "Best trial" })).toContainText("No trial has completed yet.");
+  const post = async (path: string, data: object) => {
+    const response = await page.request.post(path, { data });
+    expect(response.status(), await response.text()).toBe(200);
+  };
+  await post(`/api/v1/jobs/${uid}/status`, { status: "running" });
+  await post(`/api/v1/jobs/${uid}/metrics`, { points: [{ key: "loss", step: 0, value: 0.75 }, { key: "loss", step: 1, value: 0.5 }] });
+  await post(`/api/v1/jobs/${uid}/status`, { status: "succeeded" });
+  await expect(page.locator("[data-test=sweep-trials]")).toHaveText("1 of 3 done, 1 at a time");
+  await expect(page.locator("[data-test=best-value]")).toHaveText("0.5");
+  await expect(page.getByRole("table", { name: "Trials" }).locator("tbody tr")).toHaveCount(2);
+  await expect(page.getByRole("table", { name: "Trials" }).locator("tbody tr").first()).toContainText("completed");
+});
