@@ -277,7 +277,30 @@ pub async fn end(
     .bind(sweep)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let ended = done.rows_affected() == 1;
+    if ended {
+        changed(tx, sweep).await?;
+    }
+    Ok(ended)
+}
+
+/// Tells live views that `sweep` changed (a `sweep` event of its project), in the writer's
+/// transaction: a trial's result or the sweep's end is recorded after its job's own event, and
+/// without this nothing would tell an open sweep view.
+async fn changed(tx: &mut Tx, sweep: i64) -> sqlx::Result<()> {
+    let project: Option<i64> = sqlx::query_scalar("SELECT project_id FROM sweeps WHERE id = $1")
+        .bind(sweep)
+        .fetch_optional(&mut **tx)
+        .await?;
+    super::events::append(
+        tx,
+        "sweep",
+        project,
+        None,
+        &serde_json::json!({ "sweep": sweep }),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Ends a running sweep with `state` and `reason`, and with it each of its active trials:
@@ -352,15 +375,21 @@ pub async fn add_trial(
 
 /// Marks an active trial running (its job started); false if it was not queued.
 pub async fn mark_running(db: &Db, sweep: i64, index: i64) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
     let done = sqlx::query(
         "UPDATE sweep_trials SET state = 'running'
          WHERE sweep_id = $1 AND trial_index = $2 AND state = 'queued'",
     )
     .bind(sweep)
     .bind(index)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let marked = done.rows_affected() == 1;
+    if marked {
+        changed(&mut tx, sweep).await?;
+    }
+    tx.commit().await?;
+    Ok(marked)
 }
 
 /// Ends an active trial as `end` says; false if it had already ended, so two schedulers
@@ -379,7 +408,11 @@ pub async fn end_trial(tx: &mut Tx, sweep: i64, index: i64, end: &TrialEnd) -> s
     .bind(index)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let ended = done.rows_affected() == 1;
+    if ended {
+        changed(tx, sweep).await?;
+    }
+    Ok(ended)
 }
 
 /// Remembers that early stopping judged trial `index` up to `step`.

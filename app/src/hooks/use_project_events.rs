@@ -242,6 +242,9 @@ mod browser {
                 "job.status",
                 "job.created",
                 "job.cancel",
+                // A sweep's trial or state changed: counted as a status change of no job in
+                // particular, which the sweep views follow.
+                "sweep",
                 "resync",
             ] {
                 let _ = source
