@@ -139,3 +139,157 @@ async fn a_30_trial_tpe_sweep_on_runners_finds_the_bottom_of_a_noisy_bowl() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("parallel: parallel is 1 to 1000"));
 }
+
+/// A trial of a few steps that takes long enough to be caught mid-sweep.
+const SLOW: &str = r#"
+import sys, time
+x = float(sys.argv[1])
+for step in range(1, 4):
+    print(f"step={step} objective={x * x / step:.6f}", flush=True)
+    time.sleep(0.15)
+"#;
+
+const RESTARTED: &str = "\
+sweep: restarted
+project: ann/lab
+job:
+  command: python3 slow.py {{x}}
+  code: .
+  metrics: {names: [objective]}
+space:
+  x: {uniform: [-1, 1]}
+objective: {metric: objective, goal: minimize}
+algorithm: random
+seed: 5
+trials: 12
+parallel: 3
+";
+
+#[tokio::test]
+async fn a_server_killed_mid_sweep_resumes_it_and_runs_exactly_its_budget() {
+    let mut cluster = Cluster::start("5s").await;
+    cluster.runner("r1", "0", &["--max-jobs", "3"]);
+    let code = cluster.project_dir("slow", &[("slow.py", SLOW), ("sweep.yaml", RESTARTED)]);
+    let applied = stdout(&cluster.cli(&["apply", "-f", "sweep.yaml"], &code));
+    assert!(
+        applied.contains("started sweep 1 of 12 trials"),
+        "{applied}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let before = loop {
+        let sweep: Value = cluster.client().get("/api/v1/sweeps/1").await.unwrap();
+        let trials = sweep["trials"].as_array().unwrap().len();
+        if trials >= 4 {
+            break trials;
+        }
+        assert!(Instant::now() < deadline, "no trials started: {sweep}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(before < 12, "caught too late: {before} trials");
+    cluster.kill_server();
+    cluster.start_server().await;
+
+    let sweep = wait_ended(&cluster, 1, Duration::from_secs(120)).await;
+    assert_eq!(sweep["state"], "finished", "{sweep}");
+    let trials = sweep["trials"].as_array().unwrap();
+    let indices: Vec<i64> = trials
+        .iter()
+        .map(|t| t["index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        indices,
+        (0..12).collect::<Vec<_>>(),
+        "exactly the budget, each index once"
+    );
+    let mut jobs: Vec<i64> = trials
+        .iter()
+        .map(|t| t["job"]["number"].as_i64().unwrap())
+        .collect();
+    jobs.sort_unstable();
+    jobs.dedup();
+    assert_eq!(jobs, (1..=12).collect::<Vec<_>>(), "a job per trial");
+    let thirteenth = cluster
+        .client()
+        .get::<Value>("/api/v1/projects/ann/lab/jobs/13")
+        .await;
+    assert!(
+        thirteenth.is_err(),
+        "no job beyond the trials': {thirteenth:?}"
+    );
+    println!("sweep killed after {before} of 12 trials started: resumed and finished with 12");
+}
+
+/// Worse `a`, worse curve at every step: ASHA should stop the trials of larger `a` at the
+/// first rung where enough others have reported.
+const CURVES: &str = r#"
+import sys, time
+a = float(sys.argv[1])
+for step in range(1, 9):
+    print(f"step={step} objective={a * (1 + 1 / step):.6f}", flush=True)
+    time.sleep(0.25)
+"#;
+
+const ASHA: &str = "\
+sweep: asha
+project: ann/lab
+job:
+  command: python3 curves.py {{a}}
+  code: .
+  metrics: {names: [objective]}
+space:
+  a: {choice: [1, 2, 3, 4, 5, 6]}
+objective: {metric: objective, goal: minimize}
+algorithm: grid
+trials: 6
+parallel: 2
+early_stopping: {asha: {min_resource: 2, max_resource: 8, reduction_factor: 2}}
+";
+
+#[tokio::test]
+async fn asha_stops_the_trials_whose_curves_fall_behind_on_a_live_sweep() {
+    let mut cluster = Cluster::start("5s").await;
+    cluster.runner("r1", "0", &["--max-jobs", "2"]);
+    let code = cluster.project_dir("asha", &[("curves.py", CURVES), ("sweep.yaml", ASHA)]);
+    stdout(&cluster.cli(&["apply", "-f", "sweep.yaml"], &code));
+    let sweep = wait_ended(&cluster, 1, Duration::from_secs(120)).await;
+    assert_eq!(sweep["state"], "finished", "{sweep}");
+    let trials = sweep["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 6);
+    let of = |a: i64| {
+        trials
+            .iter()
+            .find(|t| t["params"]["a"] == a)
+            .unwrap_or_else(|| panic!("no trial of a = {a}: {sweep}"))
+    };
+    assert_eq!(
+        of(1)["state"],
+        "completed",
+        "the best curve runs to the end"
+    );
+    for a in 3..=6 {
+        let trial = of(a);
+        assert_eq!(trial["state"], "stopped", "a = {a}: {trial}");
+        let reason = trial["reason"].as_str().unwrap();
+        assert!(reason.starts_with("ASHA rung"), "{reason}");
+        // The sweep may end before the runner has killed the last stopped trial's job.
+        let uid = trial["job"]["uid"].as_str().unwrap();
+        cluster
+            .wait_status(uid, &["cancelled"], Duration::from_secs(20))
+            .await;
+        assert!(
+            trial["step"].as_i64().unwrap() < 8,
+            "stopped before the end: {trial}"
+        );
+    }
+    println!(
+        "ASHA: {}",
+        trials
+            .iter()
+            .map(|t| format!(
+                "a={} {} at step {}",
+                t["params"]["a"], t["state"], t["step"]
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+}
