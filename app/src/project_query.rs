@@ -1,7 +1,7 @@
 //! The project views' state as the URL holds it: which view (`pview`), the compared jobs
 //! (`cmp`), whether the compare table lists every parameter (`pall`), the table view's
 //! columns and sort (`tcols`, `tsort`), and the sweeps view's open sweep (`sweep`), the
-//! parameters its parallel plot shows (`spar`) and its objective chart's log scale (`slog`).
+//! parameters its parallel plot hides (`shide`) and its objective chart's log scale (`slog`).
 //! Defaults are left out, bad values ignored.
 
 use crate::model::SortDir;
@@ -286,7 +286,15 @@ pub struct SweepQuery {
     pub hidden: Vec<String>,
     /// Logarithmic y axis on the objective chart.
     pub log_y: bool,
+    /// Why the last "run it again, wider" form was refused (`cerr`). Read, never written into
+    /// links: it describes one form post, which the server answers with this URL.
+    pub clone_error: Option<String>,
+    /// The changes that form held, to show them again (`cset`); read only, like `cerr`.
+    pub clone_changes: Option<String>,
 }
+
+/// Longest clone error or changes text read from a URL.
+const MAX_CLONE_TEXT: usize = 10_000;
 
 /// Most parameters a sweep view hides by name.
 const MAX_HIDDEN: usize = 40;
@@ -353,6 +361,12 @@ impl ProjectQuery {
                 "sweep" => query.sweeps.open = value.parse::<i64>().ok().filter(|id| *id > 0),
                 "shide" => query.sweeps.hidden = SweepQuery::read_hidden(value),
                 "slog" => query.sweeps.log_y = value == "1",
+                "cerr" => {
+                    query.sweeps.clone_error = Some(value.chars().take(MAX_CLONE_TEXT).collect())
+                }
+                "cset" => {
+                    query.sweeps.clone_changes = Some(value.chars().take(MAX_CLONE_TEXT).collect())
+                }
                 _ => {}
             }
         }
@@ -457,6 +471,7 @@ mod tests {
                 open: Some(12),
                 hidden: vec!["lr".into(), "depth".into()],
                 log_y: true,
+                ..SweepQuery::default()
             }
         );
         let mut pairs = Vec::new();
@@ -469,6 +484,27 @@ mod tests {
         assert_eq!(bad.sweeps, SweepQuery::default());
         assert_eq!(read("sweep=-3").sweeps.open, None);
         assert_eq!(read("sweep=99999999999999999999").sweeps.open, None);
+    }
+
+    #[test]
+    fn a_refused_clone_form_comes_back_in_the_url_once() {
+        let query = read("pview=sweeps&sweep=4&cerr=parallel is 1 to 1000&cset=parallel=0");
+        assert_eq!(
+            query.sweeps.clone_error.as_deref(),
+            Some("parallel is 1 to 1000")
+        );
+        assert_eq!(query.sweeps.clone_changes.as_deref(), Some("parallel=0"));
+        let mut pairs = Vec::new();
+        query.write(&mut pairs);
+        assert!(
+            pairs.iter().all(|(k, _)| k != "cerr" && k != "cset"),
+            "{pairs:?}"
+        );
+        let long = read(&format!("cset={}", "x".repeat(50_000)));
+        assert_eq!(
+            long.sweeps.clone_changes.map(|c| c.len()),
+            Some(MAX_CLONE_TEXT)
+        );
     }
 
     #[test]

@@ -270,6 +270,7 @@ mod tests {
             value_of: "last".into(),
             params,
             trials,
+            clone_text: String::new(),
         };
         let found = importance(&page);
         assert_eq!(found[0].name, "lr");

@@ -104,3 +104,25 @@ export async function logPoints(
   const response = await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: { points } });
   expect(response.status(), await response.text()).toBe(200);
 }
+
+/** Starts a random-search sweep "bowl" of 3 trials, 1 at a time, over `space` in alice's
+ *  `project` through the REST API (no runner takes its trials); its id. */
+export async function startSweep(
+  page: import("@playwright/test").Page,
+  project: string,
+  space: object = { x: { uniform: [0, 1] } },
+): Promise<number> {
+  const spec = {
+    sweep: "bowl",
+    project: `alice/${project}`,
+    job: { command: "python bowl.py --x {{x}}" },
+    space,
+    objective: { metric: "loss", goal: "minimize" },
+    algorithm: "random",
+    trials: 3,
+    parallel: 1,
+  };
+  const created = await page.request.post(`/api/v1/projects/alice/${project}/sweeps`, { data: { spec } });
+  expect(created.status(), await created.text()).toBe(201);
+  return (await created.json()).id;
+}

@@ -1,21 +1,9 @@
-import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject, startSweep } from "./fixtures";
 
 test("a trial that finishes while the sweep view is open shows up without a reload", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "live-sweep", []);
-  const spec = {
-    sweep: "bowl",
-    project: `alice/${project}`,
-    job: { command: "python bowl.py --x {{x}}" },
-    space: { x: { uniform: [0, 1] } },
-    objective: { metric: "loss", goal: "minimize" },
-    algorithm: "random",
-    trials: 3,
-    parallel: 1,
-  };
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/sweeps`, { data: { spec } });
-  expect(created.status(), await created.text()).toBe(201);
-  const { id } = await created.json();
+  const id = await startSweep(page, project);
   // The scheduler queues the first trial; the test plays its runner through the API.
   let uid = "";
   await expect(async () => {

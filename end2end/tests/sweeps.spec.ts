@@ -1,4 +1,4 @@
-import { test, expect, signedIn } from "./fixtures";
+import { test, expect, signedIn, seedProject, startSweep } from "./fixtures";
 
 /** The demo's finished sweep (`millrace demo` makes `alice/hpo-demo` with 1,000 trials), as the
  *  REST API reports it. */
@@ -85,4 +85,31 @@ test("an unknown sweep says so and garbage in the URL shows the list", async ({ 
   await expect(page.getByRole("status").filter({ hasText: "No such sweep (#987654) in this project." })).toBeVisible();
   await page.goto("/u/alice/p/hpo-demo?pview=sweeps&sweep=abc&shide=,,&slog=x");
   await expect(page.getByRole("table", { name: "Sweeps" })).toBeVisible();
+});
+
+test("a sweep runs again, wider, from a form prefilled with its spec; a mistake keeps what was typed", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "clone-sweep", []);
+  const id = await startSweep(page, project, { x: { uniform: [0, 1] }, opt: { choice: ["sgd", "adam"] } });
+  await page.goto(`/u/alice/p/${project}?pview=sweeps&sweep=${id}`);
+  await page.getByText("Run it again, wider").click();
+  const changes = page.getByRole("textbox", { name: "Changes to the spec" });
+  await expect(changes).toHaveValue(
+    'space.opt.choice=["sgd","adam"]\nspace.x.low=0.0\nspace.x.high=1.0\ntrials=3\nparallel=1',
+  );
+
+  await changes.fill("space.x.high=2\nparallel=0");
+  await page.getByRole("button", { name: "Start the clone" }).click();
+  await expect(page.getByRole("alert")).toContainText("parallel");
+  await expect(changes).toHaveValue("space.x.high=2\nparallel=0");
+  expect(new URL(page.url()).searchParams.get("sweep")).toBe(String(id));
+
+  await changes.fill("space.x.high=2\ntrials=2");
+  await page.getByRole("button", { name: "Start the clone" }).click();
+  await expect(page).not.toHaveURL(new RegExp(`sweep=${id}(&|$)`));
+  await expect(page.locator("[data-test=sweep-trials]")).toHaveText("0 of 2 done, 1 at a time");
+  const clone = Number(new URL(page.url()).searchParams.get("sweep"));
+  const detail = await (await page.request.get(`/api/v1/sweeps/${clone}`)).json();
+  expect(detail.cloned_from).toBe(id);
+  expect(detail.spec.space.x.uniform).toEqual([0, 2]);
 });

@@ -71,8 +71,40 @@ fn SweepBody(page: SweepPage) -> impl IntoView {
         <ParallelPlot page/>
         {page.with_value(importance_table)}
         {page.with_value(|p| trials_table(&browse, p))}
+        {page.with_value(|p| clone_form(&browse, p))}
     }
     .into_any()
+}
+
+/// "Run it again, wider": the spec's bounds, choices and budget as editable `PATH=VALUE`
+/// lines, posted as a plain form (it works without JavaScript). The server starts the clone and
+/// opens it, or sends this view back with the error and the lines as typed.
+fn clone_form(browse: &Browse, page: &SweepPage) -> impl IntoView {
+    let (error, typed) = browse.query.with_untracked(|q| {
+        (
+            q.project.sweeps.clone_error.clone(),
+            q.project.sweeps.clone_changes.clone(),
+        )
+    });
+    let text = typed.unwrap_or_else(|| page.clone_text.clone());
+    let rows = text.lines().count().clamp(3, 16).to_string();
+    let open = error.is_some();
+    let action = format!("/api/v1/sweeps/{}/clone", page.summary.id);
+    view! {
+        <details class="sweep-clone" open=open>
+            <summary>"Run it again, wider"</summary>
+            <p class="hint">
+                "A new sweep with these changes to this one's spec (one PATH=VALUE a line, e.g. "
+                <code>"space.lr.high=0.5"</code>" or "<code>"trials=50"</code>
+                "); it learns from this sweep's trials that its space still contains."
+            </p>
+            {error.map(|e| view! { <p class="job-error" role="alert">{e}</p> })}
+            <form method="post" action=action>
+                <textarea name="changes" rows=rows aria-label="Changes to the spec" spellcheck="false">{text}</textarea>
+                <button type="submit">"Start the clone"</button>
+            </form>
+        </details>
+    }
 }
 
 fn job_href(browse: &Browse, query: &str, number: i64) -> String {

@@ -137,6 +137,9 @@ pub struct SweepPage {
     pub params: Vec<SweepParam>,
     /// Every trial, in index order.
     pub trials: Vec<TrialView>,
+    /// The "run it again, wider" form's starting text: the spec's bounds, choices and budget
+    /// as the `PATH=VALUE` lines a clone takes.
+    pub clone_text: String,
 }
 
 impl SweepPage {
@@ -278,7 +281,33 @@ mod ssr {
                 .to_owned(),
             params,
             trials,
+            clone_text: clone_lines(&spec),
         }
+    }
+
+    /// A line per range bound and choice list of the stored spec's space, then its budget and
+    /// parallelism, each as `PATH=VALUE` (VALUE in YAML, which JSON text is).
+    pub fn clone_lines(spec: &Value) -> String {
+        let mut lines = Vec::new();
+        if let Some(space) = spec["space"].as_object() {
+            for (name, param) in space {
+                if let Some(choices) = param.get("choice") {
+                    lines.push(format!("space.{name}.choice={choices}"));
+                }
+                for kind in ["uniform", "log_uniform", "int_uniform"] {
+                    if let Some([low, high]) = param[kind].as_array().map(Vec::as_slice) {
+                        lines.push(format!("space.{name}.low={low}"));
+                        lines.push(format!("space.{name}.high={high}"));
+                    }
+                }
+            }
+        }
+        for key in ["trials", "parallel"] {
+            if let Some(value) = spec[key].as_u64() {
+                lines.push(format!("{key}={value}"));
+            }
+        }
+        lines.join("\n")
     }
 
     fn spec_of(sweep: &Sweep) -> Value {
@@ -379,6 +408,21 @@ mod ssr {
             );
             assert!(params_of(&Value::Null).is_empty());
         }
+
+        #[test]
+        fn the_clone_form_starts_from_the_spec_bounds_choices_and_budget() {
+            let spec = json!({
+                "space": {"lr": {"log_uniform": [1e-5, 0.1]}, "opt": {"choice": ["sgd", "adam"]}},
+                "trials": 30,
+                "parallel": 4,
+            });
+            assert_eq!(
+                clone_lines(&spec),
+                "space.lr.low=0.00001\nspace.lr.high=0.1\nspace.opt.choice=[\"sgd\",\"adam\"]\n\
+                 trials=30\nparallel=4"
+            );
+            assert_eq!(clone_lines(&Value::Null), "");
+        }
     }
 }
 
@@ -424,6 +468,7 @@ mod tests {
                 trial(3, "completed", Some(2.0)),
                 trial(4, "running", Some(0.5)),
             ],
+            clone_text: String::new(),
         };
         assert_eq!(page.best().map(|t| t.index), Some(3));
         let (points, so_far) = page.objective_points();

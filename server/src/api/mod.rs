@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/sweeps/{id}", get(sweeps::show))
         .route("/sweeps/{id}/cancel", post(sweeps::cancel))
+        .route("/sweeps/{id}/clone", post(sweeps::clone_form))
         .route("/jobs/{uid}/rerun", post(runs::rerun))
         .route("/jobs/{uid}/artifacts", get(runs::artifacts))
         .route("/jobs/{uid}/artifacts/{*path}", get(runs::artifact))

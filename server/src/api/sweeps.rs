@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::runs::check_snapshot;
-use crate::spec::SweepRequest;
+use crate::spec::{SweepRequest, SweepSpec};
 use crate::sweep::Direction;
 use app::auth::CurrentUser;
 use app::db::sweeps::{self, NewSweep, Sweep, SweepState, Trial, TrialState};
@@ -11,8 +11,10 @@ use app::db::{self, projects::Project};
 use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
-use axum::extract::{Path, State};
+use app::url::encode_component;
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
+use axum::response::Redirect;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -63,21 +65,96 @@ pub async fn create(
         body.as_object_mut().expect("an object").remove("id");
         return Ok((StatusCode::OK, Json(body)));
     }
+    let id = insert(&state, user.id, &project, &request).await?;
+    Ok((StatusCode::CREATED, Json(answer(action, id, previous))))
+}
+
+/// Stores the checked sweep `request` of `project` as `user`'s, running; its id.
+async fn insert(
+    state: &AppState,
+    user: i64,
+    project: &Project,
+    request: &SweepRequest,
+) -> Result<i64, ApiError> {
     let new = NewSweep {
         project: project.id,
         name: request.spec.sweep.clone(),
         spec: serde_json::to_string(&request.spec).expect("a spec serialises"),
-        spec_hash: hash,
+        spec_hash: request.hash(),
         snapshot: request.snapshot.clone(),
         // Stored as the same 64 bits, read back as u64 by the scheduler.
         seed: request.spec.seed as i64,
         cloned_from: request.cloned_from,
-        created_by: Some(user.id),
+        created_by: Some(user),
     };
     let mut tx = state.db.begin().await?;
     let id = sweeps::create(&mut tx, &new).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(answer(action, id, previous))))
+    Ok(id)
+}
+
+/// The web app's "run it again, wider" form: changes to the old spec, one `PATH=VALUE` a line.
+#[derive(Debug, Deserialize)]
+pub struct CloneForm {
+    #[serde(default)]
+    changes: String,
+}
+
+/// Starts a clone of sweep `id` with the form's changes and shows it. On a mistake it shows the
+/// old sweep again with the error and the changes as typed, so nothing typed is lost.
+pub async fn clone_form(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<CloneForm>,
+) -> Result<Redirect, ApiError> {
+    let old = find_visible(&state, user.id, &id).await?;
+    let (owner, name) = old.project.split_once('/').unwrap_or_default();
+    let view = |query: String| format!("/u/{owner}/p/{name}?pview=sweeps&{query}");
+    let changes: Vec<String> = form
+        .changes
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(match clone_of(&state, user.id, &old, &changes).await {
+        Ok(new) => Redirect::to(&view(format!("sweep={new}"))),
+        Err(message) => Redirect::to(&view(format!(
+            "sweep={}&cerr={}&cset={}",
+            old.id,
+            encode_component(&message),
+            encode_component(&form.changes)
+        ))),
+    })
+}
+
+/// Starts sweep `old` again with `changes`, learning from its trials; the new id, or what is
+/// wrong with the changes.
+async fn clone_of(
+    state: &AppState,
+    user: i64,
+    old: &Sweep,
+    changes: &[String],
+) -> Result<i64, String> {
+    let spec: SweepSpec = serde_json::from_str(&old.spec)
+        .map_err(|e| format!("the old sweep's spec cannot be read: {e}"))?;
+    let request = SweepRequest {
+        spec: spec.with_changes(changes)?,
+        snapshot: old.snapshot.clone(),
+        cloned_from: Some(old.id),
+    };
+    let said = |e: ApiError| match (e.field, e.message) {
+        (_, Some(message)) => message,
+        (Some(field), None) => format!("{field}: {}", e.error),
+        (None, None) => e.error.to_string(),
+    };
+    let project = db::projects::find_visible_by_id(&state.db, user, old.project_id)
+        .await
+        .map_err(|e| said(e.into()))?
+        .ok_or_else(|| "its project is gone".to_owned())?;
+    check(state, user, &project, &request).await.map_err(said)?;
+    insert(state, user, &project, &request).await.map_err(said)
 }
 
 fn answer(action: &str, id: i64, previous: Option<i64>) -> Value {
