@@ -426,6 +426,23 @@ pub async fn set_judged_to(db: &Db, sweep: i64, index: i64, step: i64) -> sqlx::
         .map(|_| ())
 }
 
+/// The running trials of `sweep` whose metric `key` reached a step past the one early stopping
+/// last judged, by index: read from the series' summaries, so a pass with nothing new to judge
+/// costs no points.
+pub async fn unjudged(db: &Db, sweep: i64, key: &str) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT t.trial_index FROM sweep_trials t
+         JOIN metric_series ms ON ms.job_id = t.job_id AND ms.key = $2
+         WHERE t.sweep_id = $1 AND t.state = 'running' AND ms.last_step IS NOT NULL
+           AND (t.judged_to IS NULL OR ms.last_step > t.judged_to)
+         ORDER BY t.trial_index",
+    )
+    .bind(sweep)
+    .bind(key)
+    .fetch_all(db.pool())
+    .await
+}
+
 /// Metric `key` of every trial of `sweep`, as (trial index, step, value) in index then step
 /// order; a NaN value reads as NaN.
 pub async fn curves(db: &Db, sweep: i64, key: &str) -> sqlx::Result<Vec<(i64, i64, f64)>> {

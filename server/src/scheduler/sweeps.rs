@@ -174,15 +174,17 @@ async fn stop_hopeless(
     spec: &SweepSpec,
     rule: &sweep::EarlyStopping,
 ) -> sqlx::Result<()> {
-    let trials = sweeps::trials(db, sweep).await?;
-    if !trials.iter().any(|t| t.state() == TrialState::Running) {
+    // Most passes find nothing new to judge: then no curve is read.
+    let due = sweeps::unjudged(db, sweep, &spec.objective.metric).await?;
+    if due.is_empty() {
         return Ok(());
     }
+    let trials = sweeps::trials(db, sweep).await?;
     let mut curves: BTreeMap<i64, Vec<(i64, f64)>> = BTreeMap::new();
     for (index, step, value) in sweeps::curves(db, sweep, &spec.objective.metric).await? {
         curves.entry(index).or_default().push((step, value));
     }
-    for trial in trials.iter().filter(|t| t.state() == TrialState::Running) {
+    for trial in trials.iter().filter(|t| due.contains(&t.trial_index)) {
         let Some(curve) = curves.get(&trial.trial_index) else {
             continue;
         };

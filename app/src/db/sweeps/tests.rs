@@ -184,6 +184,60 @@ async fn curves_are_each_trials_points_of_one_metric_in_step_order() {
 }
 
 #[tokio::test]
+async fn only_running_trials_with_steps_past_their_judgement_are_due() {
+    each_backend(|db| async move {
+        let (project, id) = sweep(&db).await;
+        let mut jobs = Vec::new();
+        for index in 0..3 {
+            jobs.push(add(&db, project, id, index).await.unwrap());
+            assert!(mark_running(&db, id, index).await.unwrap());
+        }
+        let log = |job: i64, step: i64| {
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin().await.unwrap();
+                let point = Point {
+                    step,
+                    wall_ms: 1,
+                    value: 0.5,
+                };
+                metrics::append(&mut tx, project, job, "loss", &[point])
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        log(jobs[0], 3).await;
+        log(jobs[1], 3).await;
+        assert_eq!(
+            unjudged(&db, id, "loss").await.unwrap(),
+            [0, 1],
+            "trial 2 logged nothing"
+        );
+        set_judged_to(&db, id, 0, 3).await.unwrap();
+        assert_eq!(unjudged(&db, id, "loss").await.unwrap(), [1]);
+        log(jobs[0], 4).await;
+        assert_eq!(unjudged(&db, id, "loss").await.unwrap(), [0, 1]);
+        assert!(unjudged(&db, id, "acc").await.unwrap().is_empty());
+        let mut tx = db.begin().await.unwrap();
+        let ended = TrialEnd {
+            state: TrialState::Completed,
+            value: Some(0.5),
+            step: Some(3),
+            reason: None,
+        };
+        assert!(end_trial(&mut tx, id, 1, &ended).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            unjudged(&db, id, "loss").await.unwrap(),
+            [0],
+            "ended trials are not judged"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn outcomes_count_ended_trials_and_bound_completed_results() {
     each_backend(|db| async move {
         let (project, id) = sweep(&db).await;
