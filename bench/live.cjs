@@ -1,7 +1,7 @@
 // Event latency from an API write to the DOM: one point at a time is logged to a job whose
 // metrics tab is open in Chromium, and the time until the panel shows it is taken.
 // Usage: node bench/live.cjs BASE_URL PROJECT   (MILLRACE_TOKEN and PLAYWRIGHT_MODULE set)
-const { chromium } = require(process.env.PLAYWRIGHT_MODULE);
+const { launch } = require("./browser.cjs");
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const [base, project] = process.argv.slice(2);
@@ -16,7 +16,7 @@ const headers = { Authorization: `Bearer ${process.env.MILLRACE_TOKEN}`, "Conten
     method: "POST", headers, body: JSON.stringify({ points: [{ key: "loss", step, value: 1 / (step + 1) }] }),
   });
   await log(0);
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox"] });
+  const browser = await launch();
   const context = await browser.newContext({ extraHTTPHeaders: { Authorization: headers.Authorization } });
   const page = await context.newPage();
   const [owner, name] = project.split("/");

@@ -1,7 +1,7 @@
 // Opens the sweep view URL in Chromium, fresh each time, and reports when the trials table had
 // all its rows, the first paint after that, and when the page hydrated (medians of the runs).
 // Usage: node bench/sweep-view.cjs URL   (MILLRACE_TOKEN and PLAYWRIGHT_MODULE set)
-const { chromium } = require(process.env.PLAYWRIGHT_MODULE);
+const { launch, median } = require("./browser.cjs");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const [url] = process.argv.slice(2);
@@ -18,13 +18,8 @@ const watch = () => {
   }).observe(document, { childList: true, subtree: true });
 };
 
-const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-  });
+  const browser = await launch();
   const rows = [], paints = [], hydrated = [];
   for (let i = 0; i < RUNS; i += 1) {
     const context = await browser.newContext({ extraHTTPHeaders: headers });

@@ -1,7 +1,7 @@
 // Opens a project's jobs URL in Chromium, fresh each time, and reports when the three columns
 // (users, projects, jobs) have their rows in the page and when the first paint with them came.
 // Usage: node bench/web.cjs BASE_URL RTT_MS   (MILLRACE_TOKEN and PLAYWRIGHT_MODULE set)
-const { chromium } = require(process.env.PLAYWRIGHT_MODULE);
+const { launch, median } = require("./browser.cjs");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const [base, rtt] = process.argv.slice(2);
@@ -20,13 +20,8 @@ const watch = () => {
   }).observe(document, { childList: true, subtree: true });
 };
 
-const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-  });
+  const browser = await launch();
   const probe = await browser.newContext({ extraHTTPHeaders: headers });
   const answer = await probe.request.post(`${base}/api/list_projects`, {
     data: { owner: "alice", query: { sort: "updated", dir: "desc", filter: { text: null, statuses: [], tag: null, archived: false } }, cursor: null },
