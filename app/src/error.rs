@@ -13,6 +13,10 @@ pub enum AppError {
     /// No valid session or token.
     #[error("sign in to continue")]
     Unauthorized,
+    /// The caller is known but may not do this (a viewer writing, a read-only token); the
+    /// message says what would be needed.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request is wrong; the message says how.
     #[error("{0}")]
     Invalid(String),
@@ -36,6 +40,7 @@ impl AppError {
         match self {
             Self::NotFound => 404,
             Self::Unauthorized => 401,
+            Self::Forbidden(_) => 403,
             Self::Invalid(_) => 400,
             Self::TooLarge(_) => 413,
             Self::Conflict(_) => 409,
@@ -49,6 +54,7 @@ impl AppError {
         match self {
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::Invalid(_) => "invalid",
             Self::TooLarge(_) => "too_large",
             Self::Conflict(_) => "conflict",

@@ -57,6 +57,7 @@ impl From<AppError> for MlflowError {
         let code = match error {
             AppError::NotFound => "RESOURCE_DOES_NOT_EXIST",
             AppError::Unauthorized => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "PERMISSION_DENIED",
             AppError::Invalid(_) | AppError::TooLarge(_) | AppError::Conflict(_) => {
                 "INVALID_PARAMETER_VALUE"
             }
