@@ -124,6 +124,16 @@ impl JobStatus {
             Self::Succeeded | Self::Failed | Self::Cancelled | Self::Lost
         )
     }
+
+    /// Whether a client (the REST or MLflow API, not the runner protocol) may move a job from
+    /// this status to `to`. A job millrace runs (`run_here`) takes its status from its runner:
+    /// clients may only end it, or say it runs while it runs, so no one can queue it again while
+    /// its process still holds the lease.
+    pub fn client_may_set(self, to: JobStatus, run_here: bool) -> bool {
+        !run_here
+            || to.is_finished()
+            || (to == Self::Running && matches!(self, Self::Starting | Self::Running))
+    }
 }
 
 impl FromStr for JobStatus {
@@ -134,6 +144,39 @@ impl FromStr for JobStatus {
             .into_iter()
             .find(|status| status.as_str() == s)
             .ok_or_else(|| format!("unknown job status '{s}'"))
+    }
+}
+
+/// What an API token may do: read only, or read and write (what its user may).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Reads only: for dashboards and notebooks that look.
+    Read,
+    /// Reads and writes whatever its user may.
+    #[default]
+    Write,
+}
+
+impl TokenScope {
+    /// The word stored and shown: `read` or `write`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        }
+    }
+}
+
+impl FromStr for TokenScope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "read" => Ok(Self::Read),
+            "write" => Ok(Self::Write),
+            other => Err(format!("unknown token scope '{other}': use read or write")),
+        }
     }
 }
 
@@ -343,6 +386,43 @@ pub struct Me {
     pub display_name: String,
 }
 
+/// One of the signed-in user's API tokens, as their tokens page lists it (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    /// Its id, to revoke it.
+    pub id: i64,
+    /// What its owner called it.
+    pub name: String,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// When it stops working, if ever.
+    pub expires_ms: Option<i64>,
+    /// When it was revoked, if it was.
+    pub revoked_ms: Option<i64>,
+}
+
+/// A token just created: its secret is shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    /// Its id.
+    pub id: i64,
+    /// The secret to copy now.
+    pub secret: String,
+}
+
+/// Who reads and writes a project beside its owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Members {
+    /// The owner's user name.
+    pub owner: String,
+    /// The members' user names, sorted.
+    pub members: Vec<String>,
+    /// Whether the caller may change the list (the owner, or an admin).
+    pub can_manage: bool,
+}
+
 /// A piece of a job's output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogChunk {
@@ -423,6 +503,30 @@ mod tests {
         }
         assert_eq!(JobStatus::from_code(7), None);
         assert!("done".parse::<JobStatus>().is_err());
+    }
+
+    #[test]
+    fn clients_only_end_a_job_millrace_runs_or_say_it_runs() {
+        use JobStatus::*;
+        assert!(Running.client_may_set(Succeeded, true));
+        assert!(Starting.client_may_set(Running, true));
+        assert!(
+            !Running.client_may_set(Queued, true),
+            "no requeue while it runs"
+        );
+        assert!(!Succeeded.client_may_set(Running, true), "no revival");
+        assert!(!Running.client_may_set(Starting, true));
+        assert!(
+            Succeeded.client_may_set(Running, false),
+            "a tracked run may resume"
+        );
+    }
+
+    #[test]
+    fn token_scopes_are_read_or_write() {
+        assert_eq!("read".parse::<TokenScope>(), Ok(TokenScope::Read));
+        assert_eq!(TokenScope::Write.as_str().parse(), Ok(TokenScope::Write));
+        assert!("admin".parse::<TokenScope>().is_err());
     }
 }
 

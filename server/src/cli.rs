@@ -52,6 +52,8 @@ pub enum Command {
     RunnerToken(RunnerTokenCommand),
     /// Hyperparameter sweeps: list, show, cancel, clone wider (`apply -f` starts one).
     Sweep(SweepArgs),
+    /// Projects: choose who may write to them.
+    Project(ProjectArgs),
     /// Job and sweep spec tools.
     #[command(subcommand)]
     Spec(SpecCommand),
@@ -94,6 +96,49 @@ pub enum SweepCommand {
         /// `space.lr.high=1e-1`, `trials=50`, `space.depth={int_uniform: [2, 12]}`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         changes: Vec<String>,
+    },
+}
+
+/// `millrace project [--server URL --token TOKEN] ...`
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// What to do with a project.
+    #[command(subcommand)]
+    pub command: ProjectCommand,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `millrace project ...`
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// A project's members: they read and write it like its owner (private projects are seen
+    /// only by the owner, the members and admins). Only the owner or an admin changes them.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+/// `millrace project member ...`
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Make USER a member of OWNER/PROJECT.
+    Add {
+        /// The project, owner/name.
+        project: String,
+        /// The user's name.
+        user: String,
+    },
+    /// End USER's membership of OWNER/PROJECT.
+    Remove {
+        /// The project, owner/name.
+        project: String,
+        /// The user's name.
+        user: String,
+    },
+    /// List the owner and members of OWNER/PROJECT.
+    List {
+        /// The project, owner/name.
+        project: String,
     },
 }
 
@@ -290,6 +335,10 @@ pub struct ServeArgs {
     pub gpu_prices: Vec<(String, f64)>,
 }
 
+fn parse_scope(text: &str) -> Result<app::model::TokenScope, String> {
+    text.parse()
+}
+
 /// `30s`, `2m`: a duration as people write it.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text)
@@ -350,6 +399,10 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Make them an instance admin, who may read and change everything (the first user
+        /// of an instance always is one).
+        #[arg(long)]
+        admin: bool,
     },
 }
 
@@ -364,6 +417,13 @@ pub enum TokenCommand {
         /// A label to recognise it by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// `read` (looks only: dashboards, notebooks) or `write` (also logs and changes what
+        /// the user may change).
+        #[arg(long, default_value = "write", value_parser = parse_scope)]
+        scope: app::model::TokenScope,
+        /// How long it works, e.g. 30d or 12h (default: until revoked).
+        #[arg(long, value_parser = parse_duration)]
+        expires: Option<std::time::Duration>,
     },
     /// List a user's tokens.
     List {

@@ -102,6 +102,15 @@ impl Client {
             .await
     }
 
+    /// Sends `method` (PUT, DELETE...) to `path` without a body and decodes the JSON answer.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<T, CallError> {
+        self.send(self.request(method, path), path).await
+    }
+
     /// POST `body` as JSON; `None` when the server answers 204 (nothing to give).
     pub async fn post_maybe<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,

@@ -18,6 +18,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(args) => return crate::remote::logs(args).await,
         Command::Cancel(args) => return crate::remote::cancel(args).await,
         Command::Sweep(args) => return crate::remote::sweeps::run(args).await,
+        Command::Project(args) => return crate::remote::projects::run(args).await,
         Command::Runner(args) => return crate::runner::run(runner_settings(args)).await,
         Command::Spec(command) => return spec(command),
         _ => {}
@@ -112,6 +113,7 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
             name,
             display_name,
             password_stdin,
+            admin,
         } => {
             let name = Name::parse(&name, Name::MAX_USER)
                 .with_context(|| format!("user name '{name}'"))?;
@@ -124,7 +126,13 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
                 bail!("a user called '{name}' already exists");
             }
             let display = display_name.unwrap_or_else(|| name.to_string());
+            // The first user sets the instance up, so they administer it.
+            let admin = admin || !db::users::any(db).await?;
             let user = db::users::create(db, name.as_str(), &display).await?;
+            if admin {
+                db::users::set_admin(db, user.id, true).await?;
+                println!("{name} is an instance admin");
+            }
             if let Some(password) = password {
                 db::users::set_password_hash(db, user.id, &app::auth::hash_password(&password))
                     .await?;
@@ -152,24 +160,36 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { user, name } => {
+        TokenCommand::Create {
+            user,
+            name,
+            scope,
+            expires,
+        } => {
             let user = find_user(db, &user).await?;
-            let (id, secret) = app::auth::create_token(db, user.id, &name).await?;
+            let expires_ms = expires
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .map(|ms| db::now_ms().saturating_add(ms));
+            let (id, secret) =
+                app::auth::create_token(db, user.id, &name, scope, expires_ms).await?;
             eprintln!(
-                "token {id} for {} created; it is shown only now:",
+                "{} token {id} for {} created; it is shown only now:",
+                scope.as_str(),
                 user.name
             );
             println!("{secret}");
         }
         TokenCommand::List { user } => {
             let user = find_user(db, &user).await?;
+            let now = db::now_ms();
             for token in db::tokens::list(db, user.id).await? {
-                let state = if token.revoked_ms.is_some() {
-                    "revoked"
-                } else {
-                    "live"
+                let state = match (token.revoked_ms, token.expires_ms) {
+                    (Some(_), _) => "revoked".to_owned(),
+                    (None, Some(end)) if end <= now => "expired".to_owned(),
+                    (None, Some(end)) => format!("live, {} days left", (end - now) / 86_400_000),
+                    (None, None) => "live".to_owned(),
                 };
-                println!("{}\t{}\t{state}", token.id, token.name);
+                println!("{}\t{}\t{}\t{state}", token.id, token.name, token.scope);
             }
         }
         TokenCommand::Revoke { user, id } => {

@@ -1,15 +1,14 @@
 //! Live updates: one pump reads new events from the store and fans them out to every open
 //! server-sent-event stream, which sends those of its project (after a backlog on reconnect).
 
+use crate::api::access::Signed;
 use crate::api::error::{ApiError, ApiQuery};
-use app::auth::CurrentUser;
+use app::auth::access::{self, Act};
 use app::db::{self, events::Event};
-use app::error::AppError;
 use app::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::Extension;
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -101,7 +100,7 @@ struct Listener {
 /// job), resuming after `Last-Event-ID` with what the stream missed.
 pub async fn stream(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Signed(caller): Signed,
     ApiQuery(query): ApiQuery<EventQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -109,9 +108,7 @@ pub async fn stream(
         .project
         .split_once('/')
         .ok_or_else(|| ApiError::invalid("project", "project is owner/name"))?;
-    let project = db::projects::find_visible(&state.db, user.id, owner, name)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let project = access::project(&state.db, &caller, owner, name, Act::Read).await?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -1,8 +1,8 @@
 //! Authentication of every request: who is calling, and what to do when nobody is.
 
 use crate::api::error::ApiError;
-use app::auth::{self, CurrentUser};
-use app::db::{self, users::User};
+use app::auth::{self, Caller, Grant};
+use app::db;
 use app::error::AppError;
 use app::state::AppState;
 use app::url::encode_component;
@@ -23,19 +23,25 @@ pub async fn authenticate(
     if is_static(path) || path == "/healthz" {
         return next.run(request).await;
     }
-    let user = match auth::user_from_headers(&state.db, request.headers()).await {
-        Ok(user) => user,
+    let caller = match auth::caller_from_headers(&state.db, request.headers()).await {
+        Ok(caller) => caller,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    if let Some(user) = user {
+    if let Some(caller) = caller {
+        if matches!(caller.grant, Grant::Job { .. }) && !job_token_reaches(path) {
+            return ApiError::from(AppError::Forbidden(
+                "a job's token works only on the tracking APIs (/api/v1 and MLflow's)".into(),
+            ))
+            .into_response();
+        }
         if let Some(view) = ViewPath::from_pathname(path) {
-            match view_exists(&state, &user, &view).await {
+            match view_exists(&state, &caller, &view).await {
                 Ok(true) => {}
                 Ok(false) => return not_found_page(),
                 Err(error) => return ApiError::from(error).into_response(),
             }
         }
-        request.extensions_mut().insert(CurrentUser(user));
+        request.extensions_mut().insert(caller);
         return next.run(request).await;
     }
     match Access::of(path) {
@@ -48,9 +54,10 @@ pub async fn authenticate(
     }
 }
 
-/// Whether every level of a Miller view's path exists and `viewer` may see it. Checked before
+/// Whether every level of a Miller view's path exists and `caller` may see it. Checked before
 /// the page streams, because a streamed page has sent its status before its data is read.
-async fn view_exists(state: &AppState, viewer: &User, view: &ViewPath) -> sqlx::Result<bool> {
+async fn view_exists(state: &AppState, caller: &Caller, view: &ViewPath) -> sqlx::Result<bool> {
+    let viewer = &caller.user;
     let db = &state.db;
     let Some(user) = &view.user else {
         return Ok(true);
@@ -79,6 +86,19 @@ fn not_found_page() -> Response {
         <p>No user, project or job lives at this address, or it is private.</p>\
         <a href=\"/\">Back to the start</a></main></body></html>";
     (StatusCode::NOT_FOUND, Html(html)).into_response()
+}
+
+/// Whether a job's token may call `path`: the APIs a training script logs through, not the web
+/// app's pages and server functions nor the runner protocol.
+fn job_token_reaches(path: &str) -> bool {
+    (path.starts_with("/api/v1/") && !path.starts_with("/api/v1/runner/"))
+        || [
+            "/api/2.0/mlflow/",
+            "/ajax-api/2.0/mlflow/",
+            "/api/3.0/mlflow/",
+        ]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 /// What a request without credentials may reach.
@@ -129,5 +149,14 @@ mod tests {
             !is_static("/u/ann.lee"),
             "a dot in a name does not skip sign-in"
         );
+    }
+
+    #[test]
+    fn a_job_token_reaches_only_the_tracking_apis() {
+        assert!(job_token_reaches("/api/v1/jobs/abc/metrics"));
+        assert!(job_token_reaches("/api/2.0/mlflow/runs/log-batch"));
+        assert!(!job_token_reaches("/api/v1/runner/lease"));
+        assert!(!job_token_reaches("/api/list_jobs"));
+        assert!(!job_token_reaches("/u/ann"));
     }
 }

@@ -1,5 +1,7 @@
-//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, and `sweep`.
+//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, `sweep` and
+//! `project`.
 
+pub mod projects;
 pub mod sweeps;
 
 use crate::cli::{ApplyArgs, CancelArgs, LogsArgs, Remote, RunArgs};

@@ -110,7 +110,12 @@ fn users_and_tokens_are_made_from_the_command_line() {
         .unwrap()
         .write_all(b"a long password\n")
         .unwrap();
-    assert!(create.wait_with_output().unwrap().status.success());
+    let created = create.wait_with_output().unwrap();
+    assert!(created.status.success());
+    assert!(
+        String::from_utf8_lossy(&created.stdout).contains("ann is an instance admin"),
+        "the first user administers the instance"
+    );
     assert_one_line_error(
         &millrace(&["user", "create", "ann", "--database", &database]),
         "already exists",
@@ -130,7 +135,34 @@ fn users_and_tokens_are_made_from_the_command_line() {
         millrace(&["token", "list", "--user", "ann", "--database", &database]).stdout,
     )
     .unwrap();
-    assert_eq!(listed, "1\tcli\tlive\n");
+    assert_eq!(listed, "1\tcli\twrite\tlive\n");
+    let read = millrace(&[
+        "token",
+        "create",
+        "--user",
+        "ann",
+        "--name",
+        "dash",
+        "--scope",
+        "read",
+        "--expires",
+        "30d",
+        "--database",
+        &database,
+    ]);
+    assert!(read.status.success());
+    let bad_scope = millrace(&[
+        "token",
+        "create",
+        "--user",
+        "ann",
+        "--scope",
+        "admin",
+        "--database",
+        &database,
+    ]);
+    assert!(!bad_scope.status.success());
+    assert!(String::from_utf8_lossy(&bad_scope.stderr).contains("unknown token scope 'admin'"));
     assert!(millrace(&[
         "token",
         "revoke",
@@ -146,11 +178,34 @@ fn users_and_tokens_are_made_from_the_command_line() {
         millrace(&["token", "list", "--user", "ann", "--database", &database]).stdout,
     )
     .unwrap();
-    assert_eq!(listed, "1\tcli\trevoked\n");
+    assert_eq!(
+        listed,
+        "2\tdash\tread\tlive, 29 days left\n1\tcli\twrite\trevoked\n"
+    );
 }
 
-/// A `millrace serve` process, killed when dropped so that a failing test leaves no server.
-struct Server(std::process::Child);
+#[tokio::test]
+async fn only_the_first_user_and_those_made_with_admin_administer_the_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("a.db").display());
+    for args in [&["ann"][..], &["ben"], &["cat", "--admin"]] {
+        let mut all = vec!["user", "create"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--database", &database]);
+        assert!(millrace(&all).status.success(), "{args:?}");
+    }
+    let store = app::db::Db::open(&database).await.unwrap();
+    let admins: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM users WHERE admin = 1 ORDER BY name")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(admins, ["ann", "cat"]);
+}
+
+/// A `millrace serve` process and its port, killed when dropped so that a failing test leaves no
+/// server.
+struct Server(std::process::Child, u16);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -175,6 +230,7 @@ fn start_server(database: &str, extra: &[&str]) -> Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
+        port,
     );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -227,4 +283,90 @@ fn serve_demo_fills_an_empty_database_once() {
     );
     // A second start keeps the workspace as it is instead of failing on the taken names.
     assert!(stop(start_server(&database, &["--demo"])).success());
+}
+
+/// Sends one HTTP/1.1 request to the server on `port` with a bearer `token`; status and body.
+fn http(port: u16, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+#[test]
+fn owners_choose_members_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("m.db").display());
+    let token_of = |name: &str| {
+        assert!(millrace(&["user", "create", name, "--database", &database])
+            .status
+            .success());
+        let made = millrace(&["token", "create", "--user", name, "--database", &database]);
+        String::from_utf8(made.stdout).unwrap().trim().to_owned()
+    };
+    let (ann, ben, cat) = (token_of("ann"), token_of("ben"), token_of("cat"));
+    let server = start_server(&database, &[]);
+    let url = format!("http://127.0.0.1:{}", server.1);
+    let port = server.1;
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        &ann,
+        r#"{"name": "xray"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let member = |token: &str, args: &[&str]| {
+        let mut all = vec!["project", "--server", &url, "--token", token, "member"];
+        all.extend_from_slice(args);
+        millrace(&all)
+    };
+    let new_job = |token: &str| {
+        http(
+            port,
+            "POST",
+            "/api/v1/projects/ann/xray/jobs",
+            token,
+            r#"{"name": "run"}"#,
+        )
+        .0
+    };
+    assert_eq!(new_job(&ben), 403, "a viewer may not write");
+
+    let added = member(&ann, &["add", "ann/xray", "ben"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert_eq!(new_job(&ben), 201, "a member writes");
+    assert_eq!(new_job(&cat), 403);
+    let listed = member(&cat, &["list", "ann/xray"]);
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "ann\towner\nben\tmember\n"
+    );
+    assert_one_line_error(&member(&ben, &["add", "ann/xray", "cat"]), "only the owner");
+    assert_one_line_error(
+        &member(&ann, &["add", "ann/xray", "nobody"]),
+        "no user 'nobody'",
+    );
+
+    assert!(member(&ann, &["remove", "ann/xray", "ben"])
+        .status
+        .success());
+    assert_eq!(new_job(&ben), 403, "a former member may not write");
+    assert!(stop(server).success());
 }

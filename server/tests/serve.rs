@@ -85,9 +85,10 @@ async fn acknowledged_points_survive_kill_9() {
     db::projects::create(&store, ann.id, "xray", "", false)
         .await
         .unwrap();
-    let (_, token) = app::auth::create_token(&store, ann.id, "test")
-        .await
-        .unwrap();
+    let (_, token) =
+        app::auth::create_token(&store, ann.id, "test", app::model::TokenScope::Write, None)
+            .await
+            .unwrap();
     store.close().await;
 
     let (mut server, port) = spawn_server(&url);

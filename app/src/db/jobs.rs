@@ -24,6 +24,8 @@ pub struct NewJob {
     pub gpus: i64,
     /// The user who created it.
     pub created_by: Option<i64>,
+    /// The job token it was created with (a run a job started for itself), if any.
+    pub created_token: Option<i64>,
     /// Creation time; `None` means now.
     pub created_ms: Option<i64>,
     /// When it started running.
@@ -112,9 +114,9 @@ async fn insert_one(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (project_id, number, uid, name, status, command, params, created_by,
             created_ms, started_ms, finished_ms, duration_ms, gpus, runner, cost_usd, spec_name,
-            spec_hash, spec, retries, retries_left)
+            spec_hash, spec, retries, retries_left, created_token)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $19) RETURNING id",
+            $19, $19, $20) RETURNING id",
     )
     .bind(project)
     .bind(number)
@@ -135,6 +137,7 @@ async fn insert_one(
     .bind(run.map(|r| r.spec_hash.as_str()))
     .bind(run.map(|r| r.spec_json.as_str()))
     .bind(run.map_or(0, |r| r.retries))
+    .bind(job.created_token)
     .fetch_one(&mut *conn)
     .await?;
     for label in run.map(|r| r.labels.as_slice()).unwrap_or_default() {
@@ -192,7 +195,8 @@ pub async fn set_status(
 const SELECT_JOB: &str =
     "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
             j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
-            j.cost_usd, j.archived
+            j.cost_usd, j.archived, CAST(CASE WHEN j.spec IS NULL THEN 0 ELSE 1 END AS BIGINT) AS run_here,
+            j.created_token
      FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id";
 
 /// A job with what its API summary shows.
@@ -230,6 +234,10 @@ pub struct Job {
     pub cost_usd: Option<f64>,
     /// 1 when archived (an MLflow "deleted" run).
     pub archived: i64,
+    /// 1 when millrace runs it on a runner (it has a spec), 0 for a tracked job.
+    pub run_here: i64,
+    /// The job token it was created with, if a job created it.
+    pub created_token: Option<i64>,
 }
 
 impl Job {

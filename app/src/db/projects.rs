@@ -2,6 +2,7 @@
 
 use super::cursor::SortKey;
 use super::sql::{into_page, Arg, Order, Sql};
+use super::users::{User, USER_COLUMNS};
 use super::{now_ms, Db, PageError};
 use crate::model::{Filter, Page, ProjectSort, ProjectSummary, SortDir};
 use sqlx::AnyConnection;
@@ -51,9 +52,11 @@ impl From<Project> for ProjectSummary {
 const COLUMNS: &str = "p.id, p.owner_id, u.name AS owner, p.name, p.description, p.private, \
                        p.archived, p.job_count, p.created_ms, p.updated_ms, p.cost_usd";
 
-/// Who may see a project: everyone, unless it is private; then its owner and members.
+/// Who may see a project: everyone, unless it is private; then its owner, its members and the
+/// instance's admins.
 const VISIBLE_TO: &str = "(p.private = 0 OR p.owner_id = {v} OR EXISTS \
-     (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = {v}))";
+     (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = {v}) OR EXISTS \
+     (SELECT 1 FROM users a WHERE a.id = {v} AND a.admin = 1))";
 
 /// Creates a project for `owner`; fails with a unique violation if the owner has one of that name.
 pub async fn create(
@@ -120,7 +123,7 @@ pub async fn all_visible(db: &Db, viewer: i64) -> sqlx::Result<Vec<Project>> {
     sql.query_as::<Project>().fetch_all(db.pool()).await
 }
 
-/// Lets `user` see the private project `project`.
+/// Makes `user` a member of `project`: they read and write it, private or not.
 pub async fn add_member(db: &Db, project: i64, user: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO project_members (project_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -130,6 +133,39 @@ pub async fn add_member(db: &Db, project: i64, user: i64) -> sqlx::Result<()> {
     .execute(db.pool())
     .await
     .map(|_| ())
+}
+
+/// Ends `user`'s membership of `project`; false if they were not a member.
+pub async fn remove_member(db: &Db, project: i64, user: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
+        .bind(project)
+        .bind(user)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether `user` is a member of `project`.
+pub async fn is_member(db: &Db, project: i64, user: i64) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM project_members WHERE project_id = $1 AND user_id = $2",
+    )
+    .bind(project)
+    .bind(user)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The members of `project`, by name.
+pub async fn members(db: &Db, project: i64) -> sqlx::Result<Vec<User>> {
+    sqlx::query_as::<_, User>(&format!(
+        "SELECT {USER_COLUMNS} FROM project_members m JOIN users u ON u.id = m.user_id
+         WHERE m.project_id = $1 ORDER BY u.name"
+    ))
+    .bind(project)
+    .fetch_all(db.pool())
+    .await
 }
 
 /// The project `owner/name`, if it exists and `viewer` may see it.
@@ -269,6 +305,23 @@ mod tests {
                     .unwrap()
                     .id,
                 secret
+            );
+
+            let dan = users::create(&db, "dan", "Dan").await.unwrap();
+            users::set_admin(&db, dan.id, true).await.unwrap();
+            assert_eq!(names(dan.id).await, ["open", "secret"], "admins see all");
+            assert_eq!(
+                members(&db, secret).await.unwrap(),
+                [users::find_by_name(&db, "cat").await.unwrap().unwrap()]
+            );
+            assert!(is_member(&db, secret, cat.id).await.unwrap());
+            assert!(remove_member(&db, secret, cat.id).await.unwrap());
+            assert!(!remove_member(&db, secret, cat.id).await.unwrap());
+            assert!(!is_member(&db, secret, cat.id).await.unwrap());
+            assert_eq!(
+                names(cat.id).await,
+                ["open"],
+                "a former member no longer sees it"
             );
         })
         .await;

@@ -120,27 +120,20 @@ async fn next_fitting(
     Ok(row.map(|(id,)| id))
 }
 
-/// Creates the job's token: an API token of the job's creator, revoked when the job ends.
+/// Creates the job's token, which acts only for this job (see [`super::tokens`]); a token of an
+/// earlier lease dies first, so a job leased again cannot be written to by its old process.
 async fn job_token(tx: &mut Tx, job: i64, now: i64) -> sqlx::Result<(Option<i64>, Option<String>)> {
-    let row: (Option<i64>, String) =
-        sqlx::query_as("SELECT created_by, uid FROM jobs WHERE id = $1")
-            .bind(job)
-            .fetch_one(&mut **tx)
-            .await?;
-    let (Some(user), uid) = row else {
+    super::tokens::revoke_for_job(tx, job, now).await?;
+    let creator: Option<i64> = sqlx::query_scalar("SELECT created_by FROM jobs WHERE id = $1")
+        .bind(job)
+        .fetch_one(&mut **tx)
+        .await?;
+    let Some(user) = creator else {
         return Ok((None, None));
     };
     let secret = crate::auth::new_secret();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_ms) VALUES ($1, $2, $3, $4)
-         RETURNING id",
-    )
-    .bind(user)
-    .bind(format!("job {uid}"))
-    .bind(crate::auth::hash_secret(&secret))
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    let hash = crate::auth::hash_secret(&secret);
+    let id = super::tokens::insert_for_job(tx, user, job, &hash, now).await?;
     Ok((Some(id), Some(secret)))
 }
 
@@ -366,15 +359,7 @@ async fn add_cost_to_project(tx: &mut Tx, job: i64) -> sqlx::Result<()> {
 
 /// Revokes the job's token, so its tracking code can no longer write once it has ended.
 async fn end_token(tx: &mut Tx, job: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE api_tokens SET revoked_ms = $1
-         WHERE id = (SELECT token_id FROM jobs WHERE id = $2) AND revoked_ms IS NULL",
-    )
-    .bind(now_ms())
-    .bind(job)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    super::tokens::revoke_for_job(tx, job, now_ms()).await
 }
 
 /// What a cancel request did.

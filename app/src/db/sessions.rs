@@ -1,6 +1,6 @@
 //! Queries on `sessions`: browser logins, stored by the hash of the cookie's secret.
 
-use super::users::User;
+use super::users::{User, USER_COLUMNS};
 use super::{now_ms, Db};
 
 /// Stores a session for `user` that ends at `expires_ms`.
@@ -17,11 +17,10 @@ pub async fn insert(db: &Db, token_hash: &str, user: i64, expires_ms: i64) -> sq
 
 /// The user of the unexpired session with this hash.
 pub async fn user_for_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as::<_, User>(
-        "SELECT u.id, u.name, u.display_name, u.created_ms
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_ms > $2",
-    )
+    sqlx::query_as::<_, User>(&format!(
+        "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_ms > $2"
+    ))
     .bind(token_hash)
     .bind(now_ms())
     .fetch_optional(db.pool())

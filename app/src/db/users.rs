@@ -16,7 +16,19 @@ pub struct User {
     pub display_name: String,
     /// Milliseconds since the Unix epoch.
     pub created_ms: i64,
+    /// 1 for an instance admin, who may read and write everything.
+    pub admin: i64,
 }
+
+impl User {
+    /// Whether this is an instance admin.
+    pub fn is_admin(&self) -> bool {
+        self.admin != 0
+    }
+}
+
+/// The columns of [`User`], from `users` aliased `u`.
+pub(crate) const USER_COLUMNS: &str = "u.id, u.name, u.display_name, u.created_ms, u.admin";
 
 impl From<User> for UserSummary {
     fn from(user: User) -> Self {
@@ -42,7 +54,7 @@ pub async fn create_at(
 ) -> sqlx::Result<User> {
     sqlx::query_as::<_, User>(
         "INSERT INTO users (name, display_name, created_ms) VALUES ($1, $2, $3)
-         RETURNING id, name, display_name, created_ms",
+         RETURNING id, name, display_name, created_ms, admin",
     )
     .bind(name)
     .bind(display_name)
@@ -53,12 +65,22 @@ pub async fn create_at(
 
 /// The user called `name`, if any.
 pub async fn find_by_name(db: &Db, name: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as::<_, User>(
-        "SELECT id, name, display_name, created_ms FROM users WHERE name = $1",
-    )
+    sqlx::query_as::<_, User>(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.name = $1"
+    ))
     .bind(name)
     .fetch_optional(db.pool())
     .await
+}
+
+/// Makes `user` an instance admin, or an ordinary user again.
+pub async fn set_admin(db: &Db, user: i64, admin: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET admin = $1 WHERE id = $2")
+        .bind(i64::from(admin))
+        .bind(user)
+        .execute(db.pool())
+        .await
+        .map(|_| ())
 }
 
 /// Whether the instance has any user yet (an empty database gets the demo with `serve --demo`).
@@ -90,10 +112,10 @@ pub async fn with_password_hash(db: &Db, name: &str) -> sqlx::Result<Option<(Use
         user: User,
         hash: String,
     }
-    let row = sqlx::query_as::<_, Row>(
-        "SELECT u.id, u.name, u.display_name, u.created_ms, p.hash
-         FROM users u JOIN passwords p ON p.user_id = u.id WHERE u.name = $1",
-    )
+    let row = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {USER_COLUMNS}, p.hash FROM users u JOIN passwords p ON p.user_id = u.id
+         WHERE u.name = $1"
+    ))
     .bind(name)
     .fetch_optional(db.pool())
     .await?;
@@ -111,18 +133,18 @@ pub async fn page(
 ) -> Result<Page<UserSummary>, PageError> {
     let desc = dir == SortDir::Desc;
     let (name, key) = match sort {
-        UserSort::Name => ("name", "name"),
-        UserSort::Created => ("created", "created_ms"),
+        UserSort::Name => ("name", "u.name"),
+        UserSort::Created => ("created", "u.created_ms"),
     };
     let order = Order {
         name: format!("{name}-{}", if desc { "desc" } else { "asc" }),
         key,
-        id: "id",
+        id: "u.id",
         desc,
     };
-    let mut sql = Sql::new("SELECT id, name, display_name, created_ms FROM users WHERE 1 = 1");
+    let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS} FROM users u WHERE 1 = 1"));
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        sql.contains("name || ' ' || display_name", text);
+        sql.contains("u.name || ' ' || u.display_name", text);
     }
     sql.keyset(&order, cursor, limit)?;
     let rows = sql.query_as::<User>().fetch_all(db.pool()).await?;

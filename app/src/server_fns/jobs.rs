@@ -136,7 +136,8 @@ pub async fn rename_job(
 /// Lookups the job server functions share.
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use crate::auth::require_user;
+    use crate::auth::access::{self, Act};
+    use crate::auth::require_caller;
     use crate::db::{self, jobs::Job, projects::Project, Tx};
     use crate::error::AppError;
     use crate::model::{JobDetail, JobStatus, MetricSummary};
@@ -149,21 +150,20 @@ pub(crate) mod ssr {
         owner: &str,
         name: &str,
     ) -> Result<Project, AppError> {
-        let viewer = require_user()?;
-        db::projects::find_visible(&state.db, viewer.id, owner, name)
-            .await?
-            .ok_or(AppError::NotFound)
+        access::project(&state.db, &require_caller()?, owner, name, Act::Read).await
     }
 
     /// For an action on the jobs with global ids `uids` of `owner/project`: a write
     /// transaction and their database ids, every one checked before anything is written.
+    /// Only the project's owner and members (and admins) may act on its jobs.
     pub async fn jobs_to_write(
         owner: &str,
         project: &str,
         uids: &[String],
     ) -> Result<(Tx, Vec<i64>), AppError> {
         let state = expect_context::<AppState>();
-        let project = visible_project(&state, owner, project).await?;
+        let caller = require_caller()?;
+        let project = access::project(&state.db, &caller, owner, project, Act::Write).await?;
         let ids = job_ids(&state, project.id, uids).await?;
         Ok((state.db.begin().await?, ids))
     }

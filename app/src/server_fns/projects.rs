@@ -13,12 +13,12 @@ pub async fn list_projects(
     query: ColumnQuery<ProjectSort>,
     cursor: Option<String>,
 ) -> Result<Page<ProjectSummary>, AppError> {
-    use crate::{auth::require_user, db, server_fns::with_status, state::AppState};
+    use crate::{auth::require_caller, db, server_fns::with_status, state::AppState};
 
     with_status(
         async {
             let state = expect_context::<AppState>();
-            let viewer = require_user()?;
+            let viewer = require_caller()?.user;
             let owner = db::users::find_by_name(&state.db, &owner)
                 .await?
                 .ok_or(AppError::NotFound)?;
@@ -39,7 +39,7 @@ pub async fn list_projects(
     )
 }
 
-/// Renames `owner/project` (only its owner may); answers the new name, which is its new URL.
+/// Renames `owner/project` (only its owner or an admin may); answers the new name, which is its new URL.
 #[server(input = Json, endpoint = "rename_project")]
 pub async fn rename_project(
     owner: String,
@@ -52,7 +52,7 @@ pub async fn rename_project(
     with_status(
         async {
             let state = expect_context::<AppState>();
-            let project = ssr::owned_project(&state, &owner, &project).await?;
+            let project = ssr::managed_project(&state, &owner, &project).await?;
             let name = Name::parse(name.trim(), Name::MAX_PROJECT)
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
             if db::projects::find_visible(&state.db, project.owner_id, &owner, name.as_str())
@@ -70,7 +70,7 @@ pub async fn rename_project(
     )
 }
 
-/// Archives the projects named `projects` of `owner` (only their owner may).
+/// Archives the projects named `projects` of `owner` (only their owner or an admin may).
 #[server(input = Json, endpoint = "archive_projects")]
 pub async fn archive_projects(
     owner: String,
@@ -88,7 +88,7 @@ pub async fn archive_projects(
             // All are checked before any is changed.
             let mut ids = Vec::with_capacity(projects.len());
             for name in &projects {
-                ids.push(ssr::owned_project(&state, &owner, name).await?.id);
+                ids.push(ssr::managed_project(&state, &owner, name).await?.id);
             }
             for id in ids {
                 db::projects::set_archived(&state.db, id, archived).await?;
@@ -102,26 +102,19 @@ pub async fn archive_projects(
 /// Lookups the project server functions share.
 #[cfg(feature = "ssr")]
 mod ssr {
-    use crate::auth::require_user;
-    use crate::db::{self, projects::Project};
+    use crate::auth::access::{self, Act};
+    use crate::auth::require_caller;
+    use crate::db::projects::Project;
     use crate::error::AppError;
     use crate::state::AppState;
 
-    /// The project `owner/name`, if the signed-in user owns it.
-    pub async fn owned_project(
+    /// The project `owner/name`, if the signed-in user may rename or archive it (its owner, or
+    /// an admin).
+    pub async fn managed_project(
         state: &AppState,
         owner: &str,
         name: &str,
     ) -> Result<Project, AppError> {
-        let viewer = require_user()?;
-        let project = db::projects::find_visible(&state.db, viewer.id, owner, name)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if project.owner_id != viewer.id {
-            return Err(AppError::Invalid(format!(
-                "only {owner} can rename or archive {owner}/{name}"
-            )));
-        }
-        Ok(project)
+        access::project(&state.db, &require_caller()?, owner, name, Act::Manage).await
     }
 }

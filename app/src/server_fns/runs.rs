@@ -47,14 +47,14 @@ pub async fn rerun_jobs(
     project: String,
     jobs: Vec<String>,
 ) -> Result<Vec<i64>, AppError> {
-    use crate::auth::require_user;
+    use crate::auth::require_caller;
     use crate::db::queue;
     use crate::server_fns::{jobs::ssr, with_status};
     use crate::state::AppState;
 
     with_status(
         async {
-            let user = require_user()?;
+            let user = require_caller()?.user;
             let (mut tx, ids) = ssr::jobs_to_write(&owner, &project, &jobs).await?;
             let mut numbers = Vec::with_capacity(ids.len());
             for id in ids {
@@ -122,11 +122,11 @@ pub async fn get_logs(
 /// Every registered runner with its load.
 #[server(input = Json, endpoint = "list_runners")]
 pub async fn list_runners() -> Result<Vec<RunnerInfo>, AppError> {
-    use crate::{auth::require_user, db, server_fns::with_status, state::AppState};
+    use crate::{auth::require_caller, db, server_fns::with_status, state::AppState};
 
     with_status(
         async {
-            require_user()?;
+            require_caller()?;
             let state = expect_context::<AppState>();
             let rows = db::runners::list(&state.db).await?;
             Ok(rows

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// The signed-in user.
 #[server]
 pub async fn get_me() -> Result<Me, AppError> {
-    let user = crate::server_fns::with_status(crate::auth::require_user())?;
+    let user = crate::server_fns::with_status(crate::auth::require_caller())?.user;
     Ok(Me {
         name: user.name,
         display_name: user.display_name,

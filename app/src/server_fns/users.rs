@@ -12,12 +12,12 @@ pub async fn list_users(
     query: ColumnQuery<UserSort>,
     cursor: Option<String>,
 ) -> Result<Page<UserSummary>, AppError> {
-    use crate::{auth::require_user, db, server_fns::with_status, state::AppState};
+    use crate::{auth::require_caller, db, server_fns::with_status, state::AppState};
 
     with_status(
         async {
             let state = expect_context::<AppState>();
-            require_user()?;
+            require_caller()?;
             let page = db::users::page(
                 &state.db,
                 query.sort,

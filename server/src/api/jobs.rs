@@ -1,16 +1,15 @@
 //! `/api/v1` jobs: create one in a project, read its summary, set its status.
 
+use super::access::{ReadJob, ReadProject, RunsIn, Signed, WriteJob};
 use super::error::{ApiError, ApiJson};
-use super::visible_job::VisibleJob;
 use crate::protojson::stored_double_json;
-use app::auth::CurrentUser;
 use app::db::{self, events, jobs::NewJob};
 use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -36,16 +35,14 @@ pub struct NewJobBody {
     status: Option<JobStatus>,
 }
 
-/// Creates a job in a project the caller can see; answers 201 with its number and id.
+/// Creates a job in a project the caller may create runs in; answers 201 with its number and
+/// id.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path((owner, project)): Path<(String, String)>,
+    Signed(caller): Signed,
+    RunsIn(project): RunsIn,
     ApiJson(body): ApiJson<NewJobBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let status = body.status.unwrap_or(JobStatus::Running);
     validate(&body, status)?;
     let now = db::now_ms();
@@ -56,7 +53,8 @@ pub async fn create(
         params: body.params,
         tags: body.tags.into_iter().collect(),
         gpus: body.gpus,
-        created_by: Some(user.id),
+        created_by: Some(caller.user.id),
+        created_token: caller.job_token(),
         created_ms: Some(now),
         started_ms: (status == JobStatus::Running).then_some(now),
         ..NewJob::default()
@@ -102,7 +100,7 @@ fn validate(body: &NewJobBody, status: JobStatus) -> Result<(), ApiError> {
 /// The job `uid` as the API shows it: attributes, parameters, tags and metric summaries.
 pub async fn show(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    ReadJob(job): ReadJob,
 ) -> Result<Json<Value>, ApiError> {
     describe(&state, job).await
 }
@@ -110,12 +108,9 @@ pub async fn show(
 /// The job `job` (number or global id) of project `owner/project`, as [`show`] gives it.
 pub async fn show_in_project(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path((owner, project, job)): Path<(String, String, String)>,
+    ReadProject(project): ReadProject,
+    Path((_, _, job)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let job = db::jobs::find_in_project(&state.db, project.id, &job)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -152,12 +147,23 @@ pub struct StatusBody {
     status: JobStatus,
 }
 
-/// Moves the job to a new status, recording start and end times.
+/// Moves the job to a new status, recording start and end times. A job millrace runs takes
+/// its status from its runner: it may only be ended here (see `JobStatus::client_may_set`).
 pub async fn set_status(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    WriteJob(job): WriteJob,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let current = JobStatus::from_code(job.status).unwrap_or(JobStatus::Lost);
+    if !current.client_may_set(body.status, job.run_here != 0) {
+        return Err(AppError::Conflict(format!(
+            "job #{} is run by millrace and is {}: its runner reports its status; \
+             cancel or rerun it instead",
+            job.number,
+            current.as_str()
+        ))
+        .into());
+    }
     let mut tx = state.db.begin().await?;
     db::jobs::set_status(&mut tx, job.id, body.status, db::now_ms()).await?;
     let payload = json!({ "status": body.status.as_str() });

@@ -1,7 +1,7 @@
 //! `POST /api/v1/jobs/{uid}/logs`: lines of a job's output.
 
+use super::access::WriteJob;
 use super::error::{ApiError, ApiJson};
-use super::visible_job::VisibleJob;
 use app::db::{self, events};
 use app::state::AppState;
 use axum::extract::State;
@@ -32,7 +32,7 @@ pub struct LogLine {
 /// Appends the lines in one transaction, runs of the same stream as one chunk each.
 pub async fn append(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    WriteJob(job): WriteJob,
     ApiJson(body): ApiJson<LogBody>,
 ) -> Result<Json<Value>, ApiError> {
     if body.lines.len() > MAX_LINES {

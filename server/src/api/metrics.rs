@@ -1,8 +1,8 @@
 //! `POST /api/v1/jobs/{uid}/metrics`: a batch of metric points, all or nothing.
 
+use super::access::WriteJob;
 use super::error::{ApiError, ApiJson};
 use super::jobs::MAX_NAME;
-use super::visible_job::VisibleJob;
 use crate::protojson::{double, int64};
 use app::db::{self, events, metrics::Point};
 use app::state::AppState;
@@ -20,7 +20,7 @@ pub const MAX_POINTS: usize = 10_000;
 /// "-Infinity", `wall_ms` defaults to now.
 pub async fn append(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    WriteJob(job): WriteJob,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let points = parse(&body, db::now_ms())?;

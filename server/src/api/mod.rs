@@ -1,72 +1,148 @@
 //! millrace's own REST API under `/api/v1`: the route table.
 
+pub mod access;
 pub mod error;
 pub mod jobs;
 pub mod logs;
 mod me;
+pub mod members;
 pub mod metrics;
 pub mod runner;
 pub mod runs;
 pub mod sweeps;
-pub mod visible_job;
 
+use app::auth::access::{Act, Policy};
 use app::error::AppError;
 use app::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use error::ApiError;
 
 /// Largest request body: 10,000 points or log lines with room to spare.
 pub const BODY_LIMIT: usize = 16 << 20;
 
-/// The `/api/v1` routes; unknown paths answer 404 in the API's error shape.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me", get(me::show))
-        .route("/projects/{owner}/{project}/jobs", post(jobs::create))
-        .route(
-            "/projects/{owner}/{project}/jobs/{job}",
-            get(jobs::show_in_project),
-        )
-        .route("/jobs/{uid}", get(jobs::show))
-        .route("/jobs/{uid}/status", post(jobs::set_status))
-        .route("/jobs/{uid}/metrics", post(metrics::append))
-        .route("/jobs/{uid}/logs", post(logs::append).get(runs::logs))
-        .route("/projects/{owner}/{project}/apply", post(runs::apply))
-        .route("/jobs/{uid}/cancel", post(runs::cancel))
-        .route(
-            "/projects/{owner}/{project}/sweeps",
-            get(sweeps::list).post(sweeps::create),
-        )
-        .route("/sweeps/{id}", get(sweeps::show))
-        .route("/sweeps/{id}/cancel", post(sweeps::cancel))
-        .route("/sweeps/{id}/clone", post(sweeps::clone_form))
-        .route("/jobs/{uid}/rerun", post(runs::rerun))
-        .route("/jobs/{uid}/artifacts", get(runs::artifacts))
-        .route("/jobs/{uid}/artifacts/{*path}", get(runs::artifact))
-        .route(
-            "/snapshots",
-            post(runs::upload_snapshot).layer(DefaultBodyLimit::max(crate::files::MAX_SNAPSHOT)),
-        )
-        .route("/events", get(crate::events::stream))
-        .nest("/runner", runner_router())
-        .fallback(|| async { ApiError::from(AppError::NotFound) })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+/// One route of the API: its method and path (under `/api/v1`), who may call it, and its
+/// handler. The permission test walks [`routes`] and calls each as every kind of caller.
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path, with `{name}` parameters, under `/api/v1`.
+    pub path: &'static str,
+    /// Who may call it; the handler's extractors enforce it.
+    pub policy: Policy,
+    handler: MethodRouter<AppState>,
 }
 
-/// The runner protocol, authenticated by runner tokens (see [`runner::RunnerToken`]).
-fn runner_router() -> Router<AppState> {
-    Router::new()
-        .route("/register", post(runner::register))
-        .route("/lease", post(runner::lease))
-        .route("/heartbeat", post(runner::heartbeat))
-        .route("/jobs/{uid}/started", post(runner::started))
-        .route("/jobs/{uid}/output", post(runner::output))
-        .route("/jobs/{uid}/finish", post(runner::finish))
-        .route(
-            "/jobs/{uid}/artifacts/{*path}",
-            put(runner::upload_artifact).layer(DefaultBodyLimit::max(crate::files::MAX_ARTIFACT)),
+impl Route {
+    fn new<H, T>(method: Method, path: &'static str, policy: Policy, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+        Self {
+            method,
+            path,
+            policy,
+            handler: on(filter, handler),
+        }
+    }
+
+    /// The route with a larger body limit than [`BODY_LIMIT`].
+    fn body_limit(mut self, bytes: usize) -> Self {
+        self.handler = self.handler.layer(DefaultBodyLimit::max(bytes));
+        self
+    }
+}
+
+fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, p: Policy, h: H) -> Route {
+    Route::new(Method::GET, path, p, h)
+}
+
+fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, p: Policy, h: H) -> Route {
+    Route::new(Method::POST, path, p, h)
+}
+
+fn put<H: Handler<T, AppState>, T: 'static>(path: &'static str, p: Policy, h: H) -> Route {
+    Route::new(Method::PUT, path, p, h)
+}
+
+fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, p: Policy, h: H) -> Route {
+    Route::new(Method::DELETE, path, p, h)
+}
+
+/// Every route of `/api/v1`.
+pub fn routes() -> Vec<Route> {
+    use Policy::{Project, Runner, Signed, Writer};
+    let read = Project(Act::Read);
+    let write = Project(Act::Write);
+    let write_job = Project(Act::WriteJob);
+    vec![
+        get("/me", Signed, me::show),
+        post(
+            "/projects/{owner}/{project}/jobs",
+            Project(Act::CreateRun),
+            jobs::create,
+        ),
+        get(
+            "/projects/{owner}/{project}/jobs/{job}",
+            read,
+            jobs::show_in_project,
+        ),
+        get("/projects/{owner}/{project}/members", read, members::list),
+        put(
+            "/projects/{owner}/{project}/members/{user}",
+            Project(Act::Manage),
+            members::add,
+        ),
+        delete(
+            "/projects/{owner}/{project}/members/{user}",
+            Project(Act::Manage),
+            members::remove,
+        ),
+        get("/jobs/{uid}", read, jobs::show),
+        post("/jobs/{uid}/status", write_job, jobs::set_status),
+        post("/jobs/{uid}/metrics", write_job, metrics::append),
+        post("/jobs/{uid}/logs", write_job, logs::append),
+        get("/jobs/{uid}/logs", read, runs::logs),
+        post("/projects/{owner}/{project}/apply", write, runs::apply),
+        post("/jobs/{uid}/cancel", write, runs::cancel),
+        get("/projects/{owner}/{project}/sweeps", read, sweeps::list),
+        post("/projects/{owner}/{project}/sweeps", write, sweeps::create),
+        get("/sweeps/{id}", read, sweeps::show),
+        post("/sweeps/{id}/cancel", write, sweeps::cancel),
+        post("/sweeps/{id}/clone", write, sweeps::clone_form),
+        post("/jobs/{uid}/rerun", write, runs::rerun),
+        get("/jobs/{uid}/artifacts", read, runs::artifacts),
+        get("/jobs/{uid}/artifacts/{*path}", read, runs::artifact),
+        post("/snapshots", Writer, runs::upload_snapshot).body_limit(crate::files::MAX_SNAPSHOT),
+        get("/events", read, crate::events::stream),
+        post("/runner/register", Runner, runner::register),
+        post("/runner/lease", Runner, runner::lease),
+        post("/runner/heartbeat", Runner, runner::heartbeat),
+        post("/runner/jobs/{uid}/started", Runner, runner::started),
+        post("/runner/jobs/{uid}/output", Runner, runner::output),
+        post("/runner/jobs/{uid}/finish", Runner, runner::finish),
+        put(
+            "/runner/jobs/{uid}/artifacts/{*path}",
+            Runner,
+            runner::upload_artifact,
         )
-        .route("/snapshots/{sha}", get(runner::snapshot))
+        .body_limit(crate::files::MAX_ARTIFACT),
+        get("/runner/snapshots/{sha}", Runner, runner::snapshot),
+    ]
+}
+
+/// The `/api/v1` routes; unknown paths answer 404 in the API's error shape.
+pub fn router() -> Router<AppState> {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
+        .fallback(|| async { ApiError::from(AppError::NotFound) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }

@@ -1,11 +1,11 @@
 //! `/api/v1` for jobs that millrace runs: apply a spec, cancel, rerun, follow logs, snapshots
 //! and artifacts.
 
+use super::access::{ControlJob, ReadJob, Signed, WriteProject};
 use super::error::{ApiError, ApiJson, ApiQuery};
-use super::visible_job::VisibleJob;
 use crate::files;
 use crate::spec::JobRequest;
-use app::auth::CurrentUser;
+use app::auth::access::may_write;
 use app::db::{self, queue};
 use app::error::AppError;
 use app::model::JobStatus;
@@ -14,7 +14,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -35,14 +35,12 @@ pub struct ApplyQuery {
 /// same content: `created` (201), `changed` (201, names the previous job) or `unchanged` (200).
 pub async fn apply(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path((owner, project)): Path<(String, String)>,
+    Signed(caller): Signed,
+    WriteProject(project): WriteProject,
     ApiQuery(query): ApiQuery<ApplyQuery>,
     ApiJson(request): ApiJson<JobRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = caller.user;
     request
         .check()
         .map_err(|(path, message)| ApiError::invalid(path.join("."), message))?;
@@ -116,7 +114,7 @@ pub async fn check_snapshot(state: &AppState, field: &str, sha: &str) -> Result<
 /// Stops a job: a queued one at once, a running one through its runner within a heartbeat.
 pub async fn cancel(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    ControlJob(job): ControlJob,
 ) -> Result<Json<Value>, ApiError> {
     let mut tx = state.db.begin().await?;
     let outcome = queue::cancel(&mut tx, job.id).await?;
@@ -140,11 +138,11 @@ pub async fn cancel(
 /// Queues a new job with the spec of an earlier one.
 pub async fn rerun(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    VisibleJob(job): VisibleJob,
+    Signed(caller): Signed,
+    ControlJob(job): ControlJob,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut tx = state.db.begin().await?;
-    let Some(new) = queue::rerun(&mut tx, job.id, user.id).await? else {
+    let Some(new) = queue::rerun(&mut tx, job.id, caller.user.id).await? else {
         return Err(ApiError::invalid(
             "uid",
             "only jobs millrace ran can be rerun",
@@ -177,7 +175,7 @@ const MAX_LOG_WAIT: Duration = Duration::from_secs(30);
 /// job with a chain of these.
 pub async fn logs(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    ReadJob(job): ReadJob,
     ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let deadline = Instant::now() + Duration::from_millis(query.wait_ms).min(MAX_LOG_WAIT);
@@ -205,11 +203,14 @@ pub async fn logs(
     }
 }
 
-/// Stores a code snapshot (a .tar.gz) under its SHA-256 and answers the hash.
+/// Stores a code snapshot (a .tar.gz) under its SHA-256 and answers the hash. Any caller who
+/// may write at all may upload one; it is used only by jobs they may queue.
 pub async fn upload_snapshot(
     State(state): State<AppState>,
+    Signed(caller): Signed,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    may_write(&caller)?;
     if !body.starts_with(&[0x1f, 0x8b]) {
         return Err(ApiError::invalid("body", "a snapshot is a .tar.gz file"));
     }
@@ -225,7 +226,7 @@ pub async fn upload_snapshot(
 /// The artifacts a job kept: path and size of each.
 pub async fn artifacts(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    ReadJob(job): ReadJob,
 ) -> Result<Json<Value>, ApiError> {
     let root = state.runs.files_dir.clone();
     let listed = tokio::task::spawn_blocking(move || files::list_artifacts(&root, &job.uid))
@@ -242,7 +243,7 @@ pub async fn artifacts(
 /// One artifact's bytes.
 pub async fn artifact(
     State(state): State<AppState>,
-    VisibleJob(job): VisibleJob,
+    ReadJob(job): ReadJob,
     Path((_, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let path =

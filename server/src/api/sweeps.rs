@@ -1,13 +1,15 @@
 //! `/api/v1` sweeps: start one from a spec (or as a clone), list a project's, show one with
 //! its trials and best trial, cancel one.
 
+use super::access::{ReadProject, Signed, WriteProject};
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::runs::check_snapshot;
 use crate::spec::{SweepRequest, SweepSpec};
 use crate::sweep::Direction;
-use app::auth::CurrentUser;
+use app::auth::access::{self, Act};
+use app::auth::Caller;
+use app::db::projects::Project;
 use app::db::sweeps::{self, NewSweep, Sweep, SweepState, Trial, TrialState};
-use app::db::{self, projects::Project};
 use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
@@ -15,7 +17,7 @@ use app::url::encode_component;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::Redirect;
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -36,15 +38,12 @@ pub struct CreateQuery {
 /// A clone (`cloned_from`) always starts.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path((owner, project)): Path<(String, String)>,
+    Signed(caller): Signed,
+    WriteProject(project): WriteProject,
     ApiQuery(query): ApiQuery<CreateQuery>,
     ApiJson(request): ApiJson<SweepRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    check(&state, user.id, &project, &request).await?;
+    check(&state, &caller, &project, &request).await?;
     let hash = request.hash();
     let previous = sweeps::latest_named(&state.db, project.id, &request.spec.sweep).await?;
     if let Some(previous) = previous
@@ -65,7 +64,7 @@ pub async fn create(
         body.as_object_mut().expect("an object").remove("id");
         return Ok((StatusCode::OK, Json(body)));
     }
-    let id = insert(&state, user.id, &project, &request).await?;
+    let id = insert(&state, caller.user.id, &project, &request).await?;
     Ok((StatusCode::CREATED, Json(answer(action, id, previous))))
 }
 
@@ -104,11 +103,11 @@ pub struct CloneForm {
 /// old sweep again with the error and the changes as typed, so nothing typed is lost.
 pub async fn clone_form(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Signed(caller): Signed,
     Path(id): Path<String>,
     Form(form): Form<CloneForm>,
 ) -> Result<Redirect, ApiError> {
-    let old = find_visible(&state, user.id, &id).await?;
+    let (old, project) = find(&state, &caller, &id, Act::Write).await?;
     let (owner, name) = old.project.split_once('/').unwrap_or_default();
     let view = |query: String| format!("/u/{owner}/p/{name}?pview=sweeps&{query}");
     let changes: Vec<String> = form
@@ -118,22 +117,25 @@ pub async fn clone_form(
         .filter(|line| !line.is_empty())
         .map(str::to_owned)
         .collect();
-    Ok(match clone_of(&state, user.id, &old, &changes).await {
-        Ok(new) => Redirect::to(&view(format!("sweep={new}"))),
-        Err(message) => Redirect::to(&view(format!(
-            "sweep={}&cerr={}&cset={}",
-            old.id,
-            encode_component(&message),
-            encode_component(&form.changes)
-        ))),
-    })
+    Ok(
+        match clone_of(&state, &caller, &project, &old, &changes).await {
+            Ok(new) => Redirect::to(&view(format!("sweep={new}"))),
+            Err(message) => Redirect::to(&view(format!(
+                "sweep={}&cerr={}&cset={}",
+                old.id,
+                encode_component(&message),
+                encode_component(&form.changes)
+            ))),
+        },
+    )
 }
 
 /// Starts sweep `old` again with `changes`, learning from its trials; the new id, or what is
 /// wrong with the changes.
 async fn clone_of(
     state: &AppState,
-    user: i64,
+    caller: &Caller,
+    project: &Project,
     old: &Sweep,
     changes: &[String],
 ) -> Result<i64, String> {
@@ -149,12 +151,12 @@ async fn clone_of(
         (Some(field), None) => format!("{field}: {}", e.error),
         (None, None) => e.error.to_string(),
     };
-    let project = db::projects::find_visible_by_id(&state.db, user, old.project_id)
+    check(state, caller, project, &request)
         .await
-        .map_err(|e| said(e.into()))?
-        .ok_or_else(|| "its project is gone".to_owned())?;
-    check(state, user, &project, &request).await.map_err(said)?;
-    insert(state, user, &project, &request).await.map_err(said)
+        .map_err(said)?;
+    insert(state, caller.user.id, project, &request)
+        .await
+        .map_err(said)
 }
 
 fn answer(action: &str, id: i64, previous: Option<i64>) -> Value {
@@ -165,7 +167,7 @@ fn answer(action: &str, id: i64, previous: Option<i64>) -> Value {
 /// the sweep it clones.
 async fn check(
     state: &AppState,
-    user: i64,
+    caller: &Caller,
     project: &Project,
     request: &SweepRequest,
 ) -> Result<(), ApiError> {
@@ -186,7 +188,10 @@ async fn check(
         check_snapshot(state, "snapshot", sha).await?;
     }
     if let Some(old) = request.cloned_from {
-        if find_visible(state, user, &old.to_string()).await.is_err() {
+        if find(state, caller, &old.to_string(), Act::Read)
+            .await
+            .is_err()
+        {
             return Err(ApiError::invalid(
                 "cloned_from",
                 format!("there is no sweep {old}"),
@@ -199,12 +204,8 @@ async fn check(
 /// The sweeps of a project, newest first, without their trials.
 pub async fn list(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path((owner, project)): Path<(String, String)>,
+    ReadProject(project): ReadProject,
 ) -> Result<Json<Value>, ApiError> {
-    let project = db::projects::find_visible(&state.db, user.id, &owner, &project)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let listed = sweeps::list_for_project(&state.db, project.id, LIST_LIMIT).await?;
     let sweeps: Vec<Value> = listed.iter().map(summary).collect();
     Ok(Json(json!({ "sweeps": sweeps })))
@@ -213,10 +214,10 @@ pub async fn list(
 /// Sweep `id` with its spec, its trials and its best trial so far.
 pub async fn show(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Signed(caller): Signed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let sweep = find_visible(&state, user.id, &id).await?;
+    let (sweep, _) = find(&state, &caller, &id, Act::Read).await?;
     let trials = sweeps::trials(&state.db, sweep.id).await?;
     let spec: Value = serde_json::from_str(&sweep.spec).unwrap_or(Value::Null);
     let goal =
@@ -238,12 +239,12 @@ pub async fn show(
 /// Stops a running sweep: no more trials, and its queued and running trials are cancelled.
 pub async fn cancel(
     State(state): State<AppState>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Signed(caller): Signed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let sweep = find_visible(&state, user.id, &id).await?;
+    let (sweep, _) = find(&state, &caller, &id, Act::Write).await?;
     let id = sweep.id;
-    let reason = format!("cancelled by {}", user.name);
+    let reason = format!("cancelled by {}", caller.user.name);
     let mut tx = state.db.begin().await?;
     let stopped = sweeps::end_with_trials(&mut tx, id, SweepState::Stopped, &reason).await?;
     tx.commit().await?;
@@ -255,16 +256,19 @@ pub async fn cancel(
     Ok(Json(json!({ "id": id, "result": result, "state": state })))
 }
 
-/// Sweep `id` (as a URL gives it), if it exists and `user` may see its project.
-async fn find_visible(state: &AppState, user: i64, id: &str) -> Result<Sweep, ApiError> {
+/// Sweep `id` (as a URL gives it) and its project, if it exists and `caller` may `act` on it.
+async fn find(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    act: Act,
+) -> Result<(Sweep, Project), ApiError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let sweep = sweeps::find(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    db::projects::find_visible_by_id(&state.db, user, sweep.project_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(sweep)
+    let project = access::project_by_id(&state.db, caller, sweep.project_id, act).await?;
+    Ok((sweep, project))
 }
 
 fn summary(sweep: &Sweep) -> Value {

@@ -162,6 +162,7 @@ fn job(
             tags,
             gpus,
             created_by: Some(owner),
+            created_token: None,
             created_ms: Some(created),
             started_ms: started,
             finished_ms: finished,

@@ -144,6 +144,11 @@ async fn create_users(db: &Db, args: &DemoArgs, anchor: i64) -> anyhow::Result<V
         db::users::set_password_hash(db, user.id, &hash).await?;
         ids.push(user.id);
     }
+    // The first user (alice, whom the demo signs in as) administers the instance, as the first
+    // user of any instance does.
+    if let Some(first) = ids.first() {
+        db::users::set_admin(db, *first, true).await?;
+    }
     Ok(ids)
 }
 

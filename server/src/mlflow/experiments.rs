@@ -3,8 +3,11 @@
 
 use super::args::Args;
 use super::error::MlflowError;
+use app::auth::access::{self, may_write, Act};
+use app::auth::Caller;
 use app::db::users::User;
 use app::db::{self, projects::Project};
+use app::error::AppError;
 use app::model::Name;
 use app::state::AppState;
 use serde_json::{json, Value};
@@ -13,28 +16,37 @@ use serde_json::{json, Value};
 pub const DEFAULT_ID: &str = "0";
 const DEFAULT_NAME: &str = "Default";
 
-/// The project behind an experiment id, if the caller may see it.
+/// The project behind an experiment id, if the caller may `act` on it.
 pub async fn project_for_id(
     state: &AppState,
-    user: &User,
+    caller: &Caller,
     id: &str,
+    act: Act,
 ) -> Result<Project, MlflowError> {
-    if id == DEFAULT_ID {
-        return default_project(state, user).await;
-    }
     let missing = || MlflowError::missing(format!("no experiment with id '{id}'"));
-    let id: i64 = id.parse().map_err(|_| missing())?;
-    db::projects::find_visible_by_id(&state.db, user.id, id)
-        .await?
-        .ok_or_else(missing)
+    let project = if id == DEFAULT_ID {
+        default_project(state, caller).await?
+    } else {
+        let id: i64 = id.parse().map_err(|_| missing())?;
+        db::projects::find_visible_by_id(&state.db, caller.user.id, id)
+            .await?
+            .ok_or_else(missing)?
+    };
+    match access::allow(&state.db, caller, &project, act, None).await {
+        Err(AppError::NotFound) => Err(missing()),
+        allowed => Ok(allowed.map(|()| project)?),
+    }
 }
 
-async fn default_project(state: &AppState, user: &User) -> Result<Project, MlflowError> {
+/// The caller's project `Default`, made on first use by a caller who may write.
+async fn default_project(state: &AppState, caller: &Caller) -> Result<Project, MlflowError> {
+    let user = &caller.user;
     if let Some(project) =
         db::projects::find_visible(&state.db, user.id, &user.name, DEFAULT_NAME).await?
     {
         return Ok(project);
     }
+    may_write(caller)?;
     // Two first calls at once may both try to create it; the loser finds the winner's.
     let _ = db::projects::create(
         &state.db,
@@ -80,29 +92,41 @@ pub fn experiment_json(project: &Project, user: &User, id: Option<&str>) -> Valu
 }
 
 /// `GET experiments/get-by-name`.
-pub async fn get_by_name(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+pub async fn get_by_name(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Value, MlflowError> {
+    let user = &caller.user;
     let name = args.str("experiment_name")?;
-    if name == DEFAULT_NAME {
-        let project = default_project(state, user).await?;
-        return Ok(json!({ "experiment": experiment_json(&project, user, None) }));
-    }
-    let (owner, project) = owner_and_name(user, name)?;
-    let project = db::projects::find_visible(&state.db, user.id, owner, project)
-        .await?
-        .ok_or_else(|| MlflowError::missing(format!("no experiment named '{name}'")))?;
+    let missing = || MlflowError::missing(format!("no experiment named '{name}'"));
+    let project = if name == DEFAULT_NAME {
+        default_project(state, caller).await?
+    } else {
+        let (owner, project) = owner_and_name(user, name)?;
+        db::projects::find_visible(&state.db, user.id, owner, project)
+            .await?
+            .ok_or_else(missing)?
+    };
+    match access::allow(&state.db, caller, &project, Act::Read, None).await {
+        Err(AppError::NotFound) => Err(missing()),
+        allowed => allowed.map_err(MlflowError::from),
+    }?;
     Ok(json!({ "experiment": experiment_json(&project, user, None) }))
 }
 
 /// `GET experiments/get`.
-pub async fn get(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+pub async fn get(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let id = args.str("experiment_id")?;
-    let project = project_for_id(state, user, id).await?;
+    let project = project_for_id(state, caller, id, Act::Read).await?;
     let shown_id = (id == DEFAULT_ID).then_some(DEFAULT_ID);
-    Ok(json!({ "experiment": experiment_json(&project, user, shown_id) }))
+    Ok(json!({ "experiment": experiment_json(&project, &caller.user, shown_id) }))
 }
 
 /// `POST experiments/create`: a project of the caller's.
-pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    may_write(caller)?;
+    let user = &caller.user;
     let name = args.str("name")?;
     let (owner, project) = owner_and_name(user, name)?;
     if owner != user.name {
@@ -128,41 +152,32 @@ pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value,
 /// `POST experiments/delete` (the project is archived) and `experiments/restore`.
 pub async fn set_deleted(
     state: &AppState,
-    user: &User,
+    caller: &Caller,
     args: &Args,
     deleted: bool,
 ) -> Result<Value, MlflowError> {
-    let project = owned_project(state, user, args).await?;
+    let id = args.str("experiment_id")?;
+    let project = project_for_id(state, caller, id, Act::Manage).await?;
     db::projects::set_archived(&state.db, project.id, deleted).await?;
     Ok(json!({}))
 }
 
-/// `POST experiments/update`: renames the experiment.
-pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let project = owned_project(state, user, args).await?;
+/// `POST experiments/update`: renames the experiment (its owner or an admin).
+pub async fn update(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let id = args.str("experiment_id")?;
+    let project = project_for_id(state, caller, id, Act::Manage).await?;
     let new_name = args.str("new_name")?;
-    let (_, name) = owner_and_name(user, new_name)?;
+    let (_, name) = owner_and_name(&caller.user, new_name)?;
     db::projects::rename(&state.db, project.id, name)
         .await
         .map_err(|_| MlflowError::exists(format!("experiment '{new_name}' already exists")))?;
     Ok(json!({}))
 }
 
-/// The experiment's project, if the caller owns it (only owners delete, restore or rename).
-async fn owned_project(state: &AppState, user: &User, args: &Args) -> Result<Project, MlflowError> {
-    let project = project_for_id(state, user, args.str("experiment_id")?).await?;
-    if project.owner_id != user.id {
-        return Err(MlflowError {
-            code: "PERMISSION_DENIED",
-            message: format!("only {} may change this experiment", project.owner),
-        });
-    }
-    Ok(project)
-}
-
 /// `POST|GET experiments/search`: the experiments the caller can see, filtered by name and
 /// lifecycle, newest first, paged.
-pub async fn search(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let user = &caller.user;
     let archived = super::search::view_type(args.0.get("view_type"))?;
     let filter = super::filter::parse(args.opt_str("filter").unwrap_or_default())
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
@@ -174,7 +189,7 @@ pub async fn search(state: &AppState, user: &User, args: &Args) -> Result<Value,
     }
     let offset = args.offset()?;
     let mut found: Vec<Value> = Vec::new();
-    for project in db::projects::all_visible(&state.db, user.id)
+    for project in access::readable_projects(&state.db, caller)
         .await?
         .iter()
         .rev()

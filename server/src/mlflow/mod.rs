@@ -8,8 +8,8 @@ mod filter;
 mod runs;
 mod search;
 
-use app::auth::CurrentUser;
-use app::db::users::User;
+use app::auth::access::{Act, Policy};
+use app::auth::Caller;
 use app::state::AppState;
 use args::Args;
 use axum::body::Bytes;
@@ -21,6 +21,69 @@ use axum::routing::{any, get};
 use axum::{Extension, Json, Router};
 use error::MlflowError;
 use serde_json::json;
+
+/// One MLflow endpoint millrace serves: its method (`None`: GET or POST), its path after
+/// `2.0/mlflow/`, and who may call it. Dispatch serves only what [`ENDPOINTS`] lists, so the
+/// permission test, which walks it, reaches every endpoint.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// GET or POST; `None` for both.
+    pub method: Option<Method>,
+    /// The call, e.g. `runs/log-batch`.
+    pub call: &'static str,
+    /// Who may call it.
+    pub policy: Policy,
+}
+
+const fn endpoint(method: Option<Method>, call: &'static str, policy: Policy) -> Endpoint {
+    Endpoint {
+        method,
+        call,
+        policy,
+    }
+}
+
+const GET: Option<Method> = Some(Method::GET);
+const POST: Option<Method> = Some(Method::POST);
+const READ: Policy = Policy::Project(Act::Read);
+const WRITE_RUN: Policy = Policy::Project(Act::WriteJob);
+const MANAGE: Policy = Policy::Project(Act::Manage);
+
+/// Every MLflow endpoint served.
+pub const ENDPOINTS: &[Endpoint] = &[
+    endpoint(GET, "experiments/get-by-name", READ),
+    endpoint(GET, "experiments/get", READ),
+    endpoint(POST, "experiments/create", Policy::Writer),
+    endpoint(POST, "experiments/update", MANAGE),
+    endpoint(POST, "experiments/delete", MANAGE),
+    endpoint(POST, "experiments/restore", MANAGE),
+    endpoint(None, "experiments/search", Policy::Signed),
+    endpoint(POST, "runs/create", Policy::Project(Act::CreateRun)),
+    endpoint(GET, "runs/get", READ),
+    endpoint(POST, "runs/update", WRITE_RUN),
+    endpoint(POST, "runs/delete", WRITE_RUN),
+    endpoint(POST, "runs/restore", WRITE_RUN),
+    endpoint(POST, "runs/log-metric", WRITE_RUN),
+    endpoint(POST, "runs/log-parameter", WRITE_RUN),
+    endpoint(POST, "runs/set-tag", WRITE_RUN),
+    endpoint(POST, "runs/delete-tag", WRITE_RUN),
+    endpoint(POST, "runs/log-batch", WRITE_RUN),
+    endpoint(GET, "metrics/get-history", READ),
+    endpoint(GET, "metrics/get-history-bulk-interval", READ),
+    endpoint(POST, "runs/search", READ),
+];
+
+/// The endpoint `method call` names, if it is served.
+fn served(method: &Method, call: &str) -> Option<&'static Endpoint> {
+    ENDPOINTS.iter().find(|e| {
+        e.call == call
+            && e.method
+                .as_ref()
+                .map_or(matches!(*method, Method::GET | Method::POST), |m| {
+                    m == method
+                })
+    })
+}
 
 /// The MLflow routes, under both prefixes the MLflow server uses.
 pub fn router() -> Router<AppState> {
@@ -39,18 +102,19 @@ pub fn router() -> Router<AppState> {
 
 async fn dispatch(
     State(state): State<AppState>,
-    user: Option<Extension<CurrentUser>>,
+    caller: Option<Extension<Caller>>,
     method: Method,
     Path(call): Path<String>,
     args: Result<Args, MlflowError>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
+    let caller = match signed_in(caller) {
+        Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
-    let result = match args {
-        Ok(args) => call_endpoint(&state, &user, &method, &call, &args).await,
-        Err(error) => Err(error),
+    let result = match (served(&method, &call), args) {
+        (None, _) => Err(not_supported(&method, &call)),
+        (Some(_), Ok(args)) => call_endpoint(&state, &caller, &call, &args).await,
+        (Some(_), Err(error)) => Err(error),
     };
     respond(result)
 }
@@ -59,25 +123,25 @@ async fn dispatch(
 /// than [`Args`]: it carries a thousand points a call.
 async fn log_batch(
     State(state): State<AppState>,
-    user: Option<Extension<CurrentUser>>,
+    caller: Option<Extension<Caller>>,
     method: Method,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
+    let caller = match signed_in(caller) {
+        Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
     let result = match (method, body) {
-        (Method::POST, Ok(body)) => runs::log_batch(&state, &user, &body).await,
+        (Method::POST, Ok(body)) => runs::log_batch(&state, &caller, &body).await,
         (Method::POST, Err(rejection)) => Err(MlflowError::invalid(rejection.body_text())),
         (method, _) => Err(not_supported(&method, "runs/log-batch")),
     };
     respond(result)
 }
 
-fn signed_in(user: Option<Extension<CurrentUser>>) -> Result<User, MlflowError> {
-    match user {
-        Some(Extension(CurrentUser(user))) => Ok(user),
+fn signed_in(caller: Option<Extension<Caller>>) -> Result<Caller, MlflowError> {
+    match caller {
+        Some(Extension(caller)) => Ok(caller),
         None => Err(MlflowError {
             code: "UNAUTHENTICATED",
             message: "set MLFLOW_TRACKING_TOKEN to a millrace API token".into(),
@@ -99,34 +163,35 @@ fn not_supported(method: &Method, call: &str) -> MlflowError {
     }
 }
 
+/// Runs the endpoint `call`, which [`served`] found for the request's method.
 async fn call_endpoint(
     state: &AppState,
-    user: &User,
-    method: &Method,
+    caller: &Caller,
     call: &str,
     args: &Args,
 ) -> Result<serde_json::Value, MlflowError> {
-    let get = method == Method::GET;
-    match (get, call) {
-        (true, "experiments/get-by-name") => experiments::get_by_name(state, user, args).await,
-        (true, "experiments/get") => experiments::get(state, user, args).await,
-        (false, "experiments/create") => experiments::create(state, user, args).await,
-        (false, "experiments/update") => experiments::update(state, user, args).await,
-        (false, "experiments/delete") => experiments::set_deleted(state, user, args, true).await,
-        (false, "experiments/restore") => experiments::set_deleted(state, user, args, false).await,
-        (_, "experiments/search") => experiments::search(state, user, args).await,
-        (false, "runs/create") => runs::create(state, user, args).await,
-        (true, "runs/get") => runs::get(state, user, args).await,
-        (false, "runs/update") => runs::update(state, user, args).await,
-        (false, "runs/delete") => runs::set_deleted(state, user, args, true).await,
-        (false, "runs/restore") => runs::set_deleted(state, user, args, false).await,
-        (false, "runs/log-metric") => runs::log_metric(state, user, args).await,
-        (false, "runs/log-parameter") => runs::log_param(state, user, args).await,
-        (false, "runs/set-tag") => runs::set_tag(state, user, args).await,
-        (false, "runs/delete-tag") => runs::delete_tag(state, user, args).await,
-        (true, "metrics/get-history") => runs::history(state, user, args).await,
-        (true, "metrics/get-history-bulk-interval") => runs::history_bulk(state, user, args).await,
-        (false, "runs/search") => search::runs(state, user, args).await,
-        _ => Err(not_supported(method, call)),
+    match call {
+        "experiments/get-by-name" => experiments::get_by_name(state, caller, args).await,
+        "experiments/get" => experiments::get(state, caller, args).await,
+        "experiments/create" => experiments::create(state, caller, args).await,
+        "experiments/update" => experiments::update(state, caller, args).await,
+        "experiments/delete" => experiments::set_deleted(state, caller, args, true).await,
+        "experiments/restore" => experiments::set_deleted(state, caller, args, false).await,
+        "experiments/search" => experiments::search(state, caller, args).await,
+        "runs/create" => runs::create(state, caller, args).await,
+        "runs/get" => runs::get(state, caller, args).await,
+        "runs/update" => runs::update(state, caller, args).await,
+        "runs/delete" => runs::set_deleted(state, caller, args, true).await,
+        "runs/restore" => runs::set_deleted(state, caller, args, false).await,
+        "runs/log-metric" => runs::log_metric(state, caller, args).await,
+        "runs/log-parameter" => runs::log_param(state, caller, args).await,
+        "runs/set-tag" => runs::set_tag(state, caller, args).await,
+        "runs/delete-tag" => runs::delete_tag(state, caller, args).await,
+        "metrics/get-history" => runs::history(state, caller, args).await,
+        "metrics/get-history-bulk-interval" => runs::history_bulk(state, caller, args).await,
+        "runs/search" => search::runs(state, caller, args).await,
+        other => Err(MlflowError::invalid(format!(
+            "{other} is listed but not wired"
+        ))),
     }
 }

@@ -5,9 +5,11 @@ use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::{project_for_id, DEFAULT_ID};
 use crate::protojson::{double_json, stored_double_json, Scalar};
+use app::auth::access::{self, Act};
+use app::auth::Caller;
 use app::db::metrics::{Point, Summary};
-use app::db::users::User;
 use app::db::{self, events, jobs::Job, jobs::NewJob};
+use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
 use rand::Rng;
@@ -24,21 +26,28 @@ const MAX_BATCH_PARAMS: usize = 100;
 const MAX_BATCH_TAGS: usize = 100;
 const RUN_NAME_TAG: &str = "mlflow.runName";
 
-/// The job behind the run id argument, if the caller may see it.
-async fn job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowError> {
-    job_by_id(state, user, args.run_id()?).await
+/// The job behind the run id argument, if the caller may `act` on it.
+async fn job(state: &AppState, caller: &Caller, args: &Args, act: Act) -> Result<Job, MlflowError> {
+    job_by_id(state, caller, args.run_id()?, act).await
 }
 
-/// The job behind a run id, if the caller may see it.
-async fn job_by_id(state: &AppState, user: &User, id: &str) -> Result<Job, MlflowError> {
-    db::jobs::find_visible(&state.db, user.id, id)
-        .await?
-        .ok_or_else(|| MlflowError::missing(format!("run '{id}' not found")))
+/// The job behind a run id, if the caller may `act` on it.
+async fn job_by_id(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    act: Act,
+) -> Result<Job, MlflowError> {
+    match access::job(&state.db, caller, id, act).await {
+        Err(AppError::NotFound) => Err(MlflowError::missing(format!("run '{id}' not found"))),
+        found => Ok(found?),
+    }
 }
 
-/// Like `job`, but a deleted run takes no writes (MLflow refuses them too).
-async fn live_job(state: &AppState, user: &User, args: &Args) -> Result<Job, MlflowError> {
-    live(job(state, user, args).await?)
+/// The run to write to: one the caller may change, and not deleted (MLflow refuses writes to
+/// deleted runs too).
+async fn live_job(state: &AppState, caller: &Caller, args: &Args) -> Result<Job, MlflowError> {
+    live(job(state, caller, args, Act::WriteJob).await?)
 }
 
 /// The job, if it is not deleted.
@@ -149,9 +158,9 @@ fn random_name() -> String {
 }
 
 /// `POST runs/create`.
-pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let experiment = args.opt_str("experiment_id").unwrap_or(DEFAULT_ID);
-    let project = project_for_id(state, user, experiment).await?;
+    let project = project_for_id(state, caller, experiment, Act::CreateRun).await?;
     let tags = key_values(args.list("tags"), "tags", MAX_VALUE)?;
     let tag_name = tags
         .iter()
@@ -176,7 +185,8 @@ pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value,
         name,
         status: Some(JobStatus::Running),
         tags,
-        created_by: Some(user.id),
+        created_by: Some(caller.user.id),
+        created_token: caller.job_token(),
         created_ms: Some(start),
         started_ms: Some(start),
         ..NewJob::default()
@@ -194,24 +204,32 @@ pub async fn create(state: &AppState, user: &User, args: &Args) -> Result<Value,
     )
     .await?;
     tx.commit().await?;
-    let job = db::jobs::find_visible(&state.db, user.id, &created.uid)
+    let job = db::jobs::find_visible(&state.db, caller.user.id, &created.uid)
         .await?
         .ok_or_else(|| MlflowError::missing("the new run vanished"))?;
     Ok(json!({ "run": run_json(state, &job).await? }))
 }
 
 /// `GET runs/get`.
-pub async fn get(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+pub async fn get(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, caller, args, Act::Read).await?;
     Ok(json!({ "run": run_json(state, &job).await? }))
 }
 
 /// `POST runs/update`: status, end time, name.
-pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = live_job(state, user, args).await?;
+pub async fn update(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let job = live_job(state, caller, args).await?;
     let mut tx = state.db.begin().await?;
     if let Some(status) = args.opt_str("status") {
         let status = job_status(status)?;
+        let current = JobStatus::from_code(job.status).unwrap_or(JobStatus::Lost);
+        if !current.client_may_set(status, job.run_here != 0) {
+            return Err(MlflowError::invalid(format!(
+                "run '{}' is run by millrace and is {}: its runner reports its status",
+                job.uid,
+                current.as_str()
+            )));
+        }
         let at = args
             .opt_i64("end_time")?
             .filter(|_| status.is_finished())
@@ -231,7 +249,7 @@ pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value,
         db::jobs::set_tag(&mut tx, job.id, RUN_NAME_TAG, name).await?;
     }
     tx.commit().await?;
-    let job = db::jobs::find_visible(&state.db, user.id, &job.uid)
+    let job = db::jobs::find_visible(&state.db, caller.user.id, &job.uid)
         .await?
         .ok_or_else(|| MlflowError::missing("run vanished"))?;
     Ok(json!({ "run_info": info_json(&job) }))
@@ -240,11 +258,11 @@ pub async fn update(state: &AppState, user: &User, args: &Args) -> Result<Value,
 /// `POST runs/delete` (the job is archived) and `runs/restore`.
 pub async fn set_deleted(
     state: &AppState,
-    user: &User,
+    caller: &Caller,
     args: &Args,
     deleted: bool,
 ) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+    let job = job(state, caller, args, Act::WriteJob).await?;
     let mut tx = state.db.begin().await?;
     db::jobs::set_archived(&mut tx, job.id, deleted).await?;
     events::append(
@@ -260,8 +278,12 @@ pub async fn set_deleted(
 }
 
 /// `POST runs/log-metric`.
-pub async fn log_metric(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = live_job(state, user, args).await?;
+pub async fn log_metric(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Value, MlflowError> {
+    let job = live_job(state, caller, args).await?;
     let key = checked_key(args.str("key")?)?;
     let point = Point {
         step: args.opt_i64("step")?.unwrap_or(0),
@@ -275,24 +297,32 @@ pub async fn log_metric(state: &AppState, user: &User, args: &Args) -> Result<Va
 }
 
 /// `POST runs/log-parameter`.
-pub async fn log_param(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = live_job(state, user, args).await?;
+pub async fn log_param(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Value, MlflowError> {
+    let job = live_job(state, caller, args).await?;
     let params = single_key_value(args, "param")?;
     write(state, &job, &[], &params, &[]).await?;
     Ok(json!({}))
 }
 
 /// `POST runs/set-tag`.
-pub async fn set_tag(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = live_job(state, user, args).await?;
+pub async fn set_tag(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let job = live_job(state, caller, args).await?;
     let tags = single_key_value(args, "tag")?;
     write(state, &job, &[], &[], &tags).await?;
     Ok(json!({}))
 }
 
 /// `POST runs/delete-tag`.
-pub async fn delete_tag(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = live_job(state, user, args).await?;
+pub async fn delete_tag(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Value, MlflowError> {
+    let job = live_job(state, caller, args).await?;
     let key = args.str("key")?;
     let mut tx = state.db.begin().await?;
     let found = db::jobs::delete_tag(&mut tx, job.id, key).await?;
@@ -334,14 +364,18 @@ struct BatchMetric<'a> {
 }
 
 /// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one transaction.
-pub async fn log_batch(state: &AppState, user: &User, body: &[u8]) -> Result<Value, MlflowError> {
+pub async fn log_batch(
+    state: &AppState,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<Value, MlflowError> {
     let batch: Batch = serde_json::from_slice(body)
         .map_err(|e| MlflowError::invalid(format!("malformed log-batch request: {e}")))?;
     let run_id = batch
         .run_id
         .or(batch.run_uuid)
         .ok_or_else(|| MlflowError::invalid("missing value for required parameter 'run_id'"))?;
-    let job = live(job_by_id(state, user, &run_id).await?)?;
+    let job = live(job_by_id(state, caller, &run_id, Act::WriteJob).await?)?;
     let metrics = batch.metrics.unwrap_or_default();
     let (params, tags) = (
         batch.params.unwrap_or_default(),
@@ -488,8 +522,8 @@ async fn write(
 }
 
 /// `GET metrics/get-history`: a series in step order, paged with an opaque token.
-pub async fn history(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
-    let job = job(state, user, args).await?;
+pub async fn history(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let job = job(state, caller, args, Act::Read).await?;
     let key = args.str("metric_key")?;
     let limit = args
         .opt_i64("max_results")?
@@ -531,7 +565,7 @@ const BULK_MAX_PER_RUN: i64 = 2500;
 /// of its range (the last step always kept), as MLflow's UI asks for.
 pub async fn history_bulk(
     state: &AppState,
-    user: &User,
+    caller: &Caller,
     args: &Args,
 ) -> Result<Value, MlflowError> {
     let ids: Vec<String> = args.list("run_ids").iter().map(text).collect();
@@ -558,9 +592,7 @@ pub async fn history_bulk(
     }
     let mut metrics = Vec::new();
     for id in &ids {
-        let job = db::jobs::find_visible(&state.db, user.id, id)
-            .await?
-            .ok_or_else(|| MlflowError::missing(format!("run '{id}' not found")))?;
+        let job = job_by_id(state, caller, id, Act::Read).await?;
         let mut conn = state.db.pool().acquire().await?;
         let Some(series) = db::metrics::summaries(&mut conn, job.id)
             .await?

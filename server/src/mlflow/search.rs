@@ -5,7 +5,9 @@ use super::error::MlflowError;
 use super::experiments::project_for_id;
 use super::filter::{self, Field, Literal, RunView};
 use super::runs::{mlflow_status, run_value, text};
-use app::db::{self, jobs::Job, metrics::Summary, users::User};
+use app::auth::access::Act;
+use app::auth::Caller;
+use app::db::{self, jobs::Job, metrics::Summary};
 use app::state::AppState;
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
@@ -24,11 +26,11 @@ struct Candidate {
 }
 
 /// `POST runs/search`.
-pub async fn runs(state: &AppState, user: &User, args: &Args) -> Result<Value, MlflowError> {
+pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let mut projects = Vec::new();
     for id in args.list("experiment_ids") {
         let id = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
-        projects.push(project_for_id(state, user, &id).await?.id);
+        projects.push(project_for_id(state, caller, &id, Act::Read).await?.id);
     }
     let filter = filter::parse(args.opt_str("filter").unwrap_or_default())
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;

@@ -16,8 +16,8 @@ pub struct TestApp {
     pub router: Router,
     /// What the router serves from.
     pub state: AppState,
-    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
-    _dir: tempfile::TempDir,
+    _one_at_a_time: Option<std::sync::MutexGuard<'static, ()>>,
+    dir: tempfile::TempDir,
 }
 
 /// The password of the user every test app has.
@@ -37,14 +37,31 @@ impl TestApp {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite://{}", dir.path().join("api.db").display()))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
+        let db = open(&dir).await;
         let ann = db::users::create(&db, "ann", "Ann Example").await.unwrap();
         db::users::set_password_hash(&db, ann.id, &app::auth::hash_password(PASSWORD))
             .await
             .unwrap();
+        Self::serving(db, dir, Some(one_at_a_time))
+    }
+
+    /// A second app on a copy of this one's store and files: the same state again, cheaply, for
+    /// tests that try many callers on it. It runs beside this one in the same test.
+    pub async fn copy(&self) -> Self {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(self.db.pool())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(self.dir.path(), dir.path());
+        Self::serving(open(&dir).await, dir, None)
+    }
+
+    fn serving(
+        db: Db,
+        dir: tempfile::TempDir,
+        turn: Option<std::sync::MutexGuard<'static, ()>>,
+    ) -> Self {
         let options = leptos::config::LeptosOptions::builder()
             .output_name("millrace")
             .build();
@@ -60,8 +77,8 @@ impl TestApp {
             db,
             router,
             state,
-            _one_at_a_time: one_at_a_time,
-            _dir: dir,
+            _one_at_a_time: turn,
+            dir,
         }
     }
 
@@ -93,14 +110,57 @@ impl TestApp {
         self.send(request.body(Body::empty()).unwrap()).await
     }
 
+    /// The id of the user called `name`.
+    pub async fn user_id(&self, name: &str) -> i64 {
+        db::users::find_by_name(&self.db, name)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
     /// A new API token of `ann`, and its id.
     pub async fn token(&self) -> (i64, String) {
         let ann = db::users::find_by_name(&self.db, "ann")
             .await
             .unwrap()
             .unwrap();
-        app::auth::create_token(&self.db, ann.id, "test")
-            .await
-            .unwrap()
+        app::auth::create_token(
+            &self.db,
+            ann.id,
+            "test",
+            app::model::TokenScope::Write,
+            None,
+        )
+        .await
+        .unwrap()
+    }
+}
+
+/// The migrated store in `dir`.
+async fn open(dir: &tempfile::TempDir) -> Db {
+    let db = Db::open(&format!("sqlite://{}", dir.path().join("api.db").display()))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
+/// Copies the files under `from` into `to`, directories included; SQLite's write-ahead log and
+/// its index are left behind (the log was checkpointed into the database file).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with("-wal") || name.ends_with("-shm") {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
     }
 }

@@ -243,10 +243,7 @@ async fn finishing_ends_the_lease_prices_the_gpu_time_and_revokes_the_job_token(
             .unwrap()
             .unwrap();
         let hash = crate::auth::hash_secret(leased.token.as_deref().unwrap());
-        assert!(crate::db::tokens::user_for_hash(&db, &hash)
-            .await
-            .unwrap()
-            .is_some());
+        assert!(crate::db::tokens::live(&db, &hash).await.unwrap().is_some());
         started(&db, r.id, &uids[0]).await.unwrap();
         sqlx::query("UPDATE jobs SET started_ms = started_ms - 1800000 WHERE uid = $1")
             .bind(&uids[0])
@@ -286,10 +283,7 @@ async fn finishing_ends_the_lease_prices_the_gpu_time_and_revokes_the_job_token(
             .await
             .unwrap();
         assert!((total - cost).abs() < 1e-9, "the project's total: {total}");
-        assert!(crate::db::tokens::user_for_hash(&db, &hash)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(crate::db::tokens::live(&db, &hash).await.unwrap().is_none());
         assert_eq!(
             heartbeat(&db, r.id, &uids, 1).await.unwrap()[0].1,
             Heartbeat::Gone
@@ -304,7 +298,7 @@ async fn expired_leases_requeue_jobs_with_retries_and_lose_the_others() {
         let (user, project) = workspace(&db).await;
         let uids = enqueue(&db, user, project, &[(0, &[], 1), (0, &[], 0)]).await;
         let r = runner(&db, "r", &[], &[]).await;
-        lease(&db, &r, &[], 10).await.unwrap().unwrap();
+        let first = lease(&db, &r, &[], 10).await.unwrap().unwrap();
         lease(&db, &r, &[], 10).await.unwrap().unwrap();
         let expired = expire(&db, now_ms() + 1_000, |_| None).await.unwrap();
         assert_eq!(
@@ -319,6 +313,18 @@ async fn expired_leases_requeue_jobs_with_retries_and_lose_the_others() {
         // The requeued job is leased again, as its second try, and has no retries left.
         let again = lease(&db, &r, &[], 10).await.unwrap().unwrap();
         assert_eq!((again.uid.as_str(), again.attempt), (uids[0].as_str(), 2));
+        let live = |secret: Option<String>| {
+            let db = db.clone();
+            async move {
+                let hash = crate::auth::hash_secret(&secret.unwrap());
+                crate::db::tokens::live(&db, &hash).await.unwrap().is_some()
+            }
+        };
+        assert!(
+            !live(first.token).await,
+            "the first lease's token died with it"
+        );
+        assert!(live(again.token.clone()).await);
         let expired = expire(&db, now_ms() + 1_000, |_| None).await.unwrap();
         assert_eq!(expired[0].status, JobStatus::Lost);
         assert!(expire(&db, now_ms() + 1_000, |_| None)

@@ -1,0 +1,106 @@
+//! Extractors that find what a route names (`{uid}`, `{owner}/{project}`) and check that the
+//! caller may act on it, so a handler cannot forget to ask (see `app::auth::access`).
+
+use super::error::ApiError;
+use app::auth::access::{self, Act};
+use app::auth::Caller;
+use app::db::{jobs::Job, projects::Project};
+use app::error::AppError;
+use app::state::AppState;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use std::collections::HashMap;
+
+/// The caller of a request; 401 without one.
+#[derive(Clone, Debug)]
+pub struct Signed(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let caller = parts.extensions.get::<Caller>().cloned();
+        caller
+            .map(Self)
+            .ok_or_else(|| AppError::Unauthorized.into())
+    }
+}
+
+/// The job `{uid}`, which the caller may read.
+#[derive(Clone, Debug)]
+pub struct ReadJob(pub Job);
+
+/// The job `{uid}`, which the caller may change (log to, tag, end): its project's owner and
+/// members, or the job's own token.
+#[derive(Clone, Debug)]
+pub struct WriteJob(pub Job);
+
+/// The job `{uid}`, which the caller may act on for its project (cancel, rerun): the project's
+/// owner and members, not a job's token.
+#[derive(Clone, Debug)]
+pub struct ControlJob(pub Job);
+
+/// The project `{owner}/{project}`, which the caller may read.
+#[derive(Clone, Debug)]
+pub struct ReadProject(pub Project);
+
+/// The project `{owner}/{project}`, in which the caller may create tracked runs (a job's token
+/// may, in its own project).
+#[derive(Clone, Debug)]
+pub struct RunsIn(pub Project);
+
+/// The project `{owner}/{project}`, which the caller may change (queue jobs, start sweeps).
+#[derive(Clone, Debug)]
+pub struct WriteProject(pub Project);
+
+/// The project `{owner}/{project}`, whose members the caller may choose: its owner or an admin.
+#[derive(Clone, Debug)]
+pub struct ManageProject(pub Project);
+
+/// The route's path parameters by name; 404 when they do not parse.
+async fn params(parts: &mut Parts, state: &AppState) -> Result<HashMap<String, String>, ApiError> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    Ok(params)
+}
+
+async fn job(parts: &mut Parts, state: &AppState, act: Act) -> Result<Job, ApiError> {
+    let Signed(caller) = Signed::from_request_parts(parts, state).await?;
+    let params = params(parts, state).await?;
+    let uid = params.get("uid").ok_or(AppError::NotFound)?;
+    Ok(access::job(&state.db, &caller, uid, act).await?)
+}
+
+async fn project(parts: &mut Parts, state: &AppState, act: Act) -> Result<Project, ApiError> {
+    let Signed(caller) = Signed::from_request_parts(parts, state).await?;
+    let params = params(parts, state).await?;
+    let (Some(owner), Some(name)) = (params.get("owner"), params.get("project")) else {
+        return Err(AppError::NotFound.into());
+    };
+    Ok(access::project(&state.db, &caller, owner, name, act).await?)
+}
+
+/// Implements the extractor `$name` as a lookup by `$find` for `$act`.
+macro_rules! checked {
+    ($name:ident, $find:ident, $act:expr) => {
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                $find(parts, state, $act).await.map(Self)
+            }
+        }
+    };
+}
+
+checked!(ReadJob, job, Act::Read);
+checked!(WriteJob, job, Act::WriteJob);
+checked!(ControlJob, job, Act::Write);
+checked!(ReadProject, project, Act::Read);
+checked!(RunsIn, project, Act::CreateRun);
+checked!(WriteProject, project, Act::Write);
+checked!(ManageProject, project, Act::Manage);
