@@ -1,12 +1,14 @@
 //! Server functions, one file per resource; their bodies run only on the server.
 
 pub mod jobs;
+pub mod members;
 pub mod metrics;
 pub mod projects;
 pub mod runs;
 pub mod session;
 pub mod sweeps;
 pub mod table;
+pub mod tokens;
 pub mod users;
 
 /// Rows in one page of a column.
