@@ -3,6 +3,7 @@
 
 mod harness;
 mod sweep;
+mod tokens;
 
 use harness::{spec, uid_of, Cluster};
 use serde_json::{json, Value};
