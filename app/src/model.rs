@@ -126,13 +126,11 @@ impl JobStatus {
     }
 
     /// Whether a client (the REST or MLflow API, not the runner protocol) may move a job from
-    /// this status to `to`. A job millrace runs (`run_here`) takes its status from its runner:
-    /// clients may only end it, or say it runs while it runs, so no one can queue it again while
-    /// its process still holds the lease.
+    /// this status to `to`. A job millrace runs (`run_here`) belongs to the queue and its runner:
+    /// clients may say it runs or end it, but not put it back in the queue (where a second runner
+    /// would lease it while its process still runs) nor change how it ended.
     pub fn client_may_set(self, to: JobStatus, run_here: bool) -> bool {
-        !run_here
-            || to.is_finished()
-            || (to == Self::Running && matches!(self, Self::Starting | Self::Running))
+        !run_here || (!self.is_finished() && !matches!(to, Self::Queued | Self::Starting))
     }
 }
 
@@ -506,16 +504,20 @@ mod tests {
     }
 
     #[test]
-    fn clients_only_end_a_job_millrace_runs_or_say_it_runs() {
+    fn clients_never_send_a_job_millrace_runs_back_to_the_queue() {
         use JobStatus::*;
         assert!(Running.client_may_set(Succeeded, true));
-        assert!(Starting.client_may_set(Running, true));
+        assert!(Queued.client_may_set(Running, true));
         assert!(
             !Running.client_may_set(Queued, true),
             "no requeue while it runs"
         );
-        assert!(!Succeeded.client_may_set(Running, true), "no revival");
         assert!(!Running.client_may_set(Starting, true));
+        assert!(!Succeeded.client_may_set(Running, true), "no revival");
+        assert!(
+            !Failed.client_may_set(Succeeded, true),
+            "the runner's word is final"
+        );
         assert!(
             Succeeded.client_may_set(Running, false),
             "a tracked run may resume"
