@@ -5,4 +5,5 @@ mod config;
 mod events;
 mod helpers;
 mod jobs;
+mod runner;
 mod sweeps;

@@ -51,7 +51,10 @@ async fn runner(db: &Db, name: &str, gpus: &[&str], labels: &[&str]) -> Runner {
         labels: labels.iter().map(|l| (*l).to_owned()).collect(),
         max_jobs: 4,
     };
-    runners::register(db, token, &registration).await.unwrap()
+    runners::register(db, token, &registration)
+        .await
+        .unwrap()
+        .expect("each test runner has a name of its own")
 }
 
 fn ids(gpus: &[&str]) -> Vec<String> {
