@@ -270,6 +270,10 @@ pub struct JobSummary {
     pub runner: Option<String>,
 }
 
+/// What the API and the web app show in place of a spec's `env` value: the values are
+/// write-only, stored for runners and shown to no one.
+pub const HIDDEN_VALUE: &str = "•••";
+
 /// Everything the job pane shows, fetched in one call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobDetail {

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A job handed to a runner.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, sqlx::FromRow)]
 pub struct Lease {
     /// Database id.
     pub id: i64,
@@ -35,6 +35,26 @@ pub struct Lease {
     #[sqlx(skip)]
     /// A token acting as the job's creator until the job ends, for its tracking code.
     pub token: Option<String>,
+}
+
+// By hand, so that printing a lease prints neither the job's token nor its spec's env values.
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = crate::model::HIDDEN_VALUE;
+        f.debug_struct("Lease")
+            .field("id", &self.id)
+            .field("uid", &self.uid)
+            .field("number", &self.number)
+            .field("project", &self.project)
+            .field("name", &self.name)
+            .field("spec", &hidden)
+            .field("gpus", &self.gpus)
+            .field("attempt", &self.attempt)
+            .field("log_lines", &self.log_lines)
+            .field("gpu_ids", &self.gpu_ids)
+            .field("token", &self.token.as_ref().map(|_| hidden))
+            .finish()
+    }
 }
 
 /// The lease of the oldest queued job that fits `runner` (enough of `free_gpus`, every label

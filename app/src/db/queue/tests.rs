@@ -379,3 +379,26 @@ fn a_runner_costs_its_dearest_priced_label_or_the_default() {
     assert_eq!(prices.for_labels(&labels(&["t4"])), Some(1.0));
     assert_eq!(GpuPrices::default().for_labels(&labels(&["t4"])), None);
 }
+
+#[test]
+fn a_lease_prints_without_its_token_or_spec() {
+    let lease = Lease {
+        id: 1,
+        uid: "u".into(),
+        number: 1,
+        project: "ann/lab".into(),
+        name: "job".into(),
+        spec: r#"{"env": {"KEY": "sk-live"}}"#.into(),
+        gpus: 0,
+        attempt: 1,
+        log_lines: 0,
+        gpu_ids: String::new(),
+        token: Some("job-token-secret".into()),
+    };
+    let printed = format!("{lease:?}");
+    assert!(
+        !printed.contains("sk-live") && !printed.contains("job-token-secret"),
+        "{printed}"
+    );
+    assert!(printed.contains("uid: \"u\""), "{printed}");
+}
