@@ -319,6 +319,9 @@ pub struct JobDetail {
     pub error: Option<String>,
     /// Whether millrace runs it (from a spec), so it can be stopped and rerun.
     pub runs_here: bool,
+    /// The names of the environment variables its spec sets; their values are write-only
+    /// (runners get them, the app shows [`HIDDEN_VALUE`]).
+    pub env: Vec<String>,
 }
 
 /// A metric key of a job and what lists show of it.

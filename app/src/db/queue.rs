@@ -656,6 +656,25 @@ pub async fn is_run_here(db: &Db, job: i64) -> sqlx::Result<bool> {
     Ok(spec.flatten().is_some())
 }
 
+/// The names of the environment variables the spec of `job` sets (never their values), in
+/// name order; none for a job millrace does not run.
+pub async fn env_names(db: &Db, job: i64) -> sqlx::Result<Vec<String>> {
+    let spec: Option<Option<String>> = sqlx::query_scalar("SELECT spec FROM jobs WHERE id = $1")
+        .bind(job)
+        .fetch_optional(db.pool())
+        .await?;
+    let spec: serde_json::Value = spec
+        .flatten()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    let mut names: Vec<String> = spec["env"]
+        .as_object()
+        .map(|env| env.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    Ok(names)
+}
+
 /// Prices of a GPU-hour by runner label, from the server's configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuPrices(pub BTreeMap<String, f64>);

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/sweeps/{id}", get(sweeps::show))
         .route("/sweeps/{id}/cancel", post(sweeps::cancel))
         .route("/sweeps/{id}/clone", post(sweeps::clone_form))
+        .route("/sweeps/{id}/clones", post(sweeps::clone))
         .route("/jobs/{uid}/rerun", post(runs::rerun))
         .route("/jobs/{uid}/artifacts", get(runs::artifacts))
         .route("/jobs/{uid}/artifacts/{*path}", get(runs::artifact))

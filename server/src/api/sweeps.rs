@@ -9,7 +9,7 @@ use app::auth::CurrentUser;
 use app::db::sweeps::{self, NewSweep, Sweep, SweepState, Trial, TrialState};
 use app::db::{self, projects::Project};
 use app::error::AppError;
-use app::model::JobStatus;
+use app::model::{JobStatus, HIDDEN_VALUE};
 use app::state::AppState;
 use app::url::encode_component;
 use axum::extract::{Form, Path, State};
@@ -129,6 +129,34 @@ pub async fn clone_form(
     })
 }
 
+/// Body of `clone`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloneBody {
+    /// Changes to the old spec, `PATH=VALUE` with VALUE in YAML (`space.lr.high=0.1`).
+    #[serde(default)]
+    changes: Vec<String>,
+}
+
+/// Starts a clone of sweep `id` (`millrace sweep clone`): the changes apply to the stored spec
+/// on the server, so the `job.env` values no one can read back carry over unless a change sets
+/// them. 201 with the new id, or 400 saying what is wrong with the changes.
+pub async fn clone(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CloneBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let old = find_visible(&state, user.id, &id).await?;
+    let new = clone_of(&state, user.id, &old, &body.changes)
+        .await
+        .map_err(|message| ApiError::invalid("changes", message))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": new, "cloned_from": old.id })),
+    ))
+}
+
 /// Starts sweep `old` again with `changes`, learning from its trials; the new id, or what is
 /// wrong with the changes.
 async fn clone_of(
@@ -210,7 +238,7 @@ pub async fn list(
     Ok(Json(json!({ "sweeps": sweeps })))
 }
 
-/// Sweep `id` with its spec, its trials and its best trial so far.
+/// Sweep `id` with its spec (its `job.env` values hidden), its trials and its best trial so far.
 pub async fn show(
     State(state): State<AppState>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
@@ -218,7 +246,7 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let sweep = find_visible(&state, user.id, &id).await?;
     let trials = sweeps::trials(&state.db, sweep.id).await?;
-    let spec: Value = serde_json::from_str(&sweep.spec).unwrap_or(Value::Null);
+    let spec = shown_spec(&sweep.spec);
     let goal =
         serde_json::from_value(spec["objective"]["goal"].clone()).unwrap_or(Direction::Minimize);
     let best = trials
@@ -233,6 +261,18 @@ pub async fn show(
     body["best"] = best.unwrap_or(Value::Null);
     body["trials"] = trials.iter().map(trial).collect();
     Ok(Json(body))
+}
+
+/// The stored spec as people see it: `job.env` keeps its names, each value hidden (values are
+/// write-only: runners get them with their trials' leases).
+fn shown_spec(stored: &str) -> Value {
+    let mut spec: Value = serde_json::from_str(stored).unwrap_or(Value::Null);
+    if let Some(env) = spec.pointer_mut("/job/env").and_then(Value::as_object_mut) {
+        for value in env.values_mut() {
+            *value = HIDDEN_VALUE.into();
+        }
+    }
+    spec
 }
 
 /// Stops a running sweep: no more trials, and its queued and running trials are cancelled.

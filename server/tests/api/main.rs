@@ -6,4 +6,5 @@ mod events;
 mod helpers;
 mod jobs;
 mod runner;
+mod secrets;
 mod sweeps;

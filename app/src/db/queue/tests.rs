@@ -380,6 +380,34 @@ fn a_runner_costs_its_dearest_priced_label_or_the_default() {
     assert_eq!(GpuPrices::default().for_labels(&labels(&["t4"])), None);
 }
 
+#[tokio::test]
+async fn env_names_lists_the_names_a_spec_sets_but_no_value() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let run = NewJob {
+            name: "with env".into(),
+            created_by: Some(user),
+            run: Some(RunSpec {
+                spec_name: "with-env".into(),
+                spec_hash: "h".into(),
+                spec_json: r#"{"command": {"shell": "x"}, "env": {"TOKEN": "s3cret", "A": "1"}}"#
+                    .into(),
+                labels: Vec::new(),
+                retries: 0,
+            }),
+            ..NewJob::default()
+        };
+        let mut tx = db.begin().await.unwrap();
+        let refs = jobs::insert_many(&mut tx, project, &[run, NewJob::default()])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(env_names(&db, refs[0].id).await.unwrap(), ["A", "TOKEN"]);
+        assert!(env_names(&db, refs[1].id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
 #[test]
 fn a_lease_prints_without_its_token_or_spec() {
     let lease = Lease {
