@@ -311,6 +311,10 @@ pub struct JobSummary {
     pub runner: Option<String>,
 }
 
+/// What the API and the web app show in place of a spec's `env` value: the values are
+/// write-only, stored for runners and shown to no one.
+pub const HIDDEN_VALUE: &str = "•••";
+
 /// Everything the job pane shows, fetched in one call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobDetail {
@@ -356,6 +360,9 @@ pub struct JobDetail {
     pub error: Option<String>,
     /// Whether millrace runs it (from a spec), so it can be stopped and rerun.
     pub runs_here: bool,
+    /// The names of the environment variables its spec sets; their values are write-only
+    /// (runners get them, the app shows [`HIDDEN_VALUE`]).
+    pub env: Vec<String>,
 }
 
 /// A metric key of a job and what lists show of it.

@@ -1,6 +1,9 @@
 //! The command line: one clap struct, every flag with an environment fallback where it helps.
 
-use clap::{Args, Parser, Subcommand};
+use crate::secret::Secret;
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -22,6 +25,25 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses `args` (the program name first) as [`Cli::try_parse_from`] does, and notes
+    /// whether the runner token was given on the command line.
+    pub fn parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Runner(runner), Some(("runner", found))) =
+            (&mut cli.command, matches.subcommand())
+        {
+            runner.token_in_argv = found.value_source("token") == Some(ValueSource::CommandLine);
+        }
+        Ok(cli)
+    }
 }
 
 /// The subcommands.
@@ -47,7 +69,8 @@ pub enum Command {
     Cancel(CancelArgs),
     /// Run jobs on this machine: lease them from the server, run them, report back.
     Runner(RunnerArgs),
-    /// Manage runner tokens (what `millrace runner --token` takes).
+    /// Manage runner tokens (what `millrace runner` takes, through MILLRACE_RUNNER_TOKEN or
+    /// --token-file).
     #[command(subcommand, name = "runner-token")]
     RunnerToken(RunnerTokenCommand),
     /// Hyperparameter sweeps: list, show, cancel, clone wider (`apply -f` starts one).
@@ -150,7 +173,7 @@ pub struct Remote {
     pub server: String,
     /// An API token (`millrace token create`); a job's own token inside a job.
     #[arg(long, env = "MILLRACE_TOKEN", hide_env_values = true)]
-    pub token: String,
+    pub token: Secret,
 }
 
 /// Flags of `millrace apply`.
@@ -234,9 +257,22 @@ pub struct RunnerArgs {
     /// The millrace server.
     #[arg(long, env = "MILLRACE_SERVER", default_value = "http://127.0.0.1:3000")]
     pub server: String,
-    /// A runner token (`millrace runner-token create`).
-    #[arg(long, env = "MILLRACE_RUNNER_TOKEN", hide_env_values = true)]
-    pub token: String,
+    /// A runner token (`millrace runner-token create`). Pass it through MILLRACE_RUNNER_TOKEN
+    /// or --token-file, not --token: every local user sees a command line (`ps`).
+    #[arg(long, env = TOKEN_VAR, hide_env_values = true)]
+    pub token: Option<Secret>,
+    /// A file holding the runner token, read once at start (surrounding whitespace ignored).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Whether `--token` was on the command line (set by [`Cli::parse_args`]), which earns a
+    /// warning.
+    #[arg(skip)]
+    pub token_in_argv: bool,
+    /// A variable of the runner's environment to hand on to jobs (repeat it), e.g. HF_HOME.
+    /// Jobs start from a clean environment: of the runner's, they see only PATH, HOME, LANG,
+    /// LC_*, TZ, TMPDIR, CUDA_* and NVIDIA_* and the variables named here.
+    #[arg(long = "pass-env", value_name = "NAME", value_parser = parse_pass_env)]
+    pub pass_env: Vec<String>,
     /// This runner's name, unique among runners (default: the host name).
     #[arg(long)]
     pub name: Option<String>,
@@ -255,6 +291,28 @@ pub struct RunnerArgs {
     /// Time a stopped job gets between SIGTERM and SIGKILL, e.g. 10s.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub grace: std::time::Duration,
+}
+
+/// The variable the runner reads its token from.
+pub const TOKEN_VAR: &str = "MILLRACE_RUNNER_TOKEN";
+
+/// A `--pass-env` name: a shell variable name, not one of the runner's own `MILLRACE_*`.
+fn parse_pass_env(name: &str) -> Result<String, String> {
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("'{name}' is not an environment variable name"));
+    }
+    if name.starts_with("MILLRACE_") {
+        return Err(format!(
+            "{name} cannot be passed: the runner sets the jobs' MILLRACE_* variables itself, \
+             and its token never reaches a job"
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 /// `millrace runner-token ...`
@@ -463,5 +521,39 @@ mod tests {
             "sqlite://x.db",
         ]);
         assert_eq!(cli.database, "sqlite://x.db");
+    }
+
+    fn runner(args: &[&str]) -> Result<RunnerArgs, clap::Error> {
+        let all = ["millrace", "runner"].iter().chain(args);
+        match Cli::parse_args(all)?.command {
+            Command::Runner(runner) => Ok(runner),
+            other => panic!("not the runner: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_runner_token_on_the_command_line_is_noted_and_a_token_file_is_not() {
+        let argv = runner(&["--token", "mr_x"]).unwrap();
+        assert!(argv.token_in_argv);
+        assert_eq!(argv.token, Some(Secret::new("mr_x")));
+        let file = runner(&["--token-file", "/etc/millrace/token"]).unwrap();
+        assert!(!file.token_in_argv);
+    }
+
+    #[test]
+    fn pass_env_takes_variable_names_but_not_the_runners_own() {
+        let passed = runner(&["--pass-env", "HF_HOME", "--pass-env", "WANDB_API_KEY"]).unwrap();
+        assert_eq!(passed.pass_env, ["HF_HOME", "WANDB_API_KEY"]);
+        let own = runner(&["--pass-env", "MILLRACE_RUNNER_TOKEN"]).unwrap_err();
+        assert!(
+            own.to_string().contains("its token never reaches a job"),
+            "{own}"
+        );
+        let bad = runner(&["--pass-env", "A-B"]).unwrap_err();
+        assert!(
+            bad.to_string()
+                .contains("'A-B' is not an environment variable name"),
+            "{bad}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! A small HTTP client for millrace's REST API, shared by the CLI commands and the runner.
 
+use crate::secret::Secret;
 use anyhow::{anyhow, Context};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -7,12 +8,12 @@ use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 
-/// A server address and the token every request carries.
+/// A server address and the token every request carries (never printed, not even by `Debug`).
 #[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    token: String,
+    token: Secret,
 }
 
 /// A failed call: the server's status and its error message, or no answer at all.
@@ -58,6 +59,22 @@ impl Client {
     /// A client of the server at `base` (`http://host:port`) sending `token`.
     pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
+        let Some((_, rest)) = base.split_once("://") else {
+            return Err(anyhow!(
+                "the server address '{base}' must start with http:// or https://"
+            ));
+        };
+        // A password in the address would be printed with every connection error.
+        if rest
+            .split('/')
+            .next()
+            .is_some_and(|host| host.contains('@'))
+        {
+            return Err(anyhow!(
+                "the server address must not hold a user or password; give the token with \
+                 --token or its environment variable"
+            ));
+        }
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(anyhow!(
                 "the server address '{base}' must start with http:// or https://"
@@ -71,7 +88,7 @@ impl Client {
         Ok(Self {
             http,
             base,
-            token: token.to_owned(),
+            token: Secret::new(token),
         })
     }
 
@@ -83,7 +100,7 @@ impl Client {
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .bearer_auth(self.token.expose())
             .timeout(Duration::from_secs(60))
     }
 
@@ -209,5 +226,30 @@ fn unreachable(url: &str, error: &reqwest::Error) -> CallError {
     CallError::Unreachable {
         url: url.to_owned(),
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_address_with_a_password_is_refused_without_repeating_it() {
+        let error = Client::new("http://ann:mr_hidden@host:3000", "token")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("mr_hidden"), "{error}");
+        assert!(
+            error.contains("must not hold a user or password"),
+            "{error}"
+        );
+        assert!(Client::new("http://host:3000/a@b", "token").is_ok());
+    }
+
+    #[test]
+    fn a_client_prints_without_its_token() {
+        let client = Client::new("http://host:3000", "mr_hidden").unwrap();
+        let printed = format!("{client:?}");
+        assert!(!printed.contains("mr_hidden"), "{printed}");
     }
 }

@@ -19,7 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cancel(args) => return crate::remote::cancel(args).await,
         Command::Sweep(args) => return crate::remote::sweeps::run(args).await,
         Command::Project(args) => return crate::remote::projects::run(args).await,
-        Command::Runner(args) => return crate::runner::run(runner_settings(args)).await,
+        Command::Runner(args) => return crate::runner::run(runner_settings(args)?).await,
         Command::Spec(command) => return spec(command),
         _ => {}
     }
@@ -38,17 +38,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
-fn runner_settings(args: RunnerArgs) -> crate::runner::Settings {
-    crate::runner::Settings {
+/// What must happen while the process has one thread, before [`run`] starts the runtime: the
+/// runner settles its token and takes it out of the environment.
+pub fn prepare(cli: &mut Cli) -> anyhow::Result<()> {
+    if let Command::Runner(args) = &mut cli.command {
+        crate::runner::token::secure(args)?;
+    }
+    Ok(())
+}
+
+fn runner_settings(args: RunnerArgs) -> anyhow::Result<crate::runner::Settings> {
+    let token = args
+        .token
+        .context("give the runner token through MILLRACE_RUNNER_TOKEN or --token-file")?;
+    Ok(crate::runner::Settings {
         server: args.server,
-        token: args.token,
+        token,
         name: args.name.unwrap_or_else(crate::runner::hostname),
         gpus: args.gpus.into_iter().filter(|g| !g.is_empty()).collect(),
         labels: args.labels.into_iter().filter(|l| !l.is_empty()).collect(),
         workdir: args.workdir,
         max_jobs: usize::from(args.max_jobs),
         grace: args.grace,
-    }
+        pass_env: args.pass_env,
+    })
 }
 
 fn spec(command: SpecCommand) -> anyhow::Result<()> {

@@ -16,6 +16,7 @@ pub mod protojson;
 pub mod remote;
 pub mod runner;
 pub mod scheduler;
+pub mod secret;
 pub mod snapshot;
 pub mod spec;
 pub mod startup;

@@ -328,5 +328,5 @@ async fn resolve(client: &Client, job: &str) -> anyhow::Result<String> {
 }
 
 fn client(remote: &Remote) -> anyhow::Result<Client> {
-    Client::new(&remote.server, &remote.token)
+    Client::new(&remote.server, remote.token.expose())
 }

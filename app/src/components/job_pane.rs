@@ -7,7 +7,7 @@ use crate::components::metric_panels::MetricPanels;
 use crate::components::rows::{duration, time};
 use crate::error::AppError;
 use crate::hooks::use_project_events::use_job_revisions;
-use crate::model::{JobDetail, MetricSummary};
+use crate::model::{JobDetail, MetricSummary, HIDDEN_VALUE};
 use crate::server_fns::jobs::get_job;
 use crate::server_fns::metrics::get_metric_panels;
 use crate::server_fns::runs::get_logs;
@@ -247,5 +247,20 @@ fn config(job: &JobDetail) -> impl IntoView {
                 </table>
             }.into_any()
         }}
+        {environment(&job.env)}
     }
+}
+
+/// The spec's environment variables: names only, the values are write-only.
+fn environment(names: &[String]) -> impl IntoView {
+    (!names.is_empty()).then(|| view! {
+        <h3>"Environment"</h3>
+        <table class="params" data-test="env">
+            <tbody>
+                {names.iter().map(|name| view! {
+                    <tr><th>{name.clone()}</th><td title="write-only: runners get the value, no one sees it">{HIDDEN_VALUE}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    })
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A job handed to a runner.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, sqlx::FromRow)]
 pub struct Lease {
     /// Database id.
     pub id: i64,
@@ -35,6 +35,26 @@ pub struct Lease {
     #[sqlx(skip)]
     /// A token acting as the job's creator until the job ends, for its tracking code.
     pub token: Option<String>,
+}
+
+// By hand, so that printing a lease prints neither the job's token nor its spec's env values.
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = crate::model::HIDDEN_VALUE;
+        f.debug_struct("Lease")
+            .field("id", &self.id)
+            .field("uid", &self.uid)
+            .field("number", &self.number)
+            .field("project", &self.project)
+            .field("name", &self.name)
+            .field("spec", &hidden)
+            .field("gpus", &self.gpus)
+            .field("attempt", &self.attempt)
+            .field("log_lines", &self.log_lines)
+            .field("gpu_ids", &self.gpu_ids)
+            .field("token", &self.token.as_ref().map(|_| hidden))
+            .finish()
+    }
 }
 
 /// The lease of the oldest queued job that fits `runner` (enough of `free_gpus`, every label
@@ -619,6 +639,25 @@ pub async fn is_run_here(db: &Db, job: i64) -> sqlx::Result<bool> {
             .fetch_optional(db.pool())
             .await?;
     Ok(spec.flatten().is_some())
+}
+
+/// The names of the environment variables the spec of `job` sets (never their values), in
+/// name order; none for a job millrace does not run.
+pub async fn env_names(db: &Db, job: i64) -> sqlx::Result<Vec<String>> {
+    let spec: Option<Option<String>> = sqlx::query_scalar("SELECT spec FROM jobs WHERE id = $1")
+        .bind(job)
+        .fetch_optional(db.pool())
+        .await?;
+    let spec: serde_json::Value = spec
+        .flatten()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    let mut names: Vec<String> = spec["env"]
+        .as_object()
+        .map(|env| env.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    Ok(names)
 }
 
 /// Prices of a GPU-hour by runner label, from the server's configuration.

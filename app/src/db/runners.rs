@@ -106,8 +106,10 @@ pub async fn tokens(db: &Db) -> sqlx::Result<Vec<RunnerToken>> {
     .await
 }
 
-/// Registers a runner under its name, taking over the row of an earlier process of that name.
-pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Result<Runner> {
+/// Registers a runner under its name, taking over the row of an earlier process of that name;
+/// `None` when the name belongs to a runner of another live token (a name is held by the token
+/// that registered it, so one token cannot take over another's runner).
+pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Result<Option<Runner>> {
     let now = now_ms();
     let gpus = serde_json::to_string(&runner.gpus).expect("strings serialise");
     let labels = serde_json::to_string(&runner.labels).expect("strings serialise");
@@ -119,6 +121,8 @@ pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Resul
             hostname = excluded.hostname, gpus = excluded.gpus, labels = excluded.labels,
             max_jobs = excluded.max_jobs, registered_ms = excluded.registered_ms,
             last_seen_ms = excluded.last_seen_ms
+         WHERE runners.token_id = excluded.token_id
+            OR runners.token_id IN (SELECT id FROM runner_tokens WHERE revoked_ms IS NOT NULL)
          RETURNING id, token_id, name, hostname, gpus, labels, max_jobs, registered_ms,
             last_seen_ms",
     )
@@ -129,7 +133,7 @@ pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Resul
     .bind(labels)
     .bind(runner.max_jobs)
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_optional(db.pool())
     .await
 }
 
@@ -181,4 +185,59 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<RunnerRow>> {
     )
     .fetch_all(db.pool())
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::each_backend;
+
+    fn named(name: &str, hostname: &str) -> Registration {
+        Registration {
+            name: name.to_owned(),
+            hostname: hostname.to_owned(),
+            gpus: vec!["0".into()],
+            labels: Vec::new(),
+            max_jobs: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_runner_name_belongs_to_the_token_that_registered_it() {
+        each_backend(|db| async move {
+            let mine = create_token(&db, "mine", "hash-mine").await.unwrap();
+            let theirs = create_token(&db, "theirs", "hash-theirs").await.unwrap();
+            let first = register(&db, mine, &named("gpu-1", "a")).await.unwrap();
+            let first = first.expect("a free name registers");
+
+            let taken = register(&db, theirs, &named("gpu-1", "b")).await.unwrap();
+            assert_eq!(taken, None, "another token cannot take the name");
+            let kept = find(&db, mine, first.id).await.unwrap().unwrap();
+            assert_eq!((kept.token_id, kept.hostname.as_str()), (mine, "a"));
+
+            let again = register(&db, mine, &named("gpu-1", "c")).await.unwrap();
+            let again = again.expect("the same token takes its row back");
+            assert_eq!((again.id, again.hostname.as_str()), (first.id, "c"));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_name_held_by_a_revoked_token_can_be_registered_by_another() {
+        each_backend(|db| async move {
+            let old = create_token(&db, "old", "hash-old").await.unwrap();
+            let new = create_token(&db, "new", "hash-new").await.unwrap();
+            let first = register(&db, old, &named("gpu-1", "a"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(revoke_token(&db, old).await.unwrap());
+
+            let taken = register(&db, new, &named("gpu-1", "a")).await.unwrap();
+            let taken = taken.expect("a revoked token holds no name");
+            assert_eq!((taken.id, taken.token_id), (first.id, new));
+            assert_eq!(find(&db, old, first.id).await.unwrap(), None);
+        })
+        .await;
+    }
 }

@@ -201,6 +201,7 @@ pub(crate) mod ssr {
         let tags = db::jobs::tags(&state.db, job.id).await?;
         let ending = db::queue::ending(&state.db, job.id).await?;
         let runs_here = db::queue::is_run_here(&state.db, job.id).await?;
+        let env = db::queue::env_names(&state.db, job.id).await?;
         let mut conn = state.db.pool().acquire().await?;
         let metrics = db::metrics::summaries(&mut conn, job.id)
             .await?
@@ -247,6 +248,7 @@ pub(crate) mod ssr {
             exit_code: ending.exit_code,
             error: ending.error,
             runs_here,
+            env,
         })
     }
 }

@@ -1,10 +1,11 @@
-//! Extractors that find what a route names (`{uid}`, `{owner}/{project}`) and check that the
+//! Extractors that find what a route names (`{uid}`, `{owner}/{project}`, a sweep's `{id}`) and
+//! check that the
 //! caller may act on it, so a handler cannot forget to ask (see `app::auth::access`).
 
 use super::error::ApiError;
 use app::auth::access::{self, Act};
 use app::auth::Caller;
-use app::db::{jobs::Job, projects::Project};
+use app::db::{jobs::Job, projects::Project, sweeps::Sweep};
 use app::error::AppError;
 use app::state::AppState;
 use axum::extract::{FromRequestParts, Path};
@@ -56,6 +57,57 @@ pub struct WriteProject(pub Project);
 /// The project `{owner}/{project}`, whose members the caller may choose: its owner or an admin.
 #[derive(Clone, Debug)]
 pub struct ManageProject(pub Project);
+
+/// The sweep `{id}` and its project, which the caller may read.
+#[derive(Clone, Debug)]
+pub struct ReadSweep(pub Sweep, pub Project);
+
+/// The sweep `{id}` and its project, which the caller may change (cancel it, clone it).
+#[derive(Clone, Debug)]
+pub struct WriteSweep(pub Sweep, pub Project);
+
+/// The sweep with id `id` and its project, if `caller` may `act` on it.
+pub async fn sweep(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    act: Act,
+) -> Result<(Sweep, Project), ApiError> {
+    let sweep = app::db::sweeps::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let project = access::project_by_id(&state.db, caller, sweep.project_id, act).await?;
+    Ok((sweep, project))
+}
+
+async fn sweep_at(
+    parts: &mut Parts,
+    state: &AppState,
+    act: Act,
+) -> Result<(Sweep, Project), ApiError> {
+    let Signed(caller) = Signed::from_request_parts(parts, state).await?;
+    let params = params(parts, state).await?;
+    let id = params.get("id").and_then(|id| id.parse().ok());
+    sweep(state, &caller, id.ok_or(AppError::NotFound)?, act).await
+}
+
+impl FromRequestParts<AppState> for ReadSweep {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (sweep, project) = sweep_at(parts, state, Act::Read).await?;
+        Ok(Self(sweep, project))
+    }
+}
+
+impl FromRequestParts<AppState> for WriteSweep {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (sweep, project) = sweep_at(parts, state, Act::Write).await?;
+        Ok(Self(sweep, project))
+    }
+}
 
 /// The route's path parameters by name; 404 when they do not parse.
 async fn params(parts: &mut Parts, state: &AppState) -> Result<HashMap<String, String>, ApiError> {

@@ -5,7 +5,7 @@ use super::error::{ApiError, ApiJson};
 use crate::protojson::stored_double_json;
 use app::db::{self, events, jobs::NewJob};
 use app::error::AppError;
-use app::model::JobStatus;
+use app::model::{JobStatus, HIDDEN_VALUE};
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -97,7 +97,8 @@ fn validate(body: &NewJobBody, status: JobStatus) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The job `uid` as the API shows it: attributes, parameters, tags and metric summaries.
+/// The job `uid` as the API shows it: attributes, parameters, tags, metric summaries and the
+/// names of its spec's environment variables (their values are write-only).
 pub async fn show(
     State(state): State<AppState>,
     ReadJob(job): ReadJob,
@@ -132,11 +133,16 @@ async fn describe(state: &AppState, job: db::jobs::Job) -> Result<Json<Value>, A
         .collect();
     let status = JobStatus::from_code(job.status).map_or("unknown", JobStatus::as_str);
     let params: Value = serde_json::from_str(&job.params).unwrap_or_else(|_| json!({}));
+    let env: Map<String, Value> = db::queue::env_names(&state.db, job.id)
+        .await?
+        .into_iter()
+        .map(|name| (name, HIDDEN_VALUE.into()))
+        .collect();
     Ok(Json(json!({
         "uid": job.uid, "number": job.number, "project": job.project, "name": job.name, "status": status,
         "command": job.command, "params": params, "tags": tags, "gpus": job.gpus, "cost_usd": job.cost_usd,
         "created_ms": job.created_ms, "started_ms": job.started_ms, "finished_ms": job.finished_ms,
-        "duration_ms": job.duration_ms, "metrics": metrics,
+        "duration_ms": job.duration_ms, "metrics": metrics, "env": env,
     })))
 }
 

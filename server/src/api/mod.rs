@@ -115,6 +115,7 @@ pub fn routes() -> Vec<Route> {
         get("/sweeps/{id}", read, sweeps::show),
         post("/sweeps/{id}/cancel", write, sweeps::cancel),
         post("/sweeps/{id}/clone", write, sweeps::clone_form),
+        post("/sweeps/{id}/clones", write, sweeps::clone),
         post("/jobs/{uid}/rerun", write, runs::rerun),
         get("/jobs/{uid}/artifacts", read, runs::artifacts),
         get("/jobs/{uid}/artifacts/{*path}", read, runs::artifact),

@@ -67,7 +67,8 @@ fn one() -> i64 {
     1
 }
 
-/// Registers (or re-registers) a runner; answers its id and the lease timing to keep.
+/// Registers (or re-registers) a runner; answers its id and the lease timing to keep, or 409
+/// when another runner token holds the name.
 pub async fn register(
     State(state): State<AppState>,
     RunnerToken(token): RunnerToken,
@@ -95,7 +96,19 @@ pub async fn register(
         labels: body.labels,
         max_jobs: body.max_jobs,
     };
-    let runner = runners::register(&state.db, token, &registration).await?;
+    let runner = runners::register(&state.db, token, &registration)
+        .await?
+        .ok_or_else(|| {
+            let message = format!(
+                "the runner name '{}' belongs to a runner of another runner token; start this \
+                 runner with another --name, or revoke that token first",
+                registration.name
+            );
+            ApiError {
+                field: Some("name".into()),
+                ..ApiError::from(AppError::Conflict(message))
+            }
+        })?;
     let lease_ms = state.runs.lease_ms;
     Ok(Json(json!({ "runner_id": runner.id, "lease_ms": lease_ms,
                     "heartbeat_ms": heartbeat_ms(lease_ms) })))

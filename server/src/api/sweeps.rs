@@ -1,20 +1,19 @@
 //! `/api/v1` sweeps: start one from a spec (or as a clone), list a project's, show one with
 //! its trials and best trial, cancel one.
 
-use super::access::{ReadProject, Signed, WriteProject};
+use super::access::{ReadProject, ReadSweep, Signed, WriteProject, WriteSweep};
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::runs::check_snapshot;
 use crate::spec::{SweepRequest, SweepSpec};
 use crate::sweep::Direction;
-use app::auth::access::{self, Act};
+use app::auth::access::Act;
 use app::auth::Caller;
 use app::db::projects::Project;
 use app::db::sweeps::{self, NewSweep, Sweep, SweepState, Trial, TrialState};
-use app::error::AppError;
-use app::model::JobStatus;
+use app::model::{JobStatus, HIDDEN_VALUE};
 use app::state::AppState;
 use app::url::encode_component;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::Redirect;
 use axum::Json;
@@ -104,10 +103,9 @@ pub struct CloneForm {
 pub async fn clone_form(
     State(state): State<AppState>,
     Signed(caller): Signed,
-    Path(id): Path<String>,
+    WriteSweep(old, project): WriteSweep,
     Form(form): Form<CloneForm>,
 ) -> Result<Redirect, ApiError> {
-    let (old, project) = find(&state, &caller, &id, Act::Write).await?;
     let (owner, name) = old.project.split_once('/').unwrap_or_default();
     let view = |query: String| format!("/u/{owner}/p/{name}?pview=sweeps&{query}");
     let changes: Vec<String> = form
@@ -128,6 +126,33 @@ pub async fn clone_form(
             ))),
         },
     )
+}
+
+/// Body of `clone`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloneBody {
+    /// Changes to the old spec, `PATH=VALUE` with VALUE in YAML (`space.lr.high=0.1`).
+    #[serde(default)]
+    changes: Vec<String>,
+}
+
+/// Starts a clone of sweep `id` (`millrace sweep clone`): the changes apply to the stored spec
+/// on the server, so the `job.env` values no one can read back carry over unless a change sets
+/// them. 201 with the new id, or 400 saying what is wrong with the changes.
+pub async fn clone(
+    State(state): State<AppState>,
+    Signed(caller): Signed,
+    WriteSweep(old, project): WriteSweep,
+    ApiJson(body): ApiJson<CloneBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let new = clone_of(&state, &caller, &project, &old, &body.changes)
+        .await
+        .map_err(|message| ApiError::invalid("changes", message))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": new, "cloned_from": old.id })),
+    ))
 }
 
 /// Starts sweep `old` again with `changes`, learning from its trials; the new id, or what is
@@ -188,7 +213,7 @@ async fn check(
         check_snapshot(state, "snapshot", sha).await?;
     }
     if let Some(old) = request.cloned_from {
-        if find(state, caller, &old.to_string(), Act::Read)
+        if super::access::sweep(state, caller, old, Act::Read)
             .await
             .is_err()
         {
@@ -211,15 +236,13 @@ pub async fn list(
     Ok(Json(json!({ "sweeps": sweeps })))
 }
 
-/// Sweep `id` with its spec, its trials and its best trial so far.
+/// Sweep `id` with its spec (its `job.env` values hidden), its trials and its best trial so far.
 pub async fn show(
     State(state): State<AppState>,
-    Signed(caller): Signed,
-    Path(id): Path<String>,
+    ReadSweep(sweep, _): ReadSweep,
 ) -> Result<Json<Value>, ApiError> {
-    let (sweep, _) = find(&state, &caller, &id, Act::Read).await?;
     let trials = sweeps::trials(&state.db, sweep.id).await?;
-    let spec: Value = serde_json::from_str(&sweep.spec).unwrap_or(Value::Null);
+    let spec = shown_spec(&sweep.spec);
     let goal =
         serde_json::from_value(spec["objective"]["goal"].clone()).unwrap_or(Direction::Minimize);
     let best = trials
@@ -236,13 +259,24 @@ pub async fn show(
     Ok(Json(body))
 }
 
+/// The stored spec as people see it: `job.env` keeps its names, each value hidden (values are
+/// write-only: runners get them with their trials' leases).
+fn shown_spec(stored: &str) -> Value {
+    let mut spec: Value = serde_json::from_str(stored).unwrap_or(Value::Null);
+    if let Some(env) = spec.pointer_mut("/job/env").and_then(Value::as_object_mut) {
+        for value in env.values_mut() {
+            *value = HIDDEN_VALUE.into();
+        }
+    }
+    spec
+}
+
 /// Stops a running sweep: no more trials, and its queued and running trials are cancelled.
 pub async fn cancel(
     State(state): State<AppState>,
     Signed(caller): Signed,
-    Path(id): Path<String>,
+    WriteSweep(sweep, _): WriteSweep,
 ) -> Result<Json<Value>, ApiError> {
-    let (sweep, _) = find(&state, &caller, &id, Act::Write).await?;
     let id = sweep.id;
     let reason = format!("cancelled by {}", caller.user.name);
     let mut tx = state.db.begin().await?;
@@ -254,21 +288,6 @@ pub async fn cancel(
         ("ended", sweep.state.as_str())
     };
     Ok(Json(json!({ "id": id, "result": result, "state": state })))
-}
-
-/// Sweep `id` (as a URL gives it) and its project, if it exists and `caller` may `act` on it.
-async fn find(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    act: Act,
-) -> Result<(Sweep, Project), ApiError> {
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let sweep = sweeps::find(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let project = access::project_by_id(&state.db, caller, sweep.project_id, act).await?;
-    Ok((sweep, project))
 }
 
 fn summary(sweep: &Sweep) -> Value {

@@ -42,20 +42,19 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
             }
         }
         SweepCommand::Clone { sweep, changes } => {
-            let old = fetch(&client, sweep).await?;
-            let spec: SweepSpec = serde_json::from_value(old["spec"].clone())
-                .context("the server sent a sweep spec this millrace cannot read")?;
-            let spec = spec.with_changes(&changes).map_err(anyhow::Error::msg)?;
-            let request = SweepRequest {
-                spec,
-                snapshot: old["snapshot"].as_str().map(str::to_owned),
-                cloned_from: Some(sweep),
-            };
-            let answer = submit(&client, &request, false).await?;
+            // The server applies the changes to the spec it holds: the spec's env values,
+            // which it never sends back, carry over.
+            let answer: Value = client
+                .post(
+                    &format!("/api/v1/sweeps/{sweep}/clones"),
+                    &json!({ "changes": changes }),
+                )
+                .await
+                .with_context(|| format!("cloning sweep {sweep}"))?;
             println!(
-                "{}: started sweep {} from sweep {sweep}, learning from its trials the new \
-                 space contains",
-                request.spec.sweep, answer["id"]
+                "started sweep {} from sweep {sweep}, learning from its trials the new space \
+                 contains",
+                answer["id"]
             );
         }
     }

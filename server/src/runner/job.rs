@@ -4,14 +4,17 @@
 use super::metrics::MetricReader;
 use super::output::{self, Line, UploadEnd};
 use crate::client::Client;
+use crate::secret::Secret;
 use crate::spec::{CommandLine, Plan};
 use app::model::JobStatus;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
@@ -34,7 +37,7 @@ pub struct Leased {
     /// Output lines the server already holds.
     pub log_lines: i64,
     /// The job's own API token, for its tracking code.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
 }
 
 /// What the runner's heartbeat tells a running job.
@@ -59,6 +62,8 @@ pub struct JobContext {
     pub workdir: PathBuf,
     /// How long a stopped job gets between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// The variables of the runner's environment a job starts with (see `environment`).
+    pub inherited_env: Arc<Vec<(OsString, OsString)>>,
 }
 
 /// How the process ended, before it is reported.
@@ -273,7 +278,8 @@ async fn prepare(context: &JobContext, job: &Leased, dir: &Path) -> anyhow::Resu
     }
 }
 
-/// The process to start: its own process group, output piped, the job's variables set.
+/// The process to start: its own process group, output piped, a clean environment (the
+/// allow-list of the runner's, the spec's `env`, then the job's own variables).
 fn command(context: &JobContext, job: &Leased, cwd: &Path) -> Command {
     let mut command = match &job.plan.command {
         CommandLine::Shell(text) => {
@@ -290,6 +296,8 @@ fn command(context: &JobContext, job: &Leased, cwd: &Path) -> Command {
     let server = context.client.base();
     command
         .current_dir(cwd)
+        .env_clear()
+        .envs(context.inherited_env.iter().cloned())
         .envs(&job.plan.env)
         .env("CUDA_VISIBLE_DEVICES", job.gpus.join(","))
         .env("MILLRACE_JOB_ID", &job.uid)
@@ -306,8 +314,8 @@ fn command(context: &JobContext, job: &Leased, cwd: &Path) -> Command {
         .process_group(0);
     if let Some(token) = &job.token {
         command
-            .env("MILLRACE_TOKEN", token)
-            .env("MLFLOW_TRACKING_TOKEN", token);
+            .env("MILLRACE_TOKEN", token.expose())
+            .env("MLFLOW_TRACKING_TOKEN", token.expose());
     }
     command
 }

@@ -2,11 +2,14 @@
 //! run them, heartbeat, and carry on through server restarts.
 
 mod artifacts;
+mod environment;
 mod job;
 mod metrics;
 mod output;
+pub mod token;
 
 use crate::client::{CallError, Client};
+use crate::secret::Secret;
 use anyhow::{bail, Context};
 use job::{Control, JobContext, Leased};
 use serde::Deserialize;
@@ -23,7 +26,7 @@ pub struct Settings {
     /// The server, `http://host:port`.
     pub server: String,
     /// The runner token.
-    pub token: String,
+    pub token: Secret,
     /// Unique name; the host name by default.
     pub name: String,
     /// GPU ids this runner hands out.
@@ -36,6 +39,8 @@ pub struct Settings {
     pub max_jobs: usize,
     /// Time between SIGTERM and SIGKILL when a job is stopped.
     pub grace: Duration,
+    /// Variables of the runner's environment handed on to jobs beyond the allow-list.
+    pub pass_env: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +92,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             settings.workdir.display()
         )
     })?;
-    let client = Client::new(&settings.server, &settings.token)?;
+    let client = Client::new(&settings.server, settings.token.expose())?;
     let registered = register(&client, &settings).await?;
     println!(
         "runner {} registered with {} (GPUs: {}; labels: {}); waiting for jobs",
@@ -110,6 +115,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         runner_id: registered.runner_id,
         workdir: settings.workdir.clone(),
         grace: settings.grace,
+        inherited_env: Arc::new(environment::inherited(
+            std::env::vars_os(),
+            &settings.pass_env,
+        )),
     };
     let beat = Duration::from_millis(registered.heartbeat_ms.max(100));
     let heartbeat = heartbeat(client.clone(), registered.runner_id, jobs.clone(), beat);

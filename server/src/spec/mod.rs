@@ -33,7 +33,8 @@ pub struct JobSpec {
     /// copy of it. Files that .gitignore excludes are left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Environment variables for the command.
+    /// Environment variables for the command. Their values are write-only: runners get them,
+    /// the API and the web app show only the names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     /// Parameters: recorded with the job and substituted into the command.

@@ -2,7 +2,7 @@
 
 use super::{Command, JobSpec, Metrics};
 use app::db::jobs::{NewJob, RunSpec};
-use app::model::{JobStatus, Name};
+use app::model::{JobStatus, Name, HIDDEN_VALUE};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -142,8 +142,8 @@ impl JobRequest {
             }
             _ => {}
         }
-        for key in self.plan.env.keys() {
-            check_env_name(key).map_err(|m| problem(&["plan", "env", key], m))?;
+        for (key, value) in &self.plan.env {
+            check_env(key, value).map_err(|m| problem(&["plan", "env", key], m))?;
         }
         if let Some(metrics) = &self.plan.metrics {
             check_metrics(metrics)?;
@@ -191,8 +191,8 @@ impl JobSpec {
                 ));
             }
         }
-        for key in self.env.keys() {
-            check_env_name(key).map_err(|m| problem(&["env", key], m))?;
+        for (key, value) in &self.env {
+            check_env(key, value).map_err(|m| problem(&["env", key], m))?;
         }
         check_resources(self)?;
         if let Some(metrics) = &self.metrics {
@@ -315,6 +315,19 @@ fn check_metrics(metrics: &Metrics) -> Result<(), Problem> {
                 "a metric name has 1 to 250 characters and no spaces",
             ));
         }
+    }
+    Ok(())
+}
+
+/// A variable of the spec's `env`: a name a shell accepts, not one the runner sets, and not the
+/// placeholder shown for hidden values (copied from what the API shows, it would run as is).
+fn check_env(key: &str, value: &str) -> Result<(), String> {
+    check_env_name(key)?;
+    if value == HIDDEN_VALUE {
+        return Err(format!(
+            "`{HIDDEN_VALUE}` stands for a hidden value; give {key} its real value (a sweep \
+             clone keeps the old values by itself)"
+        ));
     }
     Ok(())
 }

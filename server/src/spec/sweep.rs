@@ -81,7 +81,8 @@ pub struct JobTemplate {
     /// a fresh copy of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Environment variables for the command.
+    /// Environment variables for the command. Their values are write-only: runners get them,
+    /// the API and the web app show only the names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     /// Fixed parameters, the same for every trial; recorded with each job.

@@ -123,6 +123,13 @@ fn checks_after_parsing_point_at_the_field() {
             6,
             "set by",
         ),
+        (
+            "  WANDB_MODE: disabled",
+            "  WANDB_API_KEY: •••",
+            "env.WANDB_API_KEY",
+            6,
+            "stands for a hidden value",
+        ),
         ("retries: 1", "retries: 11", "retries", 17, "0 to 10"),
         (
             "code: .",

@@ -6,4 +6,6 @@ mod events;
 mod helpers;
 mod jobs;
 mod permissions;
+mod runner;
+mod secrets;
 mod sweeps;

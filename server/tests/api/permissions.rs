@@ -217,6 +217,7 @@ impl World {
         let runner_id = db::runners::register(&db, token_id, &registration)
             .await
             .unwrap()
+            .expect("a free name")
             .id;
         let files = app.state.runs.files_dir.clone();
         let snapshot = server::files::save_snapshot(&files, &[0x1f, 0x8b, 0, 0])
@@ -432,6 +433,7 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
         }
         ("POST", "/projects/{owner}/{project}/sweeps") => Payload::Json(json!({})),
         ("POST", "/sweeps/{id}/clone") => Payload::Form("changes=trials%3D2".into()),
+        ("POST", "/sweeps/{id}/clones") => Payload::Json(json!({ "changes": ["trials=2"] })),
         ("POST", "/snapshots") => Payload::Bytes(vec![0x1f, 0x8b, 1, 2]),
         ("POST", "/runner/register") => Payload::Json(json!({ "name": "r2" })),
         ("POST", "/runner/lease") => Payload::Json(json!({ "runner_id": runner })),

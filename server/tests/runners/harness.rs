@@ -33,7 +33,8 @@ pub struct Cluster {
     runners: Vec<(String, Process)>,
 }
 
-fn millrace() -> Command {
+/// The `millrace` binary, logging warnings only, with no database from the environment.
+pub fn millrace() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_millrace"));
     command
         .env_remove("MILLRACE_DATABASE_URL")
@@ -140,21 +141,23 @@ impl Cluster {
         Client::new(&self.url, &self.token).unwrap()
     }
 
-    /// Starts a runner called `name` with `gpus` (comma-separated) and extra flags.
+    /// Starts a runner called `name` with `gpus` (comma-separated) and extra flags, its token
+    /// in MILLRACE_RUNNER_TOKEN.
     pub fn runner(&mut self, name: &str, gpus: &str, extra: &[&str]) {
+        let mut command = millrace();
+        command.env("MILLRACE_RUNNER_TOKEN", &self.runner_token);
+        self.start_runner(command, name, gpus, extra);
+    }
+
+    /// Starts `command` (`millrace`, or a program that runs it) as runner `name` with `gpus`
+    /// and extra flags; the caller gives it its token. Its work directory is
+    /// `runner-NAME` in the cluster's directory.
+    pub fn start_runner(&mut self, mut command: Command, name: &str, gpus: &str, extra: &[&str]) {
         let workdir = self.dir.path().join(format!("runner-{name}"));
         let log =
             std::fs::File::create(self.dir.path().join(format!("runner-{name}.log"))).unwrap();
-        let child = millrace()
-            .args([
-                "runner",
-                "--server",
-                &self.url,
-                "--token",
-                &self.runner_token,
-                "--name",
-                name,
-            ])
+        let child = command
+            .args(["runner", "--server", &self.url, "--name", name])
             .args(["--gpus", gpus, "--grace", "1s"])
             .arg("--workdir")
             .arg(&workdir)

@@ -2,6 +2,7 @@
 //! jobs, on this machine.
 
 mod harness;
+mod secrets;
 mod sweep;
 mod tokens;
 

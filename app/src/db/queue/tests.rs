@@ -51,7 +51,10 @@ async fn runner(db: &Db, name: &str, gpus: &[&str], labels: &[&str]) -> Runner {
         labels: labels.iter().map(|l| (*l).to_owned()).collect(),
         max_jobs: 4,
     };
-    runners::register(db, token, &registration).await.unwrap()
+    runners::register(db, token, &registration)
+        .await
+        .unwrap()
+        .expect("each test runner has a name of its own")
 }
 
 fn ids(gpus: &[&str]) -> Vec<String> {
@@ -381,4 +384,55 @@ fn a_runner_costs_its_dearest_priced_label_or_the_default() {
     assert_eq!(prices.for_labels(&labels(&["spot"])), Some(0.9));
     assert_eq!(prices.for_labels(&labels(&["t4"])), Some(1.0));
     assert_eq!(GpuPrices::default().for_labels(&labels(&["t4"])), None);
+}
+
+#[tokio::test]
+async fn env_names_lists_the_names_a_spec_sets_but_no_value() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let run = NewJob {
+            name: "with env".into(),
+            created_by: Some(user),
+            run: Some(RunSpec {
+                spec_name: "with-env".into(),
+                spec_hash: "h".into(),
+                spec_json: r#"{"command": {"shell": "x"}, "env": {"TOKEN": "s3cret", "A": "1"}}"#
+                    .into(),
+                labels: Vec::new(),
+                retries: 0,
+            }),
+            ..NewJob::default()
+        };
+        let mut tx = db.begin().await.unwrap();
+        let refs = jobs::insert_many(&mut tx, project, &[run, NewJob::default()])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(env_names(&db, refs[0].id).await.unwrap(), ["A", "TOKEN"]);
+        assert!(env_names(&db, refs[1].id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[test]
+fn a_lease_prints_without_its_token_or_spec() {
+    let lease = Lease {
+        id: 1,
+        uid: "u".into(),
+        number: 1,
+        project: "ann/lab".into(),
+        name: "job".into(),
+        spec: r#"{"env": {"KEY": "sk-live"}}"#.into(),
+        gpus: 0,
+        attempt: 1,
+        log_lines: 0,
+        gpu_ids: String::new(),
+        token: Some("job-token-secret".into()),
+    };
+    let printed = format!("{lease:?}");
+    assert!(
+        !printed.contains("sk-live") && !printed.contains("job-token-secret"),
+        "{printed}"
+    );
+    assert!(printed.contains("uid: \"u\""), "{printed}");
 }
