@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod runner;
 pub mod runs;
 pub mod sweeps;
+pub mod upload;
 pub mod visible_job;
 
 use app::error::AppError;
@@ -45,10 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/jobs/{uid}/rerun", post(runs::rerun))
         .route("/jobs/{uid}/artifacts", get(runs::artifacts))
         .route("/jobs/{uid}/artifacts/{*path}", get(runs::artifact))
-        .route(
-            "/snapshots",
-            post(runs::upload_snapshot).layer(DefaultBodyLimit::max(crate::files::MAX_SNAPSHOT)),
-        )
+        // Uploads stream their bodies to disk and enforce their own limits (see `upload`).
+        .route("/snapshots", post(runs::upload_snapshot))
         .route("/events", get(crate::events::stream))
         .nest("/runner", runner_router())
         .fallback(|| async { ApiError::from(AppError::NotFound) })
@@ -66,7 +65,7 @@ fn runner_router() -> Router<AppState> {
         .route("/jobs/{uid}/finish", post(runner::finish))
         .route(
             "/jobs/{uid}/artifacts/{*path}",
-            put(runner::upload_artifact).layer(DefaultBodyLimit::max(crate::files::MAX_ARTIFACT)),
+            put(runner::upload_artifact),
         )
         .route("/snapshots/{sha}", get(runner::snapshot))
 }

@@ -2,6 +2,7 @@
 //! and artifacts.
 
 use super::error::{ApiError, ApiJson, ApiQuery};
+use super::upload;
 use super::visible_job::VisibleJob;
 use crate::files;
 use crate::spec::JobRequest;
@@ -10,9 +11,9 @@ use app::db::{self, queue};
 use app::error::AppError;
 use app::model::JobStatus;
 use app::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -205,20 +206,22 @@ pub async fn logs(
     }
 }
 
-/// Stores a code snapshot (a .tar.gz) under its SHA-256 and answers the hash.
+/// Stores a code snapshot (a .tar.gz) under its SHA-256, counted against the uploader's quota,
+/// and answers the hash; streamed to disk and synced before the 201 (see [`super::upload`]).
 pub async fn upload_snapshot(
     State(state): State<AppState>,
-    body: Bytes,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if !body.starts_with(&[0x1f, 0x8b]) {
-        return Err(ApiError::invalid("body", "a snapshot is a .tar.gz file"));
-    }
-    let sha = files::save_snapshot(&state.runs.files_dir, &body)
-        .await
-        .map_err(internal("storing a snapshot"))?;
+    let payer = upload::Payer {
+        id: user.id,
+        name: &user.name,
+    };
+    let kept = upload::keep_snapshot(&state, payer, &headers, body).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "sha256": sha, "bytes": body.len() })),
+        Json(json!({ "sha256": kept.sha256, "bytes": kept.bytes })),
     ))
 }
 

@@ -6,3 +6,4 @@ mod events;
 mod helpers;
 mod jobs;
 mod sweeps;
+mod uploads;
