@@ -301,3 +301,74 @@ async fn a_400_mb_upload_streams_to_disk_in_little_memory_and_survives_kill_9() 
     let used = db::storage::usage(&store, ann.id).await.unwrap();
     assert_eq!(used, BODY as i64, "the count survives with the file");
 }
+
+#[tokio::test]
+async fn millrace_logs_prints_output_larger_than_one_answer_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let store = Db::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let ann = db::users::create(&store, "ann", "Ann").await.unwrap();
+    db::projects::create(&store, ann.id, "xray", "", false)
+        .await
+        .unwrap();
+    let (_, token) = app::auth::create_token(&store, ann.id, "test")
+        .await
+        .unwrap();
+    store.close().await;
+
+    let (server, port) = spawn_server(&url);
+    let (sent, printed) = tokio::task::spawn_blocking(move || {
+        wait_healthy(port);
+        let (_, created) = http(
+            port,
+            "POST",
+            "/api/v1/projects/ann/xray/jobs",
+            &token,
+            &json!({"name": "chatty"}),
+        );
+        let uid = serde_json::from_str::<Value>(&created).unwrap()["uid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // 3 MB of output in 3 chunks: 3 answers of at most 1 MiB, cut between lines.
+        let mut sent = String::new();
+        for batch in 0..3 {
+            let lines: Vec<String> = (0..10_000)
+                .map(|i| format!("{:0>99}", batch * 10_000 + i))
+                .collect();
+            let body =
+                json!({"lines": lines.iter().map(|t| json!({"text": t})).collect::<Vec<_>>()});
+            let (status, answer) = http(
+                port,
+                "POST",
+                &format!("/api/v1/jobs/{uid}/logs"),
+                &token,
+                &body,
+            );
+            assert_eq!(status, 200, "{answer}");
+            sent.extend(lines.iter().map(|l| format!("{l}\n")));
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
+            .args([
+                "logs",
+                &uid,
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+            ])
+            .env("MILLRACE_TOKEN", &token)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (sent, String::from_utf8(output.stdout).unwrap())
+    })
+    .await
+    .unwrap();
+    drop(server);
+    assert_eq!(printed.len(), sent.len());
+    assert!(printed == sent, "every line once, in order");
+}

@@ -5,5 +5,6 @@ mod config;
 mod events;
 mod helpers;
 mod jobs;
+mod logs;
 mod sweeps;
 mod uploads;
