@@ -439,15 +439,28 @@ pub struct LogChunk {
     pub text: String,
 }
 
+/// A place in a job's output: the chunks after chunk `after`, from byte `offset` of the first
+/// of them. The offset is not 0 only where a read stopped inside a chunk, and is always the
+/// start of a line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCursor {
+    /// The last chunk read whole (0: none).
+    pub after: i64,
+    /// Bytes of the next chunk already read.
+    pub offset: i64,
+}
+
 /// Output of a job after a position, and whether more can come.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogPage {
-    /// The chunks, oldest first.
+    /// The chunks, oldest first; the first and last may be parts of chunks (whole lines).
     pub chunks: Vec<LogChunk>,
-    /// The position to ask after next time.
-    pub next: i64,
+    /// The position to ask from next time.
+    pub next: LogCursor,
     /// Whether output before the first chunk was left out (the tail was asked for).
     pub cut: bool,
+    /// Whether output after `next` is there already: the page stopped at its size bound.
+    pub more: bool,
     /// The job's status now.
     pub status: JobStatus,
 }

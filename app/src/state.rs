@@ -37,17 +37,21 @@ pub struct RunSettings {
     pub lease_ms: i64,
     /// Price of a GPU-hour by runner label.
     pub prices: GpuPrices,
+    /// Most bytes of snapshots and artifacts each user may keep in the file store; `None`:
+    /// no limit.
+    pub quota: Option<u64>,
     /// Woken when a job is queued, so runners waiting for work lease it at once.
     pub queued: Notify,
 }
 
 impl RunSettings {
-    /// Settings with files under `files_dir`, a 30 s lease and no prices.
+    /// Settings with files under `files_dir`, a 30 s lease, no prices and no quota.
     pub fn new(files_dir: PathBuf) -> Self {
         Self {
             files_dir,
             lease_ms: 30_000,
             prices: GpuPrices::default(),
+            quota: None,
             queued: Notify::new(),
         }
     }

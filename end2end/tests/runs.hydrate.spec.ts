@@ -44,3 +44,26 @@ test("stop and rerun from the context menu act on a spec job", async ({ page }) 
   const rerun = await (await page.request.get(`/api/v1/projects/alice/${project}/jobs/2`)).json();
   expect([rerun.name, rerun.status, rerun.command]).toEqual(["queued-job", "queued", "sleep 60"]);
 });
+
+test("the logs tab reads output larger than one answer, page by page, every line once", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "bulky", []);
+  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "chatty" } });
+  const { uid } = await created.json();
+  // Lines of 100 bytes, 10,000 per request: each request is one chunk of 1,000,000 bytes.
+  const batch = (from: number) =>
+    Array.from({ length: 10_000 }, (_, i) => ({ text: `line ${from + i} `.padEnd(99, "x") }));
+  await page.request.post(`/api/v1/jobs/${uid}/logs`, { data: { lines: batch(0) } });
+  await openHydrated(page, `/u/alice/p/${project}/j/1?tab=logs`);
+  const output = page.getByRole("log", { name: "Job output" });
+  await expect(page.getByText("10000 lines")).toBeVisible();
+
+  // 2 MB more: over the 1 MiB an answer holds, so the tab follows the cursor across answers.
+  for (const from of [10_000, 20_000]) {
+    await page.request.post(`/api/v1/jobs/${uid}/logs`, { data: { lines: batch(from) } });
+  }
+  await expect(page.getByText("30000 lines")).toBeVisible();
+  await expect(output).toContainText("line 29999 ");
+  await page.getByRole("searchbox", { name: "Search the output" }).fill("line 20485 ");
+  await expect(page.getByText("1 of 30000 lines match")).toBeVisible();
+});

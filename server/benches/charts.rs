@@ -1,12 +1,14 @@
 //! Chart downsampling on SQLite, printing its figures (run by bench/charts.sh): one series of
 //! 10,000,000 points made into a 2,000-pixel panel from its rollups (what the panel does for
-//! series this long), and for comparison by reading every point; and the panel's size.
+//! series this long), and for comparison by reading every point; the panel's size; and the
+//! metrics tab's panel read with x = step, wall and relative time.
 
 use app::chart::downsample::downsample;
+use app::chart::settings::{ChartSettings, PanelSize, XAxis};
 use app::db::metrics::{self, Point};
 use app::db::{jobs, projects, rollups, users, Db};
-use app::server_fns::metrics::ssr::from_rollups;
-use std::time::Instant;
+use app::server_fns::metrics::ssr::{from_rollups, series_panel};
+use std::time::{Duration, Instant};
 
 const POINTS: i64 = 10_000_000;
 const WIDTH: usize = 2_000;
@@ -31,7 +33,8 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         let mut conn = db.pool().acquire().await?;
         let rollups = rollups::read(&mut conn, series, i64::MIN, i64::MAX).await?;
-        let panel = from_rollups("loss", &rollups, WIDTH, 0.0).expect("enough rollups");
+        let panel =
+            from_rollups("loss", &rollups, WIDTH, 0.0, XAxis::Step, 0).expect("enough rollups");
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         bytes = serde_json::to_vec(&panel)?.len();
     }
@@ -42,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
         times[RUNS / 2],
         bytes / 1024
     );
+    panels_by_axis(&db).await?;
     // For comparison: every point read through the driver, then LTTB + envelope in Rust.
     let started = Instant::now();
     let mut conn = db.pool().acquire().await?;
@@ -57,6 +61,38 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64() * 1000.0,
         panel.line.len()
     );
+    Ok(())
+}
+
+/// The metrics tab's read of the series (a large panel) with x by step, wall clock and relative
+/// time: the median of up to RUNS reads, fewer if they are slow.
+async fn panels_by_axis(db: &Db) -> anyhow::Result<()> {
+    let mut conn = db.pool().acquire().await?;
+    let job: i64 = sqlx::query_scalar("SELECT job_id FROM metric_series LIMIT 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let summary = metrics::summaries(&mut conn, job).await?.remove(0);
+    for x in [XAxis::Step, XAxis::Wall, XAxis::Relative] {
+        let settings = ChartSettings {
+            x,
+            size: PanelSize::Large,
+            ..ChartSettings::default()
+        };
+        let mut times = Vec::new();
+        let started = Instant::now();
+        while times.len() < RUNS && started.elapsed() < Duration::from_secs(10) {
+            let run = Instant::now();
+            series_panel(&mut conn, &summary, &settings).await?;
+            times.push(run.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "metrics tab, {POINTS}-point series, x={}: median {:.1} ms of {} reads",
+            x.word(),
+            times[times.len() / 2],
+            times.len()
+        );
+    }
     Ok(())
 }
 

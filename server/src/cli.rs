@@ -345,7 +345,7 @@ pub enum SpecCommand {
     },
 }
 
-/// `100MB`, `1.5GB`, `5000`: a size in bytes.
+/// `100MB`, `1.5GB`, `2TB`, `5000`: a size in bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t
@@ -357,9 +357,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "KB" | "K" => 1_000,
         "MB" | "M" => 1_000_000,
         "GB" | "G" => 1_000_000_000,
+        "TB" | "T" => 1_000_000_000_000,
         "KIB" => 1 << 10,
         "MIB" => 1 << 20,
         "GIB" => 1 << 30,
+        "TIB" => 1 << 40,
         _ => return Err(format!("'{text}' is not a size such as 100MB")),
     };
     let number: f64 = number
@@ -391,6 +393,11 @@ pub struct ServeArgs {
     /// `default` prices runners whose labels have none. Jobs' cost is computed from it.
     #[arg(long = "gpu-price", value_name = "LABEL=USD", value_parser = parse_price)]
     pub gpu_prices: Vec<(String, f64)>,
+    /// Most bytes of code snapshots and artifacts each user may keep, e.g. 20GB; 0 for no
+    /// limit. A snapshot counts once against each user who uploads it, an artifact against the
+    /// creator of its job; an upload that would go over is refused (413) and stores nothing.
+    #[arg(long, env = "MILLRACE_QUOTA", default_value = "1TB", value_parser = parse_size)]
+    pub quota: u64,
 }
 
 fn parse_scope(text: &str) -> Result<app::model::TokenScope, String> {
@@ -507,6 +514,21 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_quota_takes_a_size_and_defaults_to_a_terabyte() {
+        let quota = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Serve(serve) => serve.quota,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(quota(&["millrace", "serve"]), 1_000_000_000_000);
+        assert_eq!(
+            quota(&["millrace", "serve", "--quota", "20GB"]),
+            20_000_000_000
+        );
+        assert_eq!(quota(&["millrace", "serve", "--quota", "0"]), 0);
+        assert!(Cli::try_parse_from(["millrace", "serve", "--quota", "lots"]).is_err());
     }
 
     #[test]

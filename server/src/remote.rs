@@ -243,17 +243,18 @@ async fn follow(client: &Client, uid: &str, wait: bool) -> anyhow::Result<()> {
     struct Page {
         chunks: Vec<Chunk>,
         next: i64,
+        offset: i64,
         status: String,
         exit_code: Option<i64>,
         error: Option<String>,
     }
-    let mut after = 0;
+    let (mut after, mut offset) = (0, 0);
     let mut backoff = std::time::Duration::from_millis(500);
     loop {
         let wait_ms = if wait { 20_000 } else { 0 };
         let page: Page = match client
             .get(&format!(
-                "/api/v1/jobs/{uid}/logs?after={after}&wait_ms={wait_ms}"
+                "/api/v1/jobs/{uid}/logs?after={after}&offset={offset}&wait_ms={wait_ms}"
             ))
             .await
         {
@@ -285,7 +286,7 @@ async fn follow(client: &Client, uid: &str, wait: bool) -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        after = page.next;
+        (after, offset) = (page.next, page.offset);
     }
 }
 

@@ -83,6 +83,7 @@ pub fn run_settings(args: &ServeArgs, database: &str) -> anyhow::Result<RunSetti
     let mut settings = RunSettings::new(files);
     settings.lease_ms = i64::try_from(args.lease_timeout.as_millis()).unwrap_or(i64::MAX);
     settings.prices = GpuPrices(args.gpu_prices.iter().cloned().collect());
+    settings.quota = (args.quota > 0).then_some(args.quota);
     Ok(settings)
 }
 
@@ -187,6 +188,24 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quota_of_0_means_no_limit() {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let files = dir.path().display().to_string();
+        let settings = |quota: &str| {
+            let cli = crate::cli::Cli::parse_from([
+                "millrace", "serve", "--files", &files, "--quota", quota,
+            ]);
+            let crate::cli::Command::Serve(args) = cli.command else {
+                unreachable!("parsed as serve")
+            };
+            run_settings(&args, "sqlite://x.db").unwrap()
+        };
+        assert_eq!(settings("20GB").quota, Some(20_000_000_000));
+        assert_eq!(settings("0").quota, None);
+    }
 
     #[test]
     fn files_live_beside_the_sqlite_file_by_default() {

@@ -201,3 +201,177 @@ async fn the_same_binary_serves_from_postgresql() {
     assert_eq!(me.0, 200, "{}", me.1);
     assert_eq!(serde_json::from_str::<Value>(&me.1).unwrap()["name"], "pat");
 }
+
+/// Streams a fake .tar.gz of `total` bytes to `POST /api/v1/snapshots`, 1 MiB at a time, never
+/// holding it whole; returns the status, the answer and the SHA-256 of what was sent.
+fn upload_snapshot(port: u16, token: &str, total: usize) -> (u16, String, String) {
+    use sha2::{Digest, Sha256};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the server listens");
+    let head = format!(
+        "POST /api/v1/snapshots HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/gzip\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut hasher = Sha256::new();
+    let mut piece = vec![0u8; 1 << 20];
+    let mut sent = 0;
+    while sent < total {
+        let n = piece.len().min(total - sent);
+        for (i, byte) in piece[..n].iter_mut().enumerate() {
+            *byte = ((sent + i) % 251) as u8;
+        }
+        if sent == 0 {
+            piece[..2].copy_from_slice(&[0x1f, 0x8b]);
+        }
+        hasher.update(&piece[..n]);
+        stream.write_all(&piece[..n]).unwrap();
+        sent += n;
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    let sha: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (status, body, sha)
+}
+
+/// A field of `/proc/PID/status` in kB (`VmHWM`: the peak resident set).
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+#[tokio::test]
+async fn a_400_mb_upload_streams_to_disk_in_little_memory_and_survives_kill_9() {
+    const BODY: usize = 400 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("files.db").display());
+    let store = Db::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let ann = db::users::create(&store, "ann", "Ann").await.unwrap();
+    let (_, token) =
+        app::auth::create_token(&store, ann.id, "test", app::model::TokenScope::Write, None)
+            .await
+            .unwrap();
+    store.close().await;
+
+    let (mut server, port) = spawn_server(&url);
+    let pid = server.0.id();
+    let (status, answer, sha, peak_kb) = tokio::task::spawn_blocking(move || {
+        wait_healthy(port);
+        let (status, answer, sha) = upload_snapshot(port, &token, BODY);
+        (status, answer, sha, proc_status_kb(pid, "VmHWM"))
+    })
+    .await
+    .unwrap();
+    // SIGKILL right after the 201: the file and its count must already be on disk.
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    assert_eq!(status, 201, "{answer}");
+    assert!(answer.contains(&sha), "{answer}");
+    println!(
+        "server peak RSS (VmHWM) {} MB while receiving a {} MB upload",
+        peak_kb / 1024,
+        BODY >> 20
+    );
+    assert!(
+        peak_kb * 1024 < (BODY / 4) as u64,
+        "the server held {peak_kb} kB at its peak for a {BODY}-byte body"
+    );
+
+    let kept = dir
+        .path()
+        .join("files-files/snapshots")
+        .join(format!("{sha}.tar.gz"));
+    assert_eq!(std::fs::metadata(&kept).unwrap().len(), BODY as u64);
+    let store = Db::open(&url).await.unwrap();
+    let used = db::storage::usage(&store, ann.id).await.unwrap();
+    assert_eq!(used, BODY as i64, "the count survives with the file");
+}
+
+#[tokio::test]
+async fn millrace_logs_prints_output_larger_than_one_answer_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let store = Db::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let ann = db::users::create(&store, "ann", "Ann").await.unwrap();
+    db::projects::create(&store, ann.id, "xray", "", false)
+        .await
+        .unwrap();
+    let (_, token) =
+        app::auth::create_token(&store, ann.id, "test", app::model::TokenScope::Write, None)
+            .await
+            .unwrap();
+    store.close().await;
+
+    let (server, port) = spawn_server(&url);
+    let (sent, printed) = tokio::task::spawn_blocking(move || {
+        wait_healthy(port);
+        let (_, created) = http(
+            port,
+            "POST",
+            "/api/v1/projects/ann/xray/jobs",
+            &token,
+            &json!({"name": "chatty"}),
+        );
+        let uid = serde_json::from_str::<Value>(&created).unwrap()["uid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // 3 MB of output in 3 chunks: 3 answers of at most 1 MiB, cut between lines.
+        let mut sent = String::new();
+        for batch in 0..3 {
+            let lines: Vec<String> = (0..10_000)
+                .map(|i| format!("{:0>99}", batch * 10_000 + i))
+                .collect();
+            let body =
+                json!({"lines": lines.iter().map(|t| json!({"text": t})).collect::<Vec<_>>()});
+            let (status, answer) = http(
+                port,
+                "POST",
+                &format!("/api/v1/jobs/{uid}/logs"),
+                &token,
+                &body,
+            );
+            assert_eq!(status, 200, "{answer}");
+            sent.extend(lines.iter().map(|l| format!("{l}\n")));
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
+            .args([
+                "logs",
+                &uid,
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+            ])
+            .env("MILLRACE_TOKEN", &token)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (sent, String::from_utf8(output.stdout).unwrap())
+    })
+    .await
+    .unwrap();
+    drop(server);
+    assert_eq!(printed.len(), sent.len());
+    assert!(printed == sent, "every line once, in order");
+}

@@ -80,10 +80,12 @@ pub fn JobLogs(
     };
 
     // One read at a time (two reads from the same position would add the same lines twice);
-    // a poll asked for meanwhile runs right after.
+    // a poll asked for meanwhile runs right after, and so does the next page while the server
+    // says more is waiting (each answer is bounded in bytes).
     let (busy, again) = (StoredValue::new(false), StoredValue::new(false));
+    let behind = StoredValue::new(first.more);
     let poll = move || {
-        if status.get_untracked().is_finished() {
+        if status.get_untracked().is_finished() && !behind.get_value() {
             return;
         }
         if busy.get_value() {
@@ -100,15 +102,20 @@ pub fn JobLogs(
                     job.clone(),
                     Some(next.get_value()),
                 );
-                if let Ok(page) = asked.await {
-                    next.set_value(page.next);
-                    status.set(page.status);
-                    let more = lines_of(&page);
-                    if !more.is_empty() {
-                        lines.update(|all| all.extend(more));
+                match asked.await {
+                    Ok(page) => {
+                        next.set_value(page.next);
+                        status.set(page.status);
+                        behind.set_value(page.more);
+                        let more = lines_of(&page);
+                        if !more.is_empty() {
+                            lines.update(|all| all.extend(more));
+                        }
                     }
+                    // Stop here, not in a tight loop; the next poll tries again.
+                    Err(_) => behind.set_value(false),
                 }
-                if !again.get_value() {
+                if !again.get_value() && !behind.get_value() {
                     break;
                 }
                 again.set_value(false);

@@ -94,11 +94,7 @@ pub async fn append_many(
         }
     }
     insert_points(tx, &rows).await?;
-    super::rollups::add(
-        tx,
-        rows.iter().map(|r| (r.series, r.point.step, r.point.value)),
-    )
-    .await?;
+    super::rollups::add(tx, rows.iter().map(|r| (r.series, r.point))).await?;
     for (key, points) in batches {
         fold(&mut summaries[index_of(key)], points);
     }

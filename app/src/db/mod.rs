@@ -16,6 +16,7 @@ pub mod rollups;
 pub mod runners;
 pub mod sessions;
 pub mod sql;
+pub mod storage;
 pub mod sweeps;
 pub mod tokens;
 pub mod users;

@@ -308,13 +308,16 @@ pub mod ssr {
     const READ_ALL_UP_TO: i64 = 200_000;
 
     /// A panel of about `width` pixel groups of consecutive rollups: the mean line, and each
-    /// group's min and max as the band. `None` when the rollups are too few to fill the width
-    /// (a zoomed range), where reading the points themselves is cheap.
+    /// group's min and max as the band, at the group's mean step or wall time on axis `x`
+    /// (`start_ms` is where relative time starts). `None` when the rollups are too few to fill
+    /// the width (a zoomed range), where reading the points themselves is cheap.
     pub fn from_rollups(
         key: &str,
         rollups: &[Rollup],
         width: usize,
         smooth: f64,
+        x: XAxis,
+        start_ms: i64,
     ) -> Option<MetricPanel> {
         if rollups.len() < width {
             return None;
@@ -324,15 +327,22 @@ pub mod ssr {
             .chunks(per_group)
             .map(|group| {
                 let count: i64 = group.iter().map(|r| r.count).sum();
-                let steps: f64 = group.iter().map(|r| r.step_sum).sum();
+                let n = count.max(1) as f64;
+                let at = match x {
+                    XAxis::Step => group.iter().map(|r| r.step_sum).sum::<f64>() / n,
+                    XAxis::Wall => group.iter().map(|r| r.wall_sum).sum::<f64>() / n / 1000.0,
+                    XAxis::Relative => {
+                        let wall = group.iter().map(|r| r.wall_sum).sum::<f64>() / n;
+                        (wall - start_ms as f64) / 1000.0
+                    }
+                };
                 let values: f64 = group.iter().map(|r| r.value_sum).sum();
                 let min = group.iter().map(|r| r.min).fold(f64::INFINITY, f64::min);
                 let max = group
                     .iter()
                     .map(|r| r.max)
                     .fold(f64::NEG_INFINITY, f64::max);
-                let n = count.max(1) as f64;
-                (steps / n, values / n, min, max, count)
+                (at, values / n, min, max, count)
             })
             .collect();
         let line: Vec<(f64, f64)> = groups.iter().map(|g| (g.0, g.1)).collect();
@@ -585,8 +595,19 @@ pub mod ssr {
             .collect()
     }
 
-    /// One series drawn for `settings`: from its rollups when long, else every point in range
-    /// downsampled to the panel's width.
+    /// The wall time of the series' first point from step `first` on: where relative time starts.
+    async fn first_wall_ms(
+        conn: &mut sqlx::AnyConnection,
+        series: i64,
+        first: i64,
+    ) -> sqlx::Result<i64> {
+        let after = (first > i64::MIN).then(|| (first - 1, i64::MAX));
+        let found = metrics::points_after(conn, series, after, 1).await?;
+        Ok(found.first().map_or(0, |(_, p)| p.wall_ms))
+    }
+
+    /// One series drawn for `settings`: from its rollups when long (on any x axis), else every
+    /// point in range downsampled to the panel's width.
     pub async fn series_panel(
         conn: &mut sqlx::AnyConnection,
         summary: &metrics::Summary,
@@ -595,9 +616,21 @@ pub mod ssr {
         let width = settings.size.pixels().0 as usize;
         let first = settings.from.unwrap_or(i64::MIN);
         let last = settings.to.unwrap_or(i64::MAX);
-        if summary.count > READ_ALL_UP_TO && settings.x == XAxis::Step {
+        if summary.count > READ_ALL_UP_TO {
             let rollups = rollups::read(conn, summary.id, first, last).await?;
-            if let Some(mut panel) = from_rollups(&summary.key, &rollups, width, settings.smooth) {
+            let start_ms = match settings.x {
+                XAxis::Relative => first_wall_ms(conn, summary.id, first).await?,
+                _ => 0,
+            };
+            let panel = from_rollups(
+                &summary.key,
+                &rollups,
+                width,
+                settings.smooth,
+                settings.x,
+                start_ms,
+            );
+            if let Some(mut panel) = panel {
                 panel.count = summary.count;
                 panel.last_step = summary.last_step;
                 return Ok(panel);
@@ -640,6 +673,7 @@ pub mod ssr {
                 bucket,
                 count: 1024,
                 step_sum: steps,
+                wall_sum: 1_000.0 * steps,
                 value_sum: value * 1024.0,
                 min: value - 1.0,
                 max: value + 1.0,
@@ -732,6 +766,54 @@ pub mod ssr {
             .await;
         }
 
+        #[tokio::test]
+        async fn long_series_are_drawn_from_their_rollups_on_every_x_axis() {
+            crate::db::testing::each_backend(|db| async move {
+                let (project, job) = crate::db::testing::project_with_job(&db).await;
+                let start_ms = 1_700_000_000_000;
+                // Over READ_ALL_UP_TO points, over 600 buckets: the wall clock ticks 1 s a step.
+                let points: Vec<metrics::Point> = (0..210_000)
+                    .map(|i| metrics::Point {
+                        step: 3 * i,
+                        wall_ms: start_ms + 3_000 * i,
+                        value: ((i * 7) % 13) as f64,
+                    })
+                    .collect();
+                let mut tx = db.begin().await.unwrap();
+                metrics::append(&mut tx, project, job, "loss", &points)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                let drawn = |x| {
+                    let db = db.clone();
+                    async move {
+                        let settings = ChartSettings {
+                            x,
+                            ..ChartSettings::default()
+                        };
+                        panels(&db, job, &settings).await.unwrap().panels.remove(0)
+                    }
+                };
+                let by_step = drawn(XAxis::Step).await;
+                // 616 rollups in pairs for a 480-pixel panel; every point read would make 480.
+                assert_eq!(by_step.raw.line.len(), 308);
+                for (axis, offset) in [
+                    (XAxis::Wall, start_ms as f64 / 1000.0),
+                    (XAxis::Relative, 0.0),
+                ] {
+                    let panel = drawn(axis).await;
+                    assert_eq!(panel.raw.line.len(), 308, "{axis:?} from rollups");
+                    assert_eq!((panel.count, panel.raw.total), (210_000, 210_000));
+                    for (got, want) in panel.raw.line.iter().zip(&by_step.raw.line) {
+                        assert!((got.0 - (want.0 + offset)).abs() < 1e-3, "{axis:?}");
+                        assert_eq!(got.1, want.1);
+                    }
+                    assert_eq!(panel.raw.envelope.len(), 308);
+                }
+            })
+            .await;
+        }
+
         #[test]
         fn parameter_rows_cover_every_key_and_mark_those_that_differ() {
             let rows = param_rows(
@@ -765,7 +847,7 @@ pub mod ssr {
         #[test]
         fn rollups_are_merged_into_one_group_per_pixel_with_their_extremes() {
             let rollups: Vec<Rollup> = (0..10_000).map(|b| rollup(b, (b % 7) as f64)).collect();
-            let panel = from_rollups("loss", &rollups, 2_000, 0.0).unwrap();
+            let panel = from_rollups("loss", &rollups, 2_000, 0.0, XAxis::Step, 0).unwrap();
             assert_eq!(
                 (panel.raw.line.len(), panel.raw.envelope.len()),
                 (2_000, 2_000)
@@ -779,7 +861,7 @@ pub mod ssr {
             assert!((panel.raw.line[0].1 - 2.0).abs() < 1e-9);
             assert!((panel.raw.line[0].0 - (5.0 * 1024.0 - 1.0) / 2.0).abs() < 1e-6);
             assert!(
-                from_rollups("loss", &rollups[..100], 2_000, 0.0).is_none(),
+                from_rollups("loss", &rollups[..100], 2_000, 0.0, XAxis::Step, 0).is_none(),
                 "zoomed in: read points"
             );
         }

@@ -1,7 +1,7 @@
 //! Running jobs from the web app: stop, rerun, a job's output, and the runners.
 
 use crate::error::AppError;
-use crate::model::{LogPage, RunnerInfo};
+use crate::model::{LogCursor, LogPage, RunnerInfo};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -71,16 +71,17 @@ pub async fn rerun_jobs(
     )
 }
 
-/// Output of job `job` (number or global id) of `owner/project` after position `after`, or its
-/// last chunks when `after` is `None`.
+/// Output of job `job` (number or global id) of `owner/project` from `after`, or its end when
+/// `after` is `None`: at most [`LOG_CHUNKS`] chunks and 1 MiB (`db::logs::READ_BYTES`), whole
+/// lines only; `more` says to ask again at once.
 #[server(input = Json, endpoint = "get_logs")]
 pub async fn get_logs(
     owner: String,
     project: String,
     job: String,
-    after: Option<i64>,
+    after: Option<LogCursor>,
 ) -> Result<LogPage, AppError> {
-    use crate::db;
+    use crate::db::{self, logs::READ_BYTES};
     use crate::model::{JobStatus, LogChunk};
     use crate::server_fns::{jobs::ssr, with_status};
     use crate::state::AppState;
@@ -92,17 +93,16 @@ pub async fn get_logs(
             let job = db::jobs::find_in_project(&state.db, project.id, &job)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let chunks = match after {
-                Some(after) => {
-                    let mut conn = state.db.pool().acquire().await?;
-                    db::logs::after(&mut conn, job.id, after, LOG_CHUNKS).await?
+            let mut conn = state.db.pool().acquire().await?;
+            let read = match after {
+                Some(from) => {
+                    db::logs::read(&mut conn, job.id, from, LOG_CHUNKS, READ_BYTES).await?
                 }
-                None => db::logs::tail(&state.db, job.id, LOG_CHUNKS).await?,
+                None => db::logs::read_tail(&mut conn, job.id, LOG_CHUNKS, READ_BYTES).await?,
             };
-            let cut = after.is_none() && chunks.first().is_some_and(|c| c.seq > 1);
-            let next = chunks.last().map_or(after.unwrap_or(0), |c| c.seq);
             Ok(LogPage {
-                chunks: chunks
+                chunks: read
+                    .chunks
                     .into_iter()
                     .map(|c| LogChunk {
                         seq: c.seq,
@@ -110,8 +110,9 @@ pub async fn get_logs(
                         text: c.text,
                     })
                     .collect(),
-                next,
-                cut,
+                next: read.next,
+                cut: read.cut,
+                more: read.more,
                 status: JobStatus::from_code(job.status).unwrap_or(JobStatus::Lost),
             })
         }

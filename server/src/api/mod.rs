@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod runner;
 pub mod runs;
 pub mod sweeps;
+pub mod upload;
 
 use app::auth::access::{Act, Policy};
 use app::error::AppError;
@@ -49,12 +50,6 @@ impl Route {
             policy,
             handler: on(filter, handler),
         }
-    }
-
-    /// The route with a larger body limit than [`BODY_LIMIT`].
-    fn body_limit(mut self, bytes: usize) -> Self {
-        self.handler = self.handler.layer(DefaultBodyLimit::max(bytes));
-        self
     }
 }
 
@@ -119,7 +114,8 @@ pub fn routes() -> Vec<Route> {
         post("/jobs/{uid}/rerun", write, runs::rerun),
         get("/jobs/{uid}/artifacts", read, runs::artifacts),
         get("/jobs/{uid}/artifacts/{*path}", read, runs::artifact),
-        post("/snapshots", Writer, runs::upload_snapshot).body_limit(crate::files::MAX_SNAPSHOT),
+        // Uploads stream their bodies to disk and enforce their own limits (see `upload`).
+        post("/snapshots", Writer, runs::upload_snapshot),
         get("/events", read, crate::events::stream),
         post("/runner/register", Runner, runner::register),
         post("/runner/lease", Runner, runner::lease),
@@ -131,8 +127,7 @@ pub fn routes() -> Vec<Route> {
             "/runner/jobs/{uid}/artifacts/{*path}",
             Runner,
             runner::upload_artifact,
-        )
-        .body_limit(crate::files::MAX_ARTIFACT),
+        ),
         get("/runner/snapshots/{sha}", Runner, runner::snapshot),
     ]
 }

@@ -2,7 +2,7 @@
 //! artifacts. Every call carries a runner token (`Authorization: Bearer ...`), not a user's.
 
 use super::error::{ApiError, ApiJson, ApiQuery};
-use super::runs::internal;
+use super::upload;
 use crate::files;
 use app::db::metrics::Point;
 use app::db::queue::{self, Heartbeat, OutputError, OutputPoint};
@@ -10,10 +10,10 @@ use app::db::runners::{self, Registration, Runner};
 use app::error::AppError;
 use app::model::{JobStatus, Name};
 use app::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -380,13 +380,15 @@ pub struct ArtifactQuery {
     runner_id: i64,
 }
 
-/// Stores one artifact file of a job the runner holds.
+/// Stores one artifact file of a job the runner holds, streamed to disk and synced before
+/// the 201 (see [`super::upload`]).
 pub async fn upload_artifact(
     State(state): State<AppState>,
     RunnerToken(token): RunnerToken,
     Path((uid, path)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<ArtifactQuery>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let runner = runner(&state, token, query.runner_id).await?;
     let beat = queue::heartbeat(
@@ -402,12 +404,10 @@ pub async fn upload_artifact(
     let file = files::artifact_path(&state.runs.files_dir, &uid, &path).ok_or_else(|| {
         ApiError::invalid("path", "an artifact path stays inside the job's directory")
     })?;
-    files::write_atomically(&file, &body)
-        .await
-        .map_err(internal("storing an artifact"))?;
+    let bytes = upload::keep_artifact(&state, &uid, &file, &headers, body).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "path": path, "bytes": body.len() })),
+        Json(json!({ "path": path, "bytes": bytes })),
     ))
 }
 

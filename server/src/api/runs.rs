@@ -3,16 +3,17 @@
 
 use super::access::{ControlJob, ReadJob, Signed, WriteProject};
 use super::error::{ApiError, ApiJson, ApiQuery};
+use super::upload;
 use crate::files;
 use crate::spec::JobRequest;
 use app::auth::access::may_write;
 use app::db::{self, queue};
 use app::error::AppError;
-use app::model::JobStatus;
+use app::model::{JobStatus, LogCursor};
 use app::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -163,6 +164,9 @@ pub struct LogQuery {
     /// Chunks after this position.
     #[serde(default)]
     after: i64,
+    /// Bytes of the first of those chunks already read (the `offset` of the previous answer).
+    #[serde(default)]
+    offset: i64,
     /// Wait up to this long (at most 30 s) for new output if there is none yet.
     #[serde(default)]
     wait_ms: u64,
@@ -171,31 +175,41 @@ pub struct LogQuery {
 /// Longest a log read waits for output.
 const MAX_LOG_WAIT: Duration = Duration::from_secs(30);
 
-/// A job's output after a position, waiting for more if asked: `millrace logs -f` follows a
-/// job with a chain of these.
+/// Most chunks one log read returns.
+const LOG_CHUNKS: i64 = 1000;
+
+/// A job's output from a position, at most 1,000 chunks and 1 MiB of whole lines, waiting for
+/// more if asked: `millrace logs -f` follows a job with a chain of these, each from the `next`
+/// and `offset` of the one before; `more` says output is waiting already.
 pub async fn logs(
     State(state): State<AppState>,
     ReadJob(job): ReadJob,
     ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let deadline = Instant::now() + Duration::from_millis(query.wait_ms).min(MAX_LOG_WAIT);
+    let from = LogCursor {
+        after: query.after,
+        offset: query.offset,
+    };
     loop {
         let mut conn = state.db.pool().acquire().await?;
-        let chunks = db::logs::after(&mut conn, job.id, query.after, 1000).await?;
+        let read =
+            db::logs::read(&mut conn, job.id, from, LOG_CHUNKS, db::logs::READ_BYTES).await?;
         let status = db::jobs::status(&state.db, job.id)
             .await?
             .unwrap_or(JobStatus::Lost);
-        if !chunks.is_empty() || status.is_finished() || Instant::now() >= deadline {
-            let next = chunks.last().map_or(query.after, |c| c.seq);
-            let chunks: Vec<Value> = chunks
+        if !read.chunks.is_empty() || status.is_finished() || Instant::now() >= deadline {
+            let chunks: Vec<Value> = read
+                .chunks
                 .into_iter()
                 .map(|c| json!({ "seq": c.seq, "stream": c.stream, "text": c.text }))
                 .collect();
             let ending = db::queue::ending(&state.db, job.id).await?;
             return Ok(Json(
-                json!({ "chunks": chunks, "next": next, "status": status.as_str(),
-                                   "exit_code": ending.exit_code, "error": ending.error,
-                                   "runner": ending.runner }),
+                json!({ "chunks": chunks, "next": read.next.after, "offset": read.next.offset,
+                        "more": read.more, "status": status.as_str(),
+                        "exit_code": ending.exit_code, "error": ending.error,
+                        "runner": ending.runner }),
             ));
         }
         drop(conn);
@@ -203,23 +217,25 @@ pub async fn logs(
     }
 }
 
-/// Stores a code snapshot (a .tar.gz) under its SHA-256 and answers the hash. Any caller who
-/// may write at all may upload one; it is used only by jobs they may queue.
+/// Stores a code snapshot (a .tar.gz) under its SHA-256, counted against the uploader's quota,
+/// and answers the hash; streamed to disk and synced before the 201 (see [`super::upload`]).
+/// Any caller who may write at all may upload one; it is used only by jobs they may queue.
 pub async fn upload_snapshot(
     State(state): State<AppState>,
     Signed(caller): Signed,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     may_write(&caller)?;
-    if !body.starts_with(&[0x1f, 0x8b]) {
-        return Err(ApiError::invalid("body", "a snapshot is a .tar.gz file"));
-    }
-    let sha = files::save_snapshot(&state.runs.files_dir, &body)
-        .await
-        .map_err(internal("storing a snapshot"))?;
+    let user = &caller.user;
+    let payer = upload::Payer {
+        id: user.id,
+        name: &user.name,
+    };
+    let kept = upload::keep_snapshot(&state, payer, &headers, body).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "sha256": sha, "bytes": body.len() })),
+        Json(json!({ "sha256": kept.sha256, "bytes": kept.bytes })),
     ))
 }
 

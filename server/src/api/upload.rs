@@ -1,0 +1,231 @@
+//! Receiving uploads into the file store: each body is streamed to disk within its size limit
+//! and its user's quota, synced, then renamed into place and counted against the user in one
+//! transaction; only then does the caller answer 201. An upload that is refused, cut short or
+//! fails leaves no file and no count behind.
+
+use super::error::ApiError;
+use super::runs::internal;
+use crate::files::{self, StageError, Staged};
+use crate::snapshot::human_bytes;
+use app::db::storage;
+use app::error::AppError;
+use app::state::AppState;
+use axum::body::Body;
+use axum::http::{header, HeaderMap};
+use std::path::Path;
+
+/// A user the upload counts against.
+pub struct Payer<'a> {
+    /// Their id.
+    pub id: i64,
+    /// Their name, for messages.
+    pub name: &'a str,
+}
+
+/// A snapshot kept in the file store.
+pub struct KeptSnapshot {
+    /// Its hex SHA-256, its name in the store.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// Stores the code snapshot in `body` under its hash, counted against `payer` unless they
+/// uploaded the same snapshot before.
+pub async fn keep_snapshot(
+    state: &AppState,
+    payer: Payer<'_>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<KeptSnapshot, ApiError> {
+    let root = &state.runs.files_dir;
+    let dir = root.join("snapshots");
+    // A snapshot already kept costs its uploader nothing more, and only the hash says whether
+    // it is one, so the quota is checked once the body is in.
+    let limits = Limits::size_only(files::MAX_SNAPSHOT, "a snapshot");
+    let staged = receive(&dir, headers, body, &limits, true).await?;
+    if !starts_like_gzip(&staged).await? {
+        return Err(ApiError::invalid("body", "a snapshot is a .tar.gz file"));
+    }
+    let sha256 = staged.sha256.clone().expect("staged with a hash");
+    let bytes = staged.bytes;
+    let path = files::snapshot_path(root, &sha256);
+    let mut tx = state.db.begin().await?;
+    let used = storage::lock(&mut tx, payer.id).await?;
+    if storage::record_snapshot(&mut tx, payer.id, &sha256, signed(bytes)).await? {
+        check_quota(state.runs.quota, &payer, used, signed(bytes))?;
+        storage::add(&mut tx, payer.id, signed(bytes)).await?;
+    }
+    if files::size_of(&path)
+        .await
+        .map_err(internal("looking for a snapshot"))?
+        != bytes
+    {
+        staged
+            .keep(&path)
+            .await
+            .map_err(internal("keeping a snapshot"))?;
+    }
+    tx.commit().await?;
+    files::sync_dir(&dir)
+        .await
+        .map_err(internal("syncing the snapshots directory"))?;
+    Ok(KeptSnapshot { sha256, bytes })
+}
+
+/// Stores `body` as the artifact at `file` of job `uid` (replacing one of the same path),
+/// counted against the job's creator; answers its size.
+pub async fn keep_artifact(
+    state: &AppState,
+    uid: &str,
+    file: &Path,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<u64, ApiError> {
+    let (id, name) = storage::artifact_owner(&state.db, uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let payer = Payer { id, name: &name };
+    let dir = file.parent().expect("artifact paths have a parent");
+    let replaced = files::size_of(file)
+        .await
+        .map_err(internal("looking for an artifact"))?;
+    let used = storage::usage(&state.db, payer.id).await?;
+    let limits = Limits::with_quota(
+        files::MAX_ARTIFACT,
+        "an artifact",
+        state.runs.quota,
+        &payer,
+        used - signed(replaced),
+    );
+    let staged = receive(dir, headers, body, &limits, false).await?;
+    let bytes = staged.bytes;
+    let mut tx = state.db.begin().await?;
+    let used = storage::lock(&mut tx, payer.id).await?;
+    // Read again under the lock: another upload of the same path may have replaced it since.
+    let replaced = files::size_of(file)
+        .await
+        .map_err(internal("looking for an artifact"))?;
+    let delta = signed(bytes) - signed(replaced);
+    if delta > 0 {
+        check_quota(state.runs.quota, &payer, used, delta)?;
+    }
+    storage::add(&mut tx, payer.id, delta).await?;
+    staged
+        .keep(file)
+        .await
+        .map_err(internal("keeping an artifact"))?;
+    tx.commit().await?;
+    let job_dir = files::artifacts_dir(&state.runs.files_dir, uid);
+    sync_dirs_up_to(dir, job_dir.parent().expect("under the files directory"))
+        .await
+        .map_err(internal("syncing an artifact's directories"))?;
+    Ok(bytes)
+}
+
+/// How much an upload may hold, and what to say when it holds more.
+struct Limits {
+    /// The most bytes it may have.
+    bytes: u64,
+    /// Why: the size limit of its kind, or its payer's quota.
+    over: String,
+}
+
+impl Limits {
+    fn size_only(max: u64, what: &str) -> Self {
+        Self {
+            bytes: max,
+            over: format!("{what} is at most {}", human_bytes(max)),
+        }
+    }
+
+    /// The smaller of `max` and the room `payer` has left under `quota` with `used` bytes kept.
+    fn with_quota(max: u64, what: &str, quota: Option<u64>, payer: &Payer, used: i64) -> Self {
+        let left = quota.map(|q| q.saturating_sub(u64::try_from(used).unwrap_or(0)));
+        match (quota, left) {
+            (Some(quota), Some(left)) if left < max => Self {
+                bytes: left,
+                over: format!(
+                    "over the storage quota: {} keeps {} of the {} each user may keep, and \
+                     this upload is larger than the {} left",
+                    payer.name,
+                    human_bytes(u64::try_from(used).unwrap_or(0)),
+                    human_bytes(quota),
+                    human_bytes(left)
+                ),
+            },
+            _ => Self::size_only(max, what),
+        }
+    }
+}
+
+/// Streams `body` into a synced temporary file in `dir`, refusing it at once when its declared
+/// length is over the limit.
+async fn receive(
+    dir: &Path,
+    headers: &HeaderMap,
+    body: Body,
+    limits: &Limits,
+    hash: bool,
+) -> Result<Staged, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || ApiError::from(AppError::TooLarge(limits.over.clone()));
+    if declared.is_some_and(|length| length > limits.bytes) {
+        return Err(too_large());
+    }
+    files::stage(dir, body.into_data_stream(), limits.bytes, hash)
+        .await
+        .map_err(|error| match error {
+            StageError::TooLarge { .. } => too_large(),
+            StageError::CutShort(reason) => ApiError::invalid(
+                "body",
+                format!("the upload was cut short ({reason}); nothing was stored"),
+            ),
+            StageError::Io(e) => internal("staging an upload")(e),
+        })
+}
+
+/// 413 when `delta` more bytes would take `payer` (with `used` kept) over `quota`.
+fn check_quota(quota: Option<u64>, payer: &Payer, used: i64, delta: i64) -> Result<(), ApiError> {
+    let Some(quota) = quota else {
+        return Ok(());
+    };
+    if used.saturating_add(delta) <= signed(quota) {
+        return Ok(());
+    }
+    Err(AppError::TooLarge(format!(
+        "over the storage quota: {} keeps {} of the {} each user may keep, and this upload \
+         needs {} more",
+        payer.name,
+        human_bytes(u64::try_from(used).unwrap_or(0)),
+        human_bytes(quota),
+        human_bytes(u64::try_from(delta).unwrap_or(0))
+    ))
+    .into())
+}
+
+async fn starts_like_gzip(staged: &Staged) -> Result<bool, ApiError> {
+    staged
+        .starts_with(&[0x1f, 0x8b])
+        .await
+        .map_err(internal("reading an upload"))
+}
+
+/// Syncs `dir` and each directory above it up to `top`, so new directories of a path survive a
+/// crash of the machine along with the file in them.
+async fn sync_dirs_up_to(dir: &Path, top: &Path) -> std::io::Result<()> {
+    for current in dir.ancestors() {
+        files::sync_dir(current).await?;
+        if current == top {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn signed(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
+}
