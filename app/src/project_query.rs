@@ -165,6 +165,11 @@ impl TableColumn {
             .map(Self::Attr)
     }
 
+    /// Whether a word in a URL names exactly this column (its key is not empty or too long).
+    fn is_nameable(&self) -> bool {
+        Self::from_word(&self.word()).as_ref() == Some(self)
+    }
+
     /// The column heading.
     pub fn label(&self) -> String {
         match self {
@@ -217,14 +222,38 @@ impl TableQuery {
 
     /// Parses a `tcols` list; unknown words and repeats are dropped, at most [`MAX_COLUMNS`].
     pub fn parse_columns(list: &str) -> Vec<TableColumn> {
+        Self::clamp_columns(list.split(',').filter_map(TableColumn::from_word))
+    }
+
+    /// The first [`MAX_COLUMNS`] distinct columns a URL could name, the pinned name left out.
+    fn clamp_columns(all: impl Iterator<Item = TableColumn>) -> Vec<TableColumn> {
         let mut columns: Vec<TableColumn> = Vec::new();
-        for column in list.split(',').filter_map(TableColumn::from_word) {
+        for column in all.filter(TableColumn::is_nameable) {
+            if columns.len() == MAX_COLUMNS {
+                break;
+            }
             if column != TableColumn::Attr(Attr::Name) && !columns.contains(&column) {
                 columns.push(column);
             }
         }
-        columns.truncate(MAX_COLUMNS);
         columns
+    }
+
+    /// The table as a URL would give it: its columns clamped like a `tcols` list and a sort a
+    /// `tsort` word can name (else the default). Server functions pass the tables they are
+    /// sent through here.
+    pub fn clamped(self) -> Self {
+        let default = Self::default();
+        let (sort, dir) = if self.sort.is_nameable() {
+            (self.sort, self.dir)
+        } else {
+            (default.sort, default.dir)
+        };
+        Self {
+            columns: Self::clamp_columns(self.columns.into_iter()),
+            sort,
+            dir,
+        }
     }
 
     /// The columns as a `tcols` list.
@@ -505,6 +534,34 @@ mod tests {
             long.sweeps.clone_changes.map(|c| c.len()),
             Some(MAX_CLONE_TEXT)
         );
+    }
+
+    #[test]
+    fn a_table_sent_as_json_is_clamped_like_a_url() {
+        let sent = TableQuery {
+            columns: (0..10_000)
+                .map(|i| TableColumn::Param(format!("k{}", i % 100)))
+                .chain([
+                    TableColumn::Param("k".repeat(1_000)),
+                    TableColumn::Attr(Attr::Name),
+                ])
+                .collect(),
+            sort: TableColumn::Metric(String::new(), Stat::Max),
+            dir: SortDir::Asc,
+        };
+        let clamped = sent.clamped();
+        assert_eq!(clamped.columns.len(), MAX_COLUMNS);
+        assert_eq!(clamped.columns[0], TableColumn::Param("k0".into()));
+        assert_eq!(
+            (clamped.sort.clone(), clamped.dir),
+            (TableQuery::default().sort, TableQuery::default().dir)
+        );
+        let from_url = read(&format!(
+            "tcols={}&tsort={}",
+            clamped.columns_word(),
+            clamped.sort_word()
+        ));
+        assert_eq!(from_url.table, clamped);
     }
 
     #[test]

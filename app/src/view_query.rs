@@ -111,7 +111,7 @@ impl<S: SortKey> Default for ColumnQuery<S> {
 const MAX_FILTER_TEXT: usize = 200;
 
 impl<S: SortKey> ColumnQuery<S> {
-    /// Reads the column whose keys start with `prefix` from query pairs.
+    /// Reads the column whose keys start with `prefix` from query pairs, [`clamped`](Self::clamped).
     fn read<'a>(prefix: &str, pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
         let mut query = Self::default();
         let get = |name: &str| {
@@ -124,31 +124,27 @@ impl<S: SortKey> ColumnQuery<S> {
             query.sort = sort;
             query.dir = dir;
         }
-        query.filter.text = get("q")
-            .map(|text| {
-                text.trim()
-                    .chars()
-                    .take(MAX_FILTER_TEXT)
-                    .collect::<String>()
-            })
-            .filter(|text| !text.is_empty());
+        query.filter.text = get("q").map(str::to_owned);
         query.filter.statuses = get("status")
             .map(|list| {
-                let mut statuses: Vec<JobStatus> = Vec::new();
-                for status in list.split(',').filter_map(|word| word.parse().ok()) {
-                    if !statuses.contains(&status) {
-                        statuses.push(status);
-                    }
-                }
-                statuses.sort_by_key(|s| s.code());
-                statuses
+                list.split(',')
+                    .filter_map(|word| word.parse().ok())
+                    .collect()
             })
             .unwrap_or_default();
-        query.filter.tag = get("tag")
-            .map(|tag| tag.trim().chars().take(MAX_FILTER_TEXT).collect::<String>())
-            .filter(|tag| !tag.is_empty());
+        query.filter.tag = get("tag").map(str::to_owned);
         query.filter.archived = get("archived") == Some("1");
-        query
+        query.clamped()
+    }
+
+    /// The query as a URL would give it: a sort the URL can name (else the default) and a
+    /// [`clamp_filter`]ed filter. Server functions pass the queries they are sent through here.
+    pub fn clamped(mut self) -> Self {
+        if S::from_word(&self.sort.word()).as_ref() != Some(&self.sort) {
+            (self.sort, self.dir) = S::DEFAULT;
+        }
+        self.filter = clamp_filter(self.filter);
+        self
     }
 
     /// Appends this column's non-default values as query pairs.
@@ -169,6 +165,33 @@ impl<S: SortKey> ColumnQuery<S> {
         if self.filter.archived {
             pairs.push((format!("{prefix}archived"), "1".into()));
         }
+    }
+}
+
+/// A filter as a URL would give it: texts trimmed, cut to [`MAX_FILTER_TEXT`] characters and
+/// dropped when empty; statuses once each, in code order.
+pub fn clamp_filter(filter: Filter) -> Filter {
+    // Trimmed again after the cut, which may end in spaces: reading the result once more
+    // must change nothing.
+    let text = |text: Option<String>| {
+        text.map(|t| {
+            let cut: String = t.trim().chars().take(MAX_FILTER_TEXT).collect();
+            cut.trim_end().to_owned()
+        })
+        .filter(|t| !t.is_empty())
+    };
+    let mut statuses: Vec<JobStatus> = Vec::new();
+    for status in filter.statuses {
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    statuses.sort_by_key(|s| s.code());
+    Filter {
+        text: text(filter.text),
+        statuses,
+        tag: text(filter.tag),
+        archived: filter.archived,
     }
 }
 
@@ -512,3 +535,6 @@ mod tests {
         assert_eq!(ViewPath::from_pathname("/login"), None);
     }
 }
+
+#[cfg(test)]
+mod props;

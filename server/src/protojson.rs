@@ -190,3 +190,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -89,18 +89,18 @@ pub struct ChartSettings {
     pub to: Option<i64>,
 }
 
-/// Longest panel filter kept from a URL.
-const MAX_KEYS_FILTER: usize = 200;
+/// Longest panel filter kept.
+pub const MAX_KEYS_FILTER: usize = 200;
 
 impl ChartSettings {
-    /// Reads the settings from decoded query pairs.
+    /// Reads the settings from decoded query pairs, [`clamped`](Self::clamped).
     pub fn read<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
         let mut settings = Self::default();
         for (key, value) in pairs {
-            let number = value.parse::<f64>().ok().filter(|v| v.is_finite());
+            let number = value.parse::<f64>().ok();
             match key {
-                "keys" => settings.keys = value.chars().take(MAX_KEYS_FILTER).collect(),
-                "smooth" => settings.smooth = number.map_or(0.0, clamp_weight),
+                "keys" => settings.keys = value.to_owned(),
+                "smooth" => settings.smooth = number.unwrap_or(0.0),
                 "x" => {
                     settings.x = XAxis::ALL
                         .into_iter()
@@ -121,7 +121,24 @@ impl ChartSettings {
                 _ => {}
             }
         }
-        settings
+        settings.clamped()
+    }
+
+    /// The settings with every value in range, as a URL would give them: the keys filter cut
+    /// to [`MAX_KEYS_FILTER`] characters, smoothing within 0–0.99, only finite y bounds. Server
+    /// functions pass the settings they are sent through here too.
+    pub fn clamped(mut self) -> Self {
+        if let Some((cut, _)) = self.keys.char_indices().nth(MAX_KEYS_FILTER) {
+            self.keys.truncate(cut);
+        }
+        self.smooth = if self.smooth.is_finite() {
+            clamp_weight(self.smooth)
+        } else {
+            0.0
+        };
+        self.y_min = self.y_min.filter(|v| v.is_finite());
+        self.y_max = self.y_max.filter(|v| v.is_finite());
+        self
     }
 
     /// Appends the values that differ from the defaults.
@@ -202,5 +219,30 @@ mod tests {
         assert_eq!(read("smooth=-3").smooth, 0.0);
         assert_eq!(read(&format!("keys={}", "k".repeat(5000))).keys.len(), 200);
         assert_eq!(read("ymin=5&ymax=1").y_range(), None);
+    }
+
+    #[test]
+    fn settings_sent_as_json_are_clamped_like_a_url() {
+        let sent: ChartSettings = serde_json::from_str(&format!(
+            r#"{{"keys": "{}", "smooth": 50.0, "x": "Wall", "log_y": true, "y_min": -1e308,
+                "y_max": 1e308, "size": "Large", "from": -5, "to": 9}}"#,
+            "k".repeat(100_000)
+        ))
+        .unwrap();
+        let clamped = sent.clamped();
+        assert_eq!(clamped.keys.len(), MAX_KEYS_FILTER);
+        assert_eq!(clamped.smooth, 0.99);
+        let mut pairs = Vec::new();
+        clamped.write(&mut pairs);
+        let from_url = ChartSettings::read(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(
+            from_url, clamped,
+            "a URL and a server call see the same settings"
+        );
+        let negative = ChartSettings {
+            smooth: -2.0,
+            ..ChartSettings::default()
+        };
+        assert_eq!(negative.clamped().smooth, 0.0);
     }
 }

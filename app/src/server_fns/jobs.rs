@@ -16,6 +16,7 @@ pub async fn list_jobs(
 ) -> Result<Page<JobSummary>, AppError> {
     use crate::{db, server_fns::with_status, state::AppState};
 
+    let query = query.clamped();
     with_status(
         async {
             let state = expect_context::<AppState>();
@@ -66,15 +67,13 @@ pub async fn tag_jobs(
 
     with_status(
         async {
-            let key = key.trim();
-            if key.is_empty() || key.chars().count() > 250 {
-                return Err(AppError::Invalid(
-                    "a tag key has 1 to 250 characters".into(),
-                ));
-            }
+            use crate::limits::{check_length, MAX_KEY, MAX_TAG_VALUE};
+            let (key, value) = (key.trim(), value.trim());
+            check_length("a tag key", key, MAX_KEY, false).map_err(AppError::Invalid)?;
+            check_length("a tag value", value, MAX_TAG_VALUE, true).map_err(AppError::Invalid)?;
             let (mut tx, ids) = ssr::jobs_to_write(&owner, &project, &jobs).await?;
             for id in ids {
-                db::jobs::set_tag(&mut tx, id, key, value.trim()).await?;
+                db::jobs::set_tag(&mut tx, id, key, value).await?;
             }
             tx.commit().await?;
             Ok(())

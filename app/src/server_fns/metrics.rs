@@ -147,6 +147,7 @@ pub async fn get_metric_panels(
     job: String,
     chart: ChartSettings,
 ) -> Result<PanelPage, AppError> {
+    let chart = chart.clamped();
     crate::server_fns::with_status(
         async {
             let (state, job) = visible_job(&owner, &project, &job).await?;
@@ -166,6 +167,7 @@ pub async fn get_panels(
     chart: ChartSettings,
     keys: Vec<String>,
 ) -> Result<Vec<MetricPanel>, AppError> {
+    let chart = chart.clamped();
     crate::server_fns::with_status(
         async {
             let (state, job) = visible_job(&owner, &project, &job).await?;
@@ -186,6 +188,7 @@ pub async fn get_panel_changes(
     known_keys: usize,
     drawn: Vec<Drawn>,
 ) -> Result<PanelChanges, AppError> {
+    let chart = chart.clamped();
     crate::server_fns::with_status(
         async {
             let (state, job) = visible_job(&owner, &project, &job).await?;
@@ -260,6 +263,7 @@ pub async fn get_compare(
     use crate::server_fns::{jobs::ssr as job_fns, with_status};
     use crate::state::AppState;
 
+    let (top, chart) = (top.clamped(), chart.clamped());
     with_status(
         async {
             let state = expect_context::<AppState>();

@@ -15,6 +15,7 @@ pub async fn list_projects(
 ) -> Result<Page<ProjectSummary>, AppError> {
     use crate::{auth::require_caller, db, server_fns::with_status, state::AppState};
 
+    let query = query.clamped();
     with_status(
         async {
             let state = expect_context::<AppState>();

@@ -20,6 +20,7 @@ pub async fn get_job_table(
     use crate::server_fns::{jobs::ssr::visible_project, with_status};
     use crate::state::AppState;
 
+    let (filter, table) = (crate::view_query::clamp_filter(filter), table.clamped());
     with_status(
         async {
             let state = expect_context::<AppState>();

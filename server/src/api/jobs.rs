@@ -5,6 +5,7 @@ use super::error::{ApiError, ApiJson};
 use crate::protojson::stored_double_json;
 use app::db::{self, events, jobs::NewJob};
 use app::error::AppError;
+use app::limits::{check_length, MAX_KEY, MAX_PARAM_VALUE, MAX_TAG_VALUE};
 use app::model::{JobStatus, HIDDEN_VALUE};
 use app::state::AppState;
 use axum::extract::{Path, State};
@@ -14,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// Longest job name, tag key or tag value accepted (MLflow's limit for keys and tags).
-pub const MAX_NAME: usize = 250;
+/// Longest job name or metric key accepted (MLflow's limit for run names and keys).
+pub const MAX_NAME: usize = app::limits::MAX_RUN_NAME;
 
 /// Body of `POST /api/v1/projects/{owner}/{project}/jobs`.
 #[derive(Debug, Deserialize)]
@@ -87,14 +88,24 @@ fn validate(body: &NewJobBody, status: JobStatus) -> Result<(), ApiError> {
         ));
     }
     for (key, value) in &body.tags {
-        if key.is_empty() || key.chars().count() > MAX_NAME || value.chars().count() > MAX_NAME {
-            return Err(ApiError::invalid(
-                format!("tags.{key}"),
-                format!("tag keys have 1 to {MAX_NAME} characters, values at most {MAX_NAME}"),
-            ));
-        }
+        check_length("a tag key", key, MAX_KEY, false)
+            .and_then(|()| check_length("a tag value", value, MAX_TAG_VALUE, true))
+            .map_err(|m| ApiError::invalid(format!("tags.{}", short(key)), m))?;
+    }
+    for (key, value) in &body.params {
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        check_length("a parameter key", key, MAX_KEY, false)
+            .and_then(|()| check_length("a parameter value", &text, MAX_PARAM_VALUE, true))
+            .map_err(|m| ApiError::invalid(format!("params.{}", short(key)), m))?;
     }
     Ok(())
+}
+
+/// A key as an error's field names it: cut to the key limit, so a huge key is not echoed.
+fn short(key: &str) -> String {
+    key.chars().take(MAX_KEY).collect()
 }
 
 /// The job `uid` as the API shows it: attributes, parameters, tags, metric summaries and the

@@ -8,6 +8,7 @@ use app::auth::Caller;
 use app::db::users::User;
 use app::db::{self, projects::Project};
 use app::error::AppError;
+use app::limits::{check_length, MAX_EXPERIMENT_NAME};
 use app::model::Name;
 use app::state::AppState;
 use serde_json::{json, Value};
@@ -63,6 +64,8 @@ async fn default_project(state: &AppState, caller: &Caller) -> Result<Project, M
 
 /// Splits an experiment name into owner and project, checking the project name.
 fn owner_and_name<'a>(user: &'a User, name: &'a str) -> Result<(&'a str, &'a str), MlflowError> {
+    check_length("the experiment name", name, MAX_EXPERIMENT_NAME, false)
+        .map_err(MlflowError::invalid)?;
     let (owner, project) = name.split_once('/').unwrap_or((user.name.as_str(), name));
     Name::parse(project, Name::MAX_PROJECT).map_err(|e| {
         MlflowError::invalid(format!(
@@ -188,6 +191,7 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         ));
     }
     let offset = args.offset()?;
+    let mut budget = super::like::Budget::for_search();
     let mut found: Vec<Value> = Vec::new();
     for project in access::readable_projects(&state.db, caller)
         .await?
@@ -206,7 +210,13 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
             "creation_time",
             super::filter::Literal::Number(project.created_ms as f64),
         );
-        if filter.as_ref().is_none_or(|f| f.matches(&view)) {
+        let kept = match &filter {
+            Some(filter) => filter
+                .matches(&view, &mut budget)
+                .map_err(|_| super::search::too_costly())?,
+            None => true,
+        };
+        if kept {
             found.push(experiment);
         }
     }

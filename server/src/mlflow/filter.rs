@@ -1,7 +1,20 @@
 //! MLflow's run filter language, with OR and parentheses as well as AND:
 //! `metrics.loss < 0.5 AND (params.optimizer = 'adam' OR tags.stage ILIKE 'base%')`.
+//!
+//! Filters come from anyone signed in, so parsing and evaluating one is bounded: the text's
+//! length, the nesting of parentheses and the number of conditions are limited, AND and OR
+//! chains are stored flat (evaluating or dropping one never recurses per term), and `LIKE`
+//! work is charged to the search's [`Budget`].
 
+use super::like::{like, Budget, Exhausted};
 use std::collections::HashMap;
+
+/// Longest filter text, in characters.
+pub const MAX_LENGTH: usize = 20_000;
+/// Deepest nesting of parentheses.
+pub const MAX_DEPTH: usize = 50;
+/// Most conditions and `IN` list values in one filter.
+pub const MAX_TERMS: usize = 1_000;
 
 /// What a condition looks at.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,10 +62,10 @@ pub enum Literal {
 /// A parsed filter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
-    /// Both hold.
-    And(Box<Expr>, Box<Expr>),
-    /// Either holds.
-    Or(Box<Expr>, Box<Expr>),
+    /// Every one holds (two or more).
+    And(Vec<Expr>),
+    /// Any one holds (two or more).
+    Or(Vec<Expr>),
     /// `field op literal`.
     Compare(Field, Op, Literal),
     /// `field IN (...)`, or `NOT IN` when negated.
@@ -72,13 +85,25 @@ pub struct RunView {
     pub attributes: HashMap<&'static str, Literal>,
 }
 
-/// Parses a filter; an empty one is `None`.
+/// Parses a filter; an empty one is `None`. Refuses filters over [`MAX_LENGTH`] characters,
+/// [`MAX_DEPTH`] parentheses deep or with more than [`MAX_TERMS`] conditions and values.
 pub fn parse(text: &str) -> Result<Option<Expr>, String> {
+    let length = text.chars().count();
+    if length > MAX_LENGTH {
+        return Err(format!(
+            "the filter has {length} characters; the limit is {MAX_LENGTH}"
+        ));
+    }
     let tokens = tokenize(text)?;
     if tokens.is_empty() {
         return Ok(None);
     }
-    let mut parser = Parser { tokens, at: 0 };
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+        terms: 0,
+    };
     let expr = parser.or()?;
     match parser.tokens.get(parser.at) {
         None => Ok(Some(expr)),
@@ -147,6 +172,8 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                     .parse()
                     .map_err(|_| format!("'{number}' is not a number"))?,
             ));
+        } else if "=!<>(),".contains(c) {
+            return Err(format!("unexpected '{c}' in the filter"));
         } else {
             // An identifier: letters, digits, dots, and `backquoted` parts for keys with spaces.
             let mut word = String::new();
@@ -178,6 +205,10 @@ fn text_at(chars: &[char], i: usize, s: &str) -> bool {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// Parentheses open at this point.
+    depth: usize,
+    /// Conditions and IN values read so far.
+    terms: usize,
 }
 
 impl Parser {
@@ -196,32 +227,51 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, String> {
-        let mut left = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.peek().is_some_and(|t| t.is_keyword("OR")) {
             self.at += 1;
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            terms.push(self.and()?);
         }
-        Ok(left)
+        Ok(flat(terms, Expr::Or))
     }
 
     fn and(&mut self) -> Result<Expr, String> {
-        let mut left = self.primary()?;
+        let mut terms = vec![self.primary()?];
         while self.peek().is_some_and(|t| t.is_keyword("AND")) {
             self.at += 1;
-            left = Expr::And(Box::new(left), Box::new(self.primary()?));
+            terms.push(self.primary()?);
         }
-        Ok(left)
+        Ok(flat(terms, Expr::And))
+    }
+
+    /// Counts one more condition or value against [`MAX_TERMS`].
+    fn count(&mut self) -> Result<(), String> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(format!(
+                "the filter has more than {MAX_TERMS} conditions and IN values"
+            ));
+        }
+        Ok(())
     }
 
     fn primary(&mut self) -> Result<Expr, String> {
         if self.peek() == Some(&Token::Sym("(")) {
             self.at += 1;
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!(
+                    "the filter nests parentheses more than {MAX_DEPTH} deep"
+                ));
+            }
             let inner = self.or()?;
             if self.next()? != Token::Sym(")") {
                 return Err("a '(' in the filter is not closed".into());
             }
+            self.depth -= 1;
             return Ok(inner);
         }
+        self.count()?;
         let field = match self.next()? {
             Token::Word(word) => field(&word)?,
             other => {
@@ -261,14 +311,27 @@ impl Parser {
         if self.next()? != Token::Sym("(") {
             return Err("IN needs a list in parentheses".into());
         }
+        self.count()?;
         let mut items = vec![literal(self.next()?)?];
         loop {
             match self.next()? {
-                Token::Sym(",") => items.push(literal(self.next()?)?),
+                Token::Sym(",") => {
+                    self.count()?;
+                    items.push(literal(self.next()?)?);
+                }
                 Token::Sym(")") => return Ok(items),
                 other => return Err(format!("unexpected '{}' in an IN list", other.text())),
             }
         }
+    }
+}
+
+/// One term as itself, several joined by `join`.
+fn flat(mut terms: Vec<Expr>, join: fn(Vec<Expr>) -> Expr) -> Expr {
+    if terms.len() == 1 {
+        terms.remove(0)
+    } else {
+        join(terms)
     }
 }
 
@@ -311,16 +374,43 @@ fn field(word: &str) -> Result<Field, String> {
 
 impl Expr {
     /// Whether `run` satisfies the filter; a missing metric, param or tag satisfies nothing.
-    pub fn matches(&self, run: &RunView) -> bool {
-        match self {
-            Expr::And(a, b) => a.matches(run) && b.matches(run),
-            Expr::Or(a, b) => a.matches(run) || b.matches(run),
-            Expr::Compare(field, op, literal) => {
-                value_of(field, run).is_some_and(|v| compare(&v, *op, literal))
+    /// Recursion goes as deep as the parentheses, at most [`MAX_DEPTH`].
+    pub fn matches(&self, run: &RunView, budget: &mut Budget) -> Result<bool, Exhausted> {
+        Ok(match self {
+            Expr::And(terms) => {
+                for term in terms {
+                    if !term.matches(run, budget)? {
+                        return Ok(false);
+                    }
+                }
+                true
             }
-            Expr::In(field, list, negated) => value_of(field, run)
-                .is_some_and(|v| list.iter().any(|l| compare(&v, Op::Eq, l)) != *negated),
-        }
+            Expr::Or(terms) => {
+                for term in terms {
+                    if term.matches(run, budget)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Expr::Compare(field, op, literal) => match value_of(field, run) {
+                Some(value) => compare(&value, *op, literal, budget)?,
+                None => false,
+            },
+            Expr::In(field, list, negated) => match value_of(field, run) {
+                Some(value) => {
+                    let mut found = false;
+                    for item in list {
+                        if compare(&value, Op::Eq, item, budget)? {
+                            found = true;
+                            break;
+                        }
+                    }
+                    found != *negated
+                }
+                None => false,
+            },
+        })
     }
 }
 
@@ -334,13 +424,18 @@ pub fn value_of(field: &Field, run: &RunView) -> Option<Literal> {
     }
 }
 
-fn compare(value: &Literal, op: Op, literal: &Literal) -> bool {
+fn compare(
+    value: &Literal,
+    op: Op,
+    literal: &Literal,
+    budget: &mut Budget,
+) -> Result<bool, Exhausted> {
     use std::cmp::Ordering;
     let ordering = match (value, literal) {
         (Literal::Number(a), Literal::Number(b)) => a.partial_cmp(b),
         (Literal::Text(a), Literal::Text(b)) => match op {
-            Op::Like => return like(a, b),
-            Op::ILike => return like(&a.to_lowercase(), &b.to_lowercase()),
+            Op::Like => return like(a, b, budget),
+            Op::ILike => return like(&a.to_lowercase(), &b.to_lowercase(), budget),
             _ => Some(a.cmp(b)),
         },
         (Literal::Text(a), Literal::Number(b)) => {
@@ -349,9 +444,9 @@ fn compare(value: &Literal, op: Op, literal: &Literal) -> bool {
         (Literal::Number(_), Literal::Text(_)) => None,
     };
     let Some(ordering) = ordering else {
-        return false;
+        return Ok(false);
     };
-    match op {
+    Ok(match op {
         Op::Eq => ordering == Ordering::Equal,
         Op::Ne => ordering != Ordering::Equal,
         Op::Lt => ordering == Ordering::Less,
@@ -359,28 +454,7 @@ fn compare(value: &Literal, op: Op, literal: &Literal) -> bool {
         Op::Gt => ordering == Ordering::Greater,
         Op::Ge => ordering != Ordering::Less,
         Op::Like | Op::ILike => false,
-    }
-}
-
-/// SQL LIKE: `%` any run of characters, `_` any one character.
-fn like(text: &str, pattern: &str) -> bool {
-    let (t, p): (Vec<char>, Vec<char>) = (text.chars().collect(), pattern.chars().collect());
-    // match[i][j]: the first i characters of the text match the first j of the pattern.
-    let mut matched = vec![vec![false; p.len() + 1]; t.len() + 1];
-    matched[0][0] = true;
-    for j in 1..=p.len() {
-        matched[0][j] = p[j - 1] == '%' && matched[0][j - 1];
-    }
-    for i in 1..=t.len() {
-        for j in 1..=p.len() {
-            matched[i][j] = match p[j - 1] {
-                '%' => matched[i][j - 1] || matched[i - 1][j],
-                '_' => matched[i - 1][j - 1],
-                c => c == t[i - 1] && matched[i - 1][j - 1],
-            };
-        }
-    }
-    matched[t.len()][p.len()]
+    })
 }
 
 #[cfg(test)]
@@ -401,7 +475,11 @@ mod tests {
     }
 
     fn holds(filter: &str) -> bool {
-        parse(filter).unwrap().unwrap().matches(&run())
+        parse(filter)
+            .unwrap()
+            .unwrap()
+            .matches(&run(), &mut Budget::for_search())
+            .unwrap()
     }
 
     #[test]
@@ -458,4 +536,78 @@ mod tests {
             "experiment filters name attributes bare"
         );
     }
+
+    #[test]
+    fn and_and_or_chains_are_stored_flat() {
+        let chain = parse("metrics.a > 1 AND metrics.b > 1 AND metrics.c > 1 OR metrics.d > 1")
+            .unwrap()
+            .unwrap();
+        let Expr::Or(either) = chain else {
+            panic!("OR on top: {chain:?}")
+        };
+        assert_eq!(either.len(), 2);
+        assert!(matches!(&either[0], Expr::And(all) if all.len() == 3));
+    }
+
+    #[test]
+    fn filters_over_the_limits_are_refused_naming_the_limit() {
+        let parens = format!(
+            "{}metrics.a > 1{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        let error = parse(&parens).unwrap_err();
+        assert!(error.contains("the limit is 20000"), "{error}");
+
+        let deep = |n: usize| format!("{}metrics.a > 1{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&deep(MAX_DEPTH)).is_ok());
+        let error = parse(&deep(MAX_DEPTH + 1)).unwrap_err();
+        assert!(error.contains("more than 50 deep"), "{error}");
+
+        let chain = |n: usize| vec!["metrics.a>1"; n].join(" AND ");
+        assert!(parse(&chain(MAX_TERMS)).is_ok());
+        let error = parse(&chain(MAX_TERMS + 1)).unwrap_err();
+        assert!(error.contains("more than 1000 conditions"), "{error}");
+        let values = vec!["'x'"; MAX_TERMS].join(",");
+        let error = parse(&format!("params.a IN ({values})")).unwrap_err();
+        assert!(error.contains("more than 1000 conditions"), "{error}");
+
+        let error = parse(&chain(100_000)).unwrap_err();
+        assert!(error.contains("characters; the limit is"), "{error}");
+    }
+
+    #[test]
+    fn the_longest_chain_allowed_evaluates_and_drops_without_deep_recursion() {
+        let chain = vec!["metrics.loss<1"; MAX_TERMS].join(" AND ");
+        let filter = parse(&chain).unwrap().unwrap();
+        assert_eq!(filter.matches(&run(), &mut Budget::for_search()), Ok(true));
+        // Far longer than any parse allows: flat terms cost no stack when matched or dropped.
+        let huge = Expr::And(vec![filter; 100]);
+        assert_eq!(huge.matches(&run(), &mut Budget::for_search()), Ok(true));
+        drop(huge);
+    }
+
+    #[test]
+    fn a_lone_symbol_is_an_error_not_an_endless_loop() {
+        for bad in ["metrics.a ! 1", "!", "metrics.a = 1 AND !"] {
+            let error = parse(bad).unwrap_err();
+            assert!(error.contains("unexpected '!'"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn like_work_beyond_the_budget_stops_the_evaluation() {
+        let mut run = run();
+        run.tags.insert("long".into(), "a".repeat(10_000));
+        let filter = parse(&format!("tags.long LIKE '%{}b%'", "a".repeat(1_000)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            filter.matches(&run, &mut Budget::new(1_000_000)),
+            Err(Exhausted)
+        );
+    }
 }
+
+#[cfg(test)]
+mod props;

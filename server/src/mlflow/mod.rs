@@ -5,6 +5,7 @@ mod args;
 mod error;
 mod experiments;
 mod filter;
+mod like;
 mod runs;
 mod search;
 

@@ -10,6 +10,7 @@ use app::auth::Caller;
 use app::db::metrics::{Point, Summary};
 use app::db::{self, events, jobs::Job, jobs::NewJob};
 use app::error::AppError;
+use app::limits::{check_length, MAX_KEY, MAX_PARAM_VALUE, MAX_RUN_NAME, MAX_TAG_VALUE};
 use app::model::JobStatus;
 use app::state::AppState;
 use rand::Rng;
@@ -17,9 +18,6 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 
-/// MLflow's limits for keys, and for tag and parameter values.
-const MAX_KEY: usize = 250;
-const MAX_VALUE: usize = 6000;
 /// MLflow's log-batch limits.
 const MAX_BATCH_METRICS: usize = 1000;
 const MAX_BATCH_PARAMS: usize = 100;
@@ -161,7 +159,7 @@ fn random_name() -> String {
 pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let experiment = args.opt_str("experiment_id").unwrap_or(DEFAULT_ID);
     let project = project_for_id(state, caller, experiment, Act::CreateRun).await?;
-    let tags = key_values(args.list("tags"), "tags", MAX_VALUE)?;
+    let tags = key_values(args.list("tags"), "tag", MAX_TAG_VALUE)?;
     let tag_name = tags
         .iter()
         .find(|(k, _)| k == RUN_NAME_TAG)
@@ -176,6 +174,7 @@ pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         (None, Some(name)) => name,
         (None, None) => random_name(),
     };
+    check_run_name(&name)?;
     let start = args.opt_i64("start_time")?.unwrap_or_else(db::now_ms);
     let mut tags = tags;
     if !tags.iter().any(|(k, _)| k == RUN_NAME_TAG) {
@@ -219,6 +218,10 @@ pub async fn get(state: &AppState, caller: &Caller, args: &Args) -> Result<Value
 /// `POST runs/update`: status, end time, name.
 pub async fn update(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let job = live_job(state, caller, args).await?;
+    let new_name = args.opt_str("run_name").filter(|n| !n.is_empty());
+    if let Some(name) = new_name {
+        check_run_name(name)?;
+    }
     let mut tx = state.db.begin().await?;
     if let Some(status) = args.opt_str("status") {
         let status = job_status(status)?;
@@ -244,7 +247,7 @@ pub async fn update(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         )
         .await?;
     }
-    if let Some(name) = args.opt_str("run_name").filter(|n| !n.is_empty()) {
+    if let Some(name) = new_name {
         db::jobs::rename(&mut tx, job.id, name).await?;
         db::jobs::set_tag(&mut tx, job.id, RUN_NAME_TAG, name).await?;
     }
@@ -303,7 +306,7 @@ pub async fn log_param(
     args: &Args,
 ) -> Result<Value, MlflowError> {
     let job = live_job(state, caller, args).await?;
-    let params = single_key_value(args, "param")?;
+    let params = single_key_value(args, "param", MAX_PARAM_VALUE)?;
     write(state, &job, &[], &params, &[]).await?;
     Ok(json!({}))
 }
@@ -311,7 +314,7 @@ pub async fn log_param(
 /// `POST runs/set-tag`.
 pub async fn set_tag(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let job = live_job(state, caller, args).await?;
-    let tags = single_key_value(args, "tag")?;
+    let tags = single_key_value(args, "tag", MAX_TAG_VALUE)?;
     write(state, &job, &[], &[], &tags).await?;
     Ok(json!({}))
 }
@@ -397,8 +400,8 @@ pub async fn log_batch(
         .enumerate()
         .map(|(i, m)| metric(m, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let params = key_values(&params, "params", MAX_VALUE)?;
-    let tags = key_values(&tags, "tags", MAX_VALUE)?;
+    let params = key_values(&params, "param", MAX_PARAM_VALUE)?;
+    let tags = key_values(&tags, "tag", MAX_TAG_VALUE)?;
     write(state, &job, &points, &params, &tags).await?;
     Ok(json!({}))
 }
@@ -434,22 +437,26 @@ fn metric<'a>(metric: &'a BatchMetric, i: usize) -> Result<(&'a str, Point), Mlf
 }
 
 fn checked_key(key: &str) -> Result<&str, MlflowError> {
-    if key.is_empty() || key.chars().count() > MAX_KEY {
-        return Err(MlflowError::invalid(format!(
-            "a key has 1 to {MAX_KEY} characters, got {}",
-            key.chars().count()
-        )));
-    }
+    check_length("a key", key, MAX_KEY, false).map_err(MlflowError::invalid)?;
     Ok(key)
 }
 
 /// The `key` and `value` arguments of log-parameter and set-tag, checked like a batch's.
-fn single_key_value(args: &Args, what: &str) -> Result<Vec<(String, String)>, MlflowError> {
+fn single_key_value(
+    args: &Args,
+    what: &str,
+    max_value: usize,
+) -> Result<Vec<(String, String)>, MlflowError> {
     key_values(
         &[json!({ "key": args.str("key")?, "value": args.str("value")? })],
         what,
-        MAX_VALUE,
+        max_value,
     )
+}
+
+/// A run name within MLflow's limit.
+fn check_run_name(name: &str) -> Result<(), MlflowError> {
+    check_length("run_name", name, MAX_RUN_NAME, false).map_err(MlflowError::invalid)
 }
 
 fn key_values(
@@ -465,12 +472,15 @@ fn key_values(
                 .and_then(Value::as_str)
                 .ok_or_else(|| MlflowError::invalid(format!("a {what} needs a key")))?;
             let value = item.get("value").map(text).unwrap_or_default();
-            if value.chars().count() > max_value {
-                return Err(MlflowError::invalid(format!(
-                    "{what} '{key}': values have at most {max_value} characters"
-                )));
-            }
-            Ok((checked_key(key)?.to_owned(), value))
+            let key = checked_key(key)?;
+            check_length(
+                &format!("the value of {what} '{key}'"),
+                &value,
+                max_value,
+                true,
+            )
+            .map_err(MlflowError::invalid)?;
+            Ok((key.to_owned(), value))
         })
         .collect()
 }

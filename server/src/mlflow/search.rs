@@ -4,6 +4,7 @@ use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::project_for_id;
 use super::filter::{self, Field, Literal, RunView};
+use super::like::Budget;
 use super::runs::{mlflow_status, run_value, text};
 use app::auth::access::Act;
 use app::auth::Caller;
@@ -16,6 +17,10 @@ use std::collections::HashMap;
 /// MLflow's default and largest page of a run search.
 const DEFAULT_RESULTS: i64 = 1000;
 const MAX_RESULTS: i64 = 50_000;
+/// Most `order_by` terms, and the longest one: a key of 250 characters with its prefix,
+/// backquotes and direction fits.
+const MAX_ORDER_TERMS: usize = 20;
+const MAX_ORDER_TERM_LENGTH: usize = 300;
 
 /// A run loaded for searching: its job, summaries, tags and the view the filter reads.
 struct Candidate {
@@ -34,11 +39,7 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
     }
     let filter = filter::parse(args.opt_str("filter").unwrap_or_default())
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
-    let order = args
-        .list("order_by")
-        .iter()
-        .map(|o| order_term(o.as_str().unwrap_or_default()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let order = order_by(args.list("order_by"))?;
     let max = args.opt_i64("max_results")?.unwrap_or(DEFAULT_RESULTS);
     if !(1..=MAX_RESULTS).contains(&max) {
         return Err(MlflowError::invalid(format!(
@@ -48,11 +49,20 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
     let offset = args.offset()?;
 
     let archived = view_type(args.0.get("run_view_type"))?;
-    let mut runs: Vec<Candidate> = load(state, &projects, archived)
-        .await?
-        .into_iter()
-        .filter(|c| filter.as_ref().is_none_or(|f| f.matches(&c.view)))
-        .collect();
+    let mut runs = load(state, &projects, archived).await?;
+    if let Some(filter) = &filter {
+        let mut budget = Budget::for_search();
+        let mut kept = Vec::new();
+        for run in runs {
+            if filter
+                .matches(&run.view, &mut budget)
+                .map_err(|_| too_costly())?
+            {
+                kept.push(run);
+            }
+        }
+        runs = kept;
+    }
     runs.sort_by(|a, b| compare(&order, a, b));
     let page: Vec<Value> = runs
         .iter()
@@ -150,8 +160,38 @@ fn view(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> RunView 
     view
 }
 
+/// The search's `LIKE` patterns needed more work than one request may spend.
+pub fn too_costly() -> MlflowError {
+    MlflowError::invalid(format!(
+        "the filter's LIKE patterns need more than {} character comparisons over these runs; \
+         use shorter patterns or search fewer runs",
+        super::like::MAX_WORK
+    ))
+}
+
+/// The `order_by` terms, at most [`MAX_ORDER_TERMS`] of at most [`MAX_ORDER_TERM_LENGTH`]
+/// characters each.
+fn order_by(terms: &[Value]) -> Result<Vec<(Field, bool)>, MlflowError> {
+    if terms.len() > MAX_ORDER_TERMS {
+        return Err(MlflowError::invalid(format!(
+            "order_by has {} terms; the limit is {MAX_ORDER_TERMS}",
+            terms.len()
+        )));
+    }
+    terms
+        .iter()
+        .map(|term| order_term(term.as_str().unwrap_or_default()))
+        .collect()
+}
+
 /// One `order_by` term: a field and a direction (ascending unless `DESC`).
 fn order_term(text: &str) -> Result<(Field, bool), MlflowError> {
+    let length = text.chars().count();
+    if length > MAX_ORDER_TERM_LENGTH {
+        return Err(MlflowError::invalid(format!(
+            "an order_by term has {length} characters; the limit is {MAX_ORDER_TERM_LENGTH}"
+        )));
+    }
     let mut words = text.split_whitespace();
     let name = words
         .next()
@@ -211,3 +251,6 @@ fn literal_cmp(a: &Literal, b: &Literal) -> Ordering {
         (Literal::Text(_), Literal::Number(_)) => Ordering::Greater,
     }
 }
+
+#[cfg(test)]
+mod props;

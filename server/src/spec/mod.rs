@@ -266,3 +266,6 @@ pub fn json_schema() -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

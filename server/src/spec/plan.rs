@@ -18,6 +18,9 @@ pub const MAX_GPUS: u32 = 64;
 pub const MAX_RETRIES: u32 = 10;
 /// Longest timeout.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Longest command (or argument) once parameters are filled in: Linux's limit on one argument
+/// (`MAX_ARG_STRLEN`), so any longer command could not start anyway.
+pub const MAX_COMMAND: usize = 128 << 10;
 
 /// How a runner reads metrics from output lines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -142,6 +145,7 @@ impl JobRequest {
             }
             _ => {}
         }
+        check_params(&self.params)?;
         for (key, value) in &self.plan.env {
             check_env(key, value).map_err(|m| problem(&["plan", "env", key], m))?;
         }
@@ -179,6 +183,7 @@ impl JobSpec {
     pub fn check(&self) -> Result<(), Problem> {
         Name::parse(&self.name, MAX_SPEC_NAME).map_err(|e| problem(&["name"], e.to_string()))?;
         check_project(&self.project)?;
+        check_params(&self.params)?;
         self.check_command()?;
         if self.workdir.is_some() && self.code.is_some() {
             return Err(problem(&["workdir"], "give workdir or code, not both"));
@@ -265,6 +270,22 @@ impl JobSpec {
             retries: self.retries,
         }
     }
+}
+
+/// Parameter keys and values within MLflow's limits (a value as the text MLflow would store).
+fn check_params(params: &Map<String, Value>) -> Result<(), Problem> {
+    use app::limits::{check_length, MAX_KEY, MAX_PARAM_VALUE};
+    for (key, value) in params {
+        let short: String = key.chars().take(MAX_KEY).collect();
+        let path = ["params", short.as_str()];
+        check_length("a parameter name", key, MAX_KEY, false).map_err(|m| problem(&path, m))?;
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        check_length("a parameter value", &text, MAX_PARAM_VALUE, true)
+            .map_err(|m| problem(&path, m))?;
+    }
+    Ok(())
 }
 
 /// `owner/name`, both valid names.
@@ -367,6 +388,13 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+fn too_long_command() -> String {
+    format!(
+        "with its parameters filled in the command is over {} KiB, the most a process takes",
+        MAX_COMMAND >> 10
+    )
+}
+
 /// `text` with each `{{name}}` replaced by parameter `name` (strings as they are, other values
 /// as JSON); an unknown name is an error.
 pub fn substitute(text: &str, params: &Map<String, Value>) -> Result<String, String> {
@@ -394,8 +422,14 @@ pub fn substitute(text: &str, params: &Map<String, Value>) -> Result<String, Str
             Value::String(s) => out.push_str(s),
             other => out.push_str(&other.to_string()),
         }
+        if out.len() > MAX_COMMAND {
+            return Err(too_long_command());
+        }
         rest = &after[end + 2..];
     }
     out.push_str(rest);
+    if out.len() > MAX_COMMAND {
+        return Err(too_long_command());
+    }
     Ok(out)
 }

@@ -3,7 +3,9 @@
 
 use super::plan::{check_project, problem, JobRequest, Problem, MAX_SPEC_NAME};
 use super::{Command, JobSpec, Metrics, Resources};
-use crate::sweep::{self, Algorithm, Assignment, Direction, EarlyStopping, Space, SweepError};
+use crate::sweep::{
+    self, Algorithm, Assignment, Direction, Distribution, EarlyStopping, Space, SweepError,
+};
 use app::model::Name;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -193,11 +195,14 @@ impl SweepSpec {
                 format!("`{name}` is also a fixed parameter in job.params; keep one of them"),
             ));
         }
+        // Each parameter stands in at the longest text a trial can give it, so a template that
+        // passes holds for every trial: parameter values and the filled-in command stay within
+        // their limits whatever the search picks.
         let placeholders = self
             .space
             .params
-            .keys()
-            .map(|name| (name.clone(), Value::String(String::new())));
+            .iter()
+            .map(|(name, param)| (name.clone(), longest(&param.distribution)));
         self.job_spec(0, placeholders.collect())
             .check()
             .map_err(|(mut path, message)| {
@@ -333,10 +338,13 @@ impl SweepSpec {
 }
 
 /// The value at dotted `path` in `json`, created if its last key is missing from an object.
+/// Never panics: a path that leads nowhere (a bound of a range written with one value, an
+/// index past a list's end) is an error naming it.
 fn slot<'a>(json: &'a mut Value, path: &str) -> Result<&'a mut Value, String> {
+    let keys: Vec<&str> = path.split('.').collect();
     let mut here = json;
-    for (i, key) in path.split('.').enumerate() {
-        let last = i == path.split('.').count() - 1;
+    for (i, &key) in keys.iter().enumerate() {
+        let last = i == keys.len() - 1;
         let bound = match key {
             "low" => Some(0),
             "high" => Some(1),
@@ -346,7 +354,13 @@ fn slot<'a>(json: &'a mut Value, path: &str) -> Result<&'a mut Value, String> {
             .into_iter()
             .find(|kind| here.get(*kind).is_some_and(Value::is_array));
         here = match (here, bound, range) {
-            (Value::Object(map), Some(bound), Some(kind)) => &mut map[kind][bound],
+            (Value::Object(map), Some(bound), Some(kind)) => map
+                .get_mut(kind)
+                .and_then(Value::as_array_mut)
+                .and_then(|range| range.get_mut(bound))
+                .ok_or_else(|| {
+                    format!("{path}: this {kind} has no {key} bound; write {kind}: [LOW, HIGH]")
+                })?,
             (Value::Object(map), _, _) if last || map.contains_key(key) => {
                 map.entry(key).or_insert(Value::Null)
             }
@@ -359,6 +373,21 @@ fn slot<'a>(json: &'a mut Value, path: &str) -> Result<&'a mut Value, String> {
         };
     }
     Ok(here)
+}
+
+/// ASCII text as long, in bytes, as the longest value `distribution` gives a trial (bytes, not
+/// characters: the command's limit is in bytes, and the stand-in is then never shorter).
+fn longest(distribution: &Distribution) -> Value {
+    let chars = match distribution {
+        Distribution::Choice(values) => values
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string().len(), str::len))
+            .max()
+            .unwrap_or(0),
+        // A float prints in at most 24 characters (-2.2250738585072014e-308), an integer in 20.
+        _ => 24,
+    };
+    Value::String("x".repeat(chars))
 }
 
 /// A problem the sweep module found, placed under `prefix` (dotted).

@@ -1,11 +1,13 @@
 //! REST and auth tests: the real router on a real SQLite file, driven without a socket.
 
 mod auth;
+mod clamps;
 mod config;
 mod events;
 mod helpers;
 mod jobs;
 mod logs;
+mod mlflow_bounds;
 mod permissions;
 mod runner;
 mod secrets;

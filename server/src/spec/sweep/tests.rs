@@ -240,3 +240,24 @@ fn changes_widen_a_range_replace_a_parameter_and_are_checked_again() {
     assert!(refused("space.nope.high=1").contains("the spec has no `nope` there"));
     assert!(refused("parallel=0").contains("parallel is 1 to 1000"));
 }
+
+#[test]
+fn a_bound_of_a_range_cut_to_one_value_is_an_error_not_a_panic() {
+    let spec = parse_sweep("sweep.yaml", SWEEP).unwrap();
+    let changes = [
+        "space.lr.uniform=[1]".to_owned(),
+        "space.lr.high=2".to_owned(),
+    ];
+    let error = spec.with_changes(&changes).unwrap_err();
+    assert!(
+        error.contains("space.lr.high: this uniform has no high bound"),
+        "{error}"
+    );
+    let error = spec
+        .with_changes(&[
+            "space.lr.log_uniform=[]".to_owned(),
+            "space.lr.low=1".to_owned(),
+        ])
+        .unwrap_err();
+    assert!(error.contains("has no low bound"), "{error}");
+}
