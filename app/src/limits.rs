@@ -13,6 +13,22 @@ pub const MAX_RUN_NAME: usize = 250;
 /// Experiment names (MLflow's `MAX_EXPERIMENT_NAME_LENGTH`).
 pub const MAX_EXPERIMENT_NAME: usize = 500;
 
+/// The latest time stored, in milliseconds since 1970: the last moment of the year 9999. Times
+/// are checked against it (and against 0) where they come in, so durations, sums and rollups
+/// of times never overflow.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
+/// Checks that `ms`, a time called `what`, lies between 1970 and the end of the year 9999.
+pub fn check_time_ms(what: &str, ms: i64) -> Result<i64, String> {
+    if (0..=MAX_TIME_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(format!(
+            "{what} {ms} is not a time in milliseconds between 1970 and the year 9999"
+        ))
+    }
+}
+
 /// Checks that `text` has at most `max` characters (and at least one unless `may_be_empty`);
 /// the error names `what` and the limit.
 pub fn check_length(what: &str, text: &str, max: usize, may_be_empty: bool) -> Result<(), String> {
@@ -33,6 +49,16 @@ pub fn check_length(what: &str, text: &str, max: usize, may_be_empty: bool) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_taken_from_1970_to_the_end_of_9999() {
+        assert_eq!(check_time_ms("t", 0), Ok(0));
+        assert_eq!(check_time_ms("t", MAX_TIME_MS), Ok(MAX_TIME_MS));
+        for bad in [-1, MAX_TIME_MS + 1, i64::MAX, i64::MIN] {
+            let error = check_time_ms("end_time", bad).unwrap_err();
+            assert!(error.starts_with(&format!("end_time {bad} ")), "{error}");
+        }
+    }
 
     #[test]
     fn lengths_are_counted_in_characters_and_the_error_names_the_limit() {

@@ -365,6 +365,24 @@ pub async fn points_after(
         .collect())
 }
 
+/// How many distinct steps a series has from `first` to `last`.
+pub async fn distinct_steps(
+    conn: &mut AnyConnection,
+    series: i64,
+    first: i64,
+    last: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT step) FROM metric_points
+         WHERE series_id = $1 AND step >= $2 AND step <= $3",
+    )
+    .bind(series)
+    .bind(first)
+    .bind(last)
+    .fetch_one(conn)
+    .await
+}
+
 /// The points of a series with steps from `first` to `last`, in step order.
 pub async fn points_in_steps(
     conn: &mut AnyConnection,

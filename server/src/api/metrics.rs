@@ -81,10 +81,10 @@ fn point(item: &Value, now_ms: i64) -> Result<(String, Point), (&'static str, St
     };
     let wall_ms = match item.get("wall_ms") {
         None | Some(Value::Null) => now_ms,
-        Some(v) => int64(v).ok_or((
-            "wall_ms",
-            format!("wall_ms is milliseconds since 1970, not {v}"),
-        ))?,
+        Some(v) => int64(v)
+            .ok_or(format!("wall_ms is milliseconds since 1970, not {v}"))
+            .and_then(|ms| app::limits::check_time_ms("wall_ms", ms))
+            .map_err(|message| ("wall_ms", message))?,
     };
     let value = item
         .get("value")

@@ -82,6 +82,13 @@ impl Args {
         }
     }
 
+    /// An optional time in milliseconds since 1970, refused outside 1970 to the year 9999.
+    pub fn opt_time_ms(&self, key: &str) -> Result<Option<i64>, MlflowError> {
+        self.opt_i64(key)?
+            .map(|ms| app::limits::check_time_ms(key, ms).map_err(MlflowError::invalid))
+            .transpose()
+    }
+
     /// A required double, a number or "NaN" / "Infinity" / "-Infinity".
     pub fn f64(&self, key: &str) -> Result<f64, MlflowError> {
         let value = self.0.get(key).ok_or_else(|| {

@@ -175,7 +175,7 @@ pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         (None, None) => random_name(),
     };
     check_run_name(&name)?;
-    let start = args.opt_i64("start_time")?.unwrap_or_else(db::now_ms);
+    let start = args.opt_time_ms("start_time")?.unwrap_or_else(db::now_ms);
     let mut tags = tags;
     if !tags.iter().any(|(k, _)| k == RUN_NAME_TAG) {
         tags.push((RUN_NAME_TAG.to_owned(), name.clone()));
@@ -234,7 +234,7 @@ pub async fn update(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
             )));
         }
         let at = args
-            .opt_i64("end_time")?
+            .opt_time_ms("end_time")?
             .filter(|_| status.is_finished())
             .unwrap_or_else(db::now_ms);
         db::jobs::set_status(&mut tx, job.id, status, at).await?;
@@ -290,7 +290,7 @@ pub async fn log_metric(
     let key = checked_key(args.str("key")?)?;
     let point = Point {
         step: args.opt_i64("step")?.unwrap_or(0),
-        wall_ms: args.opt_i64("timestamp")?.ok_or_else(|| {
+        wall_ms: args.opt_time_ms("timestamp")?.ok_or_else(|| {
             MlflowError::invalid("missing value for required parameter 'timestamp'")
         })?,
         value: args.f64("value")?,
@@ -421,7 +421,8 @@ fn metric<'a>(metric: &'a BatchMetric, i: usize) -> Result<(&'a str, Point), Mlf
         .timestamp
         .as_ref()
         .and_then(Scalar::int64)
-        .ok_or_else(|| bad("timestamp must be an integer"))?;
+        .ok_or_else(|| bad("timestamp must be an integer"))
+        .and_then(|ms| app::limits::check_time_ms("timestamp", ms).map_err(|m| bad(&m)))?;
     let step = match &metric.step {
         None => 0,
         Some(step) => step.int64().ok_or_else(|| bad("step must be an integer"))?,
@@ -611,8 +612,8 @@ pub async fn history_bulk(
         else {
             continue;
         };
-        let points = db::metrics::points_in_steps(&mut conn, series.id, first, last).await?;
-        for p in sample_steps(&points, per_run as usize) {
+        let points = sampled_points(&mut conn, series.id, first, last, per_run as usize).await?;
+        for p in points {
             let value = double_json(p.value);
             metrics.push(json!({ "key": key, "value": value, "timestamp": p.wall_ms, "step": p.step, "run_id": job.uid }));
         }
@@ -620,24 +621,83 @@ pub async fn history_bulk(
     Ok(json!({ "metrics": metrics }))
 }
 
-/// The points at up to `max` evenly spaced distinct steps, always with the last step.
-fn sample_steps(points: &[Point], max: usize) -> Vec<Point> {
-    let mut steps: Vec<i64> = points.iter().map(|p| p.step).collect();
-    steps.dedup();
-    let chosen: std::collections::BTreeSet<i64> = if steps.len() <= max {
-        steps.iter().copied().collect()
-    } else {
-        let stride = (steps.len() - 1) as f64 / (max - 1).max(1) as f64;
-        (0..max)
-            .map(|i| steps[((i as f64 * stride).round() as usize).min(steps.len() - 1)])
-            .chain(steps.last().copied())
-            .collect()
-    };
-    points
-        .iter()
-        .filter(|p| chosen.contains(&p.step))
-        .copied()
-        .collect()
+/// Points read per query while sampling: a series of millions of points is walked page by
+/// page, so memory stays at one page and the sample.
+const SAMPLE_PAGE: i64 = 10_000;
+
+/// The points of `series` at up to `max` evenly spaced distinct steps from `first` to `last`.
+async fn sampled_points(
+    conn: &mut sqlx::AnyConnection,
+    series: i64,
+    first: i64,
+    last: i64,
+    max: usize,
+) -> sqlx::Result<Vec<Point>> {
+    let distinct = db::metrics::distinct_steps(conn, series, first, last).await?;
+    let mut sampler = StepSampler::new(distinct.max(0) as usize, max);
+    let mut kept = Vec::new();
+    let mut after = (first, i64::MIN);
+    loop {
+        let page = db::metrics::points_after(conn, series, Some(after), SAMPLE_PAGE).await?;
+        for (_, point) in page.iter().take_while(|(_, p)| p.step <= last) {
+            if sampler.keeps(point.step) {
+                kept.push(*point);
+            }
+        }
+        match page.last() {
+            Some((seq, point))
+                if page.len() as i64 == SAMPLE_PAGE && point.step <= last && !sampler.done() =>
+            {
+                after = (point.step, *seq);
+            }
+            _ => return Ok(kept),
+        }
+    }
+}
+
+/// Chooses, among steps seen in order, up to `max` evenly spaced distinct ones, always with the
+/// last; every point of a chosen step is kept.
+struct StepSampler {
+    /// Positions (among the distinct steps) to keep.
+    chosen: std::collections::BTreeSet<usize>,
+    /// Position of the step seen last, and that step.
+    at: Option<(usize, i64)>,
+}
+
+impl StepSampler {
+    /// A sampler for `distinct` steps in all.
+    fn new(distinct: usize, max: usize) -> Self {
+        let chosen = if distinct <= max {
+            (0..distinct).collect()
+        } else {
+            let stride = (distinct - 1) as f64 / (max - 1).max(1) as f64;
+            (0..max)
+                .map(|i| ((i as f64 * stride).round() as usize).min(distinct - 1))
+                .chain(std::iter::once(distinct - 1))
+                .collect()
+        };
+        Self { chosen, at: None }
+    }
+
+    /// Whether a point at `step` (steps arriving in order) is kept.
+    fn keeps(&mut self, step: i64) -> bool {
+        let position = match self.at {
+            Some((position, seen)) if seen == step => position,
+            Some((position, _)) => position + 1,
+            None => 0,
+        };
+        self.at = Some((position, step));
+        self.chosen.contains(&position)
+    }
+
+    /// Whether no later step can be kept.
+    fn done(&self) -> bool {
+        match (self.at, self.chosen.last()) {
+            (Some((position, _)), Some(last)) => position > *last,
+            (_, None) => true,
+            (None, Some(_)) => false,
+        }
+    }
 }
 
 fn parse_token(token: &str) -> Option<(i64, i64)> {
@@ -648,6 +708,17 @@ fn parse_token(token: &str) -> Option<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample_steps(points: &[Point], max: usize) -> Vec<Point> {
+        let mut steps: Vec<i64> = points.iter().map(|p| p.step).collect();
+        steps.dedup();
+        let mut sampler = StepSampler::new(steps.len(), max);
+        points
+            .iter()
+            .filter(|p| sampler.keeps(p.step))
+            .copied()
+            .collect()
+    }
 
     #[test]
     fn sampling_keeps_evenly_spaced_steps_and_the_last() {
@@ -685,5 +756,10 @@ mod tests {
             2,
             "every point of a chosen step is kept"
         );
+        let mut sampler = StepSampler::new(3, 3);
+        assert!((0..3).all(|step| sampler.keeps(step)));
+        assert!(!sampler.done(), "more points of the last step may follow");
+        assert!(!sampler.keeps(3));
+        assert!(sampler.done());
     }
 }

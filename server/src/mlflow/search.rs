@@ -22,6 +22,9 @@ const MAX_RESULTS: i64 = 50_000;
 const MAX_ORDER_TERMS: usize = 20;
 const MAX_ORDER_TERM_LENGTH: usize = 300;
 
+/// Most experiments one search may name: each is looked up and checked for access.
+const MAX_EXPERIMENT_IDS: usize = 1_000;
+
 /// A run loaded for searching: its job, summaries, tags and the view the filter reads.
 struct Candidate {
     job: Job,
@@ -32,8 +35,15 @@ struct Candidate {
 
 /// `POST runs/search`.
 pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let ids = args.list("experiment_ids");
+    if ids.len() > MAX_EXPERIMENT_IDS {
+        return Err(MlflowError::invalid(format!(
+            "experiment_ids names {} experiments; at most {MAX_EXPERIMENT_IDS} may be searched at once",
+            ids.len()
+        )));
+    }
     let mut projects = Vec::new();
-    for id in args.list("experiment_ids") {
+    for id in ids {
         let id = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
         projects.push(project_for_id(state, caller, &id, Act::Read).await?.id);
     }

@@ -270,3 +270,93 @@ async fn names_keys_and_values_past_mlflows_limits_are_refused_on_every_write() 
         .iter()
         .all(|t| t["key"] != "t"));
 }
+
+#[tokio::test]
+async fn a_search_names_at_most_a_thousand_experiments() {
+    let mlflow = Mlflow::new().await;
+    let ids: Vec<String> = (0..1_001).map(|i| i.to_string()).collect();
+    mlflow
+        .refused(
+            "runs/search",
+            json!({ "experiment_ids": ids }),
+            "at most 1000",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn bulk_interval_samples_a_series_longer_than_one_read() {
+    let mlflow = Mlflow::new().await;
+    let run = mlflow.run(json!([])).await;
+    for batch in 0..25 {
+        let metrics: Vec<Value> = (batch * 1_000..(batch + 1) * 1_000)
+            .map(|step| json!({ "key": "loss", "value": 1.0, "timestamp": 1_700_000_000_000i64 + step, "step": step }))
+            .collect();
+        let (status, answer) = mlflow
+            .post(
+                "runs/log-batch",
+                json!({ "run_id": run, "metrics": metrics }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let request = Request::get(format!(
+        "/api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={run}&metric_key=loss&max_results=11"
+    ))
+    .header(header::AUTHORIZATION, &mlflow.bearer)
+    .body(Body::empty())
+    .unwrap();
+    let (status, _, text) = mlflow.app.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let steps: Vec<i64> = answer["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["step"].as_i64().unwrap())
+        .collect();
+    assert_eq!(steps.len(), 11, "{steps:?}");
+    assert_eq!((steps[0], steps[10]), (0, 24_999), "{steps:?}");
+    assert!(
+        steps.windows(2).all(|w| w[1] - w[0] >= 2_499),
+        "evenly spaced: {steps:?}"
+    );
+}
+
+#[tokio::test]
+async fn times_outside_1970_to_9999_are_refused_before_any_arithmetic() {
+    let lab = Mlflow::new().await;
+    let run = lab.run(json!([])).await;
+    lab.refused(
+        "runs/update",
+        json!({ "run_id": run, "status": "FINISHED", "end_time": i64::MAX }),
+        "end_time 9223372036854775807 is not a time",
+    )
+    .await;
+    lab.refused(
+        "runs/log-metric",
+        json!({ "run_id": run, "key": "loss", "value": 1, "timestamp": -1 }),
+        "timestamp -1 is not a time",
+    )
+    .await;
+    lab.refused(
+        "runs/log-batch",
+        json!({ "run_id": run, "metrics": [{ "key": "loss", "value": 1, "timestamp": i64::MAX, "step": 0 }] }),
+        "timestamp 9223372036854775807 is not a time",
+    )
+    .await;
+    lab.refused(
+        "runs/create",
+        json!({ "start_time": i64::MIN }),
+        "start_time",
+    )
+    .await;
+    // The run is untouched and still takes a real end time.
+    let (status, answer) = lab
+        .post(
+            "runs/update",
+            json!({ "run_id": run, "status": "FINISHED", "end_time": 253_402_300_799_999_i64 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
