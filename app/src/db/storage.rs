@@ -64,6 +64,35 @@ pub async fn record_snapshot(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// Whether `user` uploaded snapshot `sha256`.
+pub async fn uploaded_by(db: &Db, user: i64, sha256: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM snapshot_uploads WHERE user_id = $1 AND sha256 = $2",
+    )
+    .bind(user)
+    .bind(sha256)
+    .fetch_one(db.pool())
+    .await
+    .map(|count| count > 0)
+}
+
+/// Whether a job or sweep of `project` already runs snapshot `sha256`, so its writers may run it
+/// again (a rerun, a clone, a spec applied by another member).
+pub async fn used_in_project(db: &Db, project: i64, sha256: &str) -> sqlx::Result<bool> {
+    // Jobs keep their snapshot inside the spec's JSON; the hash is hex (checked by the caller),
+    // so it is safe inside a LIKE pattern.
+    sqlx::query_scalar::<_, i64>(
+        "SELECT (SELECT COUNT(*) FROM sweeps WHERE project_id = $1 AND snapshot = $2)
+              + (SELECT COUNT(*) FROM jobs WHERE project_id = $1 AND spec LIKE $3)",
+    )
+    .bind(project)
+    .bind(sha256)
+    .bind(format!("%\"snapshot\":\"{sha256}\"%"))
+    .fetch_one(db.pool())
+    .await
+    .map(|count| count > 0)
+}
+
 /// The user the artifacts of job `uid` count against, as (id, name): the job's creator, or the
 /// project's owner for a job whose creator is gone.
 pub async fn artifact_owner(db: &Db, uid: &str) -> sqlx::Result<Option<(i64, String)>> {

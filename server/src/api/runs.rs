@@ -7,7 +7,7 @@ use super::upload;
 use crate::files;
 use crate::spec::JobRequest;
 use app::auth::access::may_write;
-use app::db::{self, queue};
+use app::db::{self, queue, storage};
 use app::error::AppError;
 use app::model::{JobStatus, LogCursor};
 use app::state::AppState;
@@ -46,7 +46,7 @@ pub async fn apply(
         .check()
         .map_err(|(path, message)| ApiError::invalid(path.join("."), message))?;
     if let Some(sha) = request.plan.snapshot.as_ref().filter(|_| !query.dry_run) {
-        check_snapshot(&state, "plan.snapshot", sha).await?;
+        check_snapshot(&state, user.id, project.id, "plan.snapshot", sha).await?;
     }
     let hash = request.hash();
     let base = format!("/u/{}/p/{}/j/", project.owner, project.name);
@@ -100,16 +100,28 @@ async fn queue_job(
     Ok(job)
 }
 
-/// Refuses a snapshot hash (named by request field `field`) that was never uploaded.
-pub async fn check_snapshot(state: &AppState, field: &str, sha: &str) -> Result<(), ApiError> {
+/// Refuses a snapshot hash (named by request field `field`) that `user` may not run in
+/// `project`: one never uploaded, or one that someone else uploaded and this project does not
+/// already use. A snapshot is stored once for all, so without the second rule anyone who learnt
+/// a hash could run (and so read) another user's code.
+pub async fn check_snapshot(
+    state: &AppState,
+    user: i64,
+    project: i64,
+    field: &str,
+    sha: &str,
+) -> Result<(), ApiError> {
     let path = files::snapshot_path(&state.runs.files_dir, sha);
+    let missing = || ApiError::invalid(field, format!("no snapshot {sha} was uploaded"));
     if !files::is_sha256(sha) || !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return Err(ApiError::invalid(
-            field,
-            format!("no snapshot {sha} was uploaded"),
-        ));
+        return Err(missing());
     }
-    Ok(())
+    if storage::uploaded_by(&state.db, user, sha).await?
+        || storage::used_in_project(&state.db, project, sha).await?
+    {
+        return Ok(());
+    }
+    Err(missing())
 }
 
 /// Stops a job: a queued one at once, a running one through its runner within a heartbeat.

@@ -210,7 +210,7 @@ async fn check(
         ));
     }
     if let Some(sha) = &request.snapshot {
-        check_snapshot(state, "snapshot", sha).await?;
+        check_snapshot(state, caller.user.id, project.id, "snapshot", sha).await?;
     }
     if let Some(old) = request.cloned_from {
         if super::access::sweep(state, caller, old, Act::Read)

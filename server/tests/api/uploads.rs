@@ -295,3 +295,66 @@ async fn artifacts_count_against_the_jobs_creator_and_a_replaced_one_counts_once
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(usage(&app, "ann").await, 300_000);
 }
+
+/// `POST /api/v1/projects/{project}/apply` of a job running snapshot `sha`, as `token`.
+fn apply_with_snapshot(token: &str, project: &str, sha: &str) -> Request<Body> {
+    let spec = json!({ "name": "train", "plan": { "command": { "shell": "python train.py" }, "snapshot": sha } });
+    Request::post(format!("/api/v1/projects/{project}/apply"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(spec.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_snapshot_runs_only_for_its_uploader_or_in_a_project_that_already_runs_it() {
+    let app = TestApp::new().await;
+    let (_, ann_token) = app.token().await;
+    let ann = app.user_id("ann").await;
+    let xray = app::db::projects::create(&app.db, ann, "xray", "", false)
+        .await
+        .unwrap();
+    let ben = app::db::users::create(&app.db, "ben", "Ben").await.unwrap();
+    app::db::projects::create(&app.db, ben.id, "mine", "", false)
+        .await
+        .unwrap();
+    let (_, ben_token) =
+        app::auth::create_token(&app.db, ben.id, "test", app::model::TokenScope::Write, None)
+            .await
+            .unwrap();
+    let (status, stored) = send(&app.router, upload_snapshot(&ann_token, snapshot(1_000, 5))).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    let sha = stored["sha256"].as_str().unwrap().to_owned();
+
+    let (status, refused) = send(
+        &app.router,
+        apply_with_snapshot(&ben_token, "ben/mine", &sha),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "ben learnt the hash of ann's code: {refused}"
+    );
+    assert_eq!(refused["error"]["field"], "plan.snapshot");
+
+    let (status, queued) = send(
+        &app.router,
+        apply_with_snapshot(&ann_token, "ann/xray", &sha),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{queued}");
+
+    // A member may run again what the project already runs, without uploading it himself.
+    app::db::projects::add_member(&app.db, xray, ben.id)
+        .await
+        .unwrap();
+    let rerun = json!({ "name": "again", "plan": { "command": { "shell": "python train.py" }, "snapshot": sha } });
+    let request = Request::post("/api/v1/projects/ann/xray/apply")
+        .header(header::AUTHORIZATION, format!("Bearer {ben_token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(rerun.to_string()))
+        .unwrap();
+    let (status, queued) = send(&app.router, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{queued}");
+}
