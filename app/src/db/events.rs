@@ -37,6 +37,18 @@ pub async fn append(
     job: Option<i64>,
     payload: &serde_json::Value,
 ) -> sqlx::Result<i64> {
+    if tx.backend() == super::Backend::Postgres {
+        // Readers take events by `id > last`. PostgreSQL hands out ids when rows are written,
+        // not when they commit, so without this a later id could commit first, be read, and
+        // the earlier one be skipped for good. Held until commit, this lock makes ids commit in
+        // order; SQLite's single writer gives the same for free. Keyed by schema, so separate
+        // schemas (tests) do not wait for each other.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext('millrace.events.' || current_schema()))",
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
     sqlx::query_scalar(
         "INSERT INTO events (at_ms, kind, project_id, job_id, payload) VALUES ($1, $2, $3, $4, $5)
          RETURNING id",
@@ -122,6 +134,39 @@ mod tests {
             );
             assert_eq!(seen[0].payload, r#"{"n":2}"#);
             tx.rollback().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_reader_never_sees_a_later_event_before_an_earlier_one_commits() {
+        each_backend(|db| async move {
+            let mut first = db.begin().await.unwrap();
+            let a = append(&mut first, "first", Some(1), None, &serde_json::json!({}))
+                .await
+                .unwrap();
+            let writer = db.clone();
+            let second = tokio::spawn(async move {
+                let mut tx = writer.begin().await.unwrap();
+                let b = append(&mut tx, "second", Some(1), None, &serde_json::json!({}))
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                b
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let mut reader = db.pool().acquire().await.unwrap();
+            let seen = after(&mut reader, 0, 10).await.unwrap();
+            assert!(
+                seen.is_empty(),
+                "the second waits for the first to commit: {seen:?}"
+            );
+            first.commit().await.unwrap();
+            let b = second.await.unwrap();
+            assert!(b > a);
+            let seen = after(&mut reader, 0, 10).await.unwrap();
+            let kinds: Vec<_> = seen.iter().map(|e| e.kind.as_str()).collect();
+            assert_eq!(kinds, ["first", "second"]);
         })
         .await;
     }

@@ -25,17 +25,24 @@ pub async fn append(
     text: &str,
     wall_ms: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO log_chunks (job_id, seq, stream, text, wall_ms)
-         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM log_chunks WHERE job_id = $1
-         RETURNING seq",
+    // The job's row lock, held to commit, makes concurrent appends take turns; reading
+    // MAX(seq) instead let two of them take the same position on PostgreSQL.
+    let seq: i64 =
+        sqlx::query_scalar("UPDATE jobs SET log_seq = log_seq + 1 WHERE id = $1 RETURNING log_seq")
+            .bind(job)
+            .fetch_one(&mut **tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO log_chunks (job_id, seq, stream, text, wall_ms) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(job)
+    .bind(seq)
     .bind(stream)
     .bind(text)
     .bind(wall_ms)
-    .fetch_one(&mut **tx)
-    .await
+    .execute(&mut **tx)
+    .await?;
+    Ok(seq)
 }
 
 /// The chunks of `job` after position `after`, at most `limit`.
@@ -278,6 +285,31 @@ fn tail_within(text: &str, room: usize, nothing_yet: bool) -> usize {
 mod tests {
     use super::*;
     use crate::db::testing::{each_backend, project_with_job};
+
+    #[tokio::test]
+    async fn fifty_appends_at_once_to_one_job_take_positions_1_to_50() {
+        each_backend(|db| async move {
+            let (_, job) = project_with_job(&db).await;
+            let appends = (0..50).map(|n| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await?;
+                    let seq = append(&mut tx, job, "stdout", &format!("line {n}\n"), n).await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(seq)
+                })
+            });
+            let mut seqs = Vec::new();
+            for append in appends.collect::<Vec<_>>() {
+                seqs.push(append.await.unwrap().expect("no append collides"));
+            }
+            seqs.sort_unstable();
+            assert_eq!(seqs, (1..=50).collect::<Vec<i64>>());
+            let mut conn = db.pool().acquire().await.unwrap();
+            assert_eq!(after(&mut conn, job, 0, 100).await.unwrap().len(), 50);
+        })
+        .await;
+    }
 
     fn chunk(seq: i64, text: &str) -> Chunk {
         Chunk {

@@ -49,6 +49,15 @@ impl Tx {
     pub async fn rollback(self) -> sqlx::Result<()> {
         self.inner.rollback().await
     }
+
+    /// Which engine the transaction runs on: on SQLite it holds the only writer's turn.
+    pub fn backend(&self) -> Backend {
+        if self._turn.is_some() {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
 }
 
 impl Deref for Tx {

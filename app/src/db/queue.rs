@@ -497,11 +497,16 @@ pub async fn expire(
             add_cost_to_project(&mut tx, job).await?;
         }
         end_token(&mut tx, job).await?;
-        status_event(&mut tx, job, status, None).await?;
-        expired.push(Expired { uid, status });
+        expired.push((job, Expired { uid, status }));
+    }
+    // Events last: on PostgreSQL appending one holds the events lock to commit, and taking
+    // row locks (a project's, for its cost) after it could deadlock with a writer that holds
+    // that row and waits for the events lock.
+    for (job, done) in &expired {
+        status_event(&mut tx, *job, done.status, None).await?;
     }
     tx.commit().await?;
-    Ok(expired)
+    Ok(expired.into_iter().map(|(_, done)| done).collect())
 }
 
 /// Puts a job back in the queue for another try, keeping its output so far.
