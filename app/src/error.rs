@@ -26,6 +26,9 @@ pub enum AppError {
     /// The request clashes with the current state (a runner reporting on a job it lost).
     #[error("{0}")]
     Conflict(String),
+    /// Too many failed sign-ins: the caller may try again after this many seconds.
+    #[error("too many failed sign-ins: try again in {0} s")]
+    Throttled(u64),
     /// Our fault; the details are in the server log.
     #[error("something went wrong on our side")]
     Internal,
@@ -44,6 +47,7 @@ impl AppError {
             Self::Invalid(_) => 400,
             Self::TooLarge(_) => 413,
             Self::Conflict(_) => 409,
+            Self::Throttled(_) => 429,
             Self::Internal => 500,
             Self::Transport(_) => 502,
         }
@@ -58,6 +62,7 @@ impl AppError {
             Self::Invalid(_) => "invalid",
             Self::TooLarge(_) => "too_large",
             Self::Conflict(_) => "conflict",
+            Self::Throttled(_) => "throttled",
             Self::Internal => "internal",
             Self::Transport(_) => "transport",
         }

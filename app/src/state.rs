@@ -42,10 +42,13 @@ pub struct RunSettings {
     pub quota: Option<u64>,
     /// Woken when a job is queued, so runners waiting for work lease it at once.
     pub queued: Notify,
+    /// The origin people reach the site at (`https://ml.example.com`, from `--public-url`),
+    /// when set: signed-in requests must come from it, and an https one makes cookies `Secure`.
+    pub public_origin: Option<String>,
 }
 
 impl RunSettings {
-    /// Settings with files under `files_dir`, a 30 s lease, no prices and no quota.
+    /// Settings with files under `files_dir`, a 30 s lease, no prices, no quota and no public URL.
     pub fn new(files_dir: PathBuf) -> Self {
         Self {
             files_dir,
@@ -53,6 +56,14 @@ impl RunSettings {
             prices: GpuPrices::default(),
             quota: None,
             queued: Notify::new(),
+            public_origin: None,
         }
+    }
+
+    /// Whether cookies get the `Secure` attribute: the site is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin
+            .as_deref()
+            .is_some_and(|origin| origin.starts_with("https://"))
     }
 }

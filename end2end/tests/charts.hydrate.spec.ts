@@ -1,4 +1,4 @@
-import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject, api } from "./fixtures";
 
 test("chart settings round-trip through the URL, defaults left out", async ({ page }) => {
   await signedIn(page);
@@ -19,14 +19,14 @@ test("a 1,000,000-point series opens in under a second and its panel transfers u
   test.setTimeout(120_000);
   await signedIn(page);
   const project = await seedProject(page, "long", []);
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "long" } });
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "long" } });
   const { uid } = await created.json();
   const batch = (from: number) => ({
     points: Array.from({ length: 10_000 }, (_, i) => ({ key: "loss", step: from + i, value: Math.sin((from + i) / 5000) + (i % 13) / 100 })),
   });
   for (let from = 0; from < 1_000_000; from += 40_000) {
     await Promise.all([0, 1, 2, 3].map(async (k) => {
-      const response = await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: batch(from + k * 10_000) });
+      const response = await api(page).post(`/api/v1/jobs/${uid}/metrics`, { data: batch(from + k * 10_000) });
       expect(response.status()).toBe(200);
     }));
   }

@@ -1,4 +1,4 @@
-import { test, expect, signedIn, seedProject } from "./fixtures";
+import { test, expect, signedIn, seedProject, api } from "./fixtures";
 
 // Metric charts, server-rendered: these hold with and without JavaScript.
 
@@ -28,10 +28,10 @@ test("odd chart settings in the URL are clamped or explained, never a blank page
 test("the key filter is a regular expression; one that is not is matched as text and said so", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "regex", []);
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "keys" } });
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "keys" } });
   const { uid } = await created.json();
   const points = ["train/loss", "val/loss", "val/acc", "lr"].map((key) => ({ key, step: 0, value: 1 }));
-  expect((await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: { points } })).status()).toBe(200);
+  expect((await api(page).post(`/api/v1/jobs/${uid}/metrics`, { data: { points } })).status()).toBe(200);
   await page.goto(`/u/alice/p/${project}/j/1?tab=metrics&keys=${encodeURIComponent("^val/")}`);
   await expect(page.getByText("2 of 4 metric keys")).toBeVisible();
   await expect(page.locator(".panel")).toHaveText([/^val\/acc/, /^val\/loss/]);

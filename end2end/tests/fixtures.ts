@@ -29,6 +29,20 @@ export const test = base.extend<{ expectedHttpErrors: RegExp[] }>({
 
 export { expect };
 
+/** Where the server under test is; its own pages send this as their Origin. */
+const origin = `http://127.0.0.1:${process.env.MILLRACE_E2E_PORT ?? 3311}`;
+
+/** The page's session as an API client. It sends the site's Origin as the app's own pages do:
+ *  the server refuses signed-in writes without one (cross-site request forgery). */
+export function api(page: import("@playwright/test").Page) {
+  type Options = Parameters<typeof page.request.post>[1];
+  const withOrigin = (options: Options = {}) => ({ ...options, headers: { Origin: origin, ...options.headers } });
+  return {
+    post: (url: string, options?: Options) => page.request.post(url, withOrigin(options)),
+    delete: (url: string, options?: Options) => page.request.delete(url, withOrigin(options)),
+  };
+}
+
 /** Signs in through the login form, as a person would. */
 export async function signIn(page: import("@playwright/test").Page, name: string, password: string) {
   await page.getByLabel("User name").fill(name);
@@ -59,7 +73,7 @@ export async function seedProject(
 ): Promise<string> {
   const project = `${prefix}-${Date.now().toString(36)}`;
   const call = async (path: string, data: object) => {
-    const response = await page.request.post(`/api/2.0/mlflow/${path}`, { data });
+    const response = await api(page).post(`/api/2.0/mlflow/${path}`, { data });
     expect(response.status(), `${path}: ${await response.text()}`).toBe(200);
     return response.json();
   };
@@ -90,7 +104,7 @@ export async function createJob(
   name: string,
   params: Record<string, unknown> = {},
 ): Promise<{ number: number; uid: string }> {
-  const response = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name, params } });
+  const response = await api(page).post(`/api/v1/projects/alice/${project}/jobs`, { data: { name, params } });
   expect(response.status(), await response.text()).toBe(201);
   return response.json();
 }
@@ -101,7 +115,7 @@ export async function logPoints(
   uid: string,
   points: { key: string; step: number; value: number }[],
 ) {
-  const response = await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: { points } });
+  const response = await api(page).post(`/api/v1/jobs/${uid}/metrics`, { data: { points } });
   expect(response.status(), await response.text()).toBe(200);
 }
 
@@ -122,7 +136,7 @@ export async function startSweep(
     trials: 3,
     parallel: 1,
   };
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/sweeps`, { data: { spec } });
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/sweeps`, { data: { spec } });
   expect(created.status(), await created.text()).toBe(201);
   return (await created.json()).id;
 }

@@ -1,4 +1,4 @@
-import { test, expect, openHydrated, signedIn, seedProject, createJob } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject, createJob, api } from "./fixtures";
 
 test("the jobs column shows new jobs on top and status changes in place, keeping the selection", async ({ page }) => {
   await signedIn(page);
@@ -13,7 +13,7 @@ test("the jobs column shows new jobs on top and status changes in place, keeping
   await createJob(page, project, "third");
   await expect(jobs.getByRole("option").first()).toContainText("third");
   console.log(`a new job reached the open jobs column in ${Date.now() - started} ms`);
-  const response = await page.request.post(`/api/v1/jobs/${first.uid}/status`, { data: { status: "failed" } });
+  const response = await api(page).post(`/api/v1/jobs/${first.uid}/status`, { data: { status: "failed" } });
   expect(response.status()).toBe(200);
   const row = jobs.getByRole("option", { name: /first/ });
   await expect(row.locator(".status")).toHaveText("failed");

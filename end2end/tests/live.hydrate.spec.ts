@@ -1,10 +1,10 @@
-import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject, api } from "./fixtures";
 
 // Live updates: server-sent events revalidate what the page shows.
 
 async function runningJob(page: import("@playwright/test").Page) {
   const project = await seedProject(page, "live", []);
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "watched" } });
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "watched" } });
   const { uid } = await created.json();
   await logPoints(page, uid, 0, 3);
   return [project, uid] as const;
@@ -12,7 +12,7 @@ async function runningJob(page: import("@playwright/test").Page) {
 
 async function logPoints(page: import("@playwright/test").Page, uid: string, from: number, count: number) {
   const points = Array.from({ length: count }, (_, i) => ({ key: "loss", step: from + i, value: 1 / (from + i + 1) }));
-  const response = await page.request.post(`/api/v1/jobs/${uid}/metrics`, { data: { points } });
+  const response = await api(page).post(`/api/v1/jobs/${uid}/metrics`, { data: { points } });
   expect(response.status()).toBe(200);
 }
 

@@ -1,20 +1,20 @@
-import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject, api } from "./fixtures";
 
 // What needs the hydrated app: the logs tab following a job, search, stop and rerun.
 
 test("the logs tab follows new output and searches it", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "follow", []);
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "live" } });
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "live" } });
   const { uid } = await created.json();
-  await page.request.post(`/api/v1/jobs/${uid}/logs`, { data: { lines: [{ text: "first line" }] } });
+  await api(page).post(`/api/v1/jobs/${uid}/logs`, { data: { lines: [{ text: "first line" }] } });
   await openHydrated(page, `/u/alice/p/${project}/j/1?tab=logs`);
   const output = page.getByRole("log", { name: "Job output" });
   await expect(output).toContainText("first line");
 
   const lines = Array.from({ length: 500 }, (_, i) => ({ text: `step=${i} loss=${(1 / (i + 1)).toFixed(4)}` }));
   const sent = Date.now();
-  await page.request.post(`/api/v1/jobs/${uid}/logs`, { data: { lines } });
+  await api(page).post(`/api/v1/jobs/${uid}/logs`, { data: { lines } });
   await expect(output).toContainText("step=499 loss=0.0020");
   console.log(`500 new lines shown ${Date.now() - sent} ms after they were logged`);
   // Virtualised: 501 lines, far fewer in the DOM.
@@ -28,7 +28,7 @@ test("the logs tab follows new output and searches it", async ({ page }) => {
 test("stop and rerun from the context menu act on a spec job", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "stop", []);
-  const applied = await page.request.post(`/api/v1/projects/alice/${project}/apply`, {
+  const applied = await api(page).post(`/api/v1/projects/alice/${project}/apply`, {
     data: { name: "queued-job", plan: { command: { shell: "sleep 60" } } },
   });
   const { uid } = await applied.json();
@@ -48,19 +48,19 @@ test("stop and rerun from the context menu act on a spec job", async ({ page }) 
 test("the logs tab reads output larger than one answer, page by page, every line once", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "bulky", []);
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "chatty" } });
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "chatty" } });
   const { uid } = await created.json();
   // Lines of 100 bytes, 10,000 per request: each request is one chunk of 1,000,000 bytes.
   const batch = (from: number) =>
     Array.from({ length: 10_000 }, (_, i) => ({ text: `line ${from + i} `.padEnd(99, "x") }));
-  await page.request.post(`/api/v1/jobs/${uid}/logs`, { data: { lines: batch(0) } });
+  await api(page).post(`/api/v1/jobs/${uid}/logs`, { data: { lines: batch(0) } });
   await openHydrated(page, `/u/alice/p/${project}/j/1?tab=logs`);
   const output = page.getByRole("log", { name: "Job output" });
   await expect(page.getByText("10000 lines")).toBeVisible();
 
   // 2 MB more: over the 1 MiB an answer holds, so the tab follows the cursor across answers.
   for (const from of [10_000, 20_000]) {
-    await page.request.post(`/api/v1/jobs/${uid}/logs`, { data: { lines: batch(from) } });
+    await api(page).post(`/api/v1/jobs/${uid}/logs`, { data: { lines: batch(from) } });
   }
   await expect(page.getByText("30000 lines")).toBeVisible();
   await expect(output).toContainText("line 29999 ");

@@ -1,14 +1,14 @@
-import { test, expect, signedIn, seedProject } from "./fixtures";
+import { test, expect, signedIn, seedProject, api } from "./fixtures";
 
 // Running jobs in the web app, rendered on the server: these hold with and without JavaScript.
 
 /** A running tracked job in a new project with `lines` of output; returns [project, uid]. */
 async function jobWithOutput(page: import("@playwright/test").Page, lines: { text: string; stream?: string }[]) {
   const project = await seedProject(page, "logs", []);
-  const created = await page.request.post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "talkative" } });
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/jobs`, { data: { name: "talkative" } });
   expect(created.status()).toBe(201);
   const { uid } = await created.json();
-  const logged = await page.request.post(`/api/v1/jobs/${uid}/logs`, { data: { lines } });
+  const logged = await api(page).post(`/api/v1/jobs/${uid}/logs`, { data: { lines } });
   expect(logged.status()).toBe(200);
   return [project, uid] as const;
 }
@@ -29,7 +29,7 @@ test("the logs tab holds the job's output in its first HTML", async ({ page }) =
 test("a queued spec job shows its state, and the runners page says how to add a runner", async ({ page }) => {
   await signedIn(page);
   const project = await seedProject(page, "queue", []);
-  const applied = await page.request.post(`/api/v1/projects/alice/${project}/apply`, {
+  const applied = await api(page).post(`/api/v1/projects/alice/${project}/apply`, {
     data: { name: "waits", plan: { command: { shell: "python3 train.py" } }, gpus: 2 },
   });
   expect(applied.status()).toBe(201);

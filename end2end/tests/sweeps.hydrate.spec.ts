@@ -1,4 +1,4 @@
-import { test, expect, openHydrated, signedIn, seedProject, startSweep } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject, startSweep, api } from "./fixtures";
 
 test("a trial that finishes while the sweep view is open shows up without a reload", async ({ page }) => {
   await signedIn(page);
@@ -15,7 +15,7 @@ test("a trial that finishes while the sweep view is open shows up without a relo
   await expect(page.locator("[data-test=sweep-trials]")).toHaveText("0 of 3 done, 1 at a time");
   await expect(page.getByRole("region", { name: "Best trial" })).toContainText("No trial has completed yet.");
   const post = async (path: string, data: object) => {
-    const response = await page.request.post(path, { data });
+    const response = await api(page).post(path, { data });
     expect(response.status(), await response.text()).toBe(200);
   };
   await post(`/api/v1/jobs/${uid}/status`, { status: "running" });

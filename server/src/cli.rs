@@ -398,6 +398,25 @@ pub struct ServeArgs {
     /// creator of its job; an upload that would go over is refused (413) and stores nothing.
     #[arg(long, env = "MILLRACE_QUOTA", default_value = "1TB", value_parser = parse_size)]
     pub quota: u64,
+    /// The address people open millrace at, e.g. `https://ml.example.com`, when it is served
+    /// behind a proxy: signed-in requests must then come from this origin, and an https
+    /// address makes the session cookie `Secure`.
+    #[arg(long, env = "MILLRACE_PUBLIC_URL", value_parser = parse_origin)]
+    pub public_url: Option<String>,
+}
+
+/// The origin (`scheme://host[:port]`) of an http or https URL.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let uri: axum::http::Uri = text.parse().map_err(|_| format!("{text:?} is not a URL"))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme @ ("http" | "https")), Some(authority)) => Ok(format!(
+            "{scheme}://{}",
+            authority.as_str().to_ascii_lowercase()
+        )),
+        _ => Err(format!(
+            "{text:?} is not an http or https URL like https://ml.example.com"
+        )),
+    }
 }
 
 fn parse_scope(text: &str) -> Result<app::model::TokenScope, String> {
@@ -529,6 +548,21 @@ mod tests {
         );
         assert_eq!(quota(&["millrace", "serve", "--quota", "0"]), 0);
         assert!(Cli::try_parse_from(["millrace", "serve", "--quota", "lots"]).is_err());
+    }
+
+    #[test]
+    fn the_public_url_is_kept_as_its_origin() {
+        assert_eq!(
+            parse_origin("https://ML.example.com/some/path").as_deref(),
+            Ok("https://ml.example.com")
+        );
+        assert_eq!(
+            parse_origin("http://10.0.0.5:3000").as_deref(),
+            Ok("http://10.0.0.5:3000")
+        );
+        for bad in ["ml.example.com", "ftp://ml.example.com", "https://", ""] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod csrf;
 pub mod demo;
 pub mod events;
 pub mod files;

@@ -62,7 +62,9 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
     ));
     let pump = crate::events::start_pump(state.clone(), until_stopped()).await;
     println!("millrace is serving on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(state))
+    // The peer address is what sign-in throttling counts failures by.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
@@ -84,6 +86,7 @@ pub fn run_settings(args: &ServeArgs, database: &str) -> anyhow::Result<RunSetti
     settings.lease_ms = i64::try_from(args.lease_timeout.as_millis()).unwrap_or(i64::MAX);
     settings.prices = GpuPrices(args.gpu_prices.iter().cloned().collect());
     settings.quota = (args.quota > 0).then_some(args.quota);
+    settings.public_origin.clone_from(&args.public_url);
     Ok(settings)
 }
 
@@ -150,6 +153,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::middleware::authenticate,
+        ))
+        // Outermost: a forged request is refused before anything reads its credentials.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::csrf::guard,
         ))
         .with_state(state)
 }

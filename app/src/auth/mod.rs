@@ -5,8 +5,8 @@ pub mod access;
 pub mod session;
 
 pub use session::{
-    hash_password, login, session_cookie, session_secret, verify_password, SESSION_COOKIE,
-    SESSION_DAYS,
+    hash_password, login, session_cookie, session_secret, verify_password, SignIn, IDLE_MS,
+    SESSION_COOKIE, SESSION_DAYS,
 };
 
 use crate::db::tokens::TokenKind;
@@ -113,8 +113,15 @@ pub async fn caller_from_headers(db: &Db, headers: &HeaderMap) -> sqlx::Result<O
     let Some(secret) = session_secret(headers) else {
         return Ok(None);
     };
-    let user = db::sessions::user_for_hash(db, &hash_secret(secret)).await?;
-    Ok(user.map(|user| Caller {
+    let hash = hash_secret(secret);
+    let Some((user, last_seen_ms)) = db::sessions::user_for_hash(db, &hash, IDLE_MS).await? else {
+        return Ok(None);
+    };
+    // Written at most once a minute per session, so page loads do not each cost a write.
+    if db::now_ms() - last_seen_ms > 60_000 {
+        db::sessions::touch(db, &hash).await?;
+    }
+    Ok(Some(Caller {
         user,
         grant: Grant::Session,
     }))

@@ -9,6 +9,8 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use http::header::COOKIE;
 use http::HeaderMap;
+use std::sync::LazyLock;
+use tokio::sync::Semaphore;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "millrace_session";
@@ -35,29 +37,109 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A session ends after this long without a request, whatever its age.
+pub const IDLE_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Failed sign-ins are counted over this window.
+const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Failures in the window after which an account name takes no more tries.
+const FAILURES_PER_ACCOUNT: i64 = 5;
+/// Failures in the window after which an address takes no more tries: more than one
+/// account's worth, for offices behind one address.
+const FAILURES_PER_ADDRESS: i64 = 20;
+
+/// One sign-in attempt: what was typed and where it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    /// The user name, as typed.
+    pub name: &'a str,
+    /// The password, as typed.
+    pub password: &'a str,
+    /// The client's address (`unknown` when the server cannot tell).
+    pub address: &'a str,
+    /// The browser's `User-Agent`, kept with the session so its owner can recognise it.
+    pub user_agent: &'a str,
+}
+
 /// Checks a name and password; on success opens a session and returns its cookie secret.
-pub async fn login(db: &Db, name: &str, password: &str) -> Result<(User, String), AppError> {
-    let found = db::users::with_password_hash(db, name).await?;
-    let Some((user, hash)) = found.filter(|(_, hash)| verify_password(password, hash)) else {
+/// Too many recent failures for the name or the address refuse the attempt unchecked.
+pub async fn login(db: &Db, attempt: SignIn<'_>) -> Result<(User, String), AppError> {
+    let now = db::now_ms();
+    // Long names would only fill the table: what is kept is enough to tell real names apart.
+    let account: String = attempt.name.chars().take(200).collect();
+    check_throttle(db, &account, attempt.address, now).await?;
+    let found = db::users::with_password_hash(db, attempt.name).await?;
+    let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
+    // An unknown name is checked against a stand-in hash, so it takes as long as a wrong
+    // password and timing does not tell which names exist.
+    let matches = verify_off_workers(attempt.password.to_owned(), hash).await;
+    let Some(user) = user.filter(|_| matches) else {
+        db::sign_ins::record(db, &account, attempt.address, now, now - THROTTLE_WINDOW_MS).await?;
         // Same answer for an unknown user and a wrong password: names are not revealed.
         return Err(AppError::Invalid("wrong user name or password".into()));
     };
-    drop(hash);
+    db::sign_ins::forget_account(db, &account).await?;
     let secret = new_secret();
-    let expires = db::now_ms() + SESSION_DAYS * 24 * 3600 * 1000;
-    db::sessions::insert(db, &hash_secret(&secret), user.id, expires).await?;
+    let expires = now + SESSION_DAYS * 24 * 3600 * 1000;
+    let from = db::sessions::Origin {
+        user_agent: attempt.user_agent,
+        address: attempt.address,
+    };
+    db::sessions::insert(db, &hash_secret(&secret), user.id, expires, &from).await?;
     db::sessions::purge_expired(db).await?;
     Ok((user, secret))
 }
 
-/// The `Set-Cookie` value that stores a session secret (or, with `None`, removes it).
-pub fn session_cookie(secret: Option<&str>) -> String {
+/// Refuses an attempt while the account name or the address has used up its failures.
+async fn check_throttle(db: &Db, account: &str, address: &str, now: i64) -> Result<(), AppError> {
+    let since = now - THROTTLE_WINDOW_MS;
+    let limits = [
+        (db::sign_ins::Key::Account(account), FAILURES_PER_ACCOUNT),
+        (db::sign_ins::Key::Address(address), FAILURES_PER_ADDRESS),
+    ];
+    for (key, limit) in limits {
+        let failures = db::sign_ins::since(db, key, since).await?;
+        if failures.count >= limit {
+            let wait_ms = (failures.oldest_ms + THROTTLE_WINDOW_MS - now).max(1_000);
+            let wait_s = u64::try_from((wait_ms + 999) / 1_000).unwrap_or(1);
+            return Err(AppError::Throttled(wait_s));
+        }
+    }
+    Ok(())
+}
+
+/// Verifies a password on the blocking pool, a few at a time: argon2 takes tens of
+/// milliseconds of CPU and 19 MiB each, which on the async workers would stall every other
+/// request. `None` checks against a stand-in hash and answers false.
+async fn verify_off_workers(password: String, hash: Option<String>) -> bool {
+    static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Semaphore::new((cores / 2).max(1))
+    });
+    static STAND_IN: LazyLock<String> = LazyLock::new(|| hash_password("no such user"));
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => verify_password(&password, &hash),
+        None => {
+            verify_password(&password, &STAND_IN);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The `Set-Cookie` value that stores a session secret (or, with `None`, removes it); `secure`
+/// (a site served over https) keeps browsers from ever sending it unencrypted.
+pub fn session_cookie(secret: Option<&str>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
     match secret {
         Some(secret) => format!(
-            "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+            "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
             SESSION_DAYS * 24 * 3600
         ),
-        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     }
 }
 
@@ -101,6 +183,9 @@ mod tests {
             HeaderValue::from_static("theme=dark; millrace_session=mr_1"),
         );
         assert_eq!(session_secret(&headers), Some("mr_1"));
-        assert!(session_cookie(Some("s")).contains("HttpOnly; SameSite=Lax"));
+        assert!(session_cookie(Some("s"), false).contains("HttpOnly; SameSite=Lax"));
+        assert!(!session_cookie(Some("s"), false).contains("Secure"));
+        assert!(session_cookie(Some("s"), true).ends_with("; Secure"));
+        assert!(session_cookie(None, true).ends_with("; Secure"));
     }
 }

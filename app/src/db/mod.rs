@@ -15,6 +15,7 @@ pub mod queue;
 pub mod rollups;
 pub mod runners;
 pub mod sessions;
+pub mod sign_ins;
 pub mod sql;
 pub mod storage;
 pub mod sweeps;

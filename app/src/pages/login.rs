@@ -10,12 +10,22 @@ pub fn Login() -> impl IntoView {
     let login = ServerAction::<LoginFn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    // Without JavaScript a failed login comes back as `?failed=1`; with it, as the action's value.
-    let failed_before = move || query.read().get("failed").is_some();
+    // Without JavaScript a failed login comes back as `?failed=1` (and `&wait=S` when
+    // throttled); with it, as the action's value.
+    let failed_before = move || {
+        let query = query.read();
+        query.get("failed")?;
+        Some(
+            match query.get("wait").and_then(|s| s.parse::<u64>().ok()) {
+                Some(wait_s) => crate::error::AppError::Throttled(wait_s).to_string(),
+                None => "wrong user name or password".to_owned(),
+            },
+        )
+    };
     let error = move || match login.value().get() {
         Some(Err(e)) => Some(e.to_string()),
         Some(Ok(())) => None,
-        None => failed_before().then(|| "wrong user name or password".to_owned()),
+        None => failed_before(),
     };
 
     view! {

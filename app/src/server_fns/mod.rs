@@ -30,3 +30,19 @@ pub(crate) fn with_status<T>(
     }
     result
 }
+
+/// Whether the current request is a browser's own form submission (no JavaScript) rather than
+/// the app's fetch: such a request cannot show an answer and is sent back to a page instead.
+#[cfg(feature = "ssr")]
+pub(crate) fn is_plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)?
+                .to_str()
+                .ok()
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false)
+}

@@ -47,6 +47,7 @@ impl MlflowError {
             "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
             "PERMISSION_DENIED" => StatusCode::FORBIDDEN,
             "INTERNAL_ERROR" => StatusCode::INTERNAL_SERVER_ERROR,
+            "REQUEST_LIMIT_EXCEEDED" => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -61,6 +62,7 @@ impl From<AppError> for MlflowError {
             AppError::Invalid(_) | AppError::TooLarge(_) | AppError::Conflict(_) => {
                 "INVALID_PARAMETER_VALUE"
             }
+            AppError::Throttled(_) => "REQUEST_LIMIT_EXCEEDED",
             AppError::Internal | AppError::Transport(_) => "INTERNAL_ERROR",
         };
         Self {

@@ -136,7 +136,10 @@ async fn login_sets_an_httponly_session_that_logout_ends() {
         .nth(1)
         .and_then(|s| s.split('"').next())
         .expect("the logout form");
+    // Sent from the page itself, as the browser does (other origins are refused).
     let request = Request::post(logout)
+        .header(header::HOST, "localhost")
+        .header(header::ORIGIN, "http://localhost")
         .header(header::COOKIE, &pair)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::empty())

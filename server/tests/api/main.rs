@@ -11,5 +11,6 @@ mod mlflow_bounds;
 mod permissions;
 mod runner;
 mod secrets;
+mod sign_in;
 mod sweeps;
 mod uploads;

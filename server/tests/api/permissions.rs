@@ -197,7 +197,15 @@ impl World {
         secret_of(token("root", root, TokenScope::Write).await);
         let session = |name: &'static str| {
             let db = db.clone();
-            async move { app::auth::login(&db, name, PASSWORD).await.unwrap().1 }
+            async move {
+                let attempt = app::auth::SignIn {
+                    name,
+                    password: PASSWORD,
+                    address: "127.0.0.1",
+                    user_agent: "test",
+                };
+                app::auth::login(&db, attempt).await.unwrap().1
+            }
         };
         let sessions = [
             (Who::Owner, session("ann").await),
