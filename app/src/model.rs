@@ -417,6 +417,34 @@ pub struct NewToken {
     pub secret: String,
 }
 
+/// One of the signed-in user's browser sessions, as their settings page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// What names it to end it: the hash of its secret (the secret stays in its browser).
+    pub id: String,
+    /// The browser it was opened from, as it names itself.
+    pub user_agent: String,
+    /// The address it was opened from.
+    pub address: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// When it was last used, to the minute.
+    pub last_seen_ms: i64,
+    /// Whether it is the session of the browser asking.
+    pub current: bool,
+}
+
+/// The settings page's data: the signed-in user's tokens and sessions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsPage {
+    /// API tokens, newest first, revoked ones included.
+    pub tokens: Vec<TokenRow>,
+    /// Live browser sessions, most recently used first.
+    pub sessions: Vec<SessionRow>,
+    /// The secret of the token this browser just created without JavaScript, shown this once.
+    pub new_secret: Option<String>,
+}
+
 /// Who reads and writes a project beside its owner.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Members {

@@ -3,6 +3,7 @@
 
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
+use crate::components::members_dialog::MembersDialog;
 use crate::components::row_actions::{prompt, BulkBar, ContextMenu, MenuAt};
 use crate::components::rows::{fetch_rows, merge_fresh, ColumnKind, Row};
 use crate::components::widths::{ResizeHandle, Widths};
@@ -509,6 +510,18 @@ fn ColumnBody(
         }
     };
 
+    // The project whose "Members…" dialog is open.
+    let members_of = RwSignal::new(None::<String>);
+    let members = move |row: Row| members_of.set(Some(row.id));
+    let members_dialog = move || {
+        let ColumnKind::Projects { owner } = kind.get() else {
+            return None;
+        };
+        members_of.get().map(|project| {
+            view! { <MembersDialog owner project close=move || members_of.set(None)/> }
+        })
+    };
+
     let row_view = move |row: Row| {
         let id = row.id.clone();
         let href = {
@@ -606,7 +619,8 @@ fn ColumnBody(
         </div>
         {move || load_error.get().map(|e| view! { <p class="error-notice" role="alert">{e}</p> })}
         <BulkBar kind selected tag archive stop rerun/>
-        <ContextMenu kind menu tag archive rename stop rerun/>
+        <ContextMenu kind menu tag archive rename stop rerun members/>
+        {members_dialog}
     }
     .into_any()
 }

@@ -8,6 +8,7 @@ pub mod error_notice;
 pub mod job_logs;
 pub mod job_pane;
 pub mod job_table;
+pub mod members_dialog;
 pub mod metric_panels;
 pub mod panel_order;
 pub mod project_pane;

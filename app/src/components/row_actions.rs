@@ -63,17 +63,20 @@ pub fn ContextMenu(
     rename: impl Fn(Row) + Copy + Send + Sync + 'static,
     stop: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
     rerun: impl Fn(Vec<String>) + Copy + Send + Sync + 'static,
+    members: impl Fn(Row) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let browse = expect_context::<Browse>();
     let close = move || menu.set(None);
     move || {
         menu.get().map(|at| {
             let is_jobs = kind.with(|k| matches!(k, ColumnKind::Jobs { .. }));
+            let is_projects = kind.with(|k| matches!(k, ColumnKind::Projects { .. }));
             let editable = kind.with(ColumnKind::editable);
             let taggable = kind.with(ColumnKind::taggable);
             let href = browse.href_to(&kind.with(|k| k.open(&at.row.id)));
             let (new_tab, link) = (href.clone(), href);
             let (uid, row) = (at.row.uid.clone(), at.row.clone());
+            let project_row = at.row.clone();
             let (tag_id, archive_id) = (at.row.id.clone(), at.row.id.clone());
             let (stop_id, rerun_id) = (at.row.id.clone(), at.row.id.clone());
             view! {
@@ -91,6 +94,9 @@ pub fn ContextMenu(
                     <button role="menuitem" disabled=!editable on:click=move |_| { close(); rename(row.clone()) }>"Rename…"</button>
                     <button role="menuitem" disabled=!taggable on:click=move |_| { close(); tag(vec![tag_id.clone()]) }>"Tag…"</button>
                     <button role="menuitem" disabled=!editable on:click=move |_| { close(); archive(vec![archive_id.clone()]) }>"Archive"</button>
+                    {is_projects.then(|| view! {
+                        <button role="menuitem" on:click=move |_| { close(); members(project_row.clone()) }>"Members…"</button>
+                    })}
                     {is_jobs.then(|| view! {
                         <button role="menuitem" on:click=move |_| { close(); stop(vec![stop_id.clone()]) }>"Stop"</button>
                         <button role="menuitem" on:click=move |_| { close(); rerun(vec![rerun_id.clone()]) }>"Rerun"</button>

@@ -39,6 +39,7 @@ pub fn Browser() -> impl IntoView {
         <header class="top-bar">
             <a class="brand" href="/">"millrace"</a>
             <a class="nav" href="/runners">"Runners"</a>
+            <a class="nav" href="/settings/tokens">"Tokens"</a>
             <button class="help" aria-label="Keyboard shortcuts" on:click=move |_| browse.shortcuts.update(|o| *o = !*o)>"?"</button>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

@@ -4,3 +4,4 @@ pub mod browse;
 pub mod login;
 pub mod not_found;
 pub mod runners;
+pub mod settings;

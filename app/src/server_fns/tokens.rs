@@ -1,8 +1,9 @@
-//! The signed-in person's own API tokens: list, create, revoke. Only from a browser session:
-//! a token may not mint or revoke tokens.
+//! The signed-in person's own credentials, for the settings page: API tokens (list, create,
+//! revoke) and browser sessions (list, end). Only from a browser session: a token may not mint
+//! or revoke tokens. Changes are form posts, so the page works without JavaScript too.
 
 use crate::error::AppError;
-use crate::model::{NewToken, TokenRow, TokenScope};
+use crate::model::{CredentialsPage, NewToken, TokenScope};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -10,15 +11,18 @@ use leptos::server_fn::codec::Json;
 /// `millrace token create` on the server).
 pub const MAX_TOKEN_DAYS: u32 = 366;
 
-/// The signed-in user's tokens, newest first.
-#[server(input = Json, endpoint = "list_tokens")]
-pub async fn list_tokens() -> Result<Vec<TokenRow>, AppError> {
-    crate::server_fns::with_status(ssr::list().await)
+/// Where the settings page lives.
+pub const SETTINGS_PATH: &str = "/settings/tokens";
+
+/// The signed-in user's tokens and sessions.
+#[server(input = Json, endpoint = "get_credentials")]
+pub async fn get_credentials() -> Result<CredentialsPage, AppError> {
+    crate::server_fns::with_status(ssr::page().await)
 }
 
 /// Creates a token called `name` with `scope` that works for `days` days; its secret is in the
-/// answer and nowhere else.
-#[server(input = Json, endpoint = "create_token")]
+/// answer (or, for a form posted without JavaScript, on the page it returns to) and nowhere else.
+#[server(endpoint = "create_token")]
 pub async fn create_token(
     name: String,
     scope: TokenScope,
@@ -28,27 +32,50 @@ pub async fn create_token(
 }
 
 /// Revokes the signed-in user's token `id` at once.
-#[server(input = Json, endpoint = "revoke_token")]
+#[server(endpoint = "revoke_token")]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     crate::server_fns::with_status(ssr::revoke(id).await)
 }
 
-/// What the token server functions do, beside the data they serve.
+/// Ends the signed-in user's session `id` (another browser of theirs) at once.
+#[server(endpoint = "end_session")]
+pub async fn end_session(id: String) -> Result<(), AppError> {
+    crate::server_fns::with_status(ssr::end_session(&id).await)
+}
+
+/// What the credential server functions do, beside the data they serve.
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::MAX_TOKEN_DAYS;
-    use crate::auth::{access::session_only, require_caller};
+    use super::{MAX_TOKEN_DAYS, SETTINGS_PATH};
+    use crate::auth::{self, access::session_only, require_caller, Caller};
     use crate::db;
     use crate::error::AppError;
-    use crate::model::{NewToken, TokenRow, TokenScope};
+    use crate::model::{CredentialsPage, NewToken, SessionRow, TokenRow, TokenScope};
     use crate::state::AppState;
-    use leptos::prelude::expect_context;
+    use http::header::{COOKIE, SET_COOKIE};
+    use http::HeaderValue;
+    use leptos::prelude::{expect_context, use_context};
 
-    pub async fn list() -> Result<Vec<TokenRow>, AppError> {
+    /// Carries a new token's secret from a form post made without JavaScript to the page it
+    /// returns to: HttpOnly, for this page only, gone after a minute or the first showing.
+    const NEW_TOKEN_COOKIE: &str = "millrace_new_token";
+
+    /// The caller, when they came with a browser session.
+    fn session_caller() -> Result<Caller, AppError> {
         let caller = require_caller()?;
         session_only(&caller)?;
+        Ok(caller)
+    }
+
+    pub async fn page() -> Result<CredentialsPage, AppError> {
+        let caller = session_caller()?;
         let state = expect_context::<AppState>();
-        Ok(db::tokens::list(&state.db, caller.user.id)
+        let parts = use_context::<http::request::Parts>();
+        let current = parts
+            .as_ref()
+            .and_then(|parts| auth::session_secret(&parts.headers))
+            .map(auth::hash_secret);
+        let tokens = db::tokens::list(&state.db, caller.user.id)
             .await?
             .into_iter()
             .map(|t| TokenRow {
@@ -59,12 +86,34 @@ mod ssr {
                 expires_ms: t.expires_ms,
                 revoked_ms: t.revoked_ms,
             })
-            .collect())
+            .collect();
+        let sessions = db::sessions::list(&state.db, caller.user.id, auth::IDLE_MS)
+            .await?
+            .into_iter()
+            .map(|s| SessionRow {
+                current: current.as_deref() == Some(s.token_hash.as_str()),
+                id: s.token_hash,
+                user_agent: s.user_agent,
+                address: s.address,
+                created_ms: s.created_ms,
+                last_seen_ms: s.last_seen_ms,
+            })
+            .collect();
+        let new_secret = parts
+            .as_ref()
+            .and_then(|parts| new_token_cookie(&parts.headers));
+        if new_secret.is_some() {
+            set_new_token_cookie(None)?;
+        }
+        Ok(CredentialsPage {
+            tokens,
+            sessions,
+            new_secret,
+        })
     }
 
     pub async fn create(name: &str, scope: TokenScope, days: u32) -> Result<NewToken, AppError> {
-        let caller = require_caller()?;
-        session_only(&caller)?;
+        let caller = session_caller()?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::Invalid(
@@ -79,18 +128,67 @@ mod ssr {
         let state = expect_context::<AppState>();
         let expires = db::now_ms() + i64::from(days) * 86_400_000;
         let (id, secret) =
-            crate::auth::create_token(&state.db, caller.user.id, name, scope, Some(expires))
-                .await?;
+            auth::create_token(&state.db, caller.user.id, name, scope, Some(expires)).await?;
+        if crate::server_fns::is_plain_form_post() {
+            set_new_token_cookie(Some(&secret))?;
+            leptos_axum::redirect(SETTINGS_PATH);
+        }
         Ok(NewToken { id, secret })
     }
 
     pub async fn revoke(id: i64) -> Result<(), AppError> {
-        let caller = require_caller()?;
-        session_only(&caller)?;
+        let caller = session_caller()?;
         let state = expect_context::<AppState>();
         if !db::tokens::revoke(&state.db, caller.user.id, id).await? {
             return Err(AppError::NotFound);
         }
+        back_to_the_page();
+        Ok(())
+    }
+
+    pub async fn end_session(id: &str) -> Result<(), AppError> {
+        let caller = session_caller()?;
+        let state = expect_context::<AppState>();
+        if !db::sessions::end_for_user(&state.db, caller.user.id, id).await? {
+            return Err(AppError::NotFound);
+        }
+        back_to_the_page();
+        Ok(())
+    }
+
+    /// Without JavaScript, a form post returns to the settings page, which shows the change.
+    fn back_to_the_page() {
+        if crate::server_fns::is_plain_form_post() {
+            leptos_axum::redirect(SETTINGS_PATH);
+        }
+    }
+
+    /// The new token's secret in a request's cookies, if any.
+    fn new_token_cookie(headers: &http::HeaderMap) -> Option<String> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, value)| *name == NEW_TOKEN_COOKIE && !value.is_empty())
+            .map(|(_, value)| value.to_owned())
+    }
+
+    /// Sets (or, with `None`, removes) the cookie that carries a new token's secret.
+    fn set_new_token_cookie(secret: Option<&str>) -> Result<(), AppError> {
+        let secure = if expect_context::<AppState>().runs.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        let value = format!(
+            "{NEW_TOKEN_COOKIE}={}; Path={SETTINGS_PATH}; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            secret.unwrap_or_default(),
+            if secret.is_some() { 60 } else { 0 },
+        );
+        let value = HeaderValue::from_str(&value).map_err(|_| AppError::Internal)?;
+        expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, value);
         Ok(())
     }
 }

@@ -262,6 +262,14 @@ impl World {
         self.token_ids.iter().find(|(n, _)| *n == name).unwrap().1
     }
 
+    /// The id of `who`'s own browser session (an unknown one for callers without a session).
+    fn own_session(&self, who: Who) -> String {
+        self.sessions.iter().find(|(w, _)| *w == who).map_or_else(
+            || "none".to_owned(),
+            |(_, secret)| app::auth::hash_secret(secret),
+        )
+    }
+
     fn target(&self, who: Who) -> &Target {
         if who.on_private() {
             &self.private
@@ -540,7 +548,7 @@ fn server_fn_policy(name: &str) -> Option<Policy> {
         "tag_jobs" | "archive_jobs" | "rename_job" | "stop_jobs" | "rerun_jobs" => write,
         "rename_project" | "archive_projects" | "set_member" => Policy::Project(Act::Manage),
         "get_members" => read,
-        "list_tokens" | "create_token" | "revoke_token" => Policy::Session,
+        "get_credentials" | "create_token" | "revoke_token" | "end_session" => Policy::Session,
         _ => return None,
     })
 }
@@ -589,13 +597,15 @@ fn server_fn_call(w: &World, who: Who, path: &str, method: &Method, name: &str) 
         "get_members" => json!({ "owner": owner, "project": project }),
         "set_member" => json!({ "owner": owner, "project": project, "user": "dan",
             "member": true }),
-        "create_token" => json!({ "name": "laptop", "scope": "read", "days": 30 }),
-        "revoke_token" => json!({ "id": w.own_token(who) }),
         _ => json!({}),
     };
     let body = match name {
         "login" => Payload::Form(format!("name=ann&password={}", PASSWORD.replace(' ', "+"))),
         "get_me" | "logout" => Payload::Form(String::new()),
+        // The settings page's forms post without JavaScript too.
+        "create_token" => Payload::Form("name=laptop&scope=read&days=30".into()),
+        "revoke_token" => Payload::Form(format!("id={}", w.own_token(who))),
+        "end_session" => Payload::Form(format!("id={}", w.own_session(who))),
         _ => Payload::Json(args),
     };
     Call {
