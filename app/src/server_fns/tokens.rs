@@ -52,7 +52,7 @@ mod ssr {
     use crate::error::AppError;
     use crate::model::{CredentialsPage, NewToken, SessionRow, TokenRow, TokenScope};
     use crate::state::AppState;
-    use http::header::{COOKIE, SET_COOKIE};
+    use http::header::SET_COOKIE;
     use http::HeaderValue;
     use leptos::prelude::{expect_context, use_context};
 
@@ -101,7 +101,9 @@ mod ssr {
             .collect();
         let new_secret = parts
             .as_ref()
-            .and_then(|parts| new_token_cookie(&parts.headers));
+            .and_then(|parts| auth::session::cookie(&parts.headers, NEW_TOKEN_COOKIE))
+            .filter(|secret| !secret.is_empty())
+            .map(str::to_owned);
         if new_secret.is_some() {
             set_new_token_cookie(None)?;
         }
@@ -161,18 +163,6 @@ mod ssr {
         if crate::server_fns::is_plain_form_post() {
             leptos_axum::redirect(SETTINGS_PATH);
         }
-    }
-
-    /// The new token's secret in a request's cookies, if any.
-    fn new_token_cookie(headers: &http::HeaderMap) -> Option<String> {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, value)| *name == NEW_TOKEN_COOKIE && !value.is_empty())
-            .map(|(_, value)| value.to_owned())
     }
 
     /// Sets (or, with `None`, removes) the cookie that carries a new token's secret.
