@@ -21,9 +21,10 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     let headers = request.headers();
-    if let Err(refusal) = check_origin(headers, state.runs.public_origin.as_deref())
-        .and_then(|()| check_body_type(request.uri().path(), headers))
-    {
+    if let Err(refusal) = check_origin(headers, state.runs.public_origin.as_deref()) {
+        return refusal;
+    }
+    if let Err(refusal) = check_body_type(request.uri().path(), headers) {
         return refusal;
     }
     next.run(request).await
