@@ -16,6 +16,8 @@ PASSWORD = "bench password"
 SAMPLES = 8
 STORM_USERS = 8
 STORM_SECONDS = 10
+# The login server function's path, read from the form once the server is up.
+LOGIN = ["/api/login"]
 
 
 def free_port():
@@ -24,12 +26,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def login_path(port):
+    """Where the login form posts (the server function's path carries a hash)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/login")
+    page = connection.getresponse().read().decode()
+    return page.split('action="', 1)[1].split('"', 1)[0]
+
+
 def sign_in(port, name, password):
     """One sign-in as the app's script sends it; (status, seconds)."""
     body = urllib.parse.urlencode({"name": name, "password": password})
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     start = time.perf_counter()
-    connection.request("POST", "/api/login", body, {
+    connection.request("POST", LOGIN[0], body, {
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/json",
         "Origin": f"http://127.0.0.1:{port}",
@@ -67,6 +77,7 @@ def main():
                     break
                 except OSError:
                     time.sleep(0.1)
+            LOGIN[0] = login_path(port)
             sign_in(port, names[0], PASSWORD)  # warm up: the stand-in hash, connections
             unknown, wrong = [], []
             # Alternated, so noise on the shared machine hits both alike; one wrong password per
