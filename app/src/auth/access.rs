@@ -63,15 +63,23 @@ pub enum Role {
 
 /// `caller`'s role in the project with id `project` owned by `owner`.
 pub async fn role(db: &Db, caller: &Caller, project: i64, owner: i64) -> sqlx::Result<Role> {
-    Ok(if caller.is_admin() {
+    let member = !caller.is_admin()
+        && owner != caller.user.id
+        && db::projects::is_member(db, project, caller.user.id).await?;
+    Ok(known_role(caller, owner, member))
+}
+
+/// `caller`'s role on a project owned by `owner`, given whether they are a member.
+fn known_role(caller: &Caller, owner: i64, member: bool) -> Role {
+    if caller.is_admin() {
         Role::Admin
     } else if owner == caller.user.id {
         Role::Owner
-    } else if db::projects::is_member(db, project, caller.user.id).await? {
+    } else if member {
         Role::Member
     } else {
         Role::Viewer
-    })
+    }
 }
 
 /// The project `owner/name`, if `caller` may `act` on it: 404 when they may not see it, 403 when
@@ -106,13 +114,12 @@ pub async fn project_by_id(
 
 /// The job with global id `uid`, if `caller` may `act` on it (as [`project`]).
 pub async fn job(db: &Db, caller: &Caller, uid: &str, act: Act) -> Result<Job, AppError> {
-    let job = db::jobs::find_visible(db, caller.user.id, uid)
+    // One query for the job, its project and the caller's membership: every metric and log
+    // write goes through here, so the check must cost no more than finding the job did.
+    let (job, project, member) = db::jobs::find_visible_with_project(db, caller.user.id, uid)
         .await?
         .ok_or(AppError::NotFound)?;
-    let project = db::projects::find_visible_by_id(db, caller.user.id, job.project_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    allow(db, caller, &project, act, Some(&job)).await?;
+    decide(caller, &project, act, Some(&job), member)?;
     Ok(job)
 }
 
@@ -150,6 +157,29 @@ pub async fn allow(
     act: Act,
     job: Option<&Job>,
 ) -> Result<(), AppError> {
+    let needs_membership = matches!(
+        caller.grant,
+        Grant::Session
+            | Grant::Token {
+                scope: TokenScope::Write,
+                ..
+            }
+    ) && act != Act::Read
+        && !caller.is_admin()
+        && project.owner_id != caller.user.id;
+    let member =
+        needs_membership && db::projects::is_member(db, project.id, caller.user.id).await?;
+    decide(caller, project, act, job, member)
+}
+
+/// [`allow`] once the caller's membership of the project is known.
+fn decide(
+    caller: &Caller,
+    project: &Project,
+    act: Act,
+    job: Option<&Job>,
+    member: bool,
+) -> Result<(), AppError> {
     let full_name = format!("{}/{}", project.owner, project.name);
     match caller.grant {
         Grant::Job {
@@ -180,7 +210,7 @@ pub async fn allow(
             "this token is read-only; create one with --scope write to change things".into(),
         )),
         Grant::Session | Grant::Token { .. } => {
-            let role = role(db, caller, project.id, project.owner_id).await?;
+            let role = known_role(caller, project.owner_id, member);
             let needed = if act == Act::Manage {
                 Role::Owner
             } else {

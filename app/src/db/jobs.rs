@@ -191,13 +191,16 @@ pub async fn set_status(
     Ok(done.rows_affected() == 1)
 }
 
-/// The columns of [`Job`], from jobs `j` joined to their project `p` and its owner `u`.
-const SELECT_JOB: &str =
-    "SELECT j.id, j.project_id, u.name || '/' || p.name AS project, j.number, j.uid, j.name, j.status,
-            j.command, j.params, j.created_ms, j.started_ms, j.finished_ms, j.duration_ms, j.gpus,
-            j.cost_usd, j.archived, CAST(CASE WHEN j.spec IS NULL THEN 0 ELSE 1 END AS BIGINT) AS run_here,
-            j.created_token
-     FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id";
+/// The columns of [`Job`], read from [`JOB_TABLES`]: jobs `j`, their project `p` and its owner
+/// `u`.
+const SELECT_JOB: &str = "SELECT j.id, j.project_id, u.name || '/' || p.name AS project,
+            j.number, j.uid, j.name, j.status, j.command, j.params, j.created_ms, j.started_ms,
+            j.finished_ms, j.duration_ms, j.gpus, j.cost_usd, j.archived,
+            CAST(CASE WHEN j.spec IS NULL THEN 0 ELSE 1 END AS BIGINT) AS run_here, j.created_token";
+
+/// The tables a job is read from, with its project and its owner.
+const JOB_TABLES: &str =
+    " FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id";
 
 /// A job with what its API summary shows.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -249,11 +252,65 @@ impl Job {
 
 /// The job with global id `uid`, if it exists and `viewer` may see its project.
 pub async fn find_visible(db: &Db, viewer: i64, uid: &str) -> sqlx::Result<Option<Job>> {
-    let mut sql = Sql::new(&format!("{SELECT_JOB} WHERE j.uid = "));
+    let mut sql = Sql::new(&format!("{SELECT_JOB}{JOB_TABLES} WHERE j.uid = "));
     let uid = sql.arg(Arg::Text(uid.to_owned()));
     sql.push(&format!("{uid} AND "));
     super::projects::visible_to(&mut sql, viewer);
     sql.query_as::<Job>().fetch_optional(db.pool()).await
+}
+
+/// A visible job with its project and whether `viewer` is a member of it: what a permission
+/// check needs, in one query rather than three (job, project, membership).
+pub async fn find_visible_with_project(
+    db: &Db,
+    viewer: i64,
+    uid: &str,
+) -> sqlx::Result<Option<(Job, super::projects::Project, bool)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        job: Job,
+        p_owner_id: i64,
+        p_owner: String,
+        p_name: String,
+        p_description: String,
+        p_private: i64,
+        p_archived: i64,
+        p_job_count: i64,
+        p_created_ms: i64,
+        p_updated_ms: i64,
+        p_cost_usd: f64,
+        is_member: i64,
+    }
+    let project_columns = ", p.owner_id AS p_owner_id, u.name AS p_owner, p.name AS p_name,
+        p.description AS p_description, p.private AS p_private, p.archived AS p_archived,
+        p.job_count AS p_job_count, p.created_ms AS p_created_ms, p.updated_ms AS p_updated_ms,
+        p.cost_usd AS p_cost_usd, CAST(CASE WHEN EXISTS (SELECT 1 FROM project_members m
+        WHERE m.project_id = p.id AND m.user_id = {v}) THEN 1 ELSE 0 END AS BIGINT) AS is_member";
+    let mut sql = Sql::new(SELECT_JOB);
+    let v = sql.arg(Arg::Int(viewer));
+    sql.push(&project_columns.replace("{v}", &v));
+    sql.push(&format!("{JOB_TABLES} WHERE j.uid = "));
+    let uid = sql.arg(Arg::Text(uid.to_owned()));
+    sql.push(&format!("{uid} AND "));
+    super::projects::visible_to(&mut sql, viewer);
+    let row = sql.query_as::<Row>().fetch_optional(db.pool()).await?;
+    Ok(row.map(|r| {
+        let project = super::projects::Project {
+            id: r.job.project_id,
+            owner_id: r.p_owner_id,
+            owner: r.p_owner,
+            name: r.p_name,
+            description: r.p_description,
+            private: r.p_private,
+            archived: r.p_archived,
+            job_count: r.p_job_count,
+            created_ms: r.p_created_ms,
+            updated_ms: r.p_updated_ms,
+            cost_usd: r.p_cost_usd,
+        };
+        (r.job, project, r.is_member != 0)
+    }))
 }
 
 /// The status of job `id`, if it exists.
@@ -267,7 +324,7 @@ pub async fn status(db: &Db, id: i64) -> sqlx::Result<Option<JobStatus>> {
 
 /// The job of `project` named in a URL by its number there (`12`) or by its global id.
 pub async fn find_in_project(db: &Db, project: i64, id: &str) -> sqlx::Result<Option<Job>> {
-    let mut sql = Sql::new(&format!("{SELECT_JOB} WHERE j.project_id = "));
+    let mut sql = Sql::new(&format!("{SELECT_JOB}{JOB_TABLES} WHERE j.project_id = "));
     let project = sql.arg(Arg::Int(project));
     // A global id has 32 hex digits, which may all be decimal; numbers never get that long.
     let number = id
@@ -301,7 +358,7 @@ pub async fn in_projects(
     // Ids are integers the caller resolved from the database, so listing them inline is safe.
     let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
     sqlx::query_as::<_, Job>(&format!(
-        "{SELECT_JOB} WHERE j.project_id IN ({}){} ORDER BY j.id",
+        "{SELECT_JOB}{JOB_TABLES} WHERE j.project_id IN ({}){} ORDER BY j.id",
         ids.join(", "),
         archived.map_or(String::new(), |a| format!(
             " AND j.archived = {}",
