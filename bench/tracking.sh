@@ -16,7 +16,8 @@ install() { # VENV PACKAGE
 install "$HOME/.cache/millrace-bench-mlflow" "mlflow==3.17.2"
 install "$HOME/.cache/millrace-bench-fml" "fasttrackml==0.6.0"
 cargo build --release -p server --bin millrace
+# -P: without it bench/queue.py shadows the standard library's queue module, which requests needs.
 MILLRACE_BIN="$CARGO_TARGET_DIR/release/millrace" \
 MLFLOW_BIN="$HOME/.cache/millrace-bench-mlflow/bin/mlflow" \
 FML_BIN="$HOME/.cache/millrace-bench-fml/bin/fml" \
-  "$HOME/.cache/millrace-bench-mlflow/bin/python" bench/tracking.py
+  "$HOME/.cache/millrace-bench-mlflow/bin/python" -P bench/tracking.py
