@@ -15,7 +15,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// Lets a request through if it cannot have been forged by another site, else answers 403
-/// (wrong origin) or 415 (a body type a cross-site form could send to a JSON endpoint).
+/// (wrong origin), or 415 (400 on MLflow's routes, as MLflow answers) for a body type a
+/// cross-site form could send to a JSON endpoint.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if is_safe(request.method()) {
         return next.run(request).await;
@@ -124,14 +125,18 @@ fn check_body_type(path: &str, headers: &HeaderMap) -> Result<(), Response> {
     } else {
         content_type
     };
-    Err((
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        axum::Json(serde_json::json!({
-            "error_code": "INVALID_PARAMETER_VALUE",
-            "message": format!("{path} takes a JSON body (Content-Type: application/json), not {shown}"),
-        })),
-    )
-        .into_response())
+    let message = format!("{path} takes a JSON body (Content-Type: application/json), not {shown}");
+    // MLflow's own server answers a wrong Content-Type with 400 INVALID_PARAMETER_VALUE, and
+    // its clients expect that; elsewhere it is what HTTP calls it, 415.
+    let (status, body) = if is_mlflow(path) {
+        let body =
+            serde_json::json!({ "error_code": "INVALID_PARAMETER_VALUE", "message": message });
+        (StatusCode::BAD_REQUEST, body)
+    } else {
+        let body = serde_json::json!({ "error": { "code": "unsupported_media_type", "message": message } });
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, body)
+    };
+    Err((status, axum::Json(body)).into_response())
 }
 
 /// MLflow's REST prefixes.
@@ -218,11 +223,7 @@ mod tests {
             "multipart/form-data",
         ] {
             let refused = check_body_type(mlflow, &typed(wrong)).unwrap_err();
-            assert_eq!(
-                refused.status(),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "{wrong}"
-            );
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{wrong}");
         }
         let untyped = headers(&[(CONTENT_LENGTH, "2")]);
         assert!(check_body_type(mlflow, &untyped).is_err());
@@ -230,7 +231,8 @@ mod tests {
         assert!(check_body_type(mlflow, &headers(&[(CONTENT_LENGTH, "0")])).is_ok());
         assert!(check_body_type("/api/tag_jobs", &typed("application/json")).is_ok());
         assert!(check_body_type("/api/login", &typed("application/x-www-form-urlencoded")).is_ok());
-        assert!(check_body_type("/api/tag_jobs", &typed("text/plain")).is_err());
+        let refused = check_body_type("/api/tag_jobs", &typed("text/plain")).unwrap_err();
+        assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
         // The REST API's own extractors check types; uploads take raw bytes.
         assert!(check_body_type("/api/v1/snapshots", &typed("application/octet-stream")).is_ok());
     }

@@ -240,8 +240,13 @@ def test_writes_to_a_deleted_run_or_with_a_nan_step_are_refused(server):
     nan_step = {"run_id": run.info.run_id, "key": "loss", "value": 1.0, "timestamp": now, "step": "NaN"}
     answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-metric", json=nan_step, headers=auth)
     assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-    answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-batch", data="{not json", headers=auth)
+    as_json = dict(auth, **{"Content-Type": "application/json"})
+    answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-batch", data="{not json", headers=as_json)
     assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    # A body that is not said to be JSON is refused as MLflow refuses it (a cross-site form
+    # could send one).
+    answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-batch", data="{}", headers=auth)
+    assert answer.status_code == 400 and "application/json" in answer.json()["message"]
     client.delete_run(run.info.run_id)
     with pytest.raises(MlflowException) as refused:
         client.log_metric(run.info.run_id, "loss", 1.0)
