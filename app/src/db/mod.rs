@@ -38,6 +38,7 @@ pub struct Tx {
     // Declared first so the transaction ends before the writer turn is handed on.
     inner: Transaction<'static, Any>,
     _turn: Option<OwnedMutexGuard<()>>,
+    backend: Backend,
 }
 
 impl Tx {
@@ -51,13 +52,9 @@ impl Tx {
         self.inner.rollback().await
     }
 
-    /// Which engine the transaction runs on: on SQLite it holds the only writer's turn.
+    /// Which engine the transaction runs on.
     pub fn backend(&self) -> Backend {
-        if self._turn.is_some() {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        }
+        self.backend
     }
 }
 
@@ -219,11 +216,13 @@ impl Db {
                 Ok(Tx {
                     inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: Some(turn),
+                    backend: self.backend,
                 })
             }
             Backend::Postgres => Ok(Tx {
                 inner: self.pool.begin().await?,
                 _turn: None,
+                backend: self.backend,
             }),
         }
     }
