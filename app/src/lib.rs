@@ -7,6 +7,7 @@
 pub mod chart;
 pub mod components;
 pub mod error;
+pub mod format;
 pub mod hooks;
 pub mod limits;
 pub mod model;

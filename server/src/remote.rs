@@ -123,7 +123,7 @@ async fn snapshot(client: &Client, dir: &Path, limit: u64, upload: bool) -> anyh
     }
     eprintln!(
         "uploading the code snapshot ({})",
-        crate::snapshot::human_bytes(bytes.len() as u64)
+        app::format::bytes(bytes.len() as u64)
     );
     #[derive(Deserialize)]
     struct Stored {

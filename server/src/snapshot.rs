@@ -47,15 +47,15 @@ pub fn pack(dir: &Path, limit: u64, progress: bool) -> anyhow::Result<Vec<u8>> {
         let names: Vec<String> = biggest
             .iter()
             .take(3)
-            .map(|(path, size)| format!("{} ({})", path.display(), human_bytes(*size)))
+            .map(|(path, size)| format!("{} ({})", path.display(), app::format::bytes(*size)))
             .collect();
         bail!(
             "{} holds {} in {} files, over the snapshot limit of {}; the biggest: {}. \
              List what need not travel in .gitignore, or raise --max-snapshot",
             dir.display(),
-            human_bytes(total),
+            app::format::bytes(total),
             files.len(),
-            human_bytes(limit),
+            app::format::bytes(limit),
             names.join(", ")
         );
     }
@@ -171,27 +171,11 @@ fn check(bytes: &[u8], limits: UnpackLimits) -> anyhow::Result<()> {
         if total > limits.bytes {
             bail!(
                 "it unpacks to more than {}, the limit",
-                human_bytes(limits.bytes)
+                app::format::bytes(limits.bytes)
             );
         }
     }
     Ok(())
-}
-
-/// `12.3 MB` and the like.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]

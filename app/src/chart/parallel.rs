@@ -3,7 +3,7 @@
 //! coloured from worst (orange) to best (blue) result, the best trial drawn on top, thick and
 //! dark. A pure function, so the server and the browser draw the same plot.
 
-use super::svg::short_number;
+use crate::format::compact;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::fmt::Write;
@@ -55,10 +55,10 @@ impl Scale {
     fn labels(&self) -> Vec<(f64, String)> {
         match self {
             Self::Linear(lo, hi) | Self::Log(lo, hi) if lo == hi => {
-                vec![(0.5, short_number(*lo))]
+                vec![(0.5, compact(*lo))]
             }
             Self::Linear(lo, hi) | Self::Log(lo, hi) => {
-                vec![(0.0, short_number(*lo)), (1.0, short_number(*hi))]
+                vec![(0.0, compact(*lo)), (1.0, compact(*hi))]
             }
             Self::Categories(names) => names
                 .iter()

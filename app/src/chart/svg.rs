@@ -3,6 +3,7 @@
 //! Tick labels are written here rather than by plotters, whose text layout measures fonts
 //! differently on the server and in the browser.
 
+use crate::format::compact;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::fmt::Write;
@@ -255,33 +256,6 @@ pub fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
     (first..=last).map(|i| i as f64 * step).collect()
 }
 
-/// A tick value in a few characters: `0.25`, `1.5k`, `3M`, `1e-5`.
-pub fn short_number(value: f64) -> String {
-    let abs = value.abs();
-    let text = if abs == 0.0 {
-        "0".to_owned()
-    } else if abs >= 1e6 {
-        format!("{}M", trim(value / 1e6))
-    } else if abs >= 1e4 {
-        format!("{}k", trim(value / 1e3))
-    } else if abs < 1e-3 {
-        let text = format!("{value:.2e}");
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        format!(
-            "{}e{exponent}",
-            mantissa.trim_end_matches('0').trim_end_matches('.')
-        )
-    } else {
-        trim(value)
-    };
-    text
-}
-
-fn trim(value: f64) -> String {
-    let text = format!("{value:.3}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 fn tick_labels(
     x: (f64, f64),
     y: (f64, f64),
@@ -295,9 +269,9 @@ fn tick_labels(
     for value in ticks(y.0, y.1, 5) {
         let py = bottom - (value - y.0) / (y.1 - y.0) * (bottom - top);
         let text = if log_y {
-            short_number(10f64.powf(value))
+            compact(10f64.powf(value))
         } else {
-            short_number(value)
+            compact(value)
         };
         let _ = write!(
             out,
@@ -311,7 +285,7 @@ fn tick_labels(
             out,
             r#"<text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#,
             bottom + 15.0,
-            short_number(value)
+            compact(value)
         );
     }
     out.push_str("</g>");
@@ -487,10 +461,5 @@ mod tests {
         );
         assert_eq!(ticks(3.0, 97.0, 4), [20.0, 40.0, 60.0, 80.0]);
         assert!(ticks(1.0, 1.0, 5).is_empty());
-        assert_eq!(short_number(1_500_000.0), "1.5M");
-        assert_eq!(short_number(25_000.0), "25k");
-        assert_eq!(short_number(0.00001), "1e-5");
-        assert_eq!(short_number(0.00015), "1.5e-4");
-        assert_eq!(short_number(-0.0002), "-2e-4");
     }
 }

@@ -2,7 +2,7 @@
 //! shows the nearest point of every line under the pointer (mouse hover or touch).
 
 use crate::chart::svg::{nearest, render, Frame, Line, XScale, PALETTE};
-use crate::chart::value_text;
+use crate::format::number;
 use leptos::ev::PointerEvent;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -138,8 +138,8 @@ pub fn Chart(
                                 <div class="reading">
                                     <span class="swatch" style=format!("background: rgb({red}, {green}, {blue})")></span>
                                     <span class="who">{label}</span>
-                                    <span class="where">{format!("{x_label} {}", value_text(x))}</span>
-                                    <span class="value">{value_text(y)}</span>
+                                    <span class="where">{format!("{x_label} {}", number(x))}</span>
+                                    <span class="value">{number(y)}</span>
                                 </div>
                             }
                         }).collect_view()}

@@ -4,8 +4,8 @@ use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::job_logs::JobLogs;
 use crate::components::metric_panels::MetricPanels;
-use crate::components::rows::{duration, time};
 use crate::error::AppError;
+use crate::format::{duration, full_number, number, time};
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::model::{JobDetail, MetricSummary, HIDDEN_VALUE};
 use crate::server_fns::jobs::get_job;
@@ -211,7 +211,14 @@ fn metric_table(metrics: &[MetricSummary]) -> impl IntoView {
     if metrics.is_empty() {
         return view! { <p class="empty">"No metrics logged."</p> }.into_any();
     }
-    let number = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "NaN".into());
+    // The table shows four significant digits; the tooltip and a copy carry every digit.
+    let cell = |value: Option<f64>| {
+        let (shown, full) = value.map_or_else(
+            || ("NaN".to_owned(), "NaN".to_owned()),
+            |v| (number(v), full_number(v)),
+        );
+        view! { <td class="num" title=full>{shown}</td> }
+    };
     view! {
         <table class="metrics">
             <thead><tr><th>"Key"</th><th>"Last"</th><th>"Min"</th><th>"Max"</th><th>"Points"</th></tr></thead>
@@ -219,9 +226,9 @@ fn metric_table(metrics: &[MetricSummary]) -> impl IntoView {
                 {metrics.iter().map(|m| view! {
                     <tr>
                         <td>{m.key.clone()}</td>
-                        <td>{number(m.last)}</td>
-                        <td>{number(m.min)}</td>
-                        <td>{number(m.max)}</td>
+                        {cell(m.last)}
+                        {cell(m.min)}
+                        {cell(m.max)}
                         <td>{m.count}</td>
                     </tr>
                 }).collect_view()}

@@ -2,6 +2,7 @@
 //! that fetches a page of any of them.
 
 use crate::error::AppError;
+use crate::format::duration;
 use crate::model::{JobStatus, Page};
 use crate::server_fns::{jobs::list_jobs, projects::list_projects, users::list_users};
 use crate::view_query::{ViewPath, ViewQuery};
@@ -199,43 +200,6 @@ fn map_page<T>(page: Page<T>, row: impl Fn(T) -> Row) -> RowPage {
     }
 }
 
-/// A run time as people read it: `45s`, `12m 5s`, `3h 20m`.
-pub fn duration(ms: i64) -> String {
-    let seconds = ms / 1000;
-    match seconds {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
-        s => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-/// A UTC time from epoch milliseconds, the same on server and browser (no local time zone,
-/// so hydration sees the same text).
-pub fn time(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rest = ms.rem_euclid(86_400_000) / 1000;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rest / 3600,
-        (rest % 3600) / 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,20 +243,6 @@ mod tests {
         let mut empty = Vec::new();
         merge_fresh(&mut empty, vec![row("1", JobStatus::Queued)]);
         assert_eq!(empty.len(), 1);
-    }
-
-    #[test]
-    fn times_are_utc_dates() {
-        assert_eq!(time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(time(1_764_072_000_000), "2025-11-25 12:00 UTC");
-        assert_eq!(time(951_782_400_000), "2000-02-29 00:00 UTC");
-    }
-
-    #[test]
-    fn durations_read_at_a_glance() {
-        assert_eq!(duration(999), "0s");
-        assert_eq!(duration(725_000), "12m 5s");
-        assert_eq!(duration(12_000_000), "3h 20m");
     }
 
     #[test]

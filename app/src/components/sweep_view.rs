@@ -5,10 +5,10 @@
 
 use crate::chart::parallel::{self, Axis, Scale, Trace};
 use crate::chart::svg::{Frame, Line};
-use crate::chart::value_text;
 use crate::components::browse::Browse;
 use crate::components::chart_view::{Chart, Series};
 use crate::components::error_notice::ErrorNotice;
+use crate::format::number;
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::server_fns::sweeps::{get_sweep, Goal, ParamKind, ParamValue, SweepPage, TrialView};
 use crate::sweep_stats::{importance, Method};
@@ -117,7 +117,7 @@ fn job_href(browse: &Browse, query: &str, number: i64) -> String {
 
 fn param_text(value: &Option<ParamValue>) -> String {
     match value {
-        Some(ParamValue::Number(n)) => value_text(*n),
+        Some(ParamValue::Number(n)) => number(*n),
         Some(ParamValue::Text(t)) => t.clone(),
         None => "—".to_owned(),
     }
@@ -136,7 +136,7 @@ fn best_trial(browse: &Browse, page: &SweepPage) -> impl IntoView {
                 .collect_view();
             view! {
                 <p>
-                    <span class="best-value" data-test="best-value">{best.value.map(value_text)}</span>
+                    <span class="best-value" data-test="best-value">{best.value.map(number)}</span>
                     " from trial " {best.index} ", "
                     <a href=job_href(browse, &query, best.job)>{format!("job #{}", best.job)}</a>
                 </p>
@@ -372,7 +372,7 @@ fn trials_table(browse: &Browse, page: &SweepPage) -> impl IntoView {
                     <td class="num">{t.index}</td>
                     <td>{t.state.clone()}</td>
                     {cells}
-                    <td class="num">{t.value.map(value_text)}</td>
+                    <td class="num">{t.value.map(number)}</td>
                     <td class="num">{t.step}</td>
                     <td>{t.reason.clone()}</td>
                     <td><a href=job_href(browse, &query, t.job)>{format!("#{}", t.job)}</a></td>

@@ -1,11 +1,11 @@
 //! The project's sweeps view (`?pview=sweeps`): its sweeps, newest first, each linking to the
 //! sweep's own view in the same pane (`&sweep=ID`). Revalidated when a trial job changes.
 
-use crate::chart::value_text;
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
-use crate::components::rows::time;
 use crate::components::sweep_view::SweepView;
+use crate::format::number;
+use crate::format::time;
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::server_fns::sweeps::{get_sweeps, SweepSummary};
 use leptos::prelude::*;
@@ -56,7 +56,7 @@ fn SweepTable(sweeps: Vec<SweepSummary>) -> impl IntoView {
         .map(|sweep| {
             let id = sweep.id;
             let href = untrack(|| browse.href_with(|q| q.project.sweeps.open = Some(id)));
-            let best = sweep.best.map_or_else(|| "—".to_owned(), value_text);
+            let best = sweep.best.map_or_else(|| "—".to_owned(), number);
             view! {
                 <tr data-test="sweep-row">
                     <th scope="row"><a href=href>{sweep.name}</a></th>

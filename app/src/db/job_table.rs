@@ -4,8 +4,7 @@
 use super::jobs::push_filter;
 use super::sql::{Arg, Sql};
 use super::{Backend, Db};
-use crate::chart::value_text;
-use crate::components::rows::{duration, time};
+use crate::format::{duration, number, time};
 use crate::model::{Filter, JobStatus, SortDir, TablePage, TableRow};
 use crate::project_query::{Attr, Stat, TableColumn, TableQuery};
 use serde_json::{Map, Value};
@@ -338,7 +337,7 @@ fn cell(
             metrics
                 .get(&(row.id, key.clone()))
                 .and_then(|values| values[index])
-                .map(value_text)
+                .map(number)
                 .unwrap_or_default()
         }
     }

@@ -3,7 +3,7 @@
 //! post, so the page works without JavaScript as well.
 
 use crate::components::error_notice::ErrorNotice;
-use crate::components::rows::time;
+use crate::format::time;
 use crate::model::{CredentialsPage, SessionRow, TokenRow, TokenScope};
 use crate::server_fns::tokens::{get_credentials, CreateToken, EndSession, RevokeToken};
 use leptos::prelude::*;

@@ -6,9 +6,9 @@
 use super::error::ApiError;
 use super::runs::internal;
 use crate::files::{self, StageError, Staged};
-use crate::snapshot::human_bytes;
 use app::db::storage;
 use app::error::AppError;
+use app::format::bytes as human_bytes;
 use app::state::AppState;
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
