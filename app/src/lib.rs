@@ -58,12 +58,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The built stylesheet (`pkg/millrace.css` of the site), read from disk once per process;
-/// `None` when the site has no stylesheet (then pages link to it instead).
-fn stylesheet(options: &LeptosOptions) -> Option<String> {
+/// The built stylesheet, read from disk once per process; `None` when the site has none.
+pub fn stylesheet(options: &LeptosOptions) -> Option<String> {
     static CSS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    CSS.get_or_init(|| std::fs::read_to_string(options.css_file_path()).ok())
+    CSS.get_or_init(|| std::fs::read_to_string(css_file(options)).ok())
         .clone()
+}
+
+/// Where the built stylesheet is: `pkg/millrace.HASH.css` when cargo-leptos hashed the names
+/// (the hash is in the `hash.txt` it leaves beside the binary, where Leptos reads it too).
+fn css_file(options: &LeptosOptions) -> std::path::PathBuf {
+    let plain = options.css_file_path();
+    if !options.hash_files {
+        return plain;
+    }
+    let hashes = std::env::current_exe()
+        .ok()
+        .and_then(|exe| std::fs::read_to_string(exe.with_file_name(&*options.hash_file)).ok())
+        .unwrap_or_default();
+    let hash = hashes
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(kind, _)| kind.trim() == "css")
+        .map(|(_, hash)| hash.trim().to_owned());
+    match hash {
+        Some(hash) => plain.with_file_name(format!("{}.{hash}.css", options.output_name)),
+        None => plain,
+    }
 }
 
 /// The app: title and routes.

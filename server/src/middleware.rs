@@ -37,7 +37,7 @@ pub async fn authenticate(
         if let Some(view) = ViewPath::from_pathname(path) {
             match view_exists(&state, &caller, &view).await {
                 Ok(true) => {}
-                Ok(false) => return not_found_page(),
+                Ok(false) => return not_found_page(&state.leptos_options),
                 Err(error) => return ApiError::from(error).into_response(),
             }
         }
@@ -77,14 +77,18 @@ async fn view_exists(state: &AppState, caller: &Caller, view: &ViewPath) -> sqlx
 }
 
 /// The 404 page for a view that does not exist: plain HTML with the app's style and a way back.
-fn not_found_page() -> Response {
-    let html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+pub fn not_found_page(options: &leptos::config::LeptosOptions) -> Response {
+    // Inline, as the app's pages have it: the stylesheet's file name carries a hash.
+    let style = app::stylesheet(options).unwrap_or_default();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
         <meta name=\"color-scheme\" content=\"light dark\"><link rel=\"icon\" href=\"data:,\">\
-        <link rel=\"stylesheet\" href=\"/pkg/millrace.css\"><title>Not found · millrace</title></head>\
+        <style>{style}</style><title>Not found · millrace</title></head>\
         <body><main class=\"not-found\"><h1>Not found</h1>\
         <p>No user, project or job lives at this address, or it is private.</p>\
-        <a href=\"/\">Back to the start</a></main></body></html>";
+        <a href=\"/\">Back to the start</a></main></body></html>"
+    );
     (StatusCode::NOT_FOUND, Html(html)).into_response()
 }
 

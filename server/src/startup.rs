@@ -134,13 +134,15 @@ pub fn leptos_options(args: &ServeArgs) -> anyhow::Result<LeptosOptions> {
     Ok(options)
 }
 
-/// The whole HTTP app: health check, REST API, server functions, pages and static files.
+/// The whole HTTP app: health check, REST API, server functions, pages and static files,
+/// compressed.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .nest("/pkg", crate::site_files::router(&options))
         .nest("/api/v1", crate::api::router())
         .merge(crate::mlflow::router())
         .leptos_routes_with_context(
@@ -154,11 +156,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::middleware::authenticate,
         ))
-        // Outermost: a forged request is refused before anything reads its credentials.
+        // A forged request is refused before anything reads its credentials.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::csrf::guard,
         ))
+        .layer(axum::middleware::from_fn(crate::compression::compress))
         .with_state(state)
 }
 

@@ -28,6 +28,7 @@ fn leptos_config_agrees_with_cargo_metadata() {
         ("site-pkg-dir", "site-pkg-dir"),
         ("site-addr", "site-addr"),
         ("reload-port", "reload-port"),
+        ("hash-files", "hash-files"),
     ];
     for (runtime_key, build_key) in pairs {
         let runtime = leptos_value(&leptos, runtime_key);
@@ -45,4 +46,8 @@ fn leptos_config_agrees_with_cargo_metadata() {
     .expect("Leptos.toml parses")
     .leptos_options;
     assert_eq!(&*options.output_name, "millrace");
+    assert!(
+        options.hash_files,
+        "the server must look up the hashed file names"
+    );
 }

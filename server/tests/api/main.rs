@@ -2,6 +2,7 @@
 
 mod auth;
 mod clamps;
+mod compression;
 mod config;
 mod events;
 mod helpers;
