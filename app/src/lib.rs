@@ -12,6 +12,7 @@ pub mod hooks;
 pub mod limits;
 pub mod model;
 pub mod pages;
+pub mod project;
 pub mod project_query;
 pub mod routes;
 pub mod server_fns;

@@ -13,6 +13,9 @@ pub const MAX_RUN_NAME: usize = 250;
 /// Experiment names (MLflow's `MAX_EXPERIMENT_NAME_LENGTH`).
 pub const MAX_EXPERIMENT_NAME: usize = 500;
 
+/// Project descriptions (MLflow keeps an experiment's description in a tag).
+pub const MAX_PROJECT_DESCRIPTION: usize = MAX_TAG_VALUE;
+
 /// The latest time stored, in milliseconds since 1970: the last moment of the year 9999. Times
 /// are checked against it (and against 0) where they come in, so durations, sums and rollups
 /// of times never overflow.

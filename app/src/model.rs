@@ -284,6 +284,20 @@ pub struct ProjectSummary {
     pub cost_usd: f64,
 }
 
+/// What creating a project asks for, from the web app, the CLI or `POST /api/v1/projects`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProject {
+    /// Its name, unique among the caller's projects.
+    pub name: String,
+    /// Free text shown under the name.
+    #[serde(default)]
+    pub description: String,
+    /// Visible only to the owner, its members and admins.
+    #[serde(default)]
+    pub private: bool,
+}
+
 /// A row of the jobs column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobSummary {

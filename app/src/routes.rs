@@ -3,6 +3,7 @@
 use crate::components::job_pane::JobPane;
 use crate::components::project_pane::ProjectPane;
 use crate::pages::browse::{Browser, JobsLevel, ProjectsLevel};
+use crate::pages::new_project::NewProjectPage;
 use crate::pages::settings::TokensPage;
 use crate::pages::{login::Login, not_found::NotFound, runners::RunnersPage};
 use leptos::prelude::*;
@@ -18,6 +19,7 @@ pub fn AppRoutes() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=Login/>
                 <Route path=path!("/runners") view=RunnersPage ssr=SsrMode::InOrder/>
+                <Route path=path!("/projects/new") view=NewProjectPage/>
                 // Async: the page may clear the cookie that carried a new token's secret, and
                 // headers go out only once its data is read.
                 <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>

@@ -135,6 +135,27 @@ pub struct ProjectArgs {
 /// `millrace project ...`
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
+    /// Create a project of your own.
+    Create {
+        /// Its name (NAME or YOU/NAME): letters, digits, '-', '_' and '.'.
+        name: String,
+        /// Free text shown under the name.
+        #[arg(long, short, default_value = "")]
+        description: String,
+        /// Only you, its members and admins see it.
+        #[arg(long)]
+        private: bool,
+    },
+    /// List a user's projects you may see (yours by default), most recently active first.
+    List {
+        /// Whose projects.
+        owner: Option<String>,
+    },
+    /// Show a project: owner, description, jobs, cost.
+    Show {
+        /// The project, owner/name.
+        project: String,
+    },
     /// A project's members: they read and write it like its owner (private projects are seen
     /// only by the owner, the members and admins). Only the owner or an admin changes them.
     #[command(subcommand)]

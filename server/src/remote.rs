@@ -81,10 +81,16 @@ async fn submit(
         Submit::Always => "?always=true",
     };
     let path = format!("/api/v1/projects/{project}/apply{query}");
-    client
-        .post(&path, request)
-        .await
-        .with_context(|| format!("queueing {} in {project}", request.name))
+    let context = || format!("queueing {} in {project}", request.name);
+    match client.post(&path, request).await {
+        Err(error)
+            if how != Submit::DryRun
+                && projects::created_missing(client, project, &error).await? =>
+        {
+            client.post(&path, request).await.with_context(context)
+        }
+        answer => answer.with_context(context),
+    }
 }
 
 fn describe_apply(answer: &Applied, spec: &JobSpec, server: &str) -> String {
@@ -204,14 +210,7 @@ fn run_spec(args: &RunArgs, project: &str) -> anyhow::Result<JobSpec> {
 
 /// The caller's project named after `dir` (`ann/my-dir`).
 async fn default_project(client: &Client, dir: &Path) -> anyhow::Result<String> {
-    #[derive(Deserialize)]
-    struct Me {
-        name: String,
-    }
-    let me: Me = client
-        .get("/api/v1/me")
-        .await
-        .context("asking the server who you are")?;
+    let me = projects::me(client).await?;
     let base: String = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -370,3 +370,69 @@ fn owners_choose_members_from_the_command_line() {
     assert_eq!(new_job(&ben), 403, "a former member may not write");
     assert!(stop(server).success());
 }
+
+#[test]
+fn projects_are_made_from_the_command_line_and_by_sending_work_to_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("p.db").display());
+    assert!(
+        millrace(&["user", "create", "ann", "--database", &database])
+            .status
+            .success()
+    );
+    let made = millrace(&["token", "create", "--user", "ann", "--database", &database]);
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let server = start_server(&database, &[]);
+    let url = format!("http://127.0.0.1:{}", server.1);
+    let remote = ["--server", url.as_str(), "--token", token.as_str()];
+    let project = |args: &[&str]| {
+        let mut all = vec!["project"];
+        all.extend_from_slice(&remote);
+        all.extend_from_slice(args);
+        millrace(&all)
+    };
+    let stdout = |output: &Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+    let created = project(&["create", "vision", "-d", "cats and dogs", "--private"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert_eq!(stdout(&created), "created the private project ann/vision\n");
+    assert_one_line_error(
+        &project(&["create", "ann/vision"]),
+        "already have a project called vision",
+    );
+    assert_one_line_error(&project(&["create", "x ray"]), "use letters, digits");
+    assert_one_line_error(&project(&["create", "ben/x"]), "only as ann/NAME");
+    let listed = stdout(&project(&["list"]));
+    assert!(
+        listed.starts_with("vision\tprivate\t0 jobs\t$0.00\tactive "),
+        "{listed}"
+    );
+    assert!(stdout(&project(&["show", "ann/vision"])).contains("cats and dogs"));
+
+    // A job sent to a project of one's own that does not exist yet makes it, and says so.
+    let spec = dir.path().join("job.yaml");
+    std::fs::write(&spec, "name: first\nproject: ann/fresh\ncommand: echo hi\n").unwrap();
+    let spec = spec.to_str().unwrap();
+    let mut apply = vec!["apply", "-f", spec];
+    apply.extend_from_slice(&remote);
+    let dry = millrace(&[&apply[..], &["--dry-run"]].concat());
+    assert!(!dry.status.success(), "a dry run creates nothing");
+    let applied = millrace(&apply);
+    let stderr = String::from_utf8_lossy(&applied.stderr);
+    assert!(applied.status.success(), "{stderr}");
+    assert!(stderr.contains("created the project ann/fresh"), "{stderr}");
+    assert!(
+        stdout(&applied).contains("queued job #1"),
+        "{}",
+        stdout(&applied)
+    );
+    assert!(stdout(&project(&["list"])).contains("fresh\tpublic\t1 job\t"));
+
+    std::fs::write(spec, "name: first\nproject: ben/theirs\ncommand: echo hi\n").unwrap();
+    assert_one_line_error(&millrace(&apply), "no project ben/theirs that you may see");
+    assert!(stop(server).success());
+}

@@ -7,6 +7,10 @@ use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+/// Who is signed in, read once by the page for the top bar and the columns.
+#[derive(Clone, Copy)]
+pub struct SignedIn(pub Resource<Result<crate::model::Me, crate::error::AppError>>);
+
 /// What every column and the job pane read from the URL, provided by the page.
 #[derive(Clone, Copy)]
 pub struct Browse {

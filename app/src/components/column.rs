@@ -1,7 +1,7 @@
 //! One Miller column: a sorted, filtered list with infinite scroll, a context menu and
 //! multi-select; folded into a spine when it is left of the last two.
 
-use crate::components::browse::Browse;
+use crate::components::browse::{Browse, SignedIn};
 use crate::components::error_notice::ErrorNotice;
 use crate::components::members_dialog::MembersDialog;
 use crate::components::row_actions::{prompt, BulkBar, ContextMenu, MenuAt};
@@ -218,10 +218,27 @@ fn ColumnHeader(kind: Memo<ColumnKind>, index: usize) -> impl IntoView {
         })
     };
 
+    // Your own projects column starts with the way to make another.
+    let signed_in = use_context::<SignedIn>();
+    let new_project = kind
+        .with_untracked(|k| matches!(k, ColumnKind::Projects { .. }))
+        .then(|| {
+            view! {
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let me = signed_in?.0.await.ok()?;
+                        let own = kind.with(|k| matches!(k, ColumnKind::Projects { owner } if *owner == me.name));
+                        own.then(|| view! { <a class="new-project" href="/projects/new">"+ New project"</a> })
+                    })}
+                </Suspense>
+            }
+        });
+
     view! {
         <header class="column-header">
             <a class="back" href=move || browse.parent_href()>"‹ Back"</a>
             <h2>{label}</h2>
+            {new_project}
             // A GET form, so Enter in the filter works without JavaScript too: the other
             // columns' state rides along in hidden fields.
             <form method="get" action=move || browse.path.with(ViewPath::href) on:submit=on_submit>

@@ -2,7 +2,7 @@
 //! `/u/{user}/p/{project}` + jobs, `.../j/{job}` + the job pane. Each level renders its column
 //! and an outlet for the next, so every column of a deep URL starts loading at once.
 
-use crate::components::browse::{on_view_key, Browse, ShortcutsSheet};
+use crate::components::browse::{on_view_key, Browse, ShortcutsSheet, SignedIn};
 use crate::components::column::Column;
 use crate::components::rows::ColumnKind;
 use crate::components::widths::Widths;
@@ -26,6 +26,7 @@ pub fn Browser() -> impl IntoView {
     ProjectEvents::provide(project);
     provide_context(Widths::load());
     let me = Resource::new(|| (), |_| get_me());
+    provide_context(SignedIn(me));
     let logout = ServerAction::<Logout>::new();
     let users = Memo::new(|_| ColumnKind::Users);
     // On the window, so `?` and `/` work wherever focus is.

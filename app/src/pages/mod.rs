@@ -2,6 +2,7 @@
 
 pub mod browse;
 pub mod login;
+pub mod new_project;
 pub mod not_found;
 pub mod runners;
 pub mod settings;

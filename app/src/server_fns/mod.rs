@@ -15,11 +15,15 @@ pub mod users;
 pub const PAGE_SIZE: u32 = 50;
 
 /// Gives a failed server function the HTTP status of its error (404, 401, 400...) instead of
-/// the blanket 500, so logs, proxies and browsers see a client mistake for what it is.
+/// the blanket 500, so logs, proxies and browsers see a client mistake for what it is. A form
+/// posted without JavaScript keeps its redirect back to the page, which shows the error.
 #[cfg(feature = "ssr")]
 pub(crate) fn with_status<T>(
     result: Result<T, crate::error::AppError>,
 ) -> Result<T, crate::error::AppError> {
+    if is_plain_form_post() {
+        return result;
+    }
     if let Err(error) = &result {
         if let (Some(options), Ok(status)) = (
             leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),

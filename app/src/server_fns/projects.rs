@@ -40,6 +40,47 @@ pub async fn list_projects(
     )
 }
 
+/// Creates a project of the signed-in user's; a form posted without JavaScript goes on to it.
+#[server(endpoint = "create_project")]
+pub async fn create_project(
+    name: String,
+    description: String,
+    private: Option<String>,
+) -> Result<ProjectSummary, AppError> {
+    use crate::auth::{access::may_write, require_caller};
+    use crate::{model::NewProject, server_fns::with_status, state::AppState};
+
+    with_status(
+        async {
+            let state = expect_context::<AppState>();
+            let caller = require_caller()?;
+            may_write(&caller)?;
+            let new = NewProject {
+                name,
+                description,
+                // A checkbox is sent only when ticked.
+                private: private.is_some(),
+            };
+            let made = crate::project::create::create(&state.db, &caller.user, &new).await?;
+            if super::is_plain_form_post() {
+                leptos_axum::redirect(&project_href(&made));
+            }
+            Ok(made)
+        }
+        .await,
+    )
+}
+
+/// The URL of `project`'s jobs column.
+pub fn project_href(project: &ProjectSummary) -> String {
+    crate::view_query::ViewPath {
+        user: Some(project.owner.clone()),
+        project: Some(project.name.clone()),
+        job: None,
+    }
+    .href()
+}
+
 /// Renames `owner/project` (only its owner or an admin may); answers the new name, which is its new URL.
 #[server(input = Json, endpoint = "rename_project")]
 pub async fn rename_project(

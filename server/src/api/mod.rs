@@ -7,6 +7,7 @@ pub mod logs;
 mod me;
 pub mod members;
 pub mod metrics;
+pub mod projects;
 pub mod runner;
 pub mod runs;
 pub mod sweeps;
@@ -77,6 +78,9 @@ pub fn routes() -> Vec<Route> {
     let write_job = Project(Act::WriteJob);
     vec![
         get("/me", Signed, me::show),
+        post("/projects", Writer, projects::create),
+        get("/projects/{owner}/{project}", read, projects::show),
+        get("/users/{owner}/projects", Signed, projects::list),
         post(
             "/projects/{owner}/{project}/jobs",
             Project(Act::CreateRun),

@@ -95,13 +95,16 @@ pub async fn apply(args: &ApplyArgs, spec: SweepSpec) -> anyhow::Result<()> {
 async fn submit(client: &Client, request: &SweepRequest, dry_run: bool) -> anyhow::Result<Value> {
     let project = &request.spec.project;
     let query = if dry_run { "?dry_run=true" } else { "" };
-    client
-        .post(
-            &format!("/api/v1/projects/{project}/sweeps{query}"),
-            request,
-        )
-        .await
-        .with_context(|| format!("starting sweep {} in {project}", request.spec.sweep))
+    let path = format!("/api/v1/projects/{project}/sweeps{query}");
+    let context = || format!("starting sweep {} in {project}", request.spec.sweep);
+    match client.post(&path, request).await {
+        Err(error)
+            if !dry_run && super::projects::created_missing(client, project, &error).await? =>
+        {
+            client.post(&path, request).await.with_context(context)
+        }
+        answer => answer.with_context(context),
+    }
 }
 
 async fn fetch(client: &Client, sweep: i64) -> anyhow::Result<Value> {

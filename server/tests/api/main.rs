@@ -10,6 +10,7 @@ mod jobs;
 mod logs;
 mod mlflow_bounds;
 mod permissions;
+mod projects;
 mod runner;
 mod secrets;
 mod sign_in;

@@ -441,6 +441,7 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
     let runner = w.runner_id;
     let job_spec = format!("name: t\nproject: ann/{}\ncommand: echo hi\n", t.project);
     let body = match (method.as_str(), path) {
+        ("POST", "/projects") => Payload::Json(json!({ "name": "made" })),
         ("POST", "/projects/{owner}/{project}/jobs") => Payload::Json(json!({ "name": "t" })),
         ("POST", "/jobs/{uid}/status") => Payload::Json(json!({ "status": "succeeded" })),
         ("POST", "/jobs/{uid}/metrics") => {
@@ -549,6 +550,7 @@ fn server_fn_policy(name: &str) -> Option<Policy> {
         "rename_project" | "archive_projects" | "set_member" => Policy::Project(Act::Manage),
         "get_members" => read,
         "get_credentials" | "create_token" | "revoke_token" | "end_session" => Policy::Session,
+        "create_project" => Policy::Writer,
         _ => return None,
     })
 }
@@ -604,6 +606,7 @@ fn server_fn_call(w: &World, who: Who, path: &str, method: &Method, name: &str) 
         "get_me" | "logout" => Payload::Form(String::new()),
         // The settings page's forms post without JavaScript too.
         "create_token" => Payload::Form("name=laptop&scope=read&days=30".into()),
+        "create_project" => Payload::Form("name=made&description=".into()),
         "revoke_token" => Payload::Form(format!("id={}", w.own_token(who))),
         "end_session" => Payload::Form(format!("id={}", w.own_session(who))),
         _ => Payload::Json(args),
