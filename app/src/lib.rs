@@ -30,6 +30,16 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 
+/// Follows a link the MLflow client printed (`/#/experiments/3/runs/ID`) to the path the server
+/// resolves (`/experiments/3/runs/ID`), on loading and when only the fragment changes; on the
+/// sign-in page, keeps it as where to go after.
+const MLFLOW_LINKS: &str = r#"(function(){function go(){var h=location.hash,p=location.pathname;
+if(!/^#\/experiments\/[^\/?#]+(\/runs\/[^\/?#]+)?\/?$/.test(h))return;
+var t=h.slice(1).replace(/\/$/,"");
+if(p==="/")location.replace(t);
+else if(p==="/login")location.replace("/login?next="+encodeURIComponent(t));}
+go();addEventListener("hashchange",go);})()"#;
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let css = stylesheet(&options);
@@ -48,6 +58,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     Some(css) => view! { <style inner_html=css></style> }.into_any(),
                     None => view! { <link rel="stylesheet" href="/pkg/millrace.css"/> }.into_any(),
                 }}
+                // Before anything else loads: the MLflow client's links carry their target in
+                // the fragment, which only the page itself can read.
+                <script inner_html=MLFLOW_LINKS></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

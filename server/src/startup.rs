@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/pkg", crate::site_files::router(&options))
         .nest("/api/v1", crate::api::router())
         .merge(crate::mlflow::router())
+        .merge(crate::mlflow::links::router())
         .leptos_routes_with_context(
             &state,
             routes,

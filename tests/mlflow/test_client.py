@@ -273,3 +273,23 @@ def test_bulk_interval_history_samples_each_run(server):
     for run in runs:
         steps = [p["step"] for p in points if p["run_id"] == run.info.run_id]
         assert len(steps) == 10 and steps[0] == 0 and steps[-1] == 999
+
+
+def test_the_run_link_the_client_prints_opens_the_job(server, caplog, capsys):
+    caplog.set_level("INFO")
+    mlflow.set_experiment("links")
+    with mlflow.start_run(run_name="linked") as run:
+        mlflow.log_metric("loss", 0.5)
+    printed = caplog.text + "".join(capsys.readouterr())
+    links = [word for word in printed.split() if word.startswith(server["url"] + "/#/experiments/")]
+    assert links, f"the client printed no run link: {printed!r}"
+    run_link = next(link for link in links if "/runs/" in link)
+    assert run_link.endswith(f"/runs/{run.info.run_id}")
+    # The fragment never reaches a server; the page's script asks for it as a path.
+    headers = {"Authorization": f"Bearer {server['token']}"}
+    for link, where in [(run_link, "/u/ann/p/links/j/1"), (run_link.split("/runs/")[0], "/u/ann/p/links")]:
+        answer = requests.get(link.replace("/#/", "/"), headers=headers, allow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["Location"] == where
+    unknown = requests.get(f"{server['url']}/experiments/999/runs/nope", headers=headers, allow_redirects=False)
+    assert unknown.status_code == 404

@@ -6,6 +6,7 @@ mod error;
 mod experiments;
 mod filter;
 mod like;
+pub mod links;
 mod runs;
 mod search;
 

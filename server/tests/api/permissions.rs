@@ -789,6 +789,11 @@ async fn pages_are_for_people_not_for_jobs_and_private_ones_do_not_exist_for_str
         };
         world.request(who, &call)
     };
+    // The MLflow client's links (`/#/experiments/ID/runs/RUN`, made paths by the page) are
+    // pages too: they send people on to the project or job, if they may see it.
+    let (secret, open) = (&world.private, &world.public);
+    let secret_run = format!("/experiments/{}/runs/{}", secret.project_id, secret.job_uid);
+    let open_experiment = format!("/experiments/{}", open.project_id);
     for (who, path, want) in [
         (Who::Owner, "/u/ann/p/secret", 200),
         (Who::Admin, "/u/ann/p/secret", 200),
@@ -797,8 +802,24 @@ async fn pages_are_for_people_not_for_jobs_and_private_ones_do_not_exist_for_str
         (Who::ReadToken, "/u/ann/p/open", 200),
         (Who::OwnJob, "/u/ann/p/open", 403),
         (Who::Runner, "/u/ann/p/open", 303),
+        (Who::Owner, secret_run.as_str(), 303),
+        (Who::Member, secret_run.as_str(), 303),
+        (Who::Viewer, secret_run.as_str(), 404),
+        (Who::Viewer, open_experiment.as_str(), 303),
+        (Who::Anonymous, open_experiment.as_str(), 303),
+        (Who::OwnJob, open_experiment.as_str(), 403),
+        (Who::Runner, secret_run.as_str(), 303),
+        (Who::Owner, "/experiments/999999", 404),
     ] {
-        let (status, _, body) = world.app.send(page(who, path)).await;
+        let (status, headers, body) = world.app.send(page(who, path)).await;
+        if status.as_u16() == 303 {
+            let to = headers[axum::http::header::LOCATION].to_str().unwrap();
+            let signed_in = !matches!(who, Who::Anonymous | Who::Runner);
+            assert_eq!(to.starts_with("/login?next="), !signed_in, "{who:?} {path}: {to}");
+            if signed_in && path == secret_run {
+                assert_eq!(to, format!("/u/ann/p/secret/j/{}", secret.job_number));
+            }
+        }
         let body: String = body.chars().take(200).collect();
         assert_eq!(status.as_u16(), want, "{who:?} {path}: {body}");
     }
