@@ -33,6 +33,25 @@ test("points logged through the API appear in the open metrics tab within a seco
   expect(calls.filter((c) => c.startsWith("/api/get_metric_panels") || c.startsWith("/api/get_panels"))).toEqual([]);
 });
 
+test("the open job's Overview shows new metrics and their latest values as they are logged", async ({ page }) => {
+  await signedIn(page);
+  const [project, uid] = await runningJob(page);
+  await openHydrated(page, `/u/alice/p/${project}/j/1`);
+  const table = page.locator("table.metrics");
+  const loss = table.getByRole("row").filter({ hasText: "loss" });
+  await expect(loss).toContainText("3");
+  const response = await api(page).post(`/api/v1/jobs/${uid}/metrics`, {
+    data: { points: [{ key: "lr", step: 0, value: 0.0003 }, { key: "loss", step: 3, value: 0.125 }] },
+  });
+  expect(response.status()).toBe(200);
+  // A learning rate keeps its meaning: four significant digits, the full value on hover.
+  const lr = table.getByRole("row").filter({ hasText: "lr" });
+  await expect(lr.getByRole("cell").nth(1)).toHaveText("3.000e-4", { timeout: 2000 });
+  await expect(lr.getByRole("cell").nth(1)).toHaveAttribute("title", "0.0003");
+  await expect(loss.getByRole("cell").nth(1)).toHaveText("0.125");
+  await expect(loss.getByRole("cell").last()).toHaveText("4");
+});
+
 test("live points extend a smoothed line exactly as reading it afresh draws it", async ({ page }) => {
   await signedIn(page);
   const [project, uid] = await runningJob(page);

@@ -30,11 +30,16 @@ pub fn JobPane() -> impl IntoView {
     });
     let job_id = Memo::new(move |_| key.with(|(_, _, job)| (!job.is_empty()).then(|| job.clone())));
     let live = use_job_revisions(job_id);
-    let job = Resource::new(
-        move || (key.get(), live.status.get()),
-        |((owner, project, job), _)| get_job(owner, project, job),
-    );
     let tab = Memo::new(move |_| browse.query.with(|q| q.tab));
+    // The Overview shows the metrics' summaries too: there, points revalidate the job as well.
+    let summaries = Memo::new(move |_| match tab.get() {
+        JobTab::Overview => live.metrics.get(),
+        _ => 0,
+    });
+    let job = Resource::new(
+        move || (key.get(), live.status.get(), summaries.get()),
+        |((owner, project, job), _, _)| get_job(owner, project, job),
+    );
     // The logs tab's own data, fetched beside the job (never after it) and only on that tab.
     let chart = Memo::new(move |_| browse.query.with(|q| q.chart.clone()));
     // The metrics tab's panels, fetched beside the job and only on that tab; live points are
