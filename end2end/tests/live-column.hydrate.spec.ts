@@ -38,3 +38,22 @@ test("one event stream per tab, whatever the page shows", async ({ page }) => {
   await page.waitForTimeout(300);
   expect(streams.length, "the reload opened one, the table and jobs column share it").toBe(2);
 });
+
+test("sorted by a metric, the jobs column reorders as new points change the order", async ({ page }) => {
+  await signedIn(page);
+  const project = await seedProject(page, "livesort", []);
+  const a = await createJob(page, project, "alpha");
+  const b = await createJob(page, project, "beta");
+  const log = async (uid: string, step: number, value: number) => {
+    const response = await api(page).post(`/api/v1/jobs/${uid}/metrics`, { data: { points: [{ key: "acc", step, value }] } });
+    expect(response.status()).toBe(200);
+  };
+  await log(a.uid, 0, 0.9);
+  await log(b.uid, 0, 0.5);
+  await openHydrated(page, `/u/alice/p/${project}?jsort=-metric:acc`);
+  const jobs = page.getByRole("listbox", { name: "Jobs" });
+  await expect(jobs.getByRole("option").first()).toContainText("alpha");
+  // beta overtakes alpha: no status changes, only points.
+  await log(b.uid, 1, 0.95);
+  await expect(jobs.getByRole("option").first()).toContainText("beta", { timeout: 2000 });
+});

@@ -5,10 +5,10 @@ use crate::components::browse::{Browse, SignedIn};
 use crate::components::error_notice::ErrorNotice;
 use crate::components::members_dialog::MembersDialog;
 use crate::components::row_actions::{prompt, BulkBar, ContextMenu, MenuAt};
-use crate::components::rows::{fetch_rows, merge_fresh, ColumnKind, Row};
+use crate::components::rows::{fetch_rows, merge_fresh, reorder_fresh, ColumnKind, Row};
 use crate::components::widths::{ResizeHandle, Widths};
 use crate::hooks::use_project_events::use_job_revisions;
-use crate::model::JobStatus;
+use crate::model::{JobSort, JobStatus};
 use crate::project_query::ProjectView;
 use crate::server_fns::jobs::{archive_jobs, rename_job, tag_jobs};
 use crate::server_fns::projects::{archive_projects, rename_project};
@@ -328,16 +328,37 @@ fn ColumnBody(
 
     // Live: a job created or changed in the project re-reads the first page; rows shown take
     // their new values in place and new jobs at its top appear on top (when the sort puts them
-    // there), keeping the scroll position and the selection.
+    // there), keeping the scroll position and the selection. Sorted by a metric, new points
+    // move rows too.
     let live = use_job_revisions(Memo::new(|_| None));
-    Effect::new(move |previous: Option<u64>| {
-        let now = live.status.get();
+    let by_metric = Memo::new(move |_| {
+        browse
+            .query
+            .with(|q| matches!(q.jobs.sort, JobSort::Metric(_)))
+    });
+    // Sorted by something events change, rows move; by creation or name they stay put.
+    let moving = move || {
+        browse.query.with_untracked(|q| {
+            matches!(
+                q.jobs.sort,
+                JobSort::Metric(_) | JobSort::Status | JobSort::Duration
+            )
+        })
+    };
+    Effect::new(move |previous: Option<(u64, u64)>| {
+        let metrics = if by_metric.get() {
+            live.metrics.get()
+        } else {
+            0
+        };
+        let now = (live.status.get(), metrics);
         let jobs = kind.with_untracked(|k| matches!(k, ColumnKind::Jobs { .. }));
         if jobs && previous.is_some_and(|p| p != now) {
             let view = browse.query.get_untracked().only(index);
             spawn_local(async move {
                 if let Ok(page) = fetch_rows(kind.get_untracked(), view, None).await {
-                    rows.try_update(|rows| merge_fresh(rows, page.items));
+                    let apply = if moving() { reorder_fresh } else { merge_fresh };
+                    rows.try_update(|rows| apply(rows, page.items));
                 }
             });
         }

@@ -133,6 +133,18 @@ pub fn merge_fresh(rows: &mut Vec<Row>, fresh: Vec<Row>) {
     rows.splice(0..0, on_top);
 }
 
+/// Applies a freshly read first page to the rows shown when changes move rows (a sort by
+/// status, run time or a metric): the fresh page, in its order, goes on top, and the rows
+/// shown beyond it follow in the order they had, so no row goes missing.
+pub fn reorder_fresh(rows: &mut Vec<Row>, fresh: Vec<Row>) {
+    let rest: Vec<Row> = rows
+        .drain(..)
+        .filter(|row| !fresh.iter().any(|f| f.id == row.id))
+        .collect();
+    *rows = fresh;
+    rows.extend(rest);
+}
+
 /// A page of rows and the cursor after it.
 pub type RowPage = Page<Row>;
 
@@ -243,6 +255,25 @@ mod tests {
         let mut empty = Vec::new();
         merge_fresh(&mut empty, vec![row("1", JobStatus::Queued)]);
         assert_eq!(empty.len(), 1);
+    }
+
+    #[test]
+    fn a_fresh_first_page_in_a_moving_sort_takes_its_order_and_keeps_the_rest() {
+        let row = |id: &str| Row {
+            id: id.into(),
+            uid: id.into(),
+            title: id.into(),
+            detail: String::new(),
+            status: None,
+        };
+        let ids = |rows: &[Row]| rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        let mut rows = vec![row("a"), row("b"), row("c"), row("d")];
+        // b overtook a; d, shown from a later page, moved into the first page; e is new.
+        reorder_fresh(&mut rows, vec![row("b"), row("d"), row("e")]);
+        assert_eq!(ids(&rows), ["b", "d", "e", "a", "c"]);
+        let mut empty = Vec::new();
+        reorder_fresh(&mut empty, vec![row("x")]);
+        assert_eq!(ids(&empty), ["x"]);
     }
 
     #[test]
