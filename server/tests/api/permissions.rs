@@ -815,7 +815,11 @@ async fn pages_are_for_people_not_for_jobs_and_private_ones_do_not_exist_for_str
         if status.as_u16() == 303 {
             let to = headers[axum::http::header::LOCATION].to_str().unwrap();
             let signed_in = !matches!(who, Who::Anonymous | Who::Runner);
-            assert_eq!(to.starts_with("/login?next="), !signed_in, "{who:?} {path}: {to}");
+            assert_eq!(
+                to.starts_with("/login?next="),
+                !signed_in,
+                "{who:?} {path}: {to}"
+            );
             if signed_in && path == secret_run {
                 assert_eq!(to, format!("/u/ann/p/secret/j/{}", secret.job_number));
             }
