@@ -124,12 +124,7 @@ fn compressible(response: &Response) -> bool {
 
 /// Whether a body of `content_type` shrinks when compressed.
 fn textual(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = crate::middleware::media_type(content_type);
     if essence == "text/event-stream" {
         return false;
     }

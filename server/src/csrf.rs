@@ -96,12 +96,7 @@ fn check_body_type(path: &str, headers: &HeaderMap) -> Result<(), Response> {
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = crate::middleware::media_type(content_type);
     let has_body = headers.contains_key(TRANSFER_ENCODING)
         || headers
             .get(CONTENT_LENGTH)

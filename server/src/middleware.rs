@@ -92,6 +92,17 @@ pub fn not_found_page(options: &leptos::config::LeptosOptions) -> Response {
     (StatusCode::NOT_FOUND, Html(html)).into_response()
 }
 
+/// The media type `content_type` names, lowercased and without its parameters
+/// (`application/json` for `Application/JSON; charset=utf-8`).
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// Whether a job's token may call `path`: the APIs a training script logs through, not the web
 /// app's pages and server functions nor the runner protocol.
 fn job_token_reaches(path: &str) -> bool {

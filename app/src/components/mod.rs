@@ -10,6 +10,7 @@ pub mod job_pane;
 pub mod job_table;
 pub mod members_dialog;
 pub mod metric_panels;
+pub mod page_bar;
 pub mod panel_order;
 pub mod project_pane;
 pub mod row_actions;

@@ -1,6 +1,7 @@
 //! `/projects/new`: a project of your own, named and described, public or private; the form
 //! works without JavaScript too.
 
+use crate::components::page_bar::PageBar;
 use crate::limits::MAX_PROJECT_DESCRIPTION;
 use crate::model::Name;
 use crate::server_fns::projects::{project_href, CreateProject};
@@ -22,11 +23,7 @@ pub fn NewProjectPage() -> impl IntoView {
     };
 
     view! {
-        <header class="top-bar">
-            <a class="brand" href="/">"millrace"</a>
-            <a class="nav" href="/">"Projects"</a>
-            <a class="nav" href="/runners">"Runners"</a>
-        </header>
+        <PageBar/>
         <main class="settings-page">
             <h1>"New project"</h1>
             <p>

@@ -2,6 +2,7 @@
 //! heartbeat.
 
 use crate::components::error_notice::ErrorNotice;
+use crate::components::page_bar::PageBar;
 use crate::model::RunnerInfo;
 use crate::server_fns::runs::list_runners;
 use leptos::prelude::*;
@@ -14,10 +15,7 @@ const SILENT_AFTER_S: i64 = 60;
 pub fn RunnersPage() -> impl IntoView {
     let runners = Resource::new(|| (), |_| list_runners());
     view! {
-        <header class="top-bar">
-            <a class="brand" href="/">"millrace"</a>
-            <a class="nav" href="/">"Projects"</a>
-        </header>
+        <PageBar/>
         <main class="runners-page">
             <h1>"Runners"</h1>
             <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>

@@ -3,6 +3,7 @@
 //! post, so the page works without JavaScript as well.
 
 use crate::components::error_notice::ErrorNotice;
+use crate::components::page_bar::PageBar;
 use crate::format::time;
 use crate::model::{CredentialsPage, SessionRow, TokenRow, TokenScope};
 use crate::server_fns::tokens::{get_credentials, CreateToken, EndSession, RevokeToken};
@@ -47,11 +48,7 @@ pub fn TokensPage() -> impl IntoView {
     };
 
     view! {
-        <header class="top-bar">
-            <a class="brand" href="/">"millrace"</a>
-            <a class="nav" href="/">"Projects"</a>
-            <a class="nav" href="/runners">"Runners"</a>
-        </header>
+        <PageBar/>
         <main class="settings-page">
             <h1>"API tokens"</h1>
             <p>
