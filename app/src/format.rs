@@ -104,6 +104,25 @@ pub fn time(ms: i64) -> String {
     )
 }
 
+/// A time in a zone `offset_minutes` east of UTC, with the zone named: `2025-11-25 21:00
+/// UTC+9`, `2025-11-25 17:30 UTC+5:30`, `2025-11-25 12:00 UTC`.
+pub fn zoned_time(ms: i64, offset_minutes: i64) -> String {
+    let local = ms.saturating_add(offset_minutes.saturating_mul(60_000));
+    let utc = time(local);
+    let clock = utc.trim_end_matches(" UTC");
+    let zone = match (offset_minutes.signum(), offset_minutes.abs()) {
+        (0, _) => "UTC".to_owned(),
+        (sign, size) => {
+            let sign = if sign > 0 { '+' } else { '-' };
+            match size % 60 {
+                0 => format!("UTC{sign}{}", size / 60),
+                minutes => format!("UTC{sign}{}:{minutes:02}", size / 60),
+            }
+        }
+    };
+    format!("{clock} {zone}")
+}
+
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -179,6 +198,16 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(12_345_678), "12.3 MB");
         assert_eq!(bytes(2_000_000_000_000), "2.0 TB");
+    }
+
+    #[test]
+    fn zoned_times_name_their_zone() {
+        let noon = 1_764_072_000_000; // 2025-11-25 12:00 UTC
+        assert_eq!(zoned_time(noon, 0), "2025-11-25 12:00 UTC");
+        assert_eq!(zoned_time(noon, 540), "2025-11-25 21:00 UTC+9");
+        assert_eq!(zoned_time(noon, 330), "2025-11-25 17:30 UTC+5:30");
+        assert_eq!(zoned_time(noon, -600), "2025-11-25 02:00 UTC-10");
+        assert_eq!(zoned_time(noon, 780), "2025-11-26 01:00 UTC+13");
     }
 
     #[test]

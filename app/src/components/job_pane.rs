@@ -3,9 +3,10 @@
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::job_logs::JobLogs;
+use crate::components::local_time::LocalTime;
 use crate::components::metric_panels::MetricPanels;
 use crate::error::AppError;
-use crate::format::{duration, full_number, number, time};
+use crate::format::{duration, full_number, number};
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::model::{JobDetail, MetricSummary, HIDDEN_VALUE};
 use crate::server_fns::jobs::get_job;
@@ -158,15 +159,6 @@ fn overview(job: &JobDetail) -> impl IntoView {
         ("Status", status.to_owned()),
         ("ID", job.uid.clone()),
         ("Project", format!("{}/{}", job.owner, job.project)),
-        ("Created", time(job.created_ms)),
-        (
-            "Started",
-            job.started_ms.map(time).unwrap_or_else(|| "—".into()),
-        ),
-        (
-            "Finished",
-            job.finished_ms.map(time).unwrap_or_else(|| "—".into()),
-        ),
         (
             "Duration",
             if job.duration_ms > 0 {
@@ -188,10 +180,20 @@ fn overview(job: &JobDetail) -> impl IntoView {
                 .unwrap_or_else(|| "—".into()),
         ),
     ];
+    let times = [
+        ("Created", Some(job.created_ms)),
+        ("Started", job.started_ms),
+        ("Finished", job.finished_ms),
+    ];
     let problem = job.error.clone();
     view! {
         <dl class="facts">
-            {facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+            {facts[..3].iter().cloned().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+            {times.into_iter().map(|(k, ms)| view! {
+                <dt>{k}</dt>
+                <dd>{ms.map_or_else(|| "—".into_any(), |ms| view! { <LocalTime ms/> }.into_any())}</dd>
+            }).collect_view()}
+            {facts[3..].iter().cloned().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
         </dl>
         {problem.map(|text| view! { <p class="job-error" role="status">{text}</p> })}
         <h3>"Tags"</h3>

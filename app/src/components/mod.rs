@@ -8,6 +8,7 @@ pub mod error_notice;
 pub mod job_logs;
 pub mod job_pane;
 pub mod job_table;
+pub mod local_time;
 pub mod members_dialog;
 pub mod metric_panels;
 pub mod page_bar;

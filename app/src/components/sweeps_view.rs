@@ -3,9 +3,9 @@
 
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
+use crate::components::local_time::LocalTime;
 use crate::components::sweep_view::SweepView;
 use crate::format::number;
-use crate::format::time;
 use crate::hooks::use_project_events::use_job_revisions;
 use crate::server_fns::sweeps::{get_sweeps, SweepSummary};
 use leptos::prelude::*;
@@ -63,7 +63,7 @@ fn SweepTable(sweeps: Vec<SweepSummary>) -> impl IntoView {
                     <td class=format!("state {}", sweep.state) title=sweep.reason>{sweep.state.clone()}</td>
                     <td class="num">{format!("{} / {}", sweep.ended, sweep.budget)}</td>
                     <td class="num" title=format!("{} {}", sweep.goal.word(), sweep.metric)>{best}</td>
-                    <td>{time(sweep.created_ms)}</td>
+                    <td><LocalTime ms=sweep.created_ms/></td>
                 </tr>
             }
         })

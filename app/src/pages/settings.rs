@@ -3,8 +3,8 @@
 //! post, so the page works without JavaScript as well.
 
 use crate::components::error_notice::ErrorNotice;
+use crate::components::local_time::LocalTime;
 use crate::components::page_bar::PageBar;
-use crate::format::time;
 use crate::model::{CredentialsPage, SessionRow, TokenRow, TokenScope};
 use crate::server_fns::tokens::{get_credentials, CreateToken, EndSession, RevokeToken};
 use leptos::prelude::*;
@@ -140,16 +140,16 @@ fn TokenTable(tokens: Vec<TokenRow>, revoke: ServerAction<RevokeToken>) -> impl 
                         TokenScope::Write => "read and write",
                     };
                     let until = match (token.revoked_ms, token.expires_ms) {
-                        (Some(revoked), _) => format!("revoked {}", time(revoked)),
-                        (None, Some(expires)) => time(expires),
-                        (None, None) => "no end".to_owned(),
+                        (Some(revoked), _) => view! { "revoked " <LocalTime ms=revoked/> }.into_any(),
+                        (None, Some(expires)) => view! { <LocalTime ms=expires/> }.into_any(),
+                        (None, None) => "no end".into_any(),
                     };
                     let name = token.name.clone();
                     view! {
                         <tr class:revoked=token.revoked_ms.is_some()>
                             <td>{token.name}</td>
                             <td>{scope}</td>
-                            <td>{time(token.created_ms)}</td>
+                            <td><LocalTime ms=token.created_ms/></td>
                             <td>{until}</td>
                             <td>
                                 {token.revoked_ms.is_none().then(|| view! {
@@ -186,8 +186,8 @@ fn SessionTable(sessions: Vec<SessionRow>, end: ServerAction<EndSession>) -> imp
                         <tr>
                             <td class="agent">{browser}</td>
                             <td>{session.address.clone()}</td>
-                            <td>{time(session.created_ms)}</td>
-                            <td>{time(session.last_seen_ms)}</td>
+                            <td><LocalTime ms=session.created_ms/></td>
+                            <td><LocalTime ms=session.last_seen_ms/></td>
                             <td>
                                 {if session.current {
                                     view! { <span class="current">"this browser"</span> }.into_any()
