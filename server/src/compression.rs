@@ -23,8 +23,9 @@ const MIN_SIZE: u64 = 256;
 const BROTLI_QUALITY: u32 = 5;
 /// Brotli window: 4 MB, as browsers accept.
 const BROTLI_WINDOW: u32 = 22;
-/// Compressed bytes held before they are sent even though more input is ready.
-const SEND_AT: usize = 64 << 10;
+/// Compressed bytes held before they are sent even though more input is ready: small, so
+/// the head of a page that compresses tenfold is not held back for its whole body.
+const SEND_AT: usize = 16 << 10;
 
 /// A content coding millrace can produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
