@@ -605,6 +605,8 @@ pub struct TableRow {
     pub status: JobStatus,
     /// One text per chosen column, empty where the job has no value.
     pub cells: Vec<String>,
+    /// When it was made: the Created column shows it in the viewer's time zone.
+    pub created_ms: i64,
 }
 
 /// Rows of the project table view from `offset`, and how many jobs the filter keeps.

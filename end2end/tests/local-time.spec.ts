@@ -12,4 +12,9 @@ test("a job's times are in the viewer's zone, and marked UTC without JavaScript"
   const created = page.getByRole("region", { name: "Job" }).locator("dd time").first();
   await expect(created).toHaveText(javaScriptEnabled ? /^\d{4}-\d\d-\d\d \d\d:\d\d UTC\+9$/ : /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
   await expect(created).toHaveAttribute("title", /UTC$/);
+
+  // The project table's Created column too.
+  await page.goto(`/u/alice/p/${project}?pview=table`);
+  const cell = page.getByRole("grid", { name: "Jobs table" }).getByRole("gridcell").locator("time").first();
+  await expect(cell).toHaveText(javaScriptEnabled ? / UTC\+9$/ : / UTC$/);
 });

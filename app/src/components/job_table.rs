@@ -5,6 +5,7 @@
 
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
+use crate::components::local_time::LocalTime;
 use crate::hooks::use_project_events::{use_job_revisions, JobRevisions};
 use crate::model::{Filter, TablePage, TableRow};
 use crate::project_query::{Attr, ProjectView, Stat, TableColumn, TableQuery, MAX_COLUMNS};
@@ -147,6 +148,9 @@ fn TableBody(
     let widths = RwSignal::new(HashMap::<String, i32>::new());
     let scroller = NodeRef::<leptos::html::Div>::new();
     let columns = table.get_untracked().columns;
+    let created_at = columns
+        .iter()
+        .position(|c| *c == TableColumn::Attr(Attr::Created));
     let columns = StoredValue::new(columns);
 
     // The rows in view, with some above and below.
@@ -387,7 +391,7 @@ fn TableBody(
             </div>
             <div class="tbody">
                 <For each=rows key=|(i, row)| (*i, row.clone()) let((index, row))>
-                    <TableRowView index row selected toggle job_href/>
+                    <TableRowView index row created_at selected toggle job_href/>
                 </For>
             </div>
         </div>
@@ -400,6 +404,8 @@ fn TableBody(
 fn TableRowView(
     index: u32,
     row: TableRow,
+    /// Which cell is the Created column, shown in the viewer's zone.
+    created_at: Option<usize>,
     selected: RwSignal<Vec<i64>>,
     toggle: impl Fn(i64) + Copy + Send + Sync + 'static,
     job_href: impl Fn(i64) -> String + Copy + Send + Sync + 'static,
@@ -422,7 +428,14 @@ fn TableRowView(
                 <span class=format!("dot {}", row.status.as_str()) title=row.status.as_str()></span>
                 <a href=move || job_href(number)>{format!("#{number} {}", row.name)}</a>
             </div>
-            {row.cells.into_iter().map(|cell| view! { <div class="td" role="gridcell">{cell}</div> }).collect_view()}
+            {row.cells.into_iter().enumerate().map(|(i, cell)| {
+                let shown = if Some(i) == created_at {
+                    view! { <LocalTime ms=row.created_ms/> }.into_any()
+                } else {
+                    cell.into_any()
+                };
+                view! { <div class="td" role="gridcell">{shown}</div> }
+            }).collect_view()}
         </div>
     }
 }

@@ -73,6 +73,7 @@ pub async fn page(
                 name: row.name,
                 status: JobStatus::from_code(row.status).unwrap_or(JobStatus::Lost),
                 cells,
+                created_ms: row.created_ms,
             }
         })
         .collect();
