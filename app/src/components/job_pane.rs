@@ -155,45 +155,47 @@ fn overview(job: &JobDetail) -> impl IntoView {
         .iter()
         .filter(|(k, _)| !k.starts_with("mlflow."))
         .collect();
+    let text = |value: String| value.into_any();
+    let when = |ms: Option<i64>| {
+        ms.map_or_else(|| "—".into_any(), |ms| view! { <LocalTime ms/> }.into_any())
+    };
     let facts = [
-        ("Status", status.to_owned()),
-        ("ID", job.uid.clone()),
-        ("Project", format!("{}/{}", job.owner, job.project)),
+        ("Status", text(status.to_owned())),
+        ("ID", text(job.uid.clone())),
+        ("Project", text(format!("{}/{}", job.owner, job.project))),
+        ("Created", when(Some(job.created_ms))),
+        ("Started", when(job.started_ms)),
+        ("Finished", when(job.finished_ms)),
         (
             "Duration",
-            if job.duration_ms > 0 {
+            text(if job.duration_ms > 0 {
                 duration(job.duration_ms)
             } else {
                 "—".into()
-            },
+            }),
         ),
-        ("GPUs", job.gpus.to_string()),
-        ("Runner", job.runner.clone().unwrap_or_else(|| "—".into())),
+        ("GPUs", text(job.gpus.to_string())),
+        (
+            "Runner",
+            text(job.runner.clone().unwrap_or_else(|| "—".into())),
+        ),
         (
             "Exit code",
-            job.exit_code.map_or_else(|| "—".into(), |c| c.to_string()),
+            text(job.exit_code.map_or_else(|| "—".into(), |c| c.to_string())),
         ),
         (
             "Cost",
-            job.cost_usd
-                .map(|c| format!("${c:.2}"))
-                .unwrap_or_else(|| "—".into()),
+            text(
+                job.cost_usd
+                    .map(|c| format!("${c:.2}"))
+                    .unwrap_or_else(|| "—".into()),
+            ),
         ),
-    ];
-    let times = [
-        ("Created", Some(job.created_ms)),
-        ("Started", job.started_ms),
-        ("Finished", job.finished_ms),
     ];
     let problem = job.error.clone();
     view! {
         <dl class="facts">
-            {facts[..3].iter().cloned().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-            {times.into_iter().map(|(k, ms)| view! {
-                <dt>{k}</dt>
-                <dd>{ms.map_or_else(|| "—".into_any(), |ms| view! { <LocalTime ms/> }.into_any())}</dd>
-            }).collect_view()}
-            {facts[3..].iter().cloned().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+            {facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
         </dl>
         {problem.map(|text| view! { <p class="job-error" role="status">{text}</p> })}
         <h3>"Tags"</h3>

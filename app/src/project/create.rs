@@ -18,18 +18,14 @@ pub async fn create(db: &Db, owner: &User, new: &NewProject) -> Result<ProjectSu
         true,
     )
     .map_err(AppError::Invalid)?;
-    let taken = || AppError::Conflict(format!("you already have a project called {name}"));
-    if db::projects::find_visible(db, owner.id, &owner.name, name.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(taken());
-    }
-    // Two requests at once both pass the check above; the unique key stops the second.
+    // The unique key on (owner, name) is the check: no read first that two requests at once
+    // would both pass.
     db::projects::create(db, owner.id, name.as_str(), &new.description, new.private)
         .await
         .map_err(|error| match &error {
-            sqlx::Error::Database(e) if e.is_unique_violation() => taken(),
+            sqlx::Error::Database(e) if e.is_unique_violation() => {
+                AppError::Conflict(format!("you already have a project called {name}"))
+            }
             _ => AppError::from(error),
         })?;
     db::projects::find_visible(db, owner.id, &owner.name, name.as_str())

@@ -3,6 +3,7 @@
 //! skipped, so a NaN loss never stops (or saves) a trial by itself.
 
 use super::{Direction, Problem};
+use app::format::number;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -157,8 +158,8 @@ impl fmt::Display for StopReason {
                 f,
                 "median rule at step {step}: best {} is worse than the median {} of {trials} \
                  other trials",
-                short(best),
-                short(median)
+                number(best),
+                number(median)
             ),
             Self::Asha {
                 rung,
@@ -171,27 +172,10 @@ impl fmt::Display for StopReason {
                 f,
                 "ASHA rung {rung} (step {step}): {} is not in the best 1/{reduction_factor} of \
                  {trials} trials at that rung (cutoff {})",
-                short(value),
-                short(cutoff)
+                number(value),
+                number(cutoff)
             ),
         }
-    }
-}
-
-/// `v` to four significant digits without trailing zeros: 0.41, 0.3133, 1234, 1.235e-5.
-fn short(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return v.to_string();
-    }
-    let magnitude = v.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{v:.3e}");
-    }
-    let text = format!("{v:.*}", (3 - magnitude).max(0) as usize);
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
     }
 }
 
@@ -670,10 +654,10 @@ mod tests {
 
     #[test]
     fn numbers_in_reasons_are_short() {
-        assert_eq!(short(0.41), "0.41");
-        assert_eq!(short(0.313_333_3), "0.3133");
-        assert_eq!(short(1234.56), "1235");
-        assert_eq!(short(0.000_012_345_6), "1.235e-5");
-        assert_eq!(short(-2.5), "-2.5");
+        assert_eq!(number(0.41), "0.41");
+        assert_eq!(number(0.313_333_3), "0.3133");
+        assert_eq!(number(1234.56), "1235");
+        assert_eq!(number(0.000_012_345_6), "1.235e-5");
+        assert_eq!(number(-2.5), "-2.5");
     }
 }
