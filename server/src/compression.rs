@@ -87,9 +87,16 @@ pub async fn compress(request: Request, next: Next) -> Response {
     if !compressible(&response) {
         return response;
     }
-    response
-        .headers_mut()
-        .append(VARY, HeaderValue::from_static("accept-encoding"));
+    let varies = response
+        .headers()
+        .get_all(VARY)
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"accept-encoding"));
+    if !varies {
+        response
+            .headers_mut()
+            .append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
     let Some(coding) = coding.filter(|_| !head) else {
         return response;
     };

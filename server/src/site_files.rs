@@ -1,7 +1,7 @@
 //! The built site's files under `/pkg`: the `.br` and `.gz` twins made at build time when the
 //! browser takes them, and, when names carry a content hash, cached for a year.
 
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::http::header::{HeaderValue, CACHE_CONTROL, VARY};
 use axum::response::Response;
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -29,7 +29,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Rout
                 let policy = policy.clone();
                 async move {
                     if response.status().is_success() || response.status().is_redirection() {
-                        response.headers_mut().insert(CACHE_CONTROL, policy);
+                        let headers = response.headers_mut();
+                        headers.insert(CACHE_CONTROL, policy);
+                        // Which twin is sent depends on Accept-Encoding: a shared cache must
+                        // keep them apart.
+                        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
                     }
                     response
                 }

@@ -153,6 +153,12 @@ async fn site_files_come_precompressed_and_hashed_names_are_cached_for_a_year() 
     assert_eq!(status, StatusCode::OK);
     assert_eq!(encoding(&headers), Some("br"));
     assert_eq!(body, twin, "the build-time twin, not a fresh compression");
+    let vary: Vec<_> = headers.get_all(header::VARY).iter().collect();
+    assert_eq!(
+        vary,
+        ["accept-encoding"],
+        "a shared cache must not give br to others"
+    );
     assert_eq!(
         headers[header::CACHE_CONTROL],
         "public, max-age=31536000, immutable"
@@ -168,6 +174,7 @@ async fn site_files_come_precompressed_and_hashed_names_are_cached_for_a_year() 
         Some("gzip"),
         "no twin: compressed on the way"
     );
+    assert_eq!(headers.get_all(header::VARY).iter().count(), 1, "said once");
     assert_eq!(ungzip(&body), "export default 1;\n".repeat(50).as_bytes());
 
     let (status, headers, _) = raw(&router, get("/pkg/missing.js", Some("br"))).await;
