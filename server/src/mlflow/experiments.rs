@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 
 /// The id MLflow clients fall back to when no experiment is set.
 pub const DEFAULT_ID: &str = "0";
-const DEFAULT_NAME: &str = "Default";
+/// The name of the project that experiment [`DEFAULT_ID`] stands for, one per user.
+pub const DEFAULT_NAME: &str = "Default";
 
 /// The project behind an experiment id, if the caller may `act` on it.
 pub async fn project_for_id(

@@ -2,9 +2,10 @@
 //! (`http://host/#/experiments/3/runs/ID`): the page's script turns the fragment, which never
 //! reaches a server, into a path, and these routes send that path on to the project or the job.
 
-use super::experiments::project_for_id;
+use super::experiments::{project_for_id, DEFAULT_ID, DEFAULT_NAME};
 use app::auth::access::{self, Act};
 use app::auth::Caller;
+use app::db;
 use app::state::AppState;
 use app::view_query::ViewPath;
 use axum::extract::{Path, State};
@@ -25,13 +26,24 @@ async fn experiment(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Response {
-    match project_for_id(&state, &caller, &id, Act::Read).await {
-        Ok(project) => to(ViewPath {
+    let project = if id == DEFAULT_ID {
+        // MLflow's API makes the caller's Default project on first use; a link is a GET, which
+        // any page can make a signed-in browser send, so it only finds one.
+        let user = &caller.user;
+        db::projects::find_visible(&state.db, user.id, &user.name, DEFAULT_NAME)
+            .await
+            .ok()
+            .flatten()
+    } else {
+        project_for_id(&state, &caller, &id, Act::Read).await.ok()
+    };
+    match project {
+        Some(project) => to(ViewPath {
             user: Some(project.owner),
             project: Some(project.name),
             job: None,
         }),
-        Err(_) => crate::middleware::not_found_page(&state.leptos_options),
+        None => crate::middleware::not_found_page(&state.leptos_options),
     }
 }
 

@@ -810,6 +810,8 @@ async fn pages_are_for_people_not_for_jobs_and_private_ones_do_not_exist_for_str
         (Who::OwnJob, open_experiment.as_str(), 403),
         (Who::Runner, secret_run.as_str(), 303),
         (Who::Owner, "/experiments/999999", 404),
+        // Experiment 0 is the caller's Default project, which a followed link must not make.
+        (Who::Viewer, "/experiments/0", 404),
     ] {
         let (status, headers, body) = world.app.send(page(who, path)).await;
         if status.as_u16() == 303 {
@@ -827,4 +829,7 @@ async fn pages_are_for_people_not_for_jobs_and_private_ones_do_not_exist_for_str
         let body: String = body.chars().take(200).collect();
         assert_eq!(status.as_u16(), want, "{who:?} {path}: {body}");
     }
+    let cat = world.app.user_id("cat").await;
+    let made = app::db::projects::find_visible(&world.app.db, cat, "cat", "Default").await;
+    assert!(made.unwrap().is_none(), "a GET made a project");
 }
