@@ -86,6 +86,16 @@ async fn bad_requests_say_what_is_wrong_and_create_nothing() {
     }
     let (_, listed) = get(&app, &token, "/api/v1/users/ann/projects").await;
     assert_eq!(listed["items"], json!([]), "nothing was made");
+    for query in [
+        "cursor=%00nope",
+        "limit=99999999999",
+        "limit=-1",
+        "colour=red",
+    ] {
+        let path = format!("/api/v1/users/ann/projects?{query}");
+        let (status, answer) = get(&app, &token, &path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
+    }
 }
 
 #[tokio::test]
