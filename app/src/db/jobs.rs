@@ -2,7 +2,7 @@
 
 use super::cursor::SortKey;
 use super::project_keys::KeyKind;
-use super::sql::{into_page, Arg, Order, Sql};
+use super::sql::{into_page, Arg, BindsOptionalFloat, Order, Sql};
 use super::{now_ms, Db, PageError, Tx};
 use crate::model::{Filter, JobSort, JobStatus, JobSummary, Page, SortDir};
 use sqlx::AnyConnection;
@@ -138,6 +138,7 @@ async fn insert_one(
     .bind(run.map(|r| r.spec_json.as_str()))
     .bind(run.map_or(0, |r| r.retries))
     .bind(job.created_token)
+    .binds_optional_float()
     .fetch_one(&mut *conn)
     .await?;
     for label in run.map(|r| r.labels.as_slice()).unwrap_or_default() {

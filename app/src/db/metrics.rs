@@ -1,6 +1,7 @@
 //! Queries on `metric_series` (a job's metric keys with summaries) and `metric_points`.
 
 use super::project_keys::KeyKind;
+use super::sql::BindsOptionalFloat;
 use super::Tx;
 use sqlx::AnyConnection;
 use std::fmt::Write;
@@ -183,7 +184,11 @@ async fn update_summaries(tx: &mut Tx, summaries: &[Summary]) -> sqlx::Result<()
             .bind(s.min)
             .bind(s.max);
     }
-    query.execute(&mut **tx).await.map(|_| ())
+    query
+        .binds_optional_float()
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
 
 /// A point with the series and position it is stored at.
@@ -625,5 +630,51 @@ mod tests {
         );
         assert_eq!(s.last, Some(4.0));
         assert_eq!((s.min, s.max, s.count), (Some(1.0), Some(4.0), 4));
+    }
+
+    #[tokio::test]
+    async fn a_series_of_only_nan_then_one_of_numbers_are_both_summarised() {
+        // A null float first and a number after it through one cached statement once failed
+        // on PostgreSQL (see `sql::BindsOptionalFloat`).
+        each_backend(|db| async move {
+            let (project, job) = project_with_job(&db).await;
+            let point = |step, value| Point {
+                step,
+                wall_ms: step,
+                value,
+            };
+            let mut tx = db.begin().await.unwrap();
+            append(&mut tx, project, job, "diverged", &[point(1, f64::NAN)])
+                .await
+                .unwrap();
+            append(&mut tx, project, job, "diverged", &[point(2, f64::NAN)])
+                .await
+                .unwrap();
+            append(&mut tx, project, job, "loss", &[point(1, 0.5)])
+                .await
+                .unwrap();
+            let fine = append(&mut tx, project, job, "loss", &[point(2, 0.25)])
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(
+                (fine.last, fine.min, fine.max),
+                (Some(0.25), Some(0.25), Some(0.5))
+            );
+            let stored: Vec<(String, Option<f64>)> =
+                sqlx::query_as("SELECT key, last FROM metric_series WHERE job_id = $1 ORDER BY id")
+                    .bind(job)
+                    .fetch_all(db.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(
+                stored,
+                [
+                    ("diverged".to_owned(), None),
+                    ("loss".to_owned(), Some(0.25))
+                ]
+            );
+        })
+        .await;
     }
 }

@@ -3,7 +3,7 @@
 
 use super::metrics::{self, Point};
 use super::runners::Runner;
-use super::sql::{Arg, Sql};
+use super::sql::{Arg, BindsOptionalFloat, Sql};
 use super::{events, jobs, logs, now_ms, Backend, Db, Tx};
 use crate::model::JobStatus;
 use serde_json::json;
@@ -355,6 +355,7 @@ pub async fn finish(
     .bind(outcome.error.as_deref())
     .bind(price_per_gpu_hour)
     .bind(job)
+    .binds_optional_float()
     .execute(&mut *tx)
     .await?;
     add_cost_to_project(&mut tx, job).await?;
@@ -492,6 +493,7 @@ pub async fn expire(
             .bind(&error)
             .bind(price(&labels))
             .bind(job)
+            .binds_optional_float()
             .execute(&mut *tx)
             .await?;
             add_cost_to_project(&mut tx, job).await?;

@@ -3,7 +3,7 @@
 use super::cursor::{after_op, order_word, BadCursor, Cursor, SortKey};
 use crate::model::Page;
 use sqlx::any::AnyArguments;
-use sqlx::query::QueryAs;
+use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::Any;
 
 /// A value bound to a `$N` placeholder.
@@ -107,6 +107,30 @@ impl Sql {
             };
         }
         query
+    }
+}
+
+/// Marks a statement that binds an `Option<f64>`, so PostgreSQL reads its value right
+/// whichever came first, a null or a number.
+///
+/// sqlx 0.8's Any driver declares a null `f64` to PostgreSQL as a 4-byte float (sqlx#4290, fixed
+/// in sqlx 0.9), and a cached statement keeps the parameter types of its first call: a null
+/// first and a number later fails with "incorrect binary data format in bind parameter N".
+/// Such statements are prepared afresh each time, which costs a round trip and is always right.
+pub trait BindsOptionalFloat {
+    /// The statement, not cached between calls.
+    fn binds_optional_float(self) -> Self;
+}
+
+impl<'q> BindsOptionalFloat for Query<'q, Any, AnyArguments<'q>> {
+    fn binds_optional_float(self) -> Self {
+        self.persistent(false)
+    }
+}
+
+impl<'q, O> BindsOptionalFloat for QueryScalar<'q, Any, O, AnyArguments<'q>> {
+    fn binds_optional_float(self) -> Self {
+        self.persistent(false)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Queries on `sweeps` and `sweep_trials`: hyperparameter searches and their trials.
 
+use super::sql::BindsOptionalFloat;
 use super::{now_ms, Db, Tx};
 use std::fmt;
 
@@ -406,6 +407,7 @@ pub async fn end_trial(tx: &mut Tx, sweep: i64, index: i64, end: &TrialEnd) -> s
     .bind(now_ms())
     .bind(sweep)
     .bind(index)
+    .binds_optional_float()
     .execute(&mut **tx)
     .await?;
     let ended = done.rows_affected() == 1;

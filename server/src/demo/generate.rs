@@ -126,8 +126,10 @@ fn job(
     params.insert("dropout".into(), json!((rng.gen_range(0..6) as f64) * 0.1));
     params.insert("seed".into(), Value::from(seed));
 
-    let started =
-        (!matches!(status, JobStatus::Queued)).then(|| created + rng.gen_range(5_000..600_000));
+    // Nothing starts after the anchor ("now"), so nothing ends before it starts or costs less
+    // than nothing.
+    let started = (!matches!(status, JobStatus::Queued))
+        .then(|| (created + rng.gen_range(5_000..600_000)).min(anchor_ms));
     let hours: f64 = rng.gen_range(0.05..14.0);
     let finished = started
         .filter(|_| status.is_finished())

@@ -312,3 +312,31 @@ async fn job_numbers_count_up_per_project_and_status_changes_record_times() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn jobs_with_and_without_a_cost_are_stored_in_one_batch() {
+    // A null float first and a number after it through one cached statement once failed on
+    // PostgreSQL (see `sql::BindsOptionalFloat`).
+    each_backend(|db| async move {
+        let project = crate::db::testing::project(&db, "costs").await;
+        let costs = [None, Some(1.5), None, Some(0.25)];
+        let specs: Vec<NewJob> = costs
+            .iter()
+            .map(|cost| NewJob {
+                cost_usd: *cost,
+                ..NewJob::default()
+            })
+            .collect();
+        let mut tx = db.begin().await.unwrap();
+        insert_many(&mut tx, project, &specs).await.unwrap();
+        tx.commit().await.unwrap();
+        let stored: Vec<Option<f64>> =
+            sqlx::query_scalar("SELECT cost_usd FROM jobs WHERE project_id = $1 ORDER BY number")
+                .bind(project)
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(stored, costs);
+    })
+    .await;
+}

@@ -272,3 +272,39 @@ async fn outcomes_count_ended_trials_and_bound_completed_results() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_trial_without_a_value_then_one_with_a_value_are_both_recorded() {
+    // A null float first and a number after it through one cached statement once failed on
+    // PostgreSQL (see `sql::BindsOptionalFloat`).
+    each_backend(|db| async move {
+        let (project, id) = sweep(&db).await;
+        for index in 0..2 {
+            add(&db, project, id, index).await.unwrap();
+        }
+        let failed = TrialEnd {
+            state: TrialState::Failed,
+            value: None,
+            step: None,
+            reason: Some("exit code 1".into()),
+        };
+        let completed = TrialEnd {
+            state: TrialState::Completed,
+            value: Some(0.25),
+            step: Some(10),
+            reason: None,
+        };
+        let mut tx = db.begin().await.unwrap();
+        assert!(end_trial(&mut tx, id, 0, &failed).await.unwrap());
+        assert!(end_trial(&mut tx, id, 1, &completed).await.unwrap());
+        tx.commit().await.unwrap();
+        let values: Vec<Option<f64>> = trials(&db, id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.value)
+            .collect();
+        assert_eq!(values, [None, Some(0.25)]);
+    })
+    .await;
+}
