@@ -7,13 +7,15 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh
 
+# The site first: with hashed asset names, every page the server renders (the runner tests read
+# some) needs the hash file this build writes beside the binary.
+step "building the site"
+cargo leptos build
+
 step "unit, store and API tests"
 # cargo-leptos builds debug code with this flag (and adds it itself, so it is not exported):
 # the tests and the site then share one set of compiled crates instead of building twice.
 RUSTFLAGS="--cfg erase_components" cargo test --workspace
-
-step "building the site for the browser tests"
-cargo leptos build
 
 export MILLRACE_BIN="$CARGO_TARGET_DIR/debug/millrace"
 
