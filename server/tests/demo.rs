@@ -1,6 +1,9 @@
 //! `millrace demo` fills a real SQLite file or PostgreSQL schema, the same way for the same seed.
 
+mod common;
+
 use app::db::Db;
+use common::FreshSchema;
 use server::cli::DemoArgs;
 use std::collections::HashMap;
 
@@ -167,45 +170,17 @@ async fn no_demo_job_ends_before_it_starts_or_costs_less_than_nothing() {
     assert_eq!((backwards, negative), (0, 0));
 }
 
-/// The PostgreSQL server the tests use; `MILLRACE_TEST_POSTGRES` overrides it.
-fn postgres_url() -> String {
-    std::env::var("MILLRACE_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
 #[tokio::test]
 async fn postgresql_gets_the_same_workspace_as_sqlite() {
-    let schema = format!("millrace_demo_{}", std::process::id());
-    let admin = Db::open(&postgres_url())
-        .await
-        .expect("PostgreSQL for tests");
-    for statement in [
-        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        format!("CREATE SCHEMA {schema}"),
-    ] {
-        sqlx::query(&statement).execute(admin.pool()).await.unwrap();
-    }
-    let joiner = if postgres_url().contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let db = Db::open(&format!(
-        "{}{joiner}options=-c%20search_path%3D{schema}",
-        postgres_url()
-    ))
-    .await
-    .unwrap();
+    let schema = FreshSchema::new("millrace_demo").await;
+    let db = Db::open(&schema.url).await.unwrap();
     db.migrate().await.unwrap();
     // Queued jobs have no cost and finished ones do, in one transaction: the mix that once
     // failed with "incorrect binary data format in bind parameter 15".
     let filled = server::demo::run(&db, &small(11)).await;
     let on_postgres = rows(&db).await;
     db.close().await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
+    schema.remove().await;
     let summary = filled.expect("the demo fills PostgreSQL");
     let (on_sqlite, sqlite_summary) = content(&small(11)).await;
     assert_eq!(

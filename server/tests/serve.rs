@@ -1,7 +1,10 @@
 //! The real server process over real HTTP: acknowledged writes survive `kill -9` (SQLite), and
 //! the same binary serves from PostgreSQL.
 
+mod common;
+
 use app::db::{self, Db};
+use common::FreshSchema;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -141,33 +144,10 @@ async fn acknowledged_points_survive_kill_9() {
     assert_eq!((stored, summary), (acknowledged, acknowledged));
 }
 
-/// The PostgreSQL server the tests use; `MILLRACE_TEST_POSTGRES` overrides it.
-fn postgres_url() -> String {
-    std::env::var("MILLRACE_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
 #[tokio::test]
 async fn the_same_binary_serves_from_postgresql() {
-    let schema = format!("millrace_cli_{}", std::process::id());
-    let admin = Db::open(&postgres_url())
-        .await
-        .expect("PostgreSQL for tests");
-    for statement in [
-        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        format!("CREATE SCHEMA {schema}"),
-    ] {
-        sqlx::query(&statement).execute(admin.pool()).await.unwrap();
-    }
-    let joiner = if postgres_url().contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let url = format!(
-        "{}{joiner}options=-c%20search_path%3D{schema}",
-        postgres_url()
-    );
+    let schema = FreshSchema::new("millrace_cli").await;
+    let url = schema.url.clone();
 
     let cli = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
@@ -194,10 +174,7 @@ async fn the_same_binary_serves_from_postgresql() {
     .unwrap();
     server.0.kill().unwrap();
     server.0.wait().unwrap();
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
+    schema.remove().await;
     assert_eq!(me.0, 200, "{}", me.1);
     assert_eq!(serde_json::from_str::<Value>(&me.1).unwrap()["name"], "pat");
 }
