@@ -173,6 +173,33 @@ impl ChartSettings {
         }
     }
 
+    /// The settings in a few words, one per chip of the folded settings bar on a phone: the x
+    /// axis and size always, the rest when they differ from the defaults.
+    pub fn chips(&self) -> Vec<String> {
+        use crate::format::number;
+        let mut chips = Vec::new();
+        if !self.keys.is_empty() {
+            chips.push(format!("keys “{}”", self.keys));
+        }
+        if self.smooth > 0.0 {
+            chips.push(format!("smoothing {}", self.smooth));
+        }
+        chips.push(format!("x {}", self.x.word()));
+        if self.log_y {
+            chips.push("log y".to_owned());
+        }
+        let bound = |v: Option<f64>| v.map(number).unwrap_or_default();
+        if self.y_min.is_some() || self.y_max.is_some() {
+            chips.push(format!("y {}–{}", bound(self.y_min), bound(self.y_max)));
+        }
+        if self.from.is_some() || self.to.is_some() {
+            let step = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+            chips.push(format!("steps {}–{}", step(self.from), step(self.to)));
+        }
+        chips.push(format!("size {}", self.size.word()));
+        chips
+    }
+
     /// The fixed y range, when both bounds are given and in order.
     pub fn y_range(&self) -> Option<(f64, f64)> {
         match (self.y_min, self.y_max) {
@@ -185,6 +212,37 @@ impl ChartSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_chips_name_the_axis_and_size_always_and_the_rest_when_set() {
+        let plain = ChartSettings::default();
+        assert_eq!(plain.chips(), ["x step", "size m"]);
+        let busy = ChartSettings::read(
+            [
+                ("keys", "val/"),
+                ("smooth", "0.6"),
+                ("x", "wall"),
+                ("logy", "1"),
+                ("ymin", "0.0003"),
+                ("from", "10"),
+                ("to", "200"),
+                ("psize", "l"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            busy.chips(),
+            [
+                "keys “val/”",
+                "smoothing 0.6",
+                "x wall",
+                "log y",
+                "y 3.000e-4–",
+                "steps 10–200",
+                "size l"
+            ]
+        );
+    }
 
     fn read(query: &str) -> ChartSettings {
         ChartSettings::read(query.split('&').filter_map(|p| p.split_once('=')))

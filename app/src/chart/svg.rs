@@ -36,6 +36,26 @@ pub struct Frame {
     pub y_range: Option<(f64, f64)>,
 }
 
+impl Frame {
+    /// This frame narrowed to `room` pixels, keeping its shape, when it is wider: a chart the
+    /// browser scales down to fit (a phone) shrinks its 11 px labels with it, one drawn at the
+    /// width it gets keeps them. No room measured yet (0) leaves it as it is.
+    pub fn fit_to(self, room: u32) -> Self {
+        if room == 0 || room >= self.width {
+            return self;
+        }
+        let width = room.max(MIN_WIDTH);
+        Self {
+            width,
+            height: (u64::from(self.height) * u64::from(width) / u64::from(self.width)) as u32,
+            ..self
+        }
+    }
+}
+
+/// The narrowest chart drawn; a narrower box scales it down.
+const MIN_WIDTH: u32 = 120;
+
 /// Line colours, by series index.
 pub const PALETTE: [(u8, u8, u8); 8] = [
     (36, 87, 214),
@@ -56,7 +76,7 @@ const BOTTOM: i32 = 22;
 /// The chart of `lines` in `frame` as an `<svg>` element. Sizes are clamped to 120–4000 by
 /// 80–3000 px; without drawable points the frame is drawn empty.
 pub fn render(lines: &[Line], frame: &Frame) -> String {
-    let width = frame.width.clamp(120, 4000);
+    let width = frame.width.clamp(MIN_WIDTH, 4000);
     let height = frame.height.clamp(80, 3000);
     let lines: Vec<Line> = lines.iter().map(|l| project(l, frame.log_y)).collect();
     let (x0, x1) = padded(extent(
@@ -154,7 +174,7 @@ pub struct XScale {
 impl XScale {
     /// The scale [`render`] uses for `lines` in `frame`.
     pub fn of(lines: &[Line], frame: &Frame) -> Self {
-        let width = frame.width.clamp(120, 4000);
+        let width = frame.width.clamp(MIN_WIDTH, 4000);
         let (x0, x1) =
             padded(extent(lines.iter().flat_map(|l| {
                 project(l, frame.log_y).points.into_iter().map(|p| p.0)
@@ -320,6 +340,21 @@ mod tests {
         assert_eq!(nearest(&line.points, x), Some((10.0, 2.0)));
         assert_eq!(nearest(&line.points, 99.0), Some((20.0, 3.0)));
         assert_eq!(nearest(&[], 1.0), None);
+    }
+
+    #[test]
+    fn a_frame_narrows_to_the_room_it_gets_and_keeps_its_shape() {
+        let medium = Frame {
+            width: 480,
+            height: 260,
+            ..frame()
+        };
+        assert_eq!(medium.fit_to(0), medium, "nothing measured yet");
+        assert_eq!(medium.fit_to(900), medium, "never wider than asked");
+        let phone = medium.fit_to(360);
+        assert_eq!((phone.width, phone.height), (360, 195));
+        assert_eq!((phone.log_y, phone.y_range), (medium.log_y, medium.y_range));
+        assert_eq!(medium.fit_to(40).width, 120, "the narrowest chart drawn");
     }
 
     fn frame() -> Frame {

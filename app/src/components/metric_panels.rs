@@ -7,6 +7,7 @@ use crate::components::browse::Browse;
 use crate::components::chart_view::{Chart, Series};
 use crate::components::panel_order::PanelOrder;
 use crate::hooks::use_on_screen::OnScreen;
+use crate::hooks::use_width::use_width;
 use crate::server_fns::metrics::{
     get_panel_changes, get_panels, Drawn, KeyCount, MetricPanel, PanelChange, PanelPage,
     MAX_FOLLOWED, MAX_PANELS,
@@ -318,6 +319,9 @@ fn caption(panel: &MetricPanel) -> String {
     }
 }
 
+/// A panel's padding and border across (`.panel` in the style sheet): what its chart does not get.
+const PANEL_CHROME: u32 = 14;
+
 /// The drag data type of a dragged panel: its metric key.
 const DRAG_TYPE: &str = "application/x-millrace-panel";
 
@@ -338,12 +342,15 @@ pub fn PanelGrid(
         )
     });
     let order = PanelOrder::for_project(&project);
-    let frame = Frame {
+    let chosen = Frame {
         width: chart.size.pixels().0,
         height: chart.size.pixels().1,
         log_y: chart.log_y,
         y_range: chart.y_range(),
     };
+    let grid = NodeRef::<leptos::html::Div>::new();
+    let room = use_width(grid);
+    let frame = Memo::new(move |_| chosen.fit_to(room.get().saturating_sub(PANEL_CHROME)));
     let x_label = chart.x.word();
     // Zooming is by step: the `from`/`to` the server reads at full resolution where it fits.
     let navigate = StoredValue::new(leptos_router::hooks::use_navigate());
@@ -363,9 +370,9 @@ pub fn PanelGrid(
         arranged.with(|panels| panels.iter().map(|p| p.key.clone()).collect::<Vec<_>>())
     });
     view! {
-        <div class="panels">
+        <div class="panels" node_ref=grid>
             <For each=move || arranged.get() key=|panel| panel.key.clone() let(panel)>
-                <PanelFigure panel on_screen frame x_label zoom order shown/>
+                <PanelFigure panel on_screen frame=frame.into() x_label zoom order shown/>
             </For>
         </div>
     }
@@ -377,7 +384,7 @@ pub fn PanelGrid(
 fn PanelFigure(
     panel: PanelView,
     on_screen: OnScreen,
-    frame: Frame,
+    frame: Signal<Frame>,
     x_label: &'static str,
     zoom: Option<Callback<(f64, f64)>>,
     order: PanelOrder,
@@ -394,16 +401,17 @@ fn PanelFigure(
     });
     let (key, dragged, target) = (panel.key.clone(), panel.key.clone(), panel.key.clone());
     let (series, caption) = (panel.series, panel.caption);
-    let placeholder = format!(
-        "width: {}px; aspect-ratio: {} / {}",
-        frame.width, frame.width, frame.height
-    );
     let drawing = move || {
         let drawn = on_screen.shows(&key);
+        let frame = frame.get();
         match series.get().filter(|_| drawn) {
             Some(series) => view! { <Chart series frame x_label zoom/> }.into_any(),
             None => {
-                view! { <div class="chart-placeholder" style=placeholder.clone()></div> }.into_any()
+                let placeholder = format!(
+                    "width: {}px; aspect-ratio: {} / {}",
+                    frame.width, frame.width, frame.height
+                );
+                view! { <div class="chart-placeholder" style=placeholder></div> }.into_any()
             }
         }
     };
@@ -494,47 +502,57 @@ pub fn ChartBar(chart: ChartSettings) -> impl IntoView {
         }
     };
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let chips = chart
+        .chips()
+        .into_iter()
+        .map(|chip| view! { <span class="chip">{chip}</span> })
+        .collect_view();
+    // On a phone the bar folds into one line of chips that opens it; wider screens always show
+    // it open (the style sheet hides the summary there).
     view! {
         <form method="get" action=action on:submit=on_submit>
-            <div class="chart-bar" role="group" aria-label="Chart settings">
-                {hidden}
-                // The zoomed range rides along, so changing a setting keeps it.
-                {chart.from.map(|v| view! { <input type="hidden" name="from" value=v.to_string()/> })}
-                {chart.to.map(|v| view! { <input type="hidden" name="to" value=v.to_string()/> })}
-                <input type="search" name="keys" value=chart.keys.clone() placeholder="Filter keys" aria-label="Filter metric keys"/>
-                <label>"Smoothing "
-                    <input type="number" name="smooth" min="0" max="0.99" step="0.05" value=chart.smooth.to_string() on:change=submit/>
-                </label>
-                <label>"X "
-                    <select name="x" on:change=submit>
-                        {XAxis::ALL.into_iter().map(|x| view! { <option value=x.word() selected=chart.x == x>{x.word()}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label><input type="checkbox" name="logy" value="1" checked=chart.log_y on:change=submit/>" log y"</label>
-                <label>"Y "
-                    <input type="number" name="ymin" step="any" value=number(chart.y_min) aria-label="Lowest y" class="bound"/>
-                    "–"
-                    <input type="number" name="ymax" step="any" value=number(chart.y_max) aria-label="Highest y" class="bound"/>
-                </label>
-                <label>"Size "
-                    <select name="psize" on:change=submit>
-                        {PanelSize::ALL.into_iter().map(|s| view! { <option value=s.word() selected=chart.size == s>{s.word()}</option> }).collect_view()}
-                    </select>
-                </label>
-                {(chart.from.is_some() || chart.to.is_some()).then(|| {
-                    let whole = untrack(|| browse.href_with(|q| {
-                        q.chart.from = None;
-                        q.chart.to = None;
-                    }));
-                    let range = format!(
-                        "Steps {}–{}",
-                        chart.from.map(|f| f.to_string()).unwrap_or_default(),
-                        chart.to.map(|t| t.to_string()).unwrap_or_default()
-                    );
-                    view! { <span class="zoomed">{range}" "<a href=whole>"Whole range"</a></span> }
-                })}
-                <button type="submit">"Apply"</button>
-            </div>
+            <details class="chart-settings">
+                <summary title="Chart settings">{chips}</summary>
+                <div class="chart-bar" role="group" aria-label="Chart settings">
+                    {hidden}
+                    // The zoomed range rides along, so changing a setting keeps it.
+                    {chart.from.map(|v| view! { <input type="hidden" name="from" value=v.to_string()/> })}
+                    {chart.to.map(|v| view! { <input type="hidden" name="to" value=v.to_string()/> })}
+                    <input type="search" name="keys" value=chart.keys.clone() placeholder="Filter keys" aria-label="Filter metric keys"/>
+                    <label>"Smoothing "
+                        <input type="number" name="smooth" min="0" max="0.99" step="0.05" value=chart.smooth.to_string() on:change=submit/>
+                    </label>
+                    <label>"X "
+                        <select name="x" on:change=submit>
+                            {XAxis::ALL.into_iter().map(|x| view! { <option value=x.word() selected=chart.x == x>{x.word()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label><input type="checkbox" name="logy" value="1" checked=chart.log_y on:change=submit/>" log y"</label>
+                    <label>"Y "
+                        <input type="number" name="ymin" step="any" value=number(chart.y_min) aria-label="Lowest y" class="bound"/>
+                        "–"
+                        <input type="number" name="ymax" step="any" value=number(chart.y_max) aria-label="Highest y" class="bound"/>
+                    </label>
+                    <label>"Size "
+                        <select name="psize" on:change=submit>
+                            {PanelSize::ALL.into_iter().map(|s| view! { <option value=s.word() selected=chart.size == s>{s.word()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    {(chart.from.is_some() || chart.to.is_some()).then(|| {
+                        let whole = untrack(|| browse.href_with(|q| {
+                            q.chart.from = None;
+                            q.chart.to = None;
+                        }));
+                        let range = format!(
+                            "Steps {}–{}",
+                            chart.from.map(|f| f.to_string()).unwrap_or_default(),
+                            chart.to.map(|t| t.to_string()).unwrap_or_default()
+                        );
+                        view! { <span class="zoomed">{range}" "<a href=whole>"Whole range"</a></span> }
+                    })}
+                    <button type="submit">"Apply"</button>
+                </div>
+            </details>
         </form>
     }
 }

@@ -10,6 +10,7 @@ use crate::components::chart_view::{Chart, Series};
 use crate::components::error_notice::ErrorNotice;
 use crate::format::number;
 use crate::hooks::use_project_events::use_job_revisions;
+use crate::hooks::use_width::use_width;
 use crate::server_fns::sweeps::{get_sweep, Goal, ParamKind, ParamValue, SweepPage, TrialView};
 use crate::sweep_stats::{importance, Method};
 use crate::view_query::{ViewPath, ViewQuery};
@@ -154,6 +155,8 @@ fn ObjectiveChart(page: StoredValue<SweepPage>) -> impl IntoView {
     let log_y = Memo::new(move |_| browse.query.with(|q| q.project.sweeps.log_y));
     let toggle = move || browse.href_with(|q| q.project.sweeps.log_y = !log_y.get());
     let metric = page.with_value(|p| p.summary.metric.clone());
+    let drawing = NodeRef::<leptos::html::Div>::new();
+    let room = use_width(drawing);
     let chart = move || {
         let (points, so_far) = page.with_value(SweepPage::objective_points);
         if points.is_empty() {
@@ -183,14 +186,15 @@ fn ObjectiveChart(page: StoredValue<SweepPage>) -> impl IntoView {
             height: 240,
             log_y: log_y.get(),
             y_range: None,
-        };
+        }
+        .fit_to(room.get());
         view! { <Chart series frame x_label="trial" zoom=None/> }.into_any()
     };
     view! {
         <section class="sweep-objective" aria-label="Objective over trials">
             <h3>{format!("{metric} over trials")}</h3>
             <a class="toggle" href=toggle>{move || if log_y.get() { "Linear scale" } else { "Log scale" }}</a>
-            {chart}
+            <div node_ref=drawing>{chart}</div>
         </section>
     }
 }

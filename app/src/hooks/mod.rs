@@ -2,3 +2,4 @@
 
 pub mod use_on_screen;
 pub mod use_project_events;
+pub mod use_width;
