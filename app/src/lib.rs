@@ -8,6 +8,7 @@ pub mod chart;
 pub mod components;
 pub mod error;
 pub mod format;
+pub mod home;
 pub mod hooks;
 pub mod limits;
 pub mod model;

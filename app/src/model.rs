@@ -529,6 +529,11 @@ pub struct RunnerInfo {
     pub seen_ago_s: i64,
 }
 
+impl RunnerInfo {
+    /// A runner not heard from for this long is silent: shown so, and not counted as capacity.
+    pub const SILENT_AFTER_S: i64 = 60;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 
 use crate::components::job_pane::JobPane;
 use crate::components::project_pane::ProjectPane;
+use crate::home::pane::HomePane;
 use crate::pages::browse::{Browser, JobsLevel, ProjectsLevel};
 use crate::pages::new_project::NewProjectPage;
 use crate::pages::settings::TokensPage;
@@ -24,7 +25,7 @@ pub fn AppRoutes() -> impl IntoView {
                 // headers go out only once its data is read.
                 <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=Browser ssr=SsrMode::InOrder>
-                    <Route path=path!("") view=|| ()/>
+                    <Route path=path!("") view=HomePane/>
                     <ParentRoute path=path!("u/:user") view=ProjectsLevel>
                         <Route path=path!("") view=|| ()/>
                         <ParentRoute path=path!("p/:project") view=JobsLevel>

@@ -1,5 +1,6 @@
 //! Live updates: one pump reads new events from the store and fans them out to every open
-//! server-sent-event stream, which sends those of its project (after a backlog on reconnect).
+//! server-sent-event stream, which sends those of its project (after a backlog on reconnect)
+//! or of its caller's own jobs.
 
 use crate::api::access::Signed;
 use crate::api::error::{ApiError, ApiQuery};
@@ -91,10 +92,21 @@ pub struct EventQuery {
 struct Listener {
     pending: VecDeque<Event>,
     live: broadcast::Receiver<Arc<[Event]>>,
-    project: i64,
-    job: Option<String>,
+    scope: Scope,
     last: i64,
 }
+
+/// Which events a stream sends.
+enum Scope {
+    /// Those of one project, or of one job in it (its global id).
+    Project { id: i64, job: Option<String> },
+    /// Those that change whether this user's jobs wait, run or ended, in any project, without
+    /// their details: what the home view follows to know when to read itself again.
+    CreatedBy(i64),
+}
+
+/// The kinds of event a [`Scope::CreatedBy`] stream sends.
+const JOB_STATE_KINDS: [&str; 3] = ["job.created", "job.status", "job.cancel"];
 
 /// `GET /api/v1/events?project=owner/name[&job=UID]`: server-sent events of one project (one
 /// job), resuming after `Last-Event-ID` with what the stream missed.
@@ -125,18 +137,43 @@ pub async fn stream(
         }
         None => (VecDeque::new(), db::events::last_id(&mut conn).await?),
     };
-    let listener = Listener {
+    let scope = Scope::Project {
+        id: project.id,
+        job: query.job,
+    };
+    Ok(send(Listener {
         pending,
         live,
-        project: project.id,
-        job: query.job,
+        scope,
         last,
-    };
+    }))
+}
+
+/// `GET /api/v1/events/mine`: server-sent events when a job the caller created is created,
+/// changes status or is asked to stop, in any project; with the event's id and kind only. A
+/// reconnecting page reads its view afresh, so there is no backlog.
+pub async fn stream_mine(
+    State(state): State<AppState>,
+    Signed(caller): Signed,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let live = state.events.subscribe();
+    let mut conn = state.db.pool().acquire().await?;
+    let last = db::events::last_id(&mut conn).await?;
+    Ok(send(Listener {
+        pending: VecDeque::new(),
+        live,
+        scope: Scope::CreatedBy(caller.user.id),
+        last,
+    }))
+}
+
+/// The stream of what `listener` hears, kept open with comments while quiet.
+fn send(listener: Listener) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let events = stream::unfold(listener, |mut listener| async move {
         let event = listener.next().await;
         Some((Ok(event), listener))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Sse::new(events).keep_alive(KeepAlive::default())
 }
 
 impl Listener {
@@ -146,7 +183,13 @@ impl Listener {
             while let Some(event) = self.pending.pop_front() {
                 if event.id > self.last && self.wants(&event) {
                     self.last = event.id;
-                    return to_sse(&event);
+                    return match self.scope {
+                        Scope::Project { .. } => to_sse(&event),
+                        Scope::CreatedBy(_) => SseEvent::default()
+                            .id(event.id.to_string())
+                            .event(event.kind.clone())
+                            .data("{}"),
+                    };
                 }
             }
             match self.live.recv().await {
@@ -161,11 +204,17 @@ impl Listener {
     }
 
     fn wants(&self, event: &Event) -> bool {
-        event.project_id == Some(self.project)
-            && self
-                .job
-                .as_ref()
-                .is_none_or(|job| event.job_uid.as_ref() == Some(job))
+        match &self.scope {
+            Scope::Project { id, job } => {
+                event.project_id == Some(*id)
+                    && job
+                        .as_ref()
+                        .is_none_or(|job| event.job_uid.as_ref() == Some(job))
+            }
+            Scope::CreatedBy(user) => {
+                event.job_creator == Some(*user) && JOB_STATE_KINDS.contains(&event.kind.as_str())
+            }
+        }
     }
 }
 

@@ -22,11 +22,13 @@ pub struct Event {
     pub job_uid: Option<String>,
     /// That job's number in its project.
     pub job_number: Option<i64>,
+    /// Who created that job.
+    pub job_creator: Option<i64>,
 }
 
 /// The columns of [`Event`], from events `e` with their job `j`.
 const SELECT_EVENT: &str = "SELECT e.id, e.at_ms, e.kind, e.project_id, e.job_id, e.payload,
-        j.uid AS job_uid, j.number AS job_number
+        j.uid AS job_uid, j.number AS job_number, j.created_by AS job_creator
      FROM events e LEFT JOIN jobs j ON j.id = e.job_id";
 
 /// Appends an event in the writer's transaction, so it exists exactly when the change does.

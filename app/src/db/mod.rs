@@ -5,6 +5,7 @@
 
 pub mod cursor;
 pub mod events;
+pub mod home;
 pub mod job_table;
 pub mod jobs;
 pub mod logs;

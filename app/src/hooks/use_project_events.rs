@@ -1,6 +1,7 @@
 //! Server-sent events of the open project, turned into revision counters that views read to
-//! revalidate. One stream per tab: the page opens it for the project in its URL and every view
-//! (jobs column, job pane, project views) reads the counters it needs from it.
+//! revalidate. One stream per tab: the page opens it for the project in its URL (or, on the
+//! home view, for the signed-in person's own jobs) and every view (jobs column, job pane,
+//! project views, home) reads the counters it needs from it.
 
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -41,19 +42,41 @@ pub struct ProjectEvents {
     all: RwSignal<u64>,
 }
 
+/// Which events the page follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventScope {
+    /// Those of a project, `owner/name`.
+    Project(String),
+    /// Those that change the state of the signed-in person's own jobs, wherever they are.
+    MyJobs,
+}
+
+impl EventScope {
+    /// The URL of the stream.
+    fn url(&self) -> String {
+        match self {
+            Self::Project(project) => format!(
+                "/api/v1/events?project={}",
+                crate::url::encode_component(project)
+            ),
+            Self::MyJobs => "/api/v1/events/mine".to_owned(),
+        }
+    }
+}
+
 impl ProjectEvents {
-    /// Opens the stream of `project` (`owner/name`) while it is set, for the views below.
-    pub fn provide(project: Memo<Option<String>>) {
+    /// Opens the stream of `scope` while it is set, for the views below.
+    pub fn provide(scope: Memo<Option<EventScope>>) {
         let events = Self {
             any: RwSignal::new([0; KINDS]),
             by_job: RwSignal::new(HashMap::new()),
             all: RwSignal::new(0),
         };
         Effect::new(move |_| {
-            let Some(project) = project.get() else {
+            let Some(scope) = scope.get() else {
                 return;
             };
-            let stream = browser::ProjectStream::open(&project, events);
+            let stream = browser::ProjectStream::open(&scope.url(), events);
             let stream = send_wrapper::SendWrapper::new(stream);
             on_cleanup(move || drop(stream));
         });
@@ -154,13 +177,9 @@ mod browser {
     }
 
     impl ProjectStream {
-        /// Opens the project's stream; its events bump `events` once per burst.
-        pub fn open(project: &str, events: ProjectEvents) -> Self {
-            let url = format!(
-                "/api/v1/events?project={}",
-                crate::url::encode_component(project)
-            );
-            let Ok(source) = EventSource::new(&url) else {
+        /// Opens the stream at `url`; its events bump `events` once per burst.
+        pub fn open(url: &str, events: ProjectEvents) -> Self {
+            let Ok(source) = EventSource::new(url) else {
                 return Self {
                     source: None,
                     _handlers: Vec::new(),

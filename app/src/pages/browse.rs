@@ -6,7 +6,8 @@ use crate::components::browse::{on_view_key, Browse, ShortcutsSheet, SignedIn};
 use crate::components::column::Column;
 use crate::components::rows::ColumnKind;
 use crate::components::widths::Widths;
-use crate::hooks::use_project_events::ProjectEvents;
+use crate::home::remember_project;
+use crate::hooks::use_project_events::{EventScope, ProjectEvents};
 use crate::server_fns::session::{get_me, Logout};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
@@ -16,14 +17,21 @@ use leptos_router::components::Outlet;
 pub fn Browser() -> impl IntoView {
     let browse = Browse::from_location();
     provide_context(browse);
-    // One event stream per tab, for the project in the URL; every view reads from it.
-    let project = Memo::new(move |_| {
+    // One event stream per tab, for the project in the URL (or the home view's own jobs);
+    // every view reads from it.
+    let scope = Memo::new(move |_| {
         browse.path.with(|p| match (&p.user, &p.project) {
-            (Some(owner), Some(project)) => Some(format!("{owner}/{project}")),
+            (Some(owner), Some(project)) => Some(EventScope::Project(format!("{owner}/{project}"))),
+            (None, _) => Some(EventScope::MyJobs),
             _ => None,
         })
     });
-    ProjectEvents::provide(project);
+    ProjectEvents::provide(scope);
+    Effect::new(move |_| {
+        if let Some(EventScope::Project(project)) = scope.get() {
+            remember_project(&project);
+        }
+    });
     provide_context(Widths::load());
     let me = Resource::new(|| (), |_| get_me());
     provide_context(SignedIn(me));

@@ -7,9 +7,6 @@ use crate::model::RunnerInfo;
 use crate::server_fns::runs::list_runners;
 use leptos::prelude::*;
 
-/// A runner that has not been heard from for this long is shown as silent.
-const SILENT_AFTER_S: i64 = 60;
-
 /// The runners page.
 #[component]
 pub fn RunnersPage() -> impl IntoView {
@@ -46,7 +43,7 @@ fn RunnerTable(list: Vec<RunnerInfo>) -> impl IntoView {
             </thead>
             <tbody>
                 {list.into_iter().map(|r| {
-                    let silent = r.seen_ago_s > SILENT_AFTER_S;
+                    let silent = r.seen_ago_s > RunnerInfo::SILENT_AFTER_S;
                     let gpus = if r.gpus.is_empty() { "none".to_owned() } else { format!("{} of {} ({})", r.busy_gpus, r.gpus.len(), r.gpus.join(", ")) };
                     view! {
                         <tr class:silent=silent>

@@ -121,6 +121,7 @@ pub fn routes() -> Vec<Route> {
         // Uploads stream their bodies to disk and enforce their own limits (see `upload`).
         post("/snapshots", Writer, runs::upload_snapshot),
         get("/events", read, crate::events::stream),
+        get("/events/mine", Signed, crate::events::stream_mine),
         post("/runner/register", Runner, runner::register),
         post("/runner/lease", Runner, runner::lease),
         post("/runner/heartbeat", Runner, runner::heartbeat),

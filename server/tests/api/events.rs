@@ -164,3 +164,76 @@ async fn streams_of_unknown_or_malformed_projects_are_refused() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// Sets job `uid`'s status through the API with `token`.
+async fn set_status(app: &TestApp, token: &str, uid: &str, status: &str) {
+    let (code, _, text) = app
+        .send(
+            Request::post(format!("/api/v1/jobs/{uid}/status"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(r#"{{"status": "{status}"}}"#)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{text}");
+}
+
+#[tokio::test]
+async fn my_jobs_stream_tells_when_my_jobs_change_state_and_nothing_more() {
+    let (app, token, uid) = with_job().await;
+    // Ben, with a job of his own in ann's public project.
+    let ben = app::db::users::create(&app.db, "ben", "Ben").await.unwrap();
+    let (_, ben_token) =
+        app::auth::create_token(&app.db, ben.id, "t", app::model::TokenScope::Write, None)
+            .await
+            .unwrap();
+    let project = app::db::projects::create(&app.db, ben.id, "bens", "", false)
+        .await
+        .unwrap();
+    let mut tx = app.db.begin().await.unwrap();
+    let theirs = app::db::jobs::create(
+        &mut tx,
+        project,
+        &app::db::jobs::NewJob {
+            created_by: Some(ben.id),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/events/mine")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    log_point(&app, &token, &uid, 1).await;
+    set_status(&app, &ben_token, &theirs.uid, "failed").await;
+    set_status(&app, &token, &uid, "failed").await;
+    let got = events(&mut body, 2).await;
+    assert_eq!(got.len(), 1, "only ann's status change: {got:?}");
+    assert_eq!(got[0].1, "job.status");
+    assert_eq!(got[0].2, serde_json::json!({}), "no details");
+
+    let anonymous = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/events/mine")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}

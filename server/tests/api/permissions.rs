@@ -482,7 +482,7 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
         method: method.clone(),
         uri,
         body,
-        stream: path == "/events",
+        stream: path.starts_with("/events"),
     }
 }
 
@@ -540,7 +540,7 @@ fn server_fn_policy(name: &str) -> Option<Policy> {
     let read = Policy::Project(Act::Read);
     let write = Policy::Project(Act::Write);
     Some(match name {
-        "list_users" | "list_projects" | "list_runners" | "get_me" => Policy::Signed,
+        "list_users" | "list_projects" | "list_runners" | "get_me" | "get_home" => Policy::Signed,
         // Signing out without a session only clears the cookie.
         "login" | "logout" => Policy::Public,
         "list_jobs" | "get_job" | "get_metric_panels" | "get_panels" | "get_panel_changes"
@@ -603,7 +603,7 @@ fn server_fn_call(w: &World, who: Who, path: &str, method: &Method, name: &str) 
     };
     let body = match name {
         "login" => Payload::Form(format!("name=ann&password={}", PASSWORD.replace(' ', "+"))),
-        "get_me" | "logout" => Payload::Form(String::new()),
+        "get_me" | "get_home" | "logout" => Payload::Form(String::new()),
         // The settings page's forms post without JavaScript too.
         "create_token" => Payload::Form("name=laptop&scope=read&days=30".into()),
         "create_project" => Payload::Form("name=made&description=".into()),
