@@ -5,7 +5,9 @@ import { join } from "node:path";
 // The debug build that scripts/test.sh made; MILLRACE_BIN overrides it.
 const bin = process.env.MILLRACE_BIN ?? join(homedir(), ".cache/millrace-target/debug/millrace");
 const port = Number(process.env.MILLRACE_E2E_PORT ?? 3311);
-const database = `sqlite://${join(tmpdir(), `millrace-e2e-${process.pid}.db`)}`;
+// Workers load this file again in their own processes: they take the runner's database from the
+// environment it hands them, so a test can run the CLI on the same store the server uses.
+const database = (process.env.MILLRACE_E2E_DATABASE ??= `sqlite://${join(tmpdir(), `millrace-e2e-${process.pid}.db`)}`);
 
 export default defineConfig({
   testDir: "./tests",

@@ -1,25 +1,47 @@
 //! `/runners`: the runners registered with this server, their GPUs, labels, load and last
-//! heartbeat.
+//! heartbeat, read again every few seconds while the page is in view.
 
 use crate::components::error_notice::ErrorNotice;
 use crate::components::page_bar::PageBar;
 use crate::model::RunnerInfo;
 use crate::server_fns::runs::list_runners;
 use leptos::prelude::*;
+use std::time::Duration;
+
+/// How often the page reads the runners again while it is in view. What it shows changes
+/// with every heartbeat (each runner's every few seconds), which writes no event to follow.
+const REFRESH_EVERY: Duration = Duration::from_secs(5);
 
 /// The runners page.
 #[component]
 pub fn RunnersPage() -> impl IntoView {
-    let runners = Resource::new(|| (), |_| list_runners());
+    let reads = RwSignal::new(0u64);
+    // In the browser only (effects do not run on the server); a hidden tab reads nothing.
+    Effect::new(move |_| {
+        let again = move || {
+            if !document().hidden() {
+                reads.update(|n| *n += 1);
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(again, REFRESH_EVERY) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let runners = Resource::new(move || reads.get(), |_| list_runners());
     view! {
         <PageBar/>
         <main class="runners-page">
             <h1>"Runners"</h1>
-            <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>
+            <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
                 <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                     {move || Suspend::new(async move { runners.await.map(|list| view! { <RunnerTable list/> }) })}
                 </ErrorBoundary>
-            </Suspense>
+            </Transition>
+            <p class="hint">
+                "To add a runner, on a GPU machine: "
+                <code>"millrace runner --server URL --token TOKEN --gpus 0,1"</code>
+                " (a token from " <code>"millrace runner-token create"</code> ")."
+            </p>
         </main>
     }
 }
@@ -27,14 +49,7 @@ pub fn RunnersPage() -> impl IntoView {
 #[component]
 fn RunnerTable(list: Vec<RunnerInfo>) -> impl IntoView {
     if list.is_empty() {
-        return view! {
-            <p class="empty">
-                "No runner has registered. On a GPU machine: "
-                <code>"millrace runner --server URL --token TOKEN --gpus 0,1"</code>
-                " (a token from " <code>"millrace runner-token create"</code> ")."
-            </p>
-        }
-        .into_any();
+        return view! { <p class="empty">"No runner has registered."</p> }.into_any();
     }
     view! {
         <table class="runners">
