@@ -11,6 +11,7 @@ use crate::model::{Filter, TablePage, TableRow};
 use crate::project_query::{Attr, ProjectView, Stat, TableColumn, TableQuery, MAX_COLUMNS};
 use crate::server_fns::table::{find_table_keys, get_job_table};
 use crate::view_query::ViewPath;
+use gloo_storage::{LocalStorage, Storage};
 use leptos::ev::{DragEvent, PointerEvent};
 use leptos::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -107,18 +108,12 @@ fn widths_key(project: &str) -> String {
 }
 
 fn load(key: &str) -> Option<String> {
-    window()
-        .local_storage()
-        .ok()
-        .flatten()
-        .and_then(|storage| storage.get_item(key).ok().flatten())
+    LocalStorage::get(key).ok()
 }
 
 fn save(key: &str, value: &str) {
-    if let Some(storage) = window().local_storage().ok().flatten() {
-        // A full or disabled storage only loses the preference.
-        let _ = storage.set_item(key, value);
-    }
+    // A full or disabled storage only loses the preference.
+    let _ = LocalStorage::set(key, value);
 }
 
 /// The loaded rows and everything that acts on them.

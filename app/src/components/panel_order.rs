@@ -2,6 +2,7 @@
 //! storage: it is their own arrangement of the project's keys, the same for every job of it,
 //! and it does not belong in the links they share (nor fit in them with thousands of keys).
 
+use gloo_storage::{LocalStorage, Storage};
 use leptos::prelude::*;
 
 /// The arranged order of one project's panels.
@@ -18,8 +19,8 @@ impl PanelOrder {
         let storage_key = StoredValue::new(format!("millrace.panel-order:{project}"));
         let order = RwSignal::new(Vec::new());
         Effect::new(move |_| {
-            let saved = storage_key.with_value(|key| load(key));
-            if !saved.is_empty() {
+            let saved = storage_key.with_value(|key| LocalStorage::get::<Vec<String>>(key));
+            if let Ok(saved) = saved {
                 order.set(saved);
             }
         });
@@ -53,24 +54,10 @@ impl PanelOrder {
             .position(|k| k == target)
             .unwrap_or(order.len());
         order.insert(at, dragged);
-        self.storage_key.with_value(|key| save(key, &order));
-        self.order.set(order);
-    }
-}
-
-fn load(key: &str) -> Vec<String> {
-    window()
-        .local_storage()
-        .ok()
-        .flatten()
-        .and_then(|storage| storage.get_item(key).ok().flatten())
-        .map(|text| text.split('\n').map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
-fn save(key: &str, order: &[String]) {
-    if let Some(storage) = window().local_storage().ok().flatten() {
         // A full storage only loses the arrangement, never the page.
-        let _ = storage.set_item(key, &order.join("\n"));
+        self.storage_key
+            .with_value(|key| LocalStorage::set(key, &order))
+            .ok();
+        self.order.set(order);
     }
 }

@@ -2,6 +2,7 @@
 //! storage, too large a preference for the URL. Read only after hydration, so the server and
 //! the browser draw the same first frame.
 
+use gloo_storage::{LocalStorage, Storage};
 use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -23,10 +24,7 @@ impl Widths {
     pub fn load() -> Self {
         let widths = Self(RwSignal::new([None; 3]));
         Effect::new(move |_| {
-            if let Some(saved) = storage()
-                .and_then(|s| s.get_item(KEY).ok().flatten())
-                .and_then(|text| serde_json::from_str::<[Option<i32>; 3]>(&text).ok())
-            {
+            if let Ok(saved) = LocalStorage::get::<[Option<i32>; 3]>(KEY) {
                 widths.0.set(saved.map(|w| w.map(|w| w.clamp(MIN, MAX))));
             }
         });
@@ -48,17 +46,9 @@ impl Widths {
     }
 
     fn save(&self) {
-        if let (Some(storage), Ok(text)) =
-            (storage(), serde_json::to_string(&self.0.get_untracked()))
-        {
-            // A full or disabled storage only loses the preference.
-            let _ = storage.set_item(KEY, &text);
-        }
+        // A full or disabled storage only loses the preference.
+        let _ = LocalStorage::set(KEY, self.0.get_untracked());
     }
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
 }
 
 /// The draggable right edge of column `index`, labelled "Resize {label}".

@@ -1,7 +1,7 @@
 //! The projects this browser opened lately, kept in its local storage for the home view: a
 //! person's own trail, which the server need not know.
 
-use leptos::prelude::window;
+use gloo_storage::{LocalStorage, Storage};
 
 /// The local storage key.
 const KEY: &str = "millrace.recent-projects";
@@ -12,18 +12,12 @@ pub const KEEP: usize = 8;
 /// Notes that `project` (`owner/name`) was opened. In the browser only; a full or disabled
 /// storage just forgets.
 pub fn remember_project(project: &str) {
-    let Some(storage) = storage() else { return };
-    let list = with_first(read(&storage), project);
-    if let Ok(text) = serde_json::to_string(&list) {
-        let _ = storage.set_item(KEY, &text);
-    }
+    let _ = LocalStorage::set(KEY, with_first(read(), project));
 }
 
 /// The remembered projects as (owner, name), the latest first.
 pub fn remembered() -> Vec<(String, String)> {
-    storage()
-        .map(|storage| read(&storage))
-        .unwrap_or_default()
+    read()
         .iter()
         .filter_map(|project| {
             let (owner, name) = project.split_once('/')?;
@@ -33,18 +27,9 @@ pub fn remembered() -> Vec<(String, String)> {
         .collect()
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
-
 /// What is stored; anything else there (another version's, edited by hand) reads as nothing.
-fn read(storage: &web_sys::Storage) -> Vec<String> {
-    storage
-        .get_item(KEY)
-        .ok()
-        .flatten()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+fn read() -> Vec<String> {
+    LocalStorage::get(KEY).unwrap_or_default()
 }
 
 /// `list` with `project` at its front, once, and at most [`KEEP`] long.
