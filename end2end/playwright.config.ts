@@ -38,9 +38,11 @@ export default defineConfig({
   ],
   webServer: {
     // A small demo keeps start-up quick; the server is the real binary on a real SQLite file.
+    // A SQLite file is made afresh; a PostgreSQL URL must name an empty schema of its own.
     command:
-      `rm -f ${database.slice(9)}* && ${bin} demo --database ${database} --jobs 300 --long-series 1000 ` +
-      `&& exec ${bin} serve --database ${database} --addr 127.0.0.1:${port}`,
+      (database.startsWith("sqlite://") ? `rm -f ${database.slice(9)}* && ` : "") +
+      `${bin} demo --database '${database}' --jobs 300 --long-series 1000 ` +
+      `&& exec ${bin} serve --database '${database}' --addr 127.0.0.1:${port}`,
     cwd: "..",
     url: `http://127.0.0.1:${port}/healthz`,
     timeout: 120_000,

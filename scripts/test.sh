@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit and store tests (SQLite and PostgreSQL), the REST tests, the official
-# MLflow client against a running server, and the browser tests in Chromium. PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth);
+# MLflow client against a running server, and the browser tests in Chromium on SQLite and on
+# PostgreSQL. PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth);
 # MILLRACE_TEST_POSTGRES points elsewhere.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,3 +26,11 @@ step "the official MLflow client against millrace serve"
 step "browser tests (Chromium, hydrated and without JavaScript)"
 cd end2end
 npx playwright test
+
+step "the browser tests again, on PostgreSQL (a schema of their own)"
+PG="${MILLRACE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+SCHEMA="millrace_e2e_$$"
+psql "$PG" -qc "CREATE SCHEMA $SCHEMA"
+trap 'psql "$PG" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1' EXIT
+if [[ "$PG" == *\?* ]]; then JOINER='&'; else JOINER='?'; fi
+MILLRACE_E2E_DATABASE="$PG${JOINER}options=-c%20search_path%3D$SCHEMA" npx playwright test
