@@ -32,10 +32,12 @@ test("a token made on the settings page works until it is revoked", async ({ pag
 });
 
 test("another browser's session is listed and signed out from here", async ({ page, browser }) => {
+  // Dana, whom no other test signs in as: alice collects a session per test, and signing them
+  // all out one by one grew with the suite until it ran into the time limit.
   const other = await browser.newContext();
   const elsewhere = await other.newPage();
-  await signedIn(elsewhere);
-  await signedIn(page);
+  await signedIn(elsewhere, "dana");
+  await signedIn(page, "dana");
   await page.goto("/settings/tokens");
   const sessions = page.getByRole("table", { name: "Sessions" });
   await expect(sessions.getByText("this browser")).toHaveCount(1);
