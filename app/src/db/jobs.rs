@@ -138,7 +138,7 @@ async fn insert_one(
     .bind(run.map(|r| r.spec_json.as_str()))
     .bind(run.map_or(0, |r| r.retries))
     .bind(job.created_token)
-    .binds_optional_float()
+    .uncached_if_null(job.cost_usd.is_none())
     .fetch_one(&mut *conn)
     .await?;
     for label in run.map(|r| r.labels.as_slice()).unwrap_or_default() {

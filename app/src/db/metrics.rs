@@ -184,8 +184,11 @@ async fn update_summaries(tx: &mut Tx, summaries: &[Summary]) -> sqlx::Result<()
             .bind(s.min)
             .bind(s.max);
     }
+    let null = summaries
+        .iter()
+        .any(|s| s.last.is_none() || s.min.is_none() || s.max.is_none());
     query
-        .binds_optional_float()
+        .uncached_if_null(null)
         .execute(&mut **tx)
         .await
         .map(|_| ())

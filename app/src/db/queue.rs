@@ -355,7 +355,7 @@ pub async fn finish(
     .bind(outcome.error.as_deref())
     .bind(price_per_gpu_hour)
     .bind(job)
-    .binds_optional_float()
+    .uncached_if_null(price_per_gpu_hour.is_none())
     .execute(&mut *tx)
     .await?;
     add_cost_to_project(&mut tx, job).await?;
@@ -485,15 +485,16 @@ pub async fn expire(
             requeue(&mut tx, job, &format!("{error}; requeued")).await?;
         } else {
             jobs::set_status(&mut tx, job, status, now).await?;
+            let cost_per_hour = price(&labels);
             sqlx::query(
                 "UPDATE jobs SET lease_expires_ms = NULL, error = $1,
                     cost_usd = gpus * duration_ms / 3600000.0 * $2
                  WHERE id = $3",
             )
             .bind(&error)
-            .bind(price(&labels))
+            .bind(cost_per_hour)
             .bind(job)
-            .binds_optional_float()
+            .uncached_if_null(cost_per_hour.is_none())
             .execute(&mut *tx)
             .await?;
             add_cost_to_project(&mut tx, job).await?;

@@ -110,27 +110,28 @@ impl Sql {
     }
 }
 
-/// Marks a statement that binds an `Option<f64>`, so PostgreSQL reads its value right
-/// whichever came first, a null or a number.
+/// For a statement that binds an `Option<f64>`: keeps calls with a null out of the statement
+/// cache, so PostgreSQL reads its values right whichever came first, a null or a number.
 ///
 /// sqlx 0.8's Any driver declares a null `f64` to PostgreSQL as a 4-byte float (sqlx#4290, fixed
 /// in sqlx 0.9), and a cached statement keeps the parameter types of its first call: a null
 /// first and a number later fails with "incorrect binary data format in bind parameter N".
-/// Such statements are prepared afresh each time, which costs a round trip and is always right.
+/// A call with a null is prepared afresh (a round trip more); calls without one, the common
+/// case on hot paths such as metric summaries, keep the cache, always prepared with 8 bytes.
 pub trait BindsOptionalFloat {
-    /// The statement, not cached between calls.
-    fn binds_optional_float(self) -> Self;
+    /// The statement, not cached when `null` (one of its floats is null).
+    fn uncached_if_null(self, null: bool) -> Self;
 }
 
 impl<'q> BindsOptionalFloat for Query<'q, Any, AnyArguments<'q>> {
-    fn binds_optional_float(self) -> Self {
-        self.persistent(false)
+    fn uncached_if_null(self, null: bool) -> Self {
+        self.persistent(!null)
     }
 }
 
 impl<'q, O> BindsOptionalFloat for QueryScalar<'q, Any, O, AnyArguments<'q>> {
-    fn binds_optional_float(self) -> Self {
-        self.persistent(false)
+    fn uncached_if_null(self, null: bool) -> Self {
+        self.persistent(!null)
     }
 }
 

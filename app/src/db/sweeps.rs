@@ -407,7 +407,7 @@ pub async fn end_trial(tx: &mut Tx, sweep: i64, index: i64, end: &TrialEnd) -> s
     .bind(now_ms())
     .bind(sweep)
     .bind(index)
-    .binds_optional_float()
+    .uncached_if_null(end.value.is_none())
     .execute(&mut **tx)
     .await?;
     let ended = done.rows_affected() == 1;
