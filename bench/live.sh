@@ -8,7 +8,7 @@ cd "$ROOT"
 source scripts/setup.sh
 
 step "building millrace (release)"
-cargo leptos build --release 2>&1 | tail -n 2
+cargo leptos build --release --split 2>cargo leptos build --release 2>&11 | tail -n 2
 BIN="$CARGO_TARGET_DIR/release/millrace"
 WORK=$(mktemp -d)
 DB="sqlite://$WORK/live.db"

@@ -11,7 +11,7 @@ source scripts/setup.sh
 
 if [ -z "${MILLRACE_BIN:-}" ]; then
   step "building millrace (release)"
-  cargo leptos build --release 2>&1 | tail -n 2
+  cargo leptos build --release --split 2>cargo leptos build --release 2>&11 | tail -n 2
 fi
 BIN="${MILLRACE_BIN:-$CARGO_TARGET_DIR/release/millrace}"
 

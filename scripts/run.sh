@@ -7,7 +7,7 @@ cd "$ROOT"
 source scripts/setup.sh
 
 step "building millrace (release)"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 DATABASE="${MILLRACE_DATABASE_URL:-sqlite://millrace.db}"
 step "serving $DATABASE; the demo workspace is created on first start"

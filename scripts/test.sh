@@ -9,9 +9,10 @@ cd "$ROOT"
 source scripts/setup.sh
 
 # The site first: with hashed asset names, every page the server renders (the runner tests read
-# some) needs the hash file this build writes beside the binary.
+# some) needs the hash file this build writes beside the binary. Split as in release, so the
+# browser tests load the lazily loaded views the way users do.
 step "building the site"
-cargo leptos build
+cargo leptos build --split
 
 step "unit, store and API tests"
 # cargo-leptos builds debug code with this flag (and adds it itself, so it is not exported):

@@ -17,6 +17,7 @@ pub mod project;
 pub mod project_query;
 pub mod routes;
 pub mod server_fns;
+pub mod split;
 pub mod sweep_stats;
 pub mod url;
 pub mod view_query;
@@ -112,10 +113,15 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Entry point of the browser bundle: hydrates the server-rendered page.
+/// Entry point of the browser bundle: loads the chunks of the views the URL opens, then
+/// hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Not Leptos's own spawner: hydration is what starts it.
+    wasm_bindgen_futures::spawn_local(async {
+        split::preload_for_location().await;
+        leptos::mount::hydrate_body(App);
+    });
 }

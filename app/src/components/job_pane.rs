@@ -4,7 +4,6 @@ use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::job_logs::JobLogs;
 use crate::components::local_time::LocalTime;
-use crate::components::metric_panels::MetricPanels;
 use crate::error::AppError;
 use crate::format::{duration, full_number, number};
 use crate::hooks::use_project_events::use_job_revisions;
@@ -12,6 +11,7 @@ use crate::model::{JobDetail, MetricSummary, HIDDEN_VALUE};
 use crate::server_fns::jobs::get_job;
 use crate::server_fns::metrics::get_metric_panels;
 use crate::server_fns::runs::get_logs;
+use crate::split;
 use crate::view_query::JobTab;
 use leptos::prelude::*;
 
@@ -111,7 +111,7 @@ pub fn JobPane() -> impl IntoView {
                         <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                             {move || Suspend::new(async move {
                                 let page = panels.await?.unwrap_or_default();
-                                Ok::<_, AppError>(view! { <MetricPanels page revision=live.metrics/> })
+                                Ok::<_, AppError>(split::metric_panels(page, live.metrics).await)
                             })}
                         </ErrorBoundary>
                     </Transition>

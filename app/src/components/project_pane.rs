@@ -3,10 +3,8 @@
 //! sweeps view.
 
 use crate::components::browse::Browse;
-use crate::components::compare_view::CompareView;
-use crate::components::job_table::JobTable;
-use crate::components::sweeps_view::SweepsView;
 use crate::project_query::ProjectView;
+use crate::split;
 use leptos::prelude::*;
 
 /// The open project view, if any (the leaf of the project's route).
@@ -45,11 +43,9 @@ pub fn ProjectPane() -> impl IntoView {
                         <a class="close" href=close aria-label="Close the project view">"×"</a>
                     </header>
                     <div class="pane-body">
-                        {match open {
-                            ProjectView::Charts => view! { <CompareView project/> }.into_any(),
-                            ProjectView::Table => view! { <JobTable project/> }.into_any(),
-                            ProjectView::Sweeps => view! { <SweepsView project/> }.into_any(),
-                        }}
+                        <Suspense fallback=|| view! { <div class="skeleton-pane"></div> }>
+                            {move || Suspend::new(split::project_view(open, project))}
+                        </Suspense>
                     </div>
                 </section>
             }

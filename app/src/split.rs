@@ -1,0 +1,71 @@
+//! The views a first visit does not need, each in a chunk of the browser bundle of its own that
+//! is loaded when the view opens (cargo-leptos `--split`), and which of them a URL opens: the
+//! browser loads those before it hydrates, because a view still loading would hydrate as
+//! nothing over the markup the server sent for it.
+
+use crate::components::compare_view::CompareView;
+use crate::components::job_table::JobTable;
+use crate::components::metric_panels::MetricPanels;
+use crate::components::sweeps_view::SweepsView;
+use crate::project_query::ProjectView;
+use crate::server_fns::metrics::PanelPage;
+use leptos::prelude::*;
+
+/// The project view `open` of `project` (owner, name), once its chunk is loaded.
+pub async fn project_view(open: ProjectView, project: Memo<(String, String)>) -> AnyView {
+    match open {
+        ProjectView::Charts => charts(project).await,
+        ProjectView::Table => table(project).await,
+        ProjectView::Sweeps => sweeps(project).await,
+    }
+}
+
+/// A job's metrics tab: its chart settings and panels, once their chunk is loaded.
+#[lazy]
+pub fn metric_panels(page: PanelPage, revision: Signal<u64>) -> AnyView {
+    view! { <MetricPanels page revision/> }.into_any()
+}
+
+#[lazy]
+fn charts(project: Memo<(String, String)>) -> AnyView {
+    view! { <CompareView project/> }.into_any()
+}
+
+#[lazy]
+fn table(project: Memo<(String, String)>) -> AnyView {
+    view! { <JobTable project/> }.into_any()
+}
+
+#[lazy]
+fn sweeps(project: Memo<(String, String)>) -> AnyView {
+    view! { <SweepsView project/> }.into_any()
+}
+
+/// The chunks the page at the browser's URL shows, loaded before hydration needs them.
+#[cfg(feature = "hydrate")]
+pub async fn preload_for_location() {
+    use crate::view_query::{JobTab, ViewPath, ViewQuery};
+    use leptos_router::location::{BrowserUrl, LocationProvider};
+
+    let Ok(url) = BrowserUrl::current() else {
+        return;
+    };
+    let Some(path) = ViewPath::from_pathname(url.path()) else {
+        return;
+    };
+    let pairs: Vec<(&str, &str)> = url
+        .search_params()
+        .into_iter()
+        .map(|(key, value)| (key.as_ref(), value))
+        .collect();
+    let query = ViewQuery::from_pairs(pairs.into_iter());
+    match (&path.project, &path.job, query.project.view) {
+        (Some(_), None, Some(ProjectView::Charts)) => __preload_charts().await,
+        (Some(_), None, Some(ProjectView::Table)) => __preload_table().await,
+        (Some(_), None, Some(ProjectView::Sweeps)) => __preload_sweeps().await,
+        (Some(_), Some(_), _) if query.tab == JobTab::Metrics => {
+            __preload_metric_panels().await
+        }
+        _ => {}
+    }
+}
