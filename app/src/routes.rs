@@ -4,9 +4,8 @@ use crate::components::job_pane::JobPane;
 use crate::components::project_pane::ProjectPane;
 use crate::home::pane::HomePane;
 use crate::pages::browse::{Browser, JobsLevel, ProjectsLevel};
-use crate::pages::new_project::NewProjectPage;
-use crate::pages::settings::TokensPage;
-use crate::pages::{login::Login, not_found::NotFound, runners::RunnersPage};
+use crate::pages::{login::Login, not_found::NotFound};
+use crate::split::{NewProject, Runners, Tokens};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
@@ -19,11 +18,13 @@ pub fn AppRoutes() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=Login/>
-                <Route path=path!("/runners") view=RunnersPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/projects/new") view=NewProjectPage/>
+                <Route path=path!("/runners") view=Runners ssr=SsrMode::InOrder/>
+                // In order, as every page whose code is split off: out of order, a page without
+                // JavaScript would show only the fallback that the script never replaces.
+                <Route path=path!("/projects/new") view=NewProject ssr=SsrMode::InOrder/>
                 // Async: the page may clear the cookie that carried a new token's secret, and
                 // headers go out only once its data is read.
-                <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/tokens") view=Tokens ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=Browser ssr=SsrMode::InOrder>
                     <Route path=path!("") view=HomePane/>
                     <ParentRoute path=path!("u/:user") view=ProjectsLevel>

@@ -1,15 +1,21 @@
-//! The views a first visit does not need, each in a chunk of the browser bundle of its own that
-//! is loaded when the view opens (cargo-leptos `--split`), and which of them a URL opens: the
-//! browser loads those before it hydrates, because a view still loading would hydrate as
+//! The views and pages a first visit does not need, each in a chunk of the browser bundle of
+//! its own that is loaded when it opens (cargo-leptos `--split`), and which of them a URL opens:
+//! the browser loads those before it hydrates, because a view still loading would hydrate as
 //! nothing over the markup the server sent for it.
 
 use crate::components::compare_view::CompareView;
+use crate::components::job_logs::JobLogs;
 use crate::components::job_table::JobTable;
 use crate::components::metric_panels::MetricPanels;
 use crate::components::sweeps_view::SweepsView;
+use crate::model::LogPage;
+use crate::pages::new_project::NewProjectPage;
+use crate::pages::runners::RunnersPage;
+use crate::pages::settings::TokensPage;
 use crate::project_query::ProjectView;
 use crate::server_fns::metrics::PanelPage;
 use leptos::prelude::*;
+use std::future::Future;
 
 /// The project view `open` of `project` (owner, name), once its chunk is loaded.
 pub async fn project_view(open: ProjectView, project: Memo<(String, String)>) -> AnyView {
@@ -24,6 +30,54 @@ pub async fn project_view(open: ProjectView, project: Memo<(String, String)>) ->
 #[lazy]
 pub fn metric_panels(page: PanelPage, revision: Signal<u64>) -> AnyView {
     view! { <MetricPanels page revision/> }.into_any()
+}
+
+/// A job's logs tab from `first`, the tail the page was rendered with, once its chunk is loaded.
+#[lazy]
+pub fn job_logs(
+    key: (String, String, String),
+    first: LogPage,
+    revision: Signal<u64>,
+) -> AnyView {
+    let (owner, project, job) = key;
+    view! { <JobLogs owner project job first revision/> }.into_any()
+}
+
+/// `/runners`, once its chunk is loaded.
+#[component]
+pub fn Runners() -> impl IntoView {
+    page(runners_page)
+}
+
+/// `/settings/tokens`, once its chunk is loaded.
+#[component]
+pub fn Tokens() -> impl IntoView {
+    page(tokens_page)
+}
+
+/// `/projects/new`, once its chunk is loaded.
+#[component]
+pub fn NewProject() -> impl IntoView {
+    page(new_project_page)
+}
+
+fn page<F: Future<Output = AnyView> + Send + 'static>(load: fn() -> F) -> impl IntoView {
+    view! { <Suspense fallback=|| ()>{move || Suspend::new(load())}</Suspense> }
+}
+
+#[lazy]
+fn runners_page() -> AnyView {
+    view! { <RunnersPage/> }.into_any()
+}
+
+#[lazy]
+fn tokens_page() -> AnyView {
+    view! { <TokensPage/> }.into_any()
+}
+
+#[lazy]
+fn new_project_page() -> AnyView {
+    view! { <NewProjectPage/> }.into_any()
 }
 
 #[lazy]
@@ -50,6 +104,12 @@ pub async fn preload_for_location() {
     let Ok(url) = BrowserUrl::current() else {
         return;
     };
+    match url.path() {
+        "/runners" => return __preload_runners_page().await,
+        "/settings/tokens" => return __preload_tokens_page().await,
+        "/projects/new" => return __preload_new_project_page().await,
+        _ => {}
+    }
     let Some(path) = ViewPath::from_pathname(url.path()) else {
         return;
     };
@@ -66,6 +126,7 @@ pub async fn preload_for_location() {
         (Some(_), Some(_), _) if query.tab == JobTab::Metrics => {
             __preload_metric_panels().await
         }
+        (Some(_), Some(_), _) if query.tab == JobTab::Logs => __preload_job_logs().await,
         _ => {}
     }
 }

@@ -32,12 +32,35 @@ test("a URL that opens a split view hydrates it with its chunk loaded first", as
   const project = await seedProject(page, "split-deep", []);
   const { number, uid } = await createJob(page, project, "curves");
   await logPoints(page, uid, [0, 1, 2].map((step) => ({ key: "loss", step, value: 1 / (step + 1) })));
-  for (const path of [`?pview=table`, `?pview=charts`, `?pview=sweeps`, `/j/${number}?tab=metrics`]) {
+  const base = `/u/alice/p/${project}`;
+  const deep = [`${base}?pview=table`, `${base}?pview=charts`, `${base}?pview=sweeps`, `${base}/j/${number}?tab=metrics`, `${base}/j/${number}?tab=logs`];
+  for (const path of deep) {
     const chunks = chunksFetched(page);
-    await openHydrated(page, `/u/alice/p/${project}${path}`);
+    await openHydrated(page, path);
     expect(chunks.length, `chunks fetched for ${path}`).toBeGreaterThan(0);
   }
   // The last page, the metrics tab, shows its panel (the fixture fails the test on any hydration
   // error the others met).
+  await page.goto(`${base}/j/${number}?tab=metrics`);
   await expect(page.getByRole("figure", { name: "loss" })).toBeVisible();
+});
+
+test("the pages split off hydrate with their chunks loaded first", async ({ page }) => {
+  await signedIn(page);
+  for (const [path, ready] of [
+    ["/runners", page.locator("main.runners-page")],
+    ["/settings/tokens", page.getByRole("button", { name: "Create token" })],
+    ["/projects/new", page.getByRole("button", { name: "Create project" })],
+  ] as const) {
+    const chunks = chunksFetched(page);
+    await page.goto(path);
+    await expect(ready).toBeVisible();
+    await page.waitForLoadState("networkidle");
+    expect(chunks.length, `chunks fetched for ${path}`).toBeGreaterThan(0);
+    // Hydrated: the app's router takes the top bar's link without loading a new document.
+    await page.evaluate(() => ((window as unknown as { same: boolean }).same = true));
+    await page.locator("header.top-bar").getByRole("link", { name: "Projects" }).click();
+    await expect(page).toHaveURL(/\/$/);
+    expect(await page.evaluate(() => (window as unknown as { same?: boolean }).same), `${path} hydrated`).toBe(true);
+  }
 });

@@ -2,7 +2,6 @@
 
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
-use crate::components::job_logs::JobLogs;
 use crate::components::local_time::LocalTime;
 use crate::error::AppError;
 use crate::format::{duration, full_number, number};
@@ -121,8 +120,7 @@ pub fn JobPane() -> impl IntoView {
                         <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                             {move || Suspend::new(async move {
                                 let first = logs.await?.unwrap_or_default();
-                                let (owner, project, job) = key.get_untracked();
-                                Ok::<_, AppError>(view! { <JobLogs owner project job first revision=live.logs/> })
+                                Ok::<_, AppError>(split::job_logs(key.get_untracked(), first, live.logs).await)
                             })}
                         </ErrorBoundary>
                     </Transition>
