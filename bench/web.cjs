@@ -1,4 +1,5 @@
-// Opens a project's jobs URL in Chromium with Chromium's own network throttling, cold (empty
+// Opens a project's jobs URL (and the same with its table view open, which the first chunk of
+// the bundle leaves out) in Chromium with Chromium's own network throttling, cold (empty
 // cache) and warm (the same browser again), and reports when the three columns (users,
 // projects, jobs) have their rows, when the page is quiet (hydrated, nothing left loading) and
 // how many bytes crossed the network (compressed, as sent).
@@ -61,7 +62,14 @@ async function load(page, url) {
   // The busiest of alice's most recently active projects.
   const project = (await answer.json()).items.reduce((a, b) => (b.job_count > a.job_count ? b : a));
   await probe.close();
-  const url = `${base}/u/alice/p/${project.name}`;
+  for (const view of ["", "?pview=table"]) {
+    await measure(browser, `${base}/u/alice/p/${project.name}${view}`, project.job_count);
+  }
+  await browser.close();
+})().catch((error) => { console.error(error); process.exit(1); });
+
+/** Cold and warm loads of `url`, `RUNS` times each, printed as medians. */
+async function measure(browser, url, jobCount) {
   const cold = [], warm = [];
   for (let i = 0; i < RUNS; i += 1) {
     const context = await browser.newContext({ extraHTTPHeaders: headers });
@@ -79,7 +87,6 @@ async function load(page, url) {
     warm.push(await load(await context.newPage(), url));
     await context.close();
   }
-  await browser.close();
   const show = (name, loads) => {
     const pick = (key) => median(loads.map((l) => l[key]));
     console.log(
@@ -87,7 +94,7 @@ async function load(page, url) {
         `${(pick("bytes") / 1024).toFixed(0)} KB on the wire (medians of ${loads.length})`,
     );
   };
-  console.log(`  ${url.replace(base, "")} (${project.job_count.toLocaleString("en")} jobs), Chromium throttled to ${RTT_MS} ms RTT, ${DOWN_MBIT} Mbit/s down:`);
+  console.log(`  ${url.replace(base, "")} (${jobCount.toLocaleString("en")} jobs), Chromium throttled to ${RTT_MS} ms RTT, ${DOWN_MBIT} Mbit/s down:`);
   show("cold", cold);
   show("warm", warm);
-})().catch((error) => { console.error(error); process.exit(1); });
+}

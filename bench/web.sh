@@ -10,18 +10,29 @@ cd "$ROOT"
 source scripts/setup.sh
 
 step "building millrace (release, assets precompressed)"
-cargo leptos build --release --precompress 2>&1 | tail -n 2
+cargo leptos build --release --precompress --split 2>&1 | tail -n 2
 BIN="$CARGO_TARGET_DIR/release/millrace"
 
 step "bundle"
-for file in target/site/pkg/millrace.*.wasm target/site/pkg/millrace.*.js; do
+PKG=target/site/pkg
+for file in $PKG/millrace.*.wasm $PKG/millrace.*.js $PKG/__wasm_split.*.js; do
   [ -f "$file.br" ] || { echo "no $file.br: was the build precompressed?" >&2; exit 1; }
   printf '  %s: %s bytes, brotli %s bytes as sent\n' "${file##*/}" \
     "$(stat -c %s "$file")" "$(stat -c %s "$file.br")"
 done
-raw=$(cat target/site/pkg/millrace.*.wasm target/site/pkg/millrace.*.js | wc -c)
-br=$(cat target/site/pkg/millrace.*.wasm.br target/site/pkg/millrace.*.js.br | wc -c)
-echo "  hydrate bundle (wasm + JS): $((raw / 1024)) KB raw, $((br / 1024)) KB brotli"
+# The first chunk: what every page loads before it hydrates.
+raw=$(cat $PKG/millrace.*.wasm $PKG/millrace.*.js $PKG/__wasm_split.*.js | wc -c)
+br=$(cat $PKG/millrace.*.wasm.br $PKG/millrace.*.js.br $PKG/__wasm_split.*.js.br | wc -c)
+echo "  first chunk (wasm + JS): $((raw / 1024)) KB raw, $((br / 1024)) KB brotli"
+# Each lazily loaded view: the chunks the split manifest lists for it, some shared with others.
+python3 - "$PKG" <<'PY'
+import glob, json, os, sys
+pkg = sys.argv[1]
+manifest = json.load(open(glob.glob(f"{pkg}/__wasm_split_manifest.*.json")[0]))
+for view, chunks in sorted(manifest.items()):
+    sizes = [os.path.getsize(f"{pkg}/{chunk}.wasm.br") for chunk in chunks]
+    print(f"  view {view.rsplit('_', 1)[0]}: {len(chunks)} chunks, {sum(sizes) // 1024} KB brotli")
+PY
 
 DB_FILE="$HOME/.cache/millrace-bench-web-20000.db"
 if [ ! -f "$DB_FILE" ]; then

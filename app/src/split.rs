@@ -4,18 +4,15 @@
 //! nothing over the markup the server sent for it.
 
 use crate::components::compare_view::CompareView;
-use crate::components::job_logs::JobLogs;
 use crate::components::job_table::JobTable;
 use crate::components::metric_panels::MetricPanels;
 use crate::components::sweeps_view::SweepsView;
-use crate::model::LogPage;
 use crate::pages::new_project::NewProjectPage;
 use crate::pages::runners::RunnersPage;
 use crate::pages::settings::TokensPage;
 use crate::project_query::ProjectView;
 use crate::server_fns::metrics::PanelPage;
 use leptos::prelude::*;
-use std::future::Future;
 
 /// The project view `open` of `project` (owner, name), once its chunk is loaded.
 pub async fn project_view(open: ProjectView, project: Memo<(String, String)>) -> AnyView {
@@ -32,52 +29,47 @@ pub fn metric_panels(page: PanelPage, revision: Signal<u64>) -> AnyView {
     view! { <MetricPanels page revision/> }.into_any()
 }
 
-/// A job's logs tab from `first`, the tail the page was rendered with, once its chunk is loaded.
-#[lazy]
-pub fn job_logs(
-    key: (String, String, String),
-    first: LogPage,
-    revision: Signal<u64>,
-) -> AnyView {
-    let (owner, project, job) = key;
-    view! { <JobLogs owner project job first revision/> }.into_any()
-}
-
 /// `/runners`, once its chunk is loaded.
 #[component]
 pub fn Runners() -> impl IntoView {
-    page(runners_page)
+    page(OtherPage::Runners)
 }
 
 /// `/settings/tokens`, once its chunk is loaded.
 #[component]
 pub fn Tokens() -> impl IntoView {
-    page(tokens_page)
+    page(OtherPage::Tokens)
 }
 
 /// `/projects/new`, once its chunk is loaded.
 #[component]
 pub fn NewProject() -> impl IntoView {
-    page(new_project_page)
+    page(OtherPage::NewProject)
 }
 
-fn page<F: Future<Output = AnyView> + Send + 'static>(load: fn() -> F) -> impl IntoView {
-    view! { <Suspense fallback=|| ()>{move || Suspend::new(load())}</Suspense> }
+/// The pages outside the Miller view. One chunk holds them all: each split point adds chunks
+/// for the code it shares with the others, and a page opened by URL waits for all of its
+/// chunks (a split point per page doubled the chunks of the table view, and its cold load).
+#[derive(Clone, Copy)]
+enum OtherPage {
+    Runners,
+    Tokens,
+    NewProject,
+}
+
+/// A whole page that loads with its chunk; nothing shows meanwhile (for a moment, in the
+/// browser only: the server's HTML has the page).
+fn page(which: OtherPage) -> impl IntoView {
+    view! { <Suspense fallback=|| ()>{move || Suspend::new(other_page(which))}</Suspense> }
 }
 
 #[lazy]
-fn runners_page() -> AnyView {
-    view! { <RunnersPage/> }.into_any()
-}
-
-#[lazy]
-fn tokens_page() -> AnyView {
-    view! { <TokensPage/> }.into_any()
-}
-
-#[lazy]
-fn new_project_page() -> AnyView {
-    view! { <NewProjectPage/> }.into_any()
+fn other_page(which: OtherPage) -> AnyView {
+    match which {
+        OtherPage::Runners => view! { <RunnersPage/> }.into_any(),
+        OtherPage::Tokens => view! { <TokensPage/> }.into_any(),
+        OtherPage::NewProject => view! { <NewProjectPage/> }.into_any(),
+    }
 }
 
 #[lazy]
@@ -104,10 +96,9 @@ pub async fn preload_for_location() {
     let Ok(url) = BrowserUrl::current() else {
         return;
     };
-    match url.path() {
-        "/runners" => return __preload_runners_page().await,
-        "/settings/tokens" => return __preload_tokens_page().await,
-        "/projects/new" => return __preload_new_project_page().await,
+    // As the router matches: with or without a trailing slash.
+    match url.path().trim_end_matches('/') {
+        "/runners" | "/settings/tokens" | "/projects/new" => return __preload_other_page().await,
         _ => {}
     }
     let Some(path) = ViewPath::from_pathname(url.path()) else {
@@ -126,7 +117,6 @@ pub async fn preload_for_location() {
         (Some(_), Some(_), _) if query.tab == JobTab::Metrics => {
             __preload_metric_panels().await
         }
-        (Some(_), Some(_), _) if query.tab == JobTab::Logs => __preload_job_logs().await,
         _ => {}
     }
 }

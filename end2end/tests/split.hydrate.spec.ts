@@ -33,7 +33,7 @@ test("a URL that opens a split view hydrates it with its chunk loaded first", as
   const { number, uid } = await createJob(page, project, "curves");
   await logPoints(page, uid, [0, 1, 2].map((step) => ({ key: "loss", step, value: 1 / (step + 1) })));
   const base = `/u/alice/p/${project}`;
-  const deep = [`${base}?pview=table`, `${base}?pview=charts`, `${base}?pview=sweeps`, `${base}/j/${number}?tab=metrics`, `${base}/j/${number}?tab=logs`];
+  const deep = [`${base}?pview=table`, `${base}?pview=charts`, `${base}?pview=sweeps`, `${base}/j/${number}?tab=metrics`];
   for (const path of deep) {
     const chunks = chunksFetched(page);
     await openHydrated(page, path);

@@ -2,6 +2,7 @@
 
 use crate::components::browse::Browse;
 use crate::components::error_notice::ErrorNotice;
+use crate::components::job_logs::JobLogs;
 use crate::components::local_time::LocalTime;
 use crate::error::AppError;
 use crate::format::{duration, full_number, number};
@@ -120,7 +121,8 @@ pub fn JobPane() -> impl IntoView {
                         <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                             {move || Suspend::new(async move {
                                 let first = logs.await?.unwrap_or_default();
-                                Ok::<_, AppError>(split::job_logs(key.get_untracked(), first, live.logs).await)
+                                let (owner, project, job) = key.get_untracked();
+                                Ok::<_, AppError>(view! { <JobLogs owner project job first revision=live.logs/> })
                             })}
                         </ErrorBoundary>
                     </Transition>
