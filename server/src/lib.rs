@@ -25,3 +25,4 @@ pub mod spec;
 pub mod startup;
 pub mod sweep;
 pub mod telemetry;
+pub mod validators;

@@ -137,7 +137,8 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The `/api/v1` routes; unknown paths answer 404 in the API's error shape.
+/// The `/api/v1` routes; unknown paths answer 404 in the API's error shape, JSON reads carry
+/// validators.
 pub fn router() -> Router<AppState> {
     routes()
         .into_iter()
@@ -146,4 +147,5 @@ pub fn router() -> Router<AppState> {
         })
         .fallback(|| async { ApiError::from(AppError::NotFound) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(crate::validators::etag))
 }

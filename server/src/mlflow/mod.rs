@@ -87,7 +87,7 @@ fn served(method: &Method, call: &str) -> Option<&'static Endpoint> {
     })
 }
 
-/// The MLflow routes, under both prefixes the MLflow server uses.
+/// The MLflow routes, under both prefixes the MLflow server uses; JSON reads carry validators.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/2.0/mlflow/{*call}", any(dispatch))
@@ -100,6 +100,7 @@ pub fn router() -> Router<AppState> {
                 Json(json!({ "store_type": "SqlStore", "workspaces_enabled": false }))
             }),
         )
+        .layer(axum::middleware::from_fn(crate::validators::etag))
 }
 
 async fn dispatch(

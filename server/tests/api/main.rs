@@ -16,3 +16,4 @@ mod secrets;
 mod sign_in;
 mod sweeps;
 mod uploads;
+mod validators;
