@@ -77,7 +77,10 @@ fn taggable(response: &Response) -> bool {
 /// A strong tag of `bytes`: 128 bits of their SHA-256, so no two answers share one by chance.
 fn tag_of(bytes: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|byte| format!("{byte:02x}")).collect();
+    let hex: String = digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
 }
 

@@ -19,7 +19,12 @@ async fn read(
     app.send(request.body(Body::empty()).unwrap()).await
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: &str) -> (StatusCode, HeaderMap, String) {
+async fn post(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, HeaderMap, String) {
     let request = Request::post(path)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::CONTENT_TYPE, "application/json")
@@ -61,7 +66,10 @@ async fn a_polled_job_answers_304_until_it_changes() {
     let (status, headers, body) = read(&app, &token, &path, None).await;
     assert_eq!(status, StatusCode::OK);
     let first = tag(&headers);
-    assert!(first.starts_with('"') && first.len() > 20, "a strong tag: {first}");
+    assert!(
+        first.starts_with('"') && first.len() > 20,
+        "a strong tag: {first}"
+    );
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
     assert!(body.contains("resnet"));
 
