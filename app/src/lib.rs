@@ -1,4 +1,5 @@
-//! millrace's web app: the page shell, routes, pages, server functions and, on the server, the store.
+//! millrace's web app: the page shell, the routes, a folder per feature (views and server
+//! functions) and, on the server, the store.
 
 // Views are nested static types; the release build (without `erase_components`) needs more
 // depth than the default 128 to lay out the graph view's.
@@ -10,15 +11,21 @@ pub mod error;
 pub mod format;
 pub mod home;
 pub mod hooks;
+pub mod job;
 pub mod limits;
+pub mod metrics;
+pub mod miller;
 pub mod model;
-pub mod pages;
 pub mod project;
 pub mod project_query;
 pub mod routes;
+pub mod runners;
 pub mod server_fns;
+pub mod session;
+pub mod settings;
 pub mod split;
-pub mod sweep_stats;
+pub mod sweeps;
+pub mod table;
 pub mod url;
 pub mod view_query;
 

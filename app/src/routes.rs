@@ -1,10 +1,11 @@
 //! The route tree, nothing else.
 
-use crate::components::job_pane::JobPane;
-use crate::components::project_pane::ProjectPane;
+use crate::components::not_found::NotFound;
 use crate::home::pane::HomePane;
-use crate::pages::browse::{Browser, JobsLevel, ProjectsLevel};
-use crate::pages::{login::Login, not_found::NotFound};
+use crate::job::pane::JobPane;
+use crate::miller::page::{Browser, JobsLevel, ProjectsLevel};
+use crate::project::pane::ProjectPane;
+use crate::session::login::Login;
 use crate::split::{NewProject, Runners, Tokens};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};

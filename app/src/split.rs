@@ -3,15 +3,15 @@
 //! the browser loads those before it hydrates, because a view still loading would hydrate as
 //! nothing over the markup the server sent for it.
 
-use crate::components::compare_view::CompareView;
-use crate::components::job_table::JobTable;
-use crate::components::metric_panels::MetricPanels;
-use crate::components::sweeps_view::SweepsView;
-use crate::pages::new_project::NewProjectPage;
-use crate::pages::runners::RunnersPage;
-use crate::pages::settings::TokensPage;
+use crate::metrics::compare::CompareView;
+use crate::metrics::panels::MetricPanels;
+use crate::metrics::server_fns::PanelPage;
+use crate::project::new_page::NewProjectPage;
 use crate::project_query::ProjectView;
-use crate::server_fns::metrics::PanelPage;
+use crate::runners::page::RunnersPage;
+use crate::settings::tokens_page::TokensPage;
+use crate::sweeps::list::SweepsView;
+use crate::table::view::JobTable;
 use leptos::prelude::*;
 
 /// The project view `open` of `project` (owner, name), once its chunk is loaded.
@@ -114,9 +114,7 @@ pub async fn preload_for_location() {
         (Some(_), None, Some(ProjectView::Charts)) => __preload_charts().await,
         (Some(_), None, Some(ProjectView::Table)) => __preload_table().await,
         (Some(_), None, Some(ProjectView::Sweeps)) => __preload_sweeps().await,
-        (Some(_), Some(_), _) if query.tab == JobTab::Metrics => {
-            __preload_metric_panels().await
-        }
+        (Some(_), Some(_), _) if query.tab == JobTab::Metrics => __preload_metric_panels().await,
         _ => {}
     }
 }

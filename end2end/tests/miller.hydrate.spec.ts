@@ -5,7 +5,7 @@ import { test, expect, openHydrated, signedIn, seedProject } from "./fixtures";
 test.describe("a reload of a deep URL", () => {
   // Known bug, not yet understood: about one reload in twenty under a loaded machine (and two of
   // three full CI runs on 2026-12-06) panics in hydration at the jobs column's resize handle
-  // ("expected a marker node", components/widths.rs). Retried so the rest of the suite can land;
+  // ("expected a marker node", miller/widths.rs). Retried so the rest of the suite can land;
   // a failure four times in a row still fails this test. Remove once fixed.
   test.describe.configure({ retries: 3 });
 

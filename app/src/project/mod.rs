@@ -1,4 +1,10 @@
-//! Projects: what creating one checks, wherever the request comes from.
+//! Projects: what creating one checks, wherever the request comes from; the new-project page,
+//! the project views' pane, members and the server functions of the projects column.
 
 #[cfg(feature = "ssr")]
 pub mod create;
+pub mod members;
+pub mod members_dialog;
+pub mod new_page;
+pub mod pane;
+pub mod server_fns;

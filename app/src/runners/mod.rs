@@ -1,0 +1,3 @@
+//! The runners page: who can take jobs, and what they run.
+
+pub mod page;

@@ -1,0 +1,4 @@
+//! The settings pages: API tokens and signed-in sessions.
+
+pub mod tokens;
+pub mod tokens_page;

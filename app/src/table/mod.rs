@@ -1,0 +1,4 @@
+//! The project table view: a row per job, chosen columns, any sort.
+
+pub mod server_fns;
+pub mod view;
