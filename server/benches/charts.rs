@@ -7,7 +7,7 @@ use app::chart::downsample::downsample;
 use app::chart::settings::{ChartSettings, PanelSize, XAxis};
 use app::db::metrics::{self, Point};
 use app::db::{jobs, projects, rollups, users, Db};
-use app::metrics::server_fns::ssr::{from_rollups, series_panel};
+use app::metrics::service::{from_rollups, series_panel};
 use std::time::{Duration, Instant};
 
 const POINTS: i64 = 10_000_000;

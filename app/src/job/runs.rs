@@ -18,11 +18,11 @@ pub async fn stop_jobs(
     jobs: Vec<String>,
 ) -> Result<usize, AppError> {
     use crate::db::queue::{self, Cancel};
-    use crate::{job::server_fns::ssr, server_fns::with_status};
+    use crate::{job::service, server_fns::with_status};
 
     with_status(
         async {
-            let (mut tx, ids) = ssr::jobs_to_write(&owner, &project, &jobs).await?;
+            let (mut tx, ids) = service::jobs_to_write(&owner, &project, &jobs).await?;
             let mut stopped = 0;
             for id in ids {
                 if matches!(
@@ -50,12 +50,12 @@ pub async fn rerun_jobs(
     use crate::auth::require_caller;
     use crate::db::queue;
     use crate::state::AppState;
-    use crate::{job::server_fns::ssr, server_fns::with_status};
+    use crate::{job::service, server_fns::with_status};
 
     with_status(
         async {
             let user = require_caller()?.user;
-            let (mut tx, ids) = ssr::jobs_to_write(&owner, &project, &jobs).await?;
+            let (mut tx, ids) = service::jobs_to_write(&owner, &project, &jobs).await?;
             let mut numbers = Vec::with_capacity(ids.len());
             for id in ids {
                 let created = queue::rerun(&mut tx, id, user.id).await?.ok_or_else(|| {
@@ -84,12 +84,12 @@ pub async fn get_logs(
     use crate::db::{self, logs::READ_BYTES};
     use crate::model::{JobStatus, LogChunk};
     use crate::state::AppState;
-    use crate::{job::server_fns::ssr, server_fns::with_status};
+    use crate::{job::service, server_fns::with_status};
 
     with_status(
         async {
             let state = expect_context::<AppState>();
-            let project = ssr::visible_project(&state, &owner, &project).await?;
+            let project = service::visible_project(&state, &owner, &project).await?;
             let job = db::jobs::find_in_project(&state.db, project.id, &job)
                 .await?
                 .ok_or(AppError::NotFound)?;

@@ -1,5 +1,6 @@
 //! Projects: what creating one checks, wherever the request comes from; the new-project page,
-//! the project views' pane, members and the server functions of the projects column.
+//! the project views' pane, members, the server functions of the projects column and their
+//! logic on the server (`create`, `service`).
 
 #[cfg(feature = "ssr")]
 pub mod create;
@@ -8,3 +9,5 @@ pub mod members_dialog;
 pub mod new_page;
 pub mod pane;
 pub mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod service;

@@ -94,7 +94,7 @@ pub async fn rename_project(
     with_status(
         async {
             let state = expect_context::<AppState>();
-            let project = ssr::managed_project(&state, &owner, &project).await?;
+            let project = super::service::managed_project(&state, &owner, &project).await?;
             let name = Name::parse(name.trim(), Name::MAX_PROJECT)
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
             if db::projects::find_visible(&state.db, project.owner_id, &owner, name.as_str())
@@ -130,7 +130,11 @@ pub async fn archive_projects(
             // All are checked before any is changed.
             let mut ids = Vec::with_capacity(projects.len());
             for name in &projects {
-                ids.push(ssr::managed_project(&state, &owner, name).await?.id);
+                ids.push(
+                    super::service::managed_project(&state, &owner, name)
+                        .await?
+                        .id,
+                );
             }
             for id in ids {
                 db::projects::set_archived(&state.db, id, archived).await?;
@@ -139,24 +143,4 @@ pub async fn archive_projects(
         }
         .await,
     )
-}
-
-/// Lookups the project server functions share.
-#[cfg(feature = "ssr")]
-mod ssr {
-    use crate::auth::access::{self, Act};
-    use crate::auth::require_caller;
-    use crate::db::projects::Project;
-    use crate::error::AppError;
-    use crate::state::AppState;
-
-    /// The project `owner/name`, if the signed-in user may rename or archive it (its owner, or
-    /// an admin).
-    pub async fn managed_project(
-        state: &AppState,
-        owner: &str,
-        name: &str,
-    ) -> Result<Project, AppError> {
-        access::project(&state.db, &require_caller()?, owner, name, Act::Manage).await
-    }
 }

@@ -18,7 +18,7 @@ pub async fn get_job_table(
     limit: u32,
 ) -> Result<TablePage, AppError> {
     use crate::state::AppState;
-    use crate::{job::server_fns::ssr::visible_project, server_fns::with_status};
+    use crate::{job::service::visible_project, server_fns::with_status};
 
     let (filter, table) = (crate::view_query::clamp_filter(filter), table.clamped());
     with_status(
@@ -47,7 +47,7 @@ pub async fn find_table_keys(
 ) -> Result<KeyMatches, AppError> {
     use crate::db::project_keys::{search, KeyKind};
     use crate::state::AppState;
-    use crate::{job::server_fns::ssr::visible_project, server_fns::with_status};
+    use crate::{job::service::visible_project, server_fns::with_status};
 
     with_status(
         async {
