@@ -4,7 +4,7 @@ use super::recent::remembered;
 use super::{get_home, Capacity, Home, HomeJob};
 use crate::components::error_notice::ErrorNotice;
 use crate::components::local_time::LocalTime;
-use crate::hooks::use_project_events::use_job_revisions;
+use crate::hooks::use_page_events::use_job_revisions;
 use crate::url::encode_component as encode;
 use leptos::prelude::*;
 

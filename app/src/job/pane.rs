@@ -4,7 +4,7 @@ use crate::components::error_notice::ErrorNotice;
 use crate::components::local_time::LocalTime;
 use crate::error::AppError;
 use crate::format::{duration, full_number, number};
-use crate::hooks::use_project_events::use_job_revisions;
+use crate::hooks::use_page_events::use_job_revisions;
 use crate::job::logs::JobLogs;
 use crate::job::runs::get_logs;
 use crate::job::server_fns::get_job;

@@ -4,7 +4,7 @@
 use crate::chart::svg::PALETTE;
 use crate::components::error_notice::ErrorNotice;
 use crate::hooks::use_on_screen::OnScreen;
-use crate::hooks::use_project_events::use_job_revisions;
+use crate::hooks::use_page_events::use_job_revisions;
 use crate::metrics::panels::{counts, filter_note, series, ChartBar, PanelGrid, PanelView};
 use crate::metrics::server_fns::{get_compare, ComparePage};
 use crate::miller::browse::Browse;

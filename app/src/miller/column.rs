@@ -2,7 +2,7 @@
 //! multi-select; folded into a spine when it is left of the last two.
 
 use crate::components::error_notice::ErrorNotice;
-use crate::hooks::use_project_events::use_job_revisions;
+use crate::hooks::use_page_events::use_job_revisions;
 use crate::job::runs::{rerun_jobs, stop_jobs};
 use crate::job::server_fns::{archive_jobs, rename_job, tag_jobs};
 use crate::miller::browse::{Browse, SignedIn};

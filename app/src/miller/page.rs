@@ -3,7 +3,7 @@
 //! and an outlet for the next, so every column of a deep URL starts loading at once.
 
 use crate::home::remember_project;
-use crate::hooks::use_project_events::{EventScope, ProjectEvents};
+use crate::hooks::use_page_events::{EventScope, PageEvents};
 use crate::miller::browse::{on_view_key, Browse, ShortcutsSheet, SignedIn};
 use crate::miller::column::Column;
 use crate::miller::rows::ColumnKind;
@@ -26,7 +26,7 @@ pub fn Browser() -> impl IntoView {
             _ => None,
         })
     });
-    ProjectEvents::provide(scope);
+    PageEvents::provide(scope);
     Effect::new(move |_| {
         if let Some(EventScope::Project(project)) = scope.get() {
             remember_project(&project);

@@ -4,7 +4,7 @@
 use crate::components::error_notice::ErrorNotice;
 use crate::components::local_time::LocalTime;
 use crate::format::number;
-use crate::hooks::use_project_events::use_job_revisions;
+use crate::hooks::use_page_events::use_job_revisions;
 use crate::miller::browse::Browse;
 use crate::sweeps::server_fns::{get_sweeps, SweepSummary};
 use crate::sweeps::view::SweepView;

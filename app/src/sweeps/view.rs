@@ -7,7 +7,7 @@ use crate::chart::parallel::{self, Axis, Scale, Trace};
 use crate::chart::svg::{Frame, Line};
 use crate::components::error_notice::ErrorNotice;
 use crate::format::number;
-use crate::hooks::use_project_events::use_job_revisions;
+use crate::hooks::use_page_events::use_job_revisions;
 use crate::hooks::use_width::use_width;
 use crate::metrics::chart_view::{Chart, Series};
 use crate::miller::browse::Browse;

@@ -5,7 +5,7 @@
 
 use crate::components::error_notice::ErrorNotice;
 use crate::components::local_time::LocalTime;
-use crate::hooks::use_project_events::{use_job_revisions, JobRevisions};
+use crate::hooks::use_page_events::{use_job_revisions, JobRevisions};
 use crate::miller::browse::Browse;
 use crate::model::{Filter, TablePage, TableRow};
 use crate::project_query::{Attr, ProjectView, Stat, TableColumn, TableQuery, MAX_COLUMNS};

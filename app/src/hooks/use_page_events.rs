@@ -1,4 +1,4 @@
-//! Server-sent events of the open project, turned into revision counters that views read to
+//! Server-sent events of the page, turned into revision counters that views read to
 //! revalidate. One stream per tab: the page opens it for the project in its URL (or, on the
 //! home view, for the signed-in person's own jobs) and every view (jobs column, job pane,
 //! project views, home) reads the counters it needs from it.
@@ -32,10 +32,10 @@ pub struct JobRevisions {
     pub resync: Signal<u64>,
 }
 
-/// The open project's event stream as counters: per kind for any job, and per job (by number
-/// and by global id). Provided by the page.
+/// The page's event stream (its project's, or the signed-in person's own jobs') as counters:
+/// per kind for any job, and per job (by number and by global id). Provided by the page.
 #[derive(Clone, Copy)]
-pub struct ProjectEvents {
+pub struct PageEvents {
     any: RwSignal<[u64; KINDS]>,
     by_job: RwSignal<HashMap<String, [u64; KINDS]>>,
     /// Times everything may have changed (reconnect, focus, back online, resync).
@@ -64,7 +64,7 @@ impl EventScope {
     }
 }
 
-impl ProjectEvents {
+impl PageEvents {
     /// Opens the stream of `scope` while it is set, for the views below.
     pub fn provide(scope: Memo<Option<EventScope>>) {
         let events = Self {
@@ -121,7 +121,7 @@ fn add(revisions: &mut [u64; KINDS], kinds: [bool; KINDS]) {
 /// The revisions of job `job` (its number or global id) of the open project, or of any of its
 /// jobs with `None`. They stay 0 during server rendering and without a provided stream.
 pub fn use_job_revisions(job: Memo<Option<String>>) -> JobRevisions {
-    let events = use_context::<ProjectEvents>();
+    let events = use_context::<PageEvents>();
     // Memos, so a view revalidates only when its own count moves, not on every event.
     let revision = move |index: usize| -> Signal<u64> {
         Memo::new(move |_| {
@@ -145,7 +145,7 @@ pub fn use_job_revisions(job: Memo<Option<String>>) -> JobRevisions {
 }
 
 mod browser {
-    use super::{ProjectEvents, KINDS, LOGS, METRICS, SETTLE_MS, STATUS};
+    use super::{PageEvents, KINDS, LOGS, METRICS, SETTLE_MS, STATUS};
     use std::cell::RefCell;
     use std::rc::Rc;
     use std::time::Duration;
@@ -178,7 +178,7 @@ mod browser {
 
     impl ProjectStream {
         /// Opens the stream at `url`; its events bump `events` once per burst.
-        pub fn open(url: &str, events: ProjectEvents) -> Self {
+        pub fn open(url: &str, events: PageEvents) -> Self {
             let Ok(source) = EventSource::new(url) else {
                 return Self {
                     source: None,
