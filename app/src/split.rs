@@ -104,12 +104,7 @@ pub async fn preload_for_location() {
     let Some(path) = ViewPath::from_pathname(url.path()) else {
         return;
     };
-    let pairs: Vec<(&str, &str)> = url
-        .search_params()
-        .into_iter()
-        .map(|(key, value)| (key.as_ref(), value))
-        .collect();
-    let query = ViewQuery::from_pairs(pairs.into_iter());
+    let query = ViewQuery::from_params(url.search_params());
     match (&path.project, &path.job, query.project.view) {
         (Some(_), None, Some(ProjectView::Charts)) => __preload_charts().await,
         (Some(_), None, Some(ProjectView::Table)) => __preload_table().await,

@@ -266,6 +266,12 @@ impl ViewQuery {
         }
     }
 
+    /// Reads the view from the router's query map (the browser's URL, or the request's).
+    pub fn from_params(params: &leptos_router::params::ParamsMap) -> Self {
+        let pairs: Vec<(&str, &str)> = params.into_iter().map(|(k, v)| (k.as_ref(), v)).collect();
+        Self::from_pairs(pairs.into_iter())
+    }
+
     /// The part of the view that one column's rows depend on (the rest left at defaults), so a
     /// column refetches only when its own sort or filter changes.
     pub fn only(&self, column: usize) -> Self {

@@ -33,13 +33,7 @@ impl Browse {
                 .pathname
                 .with(|p| ViewPath::from_pathname(p).unwrap_or_default())
         });
-        let query = Memo::new(move |_| {
-            location.query.with(|q| {
-                let pairs: Vec<(&str, &str)> =
-                    q.into_iter().map(|(k, v)| (k.as_ref(), v)).collect();
-                ViewQuery::from_pairs(pairs.into_iter())
-            })
-        });
+        let query = Memo::new(move |_| location.query.with(ViewQuery::from_params));
         let unfolded = RwSignal::new(None);
         // A folded column opened by hand closes again when the view moves on.
         Effect::new(move |previous: Option<ViewPath>| {
