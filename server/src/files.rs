@@ -161,9 +161,14 @@ pub async fn size_of(path: &Path) -> io::Result<u64> {
 
 /// Every artifact of job `uid`: (relative path, size in bytes), in path order.
 pub fn list_artifacts(root: &Path, uid: &str) -> io::Result<Vec<(String, u64)>> {
-    let dir = artifacts_dir(root, uid);
+    files_under(&artifacts_dir(root, uid))
+}
+
+/// Every file at or below `dir`: (path relative to `dir`, size in bytes), in path order; none
+/// when `dir` is missing. Uploads still being written are left out.
+pub fn files_under(dir: &Path) -> io::Result<Vec<(String, u64)>> {
     let mut found = Vec::new();
-    let mut pending = vec![dir.clone()];
+    let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
         let entries = match std::fs::read_dir(&current) {
             Ok(entries) => entries,
@@ -175,11 +180,9 @@ pub fn list_artifacts(root: &Path, uid: &str) -> io::Result<Vec<(String, u64)>> 
             let kind = entry.file_type()?;
             if kind.is_dir() {
                 pending.push(entry.path());
-            } else if kind.is_file()
-                && !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-            {
+            } else if kind.is_file() && !is_temporary(&entry) {
                 let path = entry.path();
-                let relative = path.strip_prefix(&dir).expect("walked from dir");
+                let relative = path.strip_prefix(dir).expect("walked from dir");
                 found.push((
                     relative.to_string_lossy().into_owned(),
                     entry.metadata()?.len(),
@@ -189,6 +192,86 @@ pub fn list_artifacts(root: &Path, uid: &str) -> io::Result<Vec<(String, u64)>> 
     }
     found.sort();
     Ok(found)
+}
+
+fn is_temporary(entry: &std::fs::DirEntry) -> bool {
+    entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+}
+
+/// One entry of an artifact folder.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FolderEntry {
+    /// Its name in the folder.
+    pub name: String,
+    /// Whether it is a folder.
+    pub is_dir: bool,
+    /// Its size in bytes (0 for a folder).
+    pub bytes: u64,
+}
+
+/// What folder `dir` holds directly, by name; nothing when it is missing or is a file.
+pub fn list_folder(dir: &Path) -> io::Result<Vec<FolderEntry>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(e),
+    };
+    let mut listed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if !(kind.is_dir() || kind.is_file()) || is_temporary(&entry) {
+            continue;
+        }
+        listed.push(FolderEntry {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            is_dir: kind.is_dir(),
+            bytes: if kind.is_file() {
+                entry.metadata()?.len()
+            } else {
+                0
+            },
+        });
+    }
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(listed)
+}
+
+/// The bytes of the file at `path`, or of every file below it if it is a folder; 0 if missing.
+pub fn bytes_under(path: &Path) -> io::Result<u64> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(meta.len()),
+        Ok(_) => Ok(files_under(path)?.iter().map(|(_, bytes)| bytes).sum()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why a file cannot be written at `file` inside the folder `top`: it is a folder, or a
+/// folder on its way is a file.
+pub fn obstacle(top: &Path, file: &Path) -> Option<String> {
+    if file.is_dir() {
+        return Some(format!("{} is a folder", shown(top, file)));
+    }
+    file.ancestors()
+        .skip(1)
+        .take_while(|dir| dir.starts_with(top) && *dir != top)
+        .find(|dir| dir.is_file())
+        .map(|dir| format!("{} is a file, not a folder", shown(top, dir)))
+}
+
+fn shown(top: &Path, path: &Path) -> String {
+    path.strip_prefix(top)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -248,5 +331,42 @@ mod tests {
         assert!(is_sha256(&sha256_hex(b"x")));
         assert!(!is_sha256("../../etc/passwd"));
         assert!(!is_sha256(&"A".repeat(64)));
+    }
+
+    #[test]
+    fn folders_list_their_entries_and_count_the_bytes_below_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path();
+        std::fs::create_dir_all(top.join("plots/train")).unwrap();
+        std::fs::write(top.join("model.pt"), [1u8; 5]).unwrap();
+        std::fs::write(top.join("plots/loss.png"), [1u8; 3]).unwrap();
+        std::fs::write(top.join("plots/train/a.png"), [1u8; 2]).unwrap();
+        std::fs::write(top.join(format!("{TEMP_PREFIX}1")), [1u8; 9]).unwrap();
+        let names: Vec<_> = list_folder(top)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.is_dir, e.bytes))
+            .collect();
+        assert_eq!(
+            names,
+            [("model.pt".into(), false, 5), ("plots".into(), true, 0)],
+            "uploads in flight are not listed"
+        );
+        assert_eq!(bytes_under(top).unwrap(), 10);
+        assert_eq!(bytes_under(&top.join("plots")).unwrap(), 5);
+        assert_eq!(bytes_under(&top.join("model.pt")).unwrap(), 5);
+        assert_eq!(bytes_under(&top.join("gone")).unwrap(), 0);
+        assert!(list_folder(&top.join("model.pt")).unwrap().is_empty());
+        assert!(list_folder(&top.join("gone")).unwrap().is_empty());
+
+        assert_eq!(obstacle(top, &top.join("plots/new.png")), None);
+        assert_eq!(
+            obstacle(top, &top.join("plots")),
+            Some("plots is a folder".into())
+        );
+        assert_eq!(
+            obstacle(top, &top.join("model.pt/x/y.txt")),
+            Some("model.pt is a file, not a folder".into())
+        );
     }
 }

@@ -111,6 +111,8 @@ fn job_token_reaches(path: &str) -> bool {
             "/api/2.0/mlflow/",
             "/ajax-api/2.0/mlflow/",
             "/api/3.0/mlflow/",
+            "/api/2.0/mlflow-artifacts/",
+            "/ajax-api/2.0/mlflow-artifacts/",
         ]
         .iter()
         .any(|prefix| path.starts_with(prefix))
@@ -170,6 +172,9 @@ mod tests {
     fn a_job_token_reaches_only_the_tracking_apis() {
         assert!(job_token_reaches("/api/v1/jobs/abc/metrics"));
         assert!(job_token_reaches("/api/2.0/mlflow/runs/log-batch"));
+        assert!(job_token_reaches(
+            "/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/model.pt"
+        ));
         assert!(!job_token_reaches("/api/v1/runner/lease"));
         assert!(!job_token_reaches("/api/list_jobs"));
         assert!(!job_token_reaches("/u/ann"));

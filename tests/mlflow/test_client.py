@@ -1,10 +1,6 @@
 """The official MLflow client against a real `millrace serve`; each test checks what millrace
 stored through millrace's own API."""
 
-import os
-import socket
-import subprocess
-import tempfile
 import time
 
 import mlflow
@@ -14,46 +10,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 
-BIN = os.environ["MILLRACE_BIN"]
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def server():
-    tmp = tempfile.mkdtemp()
-    database = f"sqlite://{tmp}/mlflow.db"
-    run = lambda *args: subprocess.run([BIN, *args, "--database", database], check=True, capture_output=True, text=True)
-    run("user", "create", "ann")
-    token = run("token", "create", "--user", "ann").stdout.strip()
-    port = _free_port()
-    env = dict(os.environ, MILLRACE_LOG="warn")
-    proc = subprocess.Popen([BIN, "serve", "--addr", f"127.0.0.1:{port}", "--database", database], env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    os.environ["MLFLOW_TRACKING_URI"] = url
-    os.environ["MLFLOW_TRACKING_TOKEN"] = token
-    yield {"url": url, "token": token}
-    proc.terminate()
-    proc.wait(timeout=30)
-
-
-def stored(server, run_id):
-    """The job behind a run, as millrace's own API shows it."""
-    answer = requests.get(
-        f"{server['url']}/api/v1/jobs/{run_id}", headers={"Authorization": f"Bearer {server['token']}"}
-    )
-    answer.raise_for_status()
-    return answer.json()
+from conftest import stored
 
 
 def metric(job, key):
@@ -293,3 +250,4 @@ def test_the_run_link_the_client_prints_opens_the_job(server, caplog, capsys):
         assert answer.headers["Location"] == where
     unknown = requests.get(f"{server['url']}/experiments/999/runs/nope", headers=headers, allow_redirects=False)
     assert unknown.status_code == 404
+

@@ -1,7 +1,7 @@
 //! Receiving uploads into the file store: each body is streamed to disk within its size limit
 //! and its user's quota, synced, then renamed into place and counted against the user in one
 //! transaction; only then does the caller answer 201. An upload that is refused, cut short or
-//! fails leaves no file and no count behind.
+//! fails leaves no file and no count behind. Removing artifacts gives their bytes back.
 
 use super::error::ApiError;
 use super::runs::internal;
@@ -121,6 +121,39 @@ pub async fn keep_artifact(
         .await
         .map_err(internal("syncing an artifact's directories"))?;
     Ok(bytes)
+}
+
+/// Removes the artifact file or folder at `path` of job `uid` (its whole artifact folder when
+/// `path` is that folder) and takes what it held off the count of the job's creator. A path
+/// that holds nothing frees nothing.
+pub async fn remove_artifacts(state: &AppState, uid: &str, path: &Path) -> Result<(), ApiError> {
+    let (payer, _) = storage::artifact_owner(&state.db, uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let measure = |path: &Path| {
+        let path = path.to_path_buf();
+        async move {
+            tokio::task::spawn_blocking(move || files::bytes_under(&path))
+                .await
+                .expect("measuring does not panic")
+                .map_err(internal("measuring artifacts"))
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    // Under the lock, so an upload counted against the same user waits for the count to settle.
+    storage::lock(&mut tx, payer).await?;
+    let before = measure(path).await?;
+    let removed = match tokio::fs::metadata(path).await {
+        Ok(meta) if meta.is_dir() => tokio::fs::remove_dir_all(path).await,
+        Ok(_) => tokio::fs::remove_file(path).await,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    // Whatever went, went: a removal that failed halfway is counted by what is left.
+    let after = measure(path).await?;
+    storage::add(&mut tx, payer, signed(after) - signed(before)).await?;
+    tx.commit().await?;
+    removed.map_err(internal("removing artifacts"))
 }
 
 /// How much an upload may hold, and what to say when it holds more.

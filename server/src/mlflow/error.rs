@@ -47,6 +47,7 @@ impl MlflowError {
             "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
             "PERMISSION_DENIED" => StatusCode::FORBIDDEN,
             "INTERNAL_ERROR" => StatusCode::INTERNAL_SERVER_ERROR,
+            "NOT_IMPLEMENTED" => StatusCode::NOT_IMPLEMENTED,
             "REQUEST_LIMIT_EXCEEDED" => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }

@@ -2,11 +2,13 @@
 //! training code using the official `mlflow` client logs to millrace unchanged.
 
 mod args;
+pub mod artifacts;
 mod error;
 mod experiments;
 mod filter;
 mod like;
 pub mod links;
+mod logged_models;
 mod runs;
 mod search;
 
@@ -73,6 +75,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint(GET, "metrics/get-history", READ),
     endpoint(GET, "metrics/get-history-bulk-interval", READ),
     endpoint(POST, "runs/search", READ),
+    endpoint(GET, "artifacts/list", READ),
+    endpoint(POST, "logged-models/search", READ),
 ];
 
 /// The endpoint `method call` names, if it is served.
@@ -94,6 +98,9 @@ pub fn router() -> Router<AppState> {
         .route("/ajax-api/2.0/mlflow/{*call}", any(dispatch))
         .route("/api/2.0/mlflow/runs/log-batch", any(log_batch))
         .route("/ajax-api/2.0/mlflow/runs/log-batch", any(log_batch))
+        .route("/api/3.0/mlflow/{*call}", any(unknown))
+        .route("/ajax-api/3.0/mlflow/{*call}", any(unknown))
+        .merge(artifacts::router())
         .route(
             "/api/3.0/mlflow/server-info",
             get(|| async {
@@ -159,6 +166,12 @@ fn respond(result: Result<serde_json::Value, MlflowError>) -> Response {
     }
 }
 
+/// Any other path under MLflow's prefixes: MLflow's JSON error, which its client reads, rather
+/// than the app's HTML 404 page.
+async fn unknown(method: Method, Path(call): Path<String>) -> Response {
+    not_supported(&method, &call).into_response()
+}
+
 fn not_supported(method: &Method, call: &str) -> MlflowError {
     MlflowError {
         code: "ENDPOINT_NOT_FOUND",
@@ -193,6 +206,8 @@ async fn call_endpoint(
         "metrics/get-history" => runs::history(state, caller, args).await,
         "metrics/get-history-bulk-interval" => runs::history_bulk(state, caller, args).await,
         "runs/search" => search::runs(state, caller, args).await,
+        "artifacts/list" => artifacts::list_for_run(state, caller, args).await,
+        "logged-models/search" => logged_models::search(state, caller, args).await,
         other => Err(MlflowError::invalid(format!(
             "{other} is listed but not wired"
         ))),

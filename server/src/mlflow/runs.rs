@@ -30,7 +30,7 @@ async fn job(state: &AppState, caller: &Caller, args: &Args, act: Act) -> Result
 }
 
 /// The job behind a run id, if the caller may `act` on it.
-async fn job_by_id(
+pub(super) async fn job_by_id(
     state: &AppState,
     caller: &Caller,
     id: &str,
@@ -49,7 +49,7 @@ async fn live_job(state: &AppState, caller: &Caller, args: &Args) -> Result<Job,
 }
 
 /// The job, if it is not deleted.
-fn live(job: Job) -> Result<Job, MlflowError> {
+pub(super) fn live(job: Job) -> Result<Job, MlflowError> {
     if job.archived != 0 {
         return Err(MlflowError::invalid(format!(
             "run '{}' is deleted; restore it before writing to it",
@@ -90,9 +90,15 @@ fn info_json(job: &Job) -> Value {
         "run_id": job.uid, "run_uuid": job.uid, "run_name": job.name,
         "experiment_id": job.project_id.to_string(), "user_id": job.owner(),
         "status": mlflow_status(job.status), "start_time": job.started_ms.unwrap_or(job.created_ms),
-        "end_time": job.finished_ms, "artifact_uri": format!("mlflow-artifacts:/{}/{}/artifacts", job.project_id, job.uid),
+        "end_time": job.finished_ms, "artifact_uri": artifact_uri(job),
         "lifecycle_stage": lifecycle_stage(job.archived),
     })
+}
+
+/// Where the client finds the run's artifacts: through this server's artifact proxy, in the
+/// job's artifact folder (see [`super::artifacts`]).
+pub fn artifact_uri(job: &Job) -> String {
+    format!("mlflow-artifacts:/{}/{}/artifacts", job.project_id, job.uid)
 }
 
 /// MLflow's name for an archived (deleted) or live run or experiment.

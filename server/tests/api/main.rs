@@ -8,6 +8,7 @@ mod events;
 mod helpers;
 mod jobs;
 mod logs;
+mod mlflow_artifacts;
 mod mlflow_bounds;
 mod permissions;
 mod projects;

@@ -1,0 +1,477 @@
+//! MLflow's artifact proxy, answered as `mlflow server --serve-artifacts` answers it, over the
+//! job artifact folders the runners upload to: a run's `artifact_uri` is
+//! `mlflow-artifacts:/EXPERIMENT/RUN/artifacts`, so the client sends
+//! `/api/2.0/mlflow-artifacts/artifacts/EXPERIMENT/RUN/artifacts/PATH`. Also the tracking API's
+//! `artifacts/list`, which names the run by its id.
+
+use super::args::Args;
+use super::error::MlflowError;
+use super::experiments::project_for_id;
+use super::runs::{job_by_id, live};
+use super::{respond, signed_in};
+use crate::api::error::ApiError;
+use crate::api::upload;
+use crate::files::{self, FolderEntry};
+use app::auth::access::{Act, Policy};
+use app::auth::Caller;
+use app::db::jobs::Job;
+use app::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Extension, Router};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// The prefixes the MLflow server serves its artifact proxy under.
+const PREFIXES: [&str; 2] = [
+    "/api/2.0/mlflow-artifacts",
+    "/ajax-api/2.0/mlflow-artifacts",
+];
+
+/// One route of the artifact proxy and who may call it: the permission test walks
+/// [`ARTIFACT_ROUTES`], and each handler asks for its route's act, so the two cannot differ.
+#[derive(Clone, Debug)]
+pub struct ArtifactRoute {
+    /// Its method.
+    pub method: Method,
+    /// What it does: `list`, `download`, `upload`, `delete` or `mpu/ACTION`.
+    pub call: &'static str,
+    /// What the caller must be allowed on the run the path names.
+    pub act: Act,
+}
+
+impl ArtifactRoute {
+    /// Who may call it, as the route tables declare it.
+    pub fn policy(&self) -> Policy {
+        Policy::Project(self.act)
+    }
+}
+
+const LIST: ArtifactRoute = route(Method::GET, "list", Act::Read);
+const DOWNLOAD: ArtifactRoute = route(Method::GET, "download", Act::Read);
+const UPLOAD: ArtifactRoute = route(Method::PUT, "upload", Act::WriteJob);
+const DELETE: ArtifactRoute = route(Method::DELETE, "delete", Act::WriteJob);
+const MPU_CREATE: ArtifactRoute = route(Method::POST, "mpu/create", Act::WriteJob);
+const MPU_COMPLETE: ArtifactRoute = route(Method::POST, "mpu/complete", Act::WriteJob);
+const MPU_ABORT: ArtifactRoute = route(Method::POST, "mpu/abort", Act::WriteJob);
+
+const fn route(method: Method, call: &'static str, act: Act) -> ArtifactRoute {
+    ArtifactRoute { method, call, act }
+}
+
+/// Every route of the artifact proxy.
+pub const ARTIFACT_ROUTES: &[ArtifactRoute] = &[
+    LIST,
+    DOWNLOAD,
+    UPLOAD,
+    DELETE,
+    MPU_CREATE,
+    MPU_COMPLETE,
+    MPU_ABORT,
+];
+
+/// What MLflow's client looks for to fall back from a multipart upload to one streamed PUT.
+const NO_MULTIPART: &str = "Multipart upload is not supported for the current artifact repository";
+
+/// The artifact proxy's routes under both prefixes; anything else under them is MLflow's JSON 404.
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for prefix in PREFIXES {
+        router = router
+            .route(&format!("{prefix}/artifacts"), get(list))
+            .route(
+                &format!("{prefix}/artifacts/{{*path}}"),
+                get(download).put(upload).delete(delete),
+            )
+            .route(
+                &format!("{prefix}/mpu/{{action}}/{{*path}}"),
+                post(multipart),
+            )
+            .route(&format!("{prefix}/{{*rest}}"), any(super::unknown));
+    }
+    router
+}
+
+/// Where a path of the proxy points.
+#[derive(Debug, PartialEq, Eq)]
+enum Location<'a> {
+    /// Above every run: the root, or an experiment's folder. Nothing is kept there itself.
+    AboveRuns {
+        /// The experiment, if the path names one.
+        experiment: Option<&'a str>,
+    },
+    /// A run's folder, which holds just `artifacts`.
+    Run { experiment: &'a str, run: &'a str },
+    /// A path inside a run's artifacts; empty for the artifact folder itself.
+    Artifact {
+        experiment: &'a str,
+        run: &'a str,
+        path: &'a str,
+    },
+}
+
+/// Reads `EXPERIMENT/RUN/artifacts/PATH` (or a prefix of it).
+fn locate(path: &str) -> Result<Location<'_>, MlflowError> {
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        return Ok(Location::AboveRuns { experiment: None });
+    }
+    let mut parts = path.splitn(4, '/');
+    let experiment = parts.next().unwrap_or_default();
+    let Some(run) = parts.next() else {
+        return Ok(Location::AboveRuns {
+            experiment: Some(experiment),
+        });
+    };
+    match parts.next() {
+        None => Ok(Location::Run { experiment, run }),
+        Some("artifacts") => Ok(Location::Artifact {
+            experiment,
+            run,
+            path: parts.next().unwrap_or_default().trim_end_matches('/'),
+        }),
+        Some(_) => Err(MlflowError::missing(format!(
+            "no artifact at '{path}': a run keeps its files under EXPERIMENT/RUN/artifacts/"
+        ))),
+    }
+}
+
+/// The run `run` of `experiment`, if the caller may `act` on it.
+async fn run_job(
+    state: &AppState,
+    caller: &Caller,
+    experiment: &str,
+    run: &str,
+    act: Act,
+) -> Result<Job, MlflowError> {
+    let job = job_by_id(state, caller, run, act).await?;
+    if job.project_id.to_string() != experiment {
+        return Err(MlflowError::missing(format!(
+            "run '{run}' not found in experiment '{experiment}'"
+        )));
+    }
+    Ok(job)
+}
+
+/// Where `path` of `job`'s artifacts lives on disk: its artifact folder for an empty path.
+fn on_disk(state: &AppState, job: &Job, path: &str) -> Result<PathBuf, MlflowError> {
+    let root = &state.runs.files_dir;
+    if path.is_empty() {
+        return Ok(files::artifacts_dir(root, &job.uid));
+    }
+    files::artifact_path(root, &job.uid, path).ok_or_else(|| {
+        MlflowError::invalid(format!(
+            "invalid artifact path '{path}': it must stay inside the run's artifact folder"
+        ))
+    })
+}
+
+/// The run and the file a path of the proxy names, for a call that needs one inside a run.
+async fn artifact(
+    state: &AppState,
+    caller: &Caller,
+    path: &str,
+    act: Act,
+) -> Result<(Job, String), MlflowError> {
+    match locate(path)? {
+        Location::Artifact {
+            experiment,
+            run,
+            path,
+        } => Ok((
+            run_job(state, caller, experiment, run, act).await?,
+            path.to_owned(),
+        )),
+        _ => Err(MlflowError::invalid(format!(
+            "'{path}' is not inside a run's artifacts (EXPERIMENT/RUN/artifacts/PATH)"
+        ))),
+    }
+}
+
+/// `GET .../artifacts?path=DIR`: what a folder holds, each entry named by its base name.
+async fn list(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    args: Result<Args, MlflowError>,
+) -> Response {
+    let answer = async {
+        let caller = signed_in(caller)?;
+        let args = args?;
+        let path = args.opt_str("path").unwrap_or_default();
+        let entries = match locate(path)? {
+            Location::AboveRuns { experiment: None } => Vec::new(),
+            Location::AboveRuns {
+                experiment: Some(experiment),
+            } => {
+                // Runs' folders are not listed from above: a project holds thousands of runs,
+                // and clients always start from a run's own URI.
+                project_for_id(&state, &caller, experiment, LIST.act).await?;
+                Vec::new()
+            }
+            Location::Run { experiment, run } => {
+                let job = run_job(&state, &caller, experiment, run, LIST.act).await?;
+                let dir = files::artifacts_dir(&state.runs.files_dir, &job.uid);
+                if tokio::fs::metadata(&dir).await.is_ok_and(|m| m.is_dir()) {
+                    vec![json!({ "path": "artifacts", "is_dir": true })]
+                } else {
+                    Vec::new()
+                }
+            }
+            Location::Artifact {
+                experiment,
+                run,
+                path,
+            } => {
+                let job = run_job(&state, &caller, experiment, run, LIST.act).await?;
+                let dir = on_disk(&state, &job, path)?;
+                folder(dir)
+                    .await?
+                    .into_iter()
+                    .map(|entry| file_info(&entry.name, &entry))
+                    .collect()
+            }
+        };
+        Ok(files_json(entries))
+    };
+    respond(answer.await)
+}
+
+/// `GET .../artifacts/PATH`: the file's bytes, streamed, with ranges. Sent as a download whatever
+/// its type: an uploaded HTML or SVG file must not run as a page of this site.
+async fn download(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    Path(path): Path<String>,
+    request: Request,
+) -> Response {
+    let found = async {
+        let caller = signed_in(caller)?;
+        let (job, path) = artifact(&state, &caller, &path, DOWNLOAD.act).await?;
+        let file = on_disk(&state, &job, &path)?;
+        match tokio::fs::metadata(&file).await {
+            Ok(meta) if meta.is_file() => Ok(file),
+            _ => Err(MlflowError::missing(format!(
+                "no artifact '{path}' in run '{}'",
+                job.uid
+            ))),
+        }
+    };
+    let file = match found.await {
+        Ok(file) => file,
+        Err(error) => return error.into_response(),
+    };
+    let served = tower_http::services::ServeFile::new(file)
+        .try_call(request)
+        .await;
+    let mut response = match served {
+        Ok(response) => response.map(Body::new),
+        Err(error) => {
+            tracing::error!(%error, "serving an artifact");
+            return MlflowError::from(app::error::AppError::Internal).into_response();
+        }
+    };
+    let headers = response.headers_mut();
+    let pairs = [
+        (header::CONTENT_TYPE, "application/octet-stream"),
+        (header::CONTENT_DISPOSITION, "attachment"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CONTENT_SECURITY_POLICY, "sandbox"),
+    ];
+    for (name, value) in pairs {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `PUT .../artifacts/PATH`: stores the body as that file, replacing one of the same path.
+async fn upload(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let answer = async {
+        let caller = signed_in(caller)?;
+        let (job, path) = artifact(&state, &caller, &path, UPLOAD.act).await?;
+        let job = live(job)?;
+        if path.is_empty() {
+            return Err(MlflowError::invalid(
+                "name the file to upload: EXPERIMENT/RUN/artifacts/PATH",
+            ));
+        }
+        let file = on_disk(&state, &job, &path)?;
+        let top = files::artifacts_dir(&state.runs.files_dir, &job.uid);
+        if let Some(why) = files::obstacle(&top, &file) {
+            return Err(MlflowError::invalid(format!(
+                "cannot write artifact '{path}': {why}"
+            )));
+        }
+        upload::keep_artifact(&state, &job.uid, &file, &headers, body)
+            .await
+            .map_err(from_api)?;
+        Ok(json!({}))
+    };
+    respond(answer.await)
+}
+
+/// `DELETE .../artifacts/PATH`: removes a file or a folder with everything in it.
+async fn delete(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    Path(path): Path<String>,
+) -> Response {
+    let answer = async {
+        let caller = signed_in(caller)?;
+        let (job, path) = match locate(&path)? {
+            // A run's folder holds only its artifacts.
+            Location::Run { experiment, run } => (
+                run_job(&state, &caller, experiment, run, DELETE.act).await?,
+                String::new(),
+            ),
+            _ => artifact(&state, &caller, &path, DELETE.act).await?,
+        };
+        let job = live(job)?;
+        let target = on_disk(&state, &job, &path)?;
+        upload::remove_artifacts(&state, &job.uid, &target)
+            .await
+            .map_err(from_api)?;
+        Ok(json!({}))
+    };
+    respond(answer.await)
+}
+
+/// `POST .../mpu/{create,complete,abort}/PATH`: answered as MLflow answers for a store without
+/// multipart uploads (its local folder store), so its client falls back to one streamed PUT.
+async fn multipart(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    Path((action, path)): Path<(String, String)>,
+) -> Response {
+    let answer = async {
+        let caller = signed_in(caller)?;
+        let route = ARTIFACT_ROUTES
+            .iter()
+            .find(|r| r.call.strip_prefix("mpu/") == Some(action.as_str()))
+            .ok_or_else(|| super::not_supported(&Method::POST, &format!("mpu/{action}")))?;
+        let (job, _) = artifact(&state, &caller, &path, route.act).await?;
+        live(job)?;
+        Err::<Value, _>(MlflowError {
+            code: "NOT_IMPLEMENTED",
+            message: NO_MULTIPART.into(),
+        })
+    };
+    respond(answer.await)
+}
+
+/// `artifacts/list` of the tracking API: what a folder of the run `run_id` holds, each entry
+/// named by its path from the run's artifact root.
+pub async fn list_for_run(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Value, MlflowError> {
+    let job = job_by_id(state, caller, args.run_id()?, Act::Read).await?;
+    let path = args.opt_str("path").unwrap_or_default().trim_matches('/');
+    let dir = on_disk(state, &job, path)?;
+    let entries: Vec<Value> = folder(dir)
+        .await?
+        .into_iter()
+        .map(|entry| {
+            let relative = if path.is_empty() {
+                entry.name.clone()
+            } else {
+                format!("{path}/{}", entry.name)
+            };
+            file_info(&relative, &entry)
+        })
+        .collect();
+    let mut answer = files_json(entries);
+    answer["root_uri"] = json!(super::runs::artifact_uri(&job));
+    Ok(answer)
+}
+
+/// What folder `dir` holds, read off the async runtime.
+async fn folder(dir: PathBuf) -> Result<Vec<FolderEntry>, MlflowError> {
+    tokio::task::spawn_blocking(move || files::list_folder(&dir))
+        .await
+        .expect("listing does not panic")
+        .map_err(|error| {
+            tracing::error!(%error, "listing artifacts");
+            MlflowError::from(app::error::AppError::Internal)
+        })
+}
+
+/// MLflow's `FileInfo`: folders carry no size.
+fn file_info(path: &str, entry: &FolderEntry) -> Value {
+    if entry.is_dir {
+        json!({ "path": path, "is_dir": true })
+    } else {
+        json!({ "path": path, "is_dir": false, "file_size": entry.bytes })
+    }
+}
+
+/// `{"files": [...]}`, or `{}` for none, as protobuf's JSON leaves out empty lists.
+fn files_json(entries: Vec<Value>) -> Value {
+    if entries.is_empty() {
+        json!({})
+    } else {
+        json!({ "files": entries })
+    }
+}
+
+/// The REST API's upload errors in MLflow's shape.
+fn from_api(error: ApiError) -> MlflowError {
+    let message = error.message.unwrap_or_else(|| error.error.to_string());
+    MlflowError {
+        message,
+        ..MlflowError::from(error.error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_paths_name_runs_and_their_files() {
+        assert_eq!(
+            locate("").unwrap(),
+            Location::AboveRuns { experiment: None }
+        );
+        assert_eq!(
+            locate("7/").unwrap(),
+            Location::AboveRuns {
+                experiment: Some("7")
+            }
+        );
+        assert_eq!(
+            locate("7/abc").unwrap(),
+            Location::Run {
+                experiment: "7",
+                run: "abc"
+            }
+        );
+        assert_eq!(
+            locate("7/abc/artifacts").unwrap(),
+            Location::Artifact {
+                experiment: "7",
+                run: "abc",
+                path: ""
+            }
+        );
+        assert_eq!(
+            locate("/7/abc/artifacts/plots/loss.png/").unwrap(),
+            Location::Artifact {
+                experiment: "7",
+                run: "abc",
+                path: "plots/loss.png"
+            }
+        );
+        let elsewhere = locate("7/abc/models/x").unwrap_err();
+        assert_eq!(elsewhere.code, "RESOURCE_DOES_NOT_EXIST");
+    }
+}
