@@ -43,6 +43,34 @@ impl Name {
         Ok(Self(text.to_owned()))
     }
 
+    /// A project name made from free text (an MLflow experiment name such as `xray
+    /// segmentation v2`): each run of other characters becomes one `-`, and it starts with a
+    /// letter or digit and keeps within [`Name::MAX_PROJECT`]; `experiment` when nothing is
+    /// left. `suffix` (for uniqueness) is appended as `-N` within the limit.
+    pub fn slug(text: &str, suffix: Option<u32>) -> Self {
+        let mut slug = String::new();
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.') {
+                slug.push(c);
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let trimmed = slug
+            .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+            .trim_end_matches('-');
+        let base = if trimmed.is_empty() {
+            "experiment"
+        } else {
+            trimmed
+        };
+        let tail = suffix.map(|n| format!("-{n}")).unwrap_or_default();
+        // ASCII only, so bytes are characters.
+        let room = Self::MAX_PROJECT - tail.len();
+        let base = base[..base.len().min(room)].trim_end_matches('-');
+        Self(format!("{base}{tail}"))
+    }
+
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -270,6 +298,9 @@ pub struct ProjectSummary {
     pub owner: String,
     /// The project's name, unique for its owner.
     pub name: String,
+    /// The name as given where it is not a valid project name (see `Project::title`).
+    #[serde(default)]
+    pub title: String,
     /// Free text shown under the name.
     pub description: String,
     /// Visible only to the owner and members.
@@ -545,6 +576,33 @@ mod tests {
             Name::parse(&"a".repeat(65), Name::MAX_PROJECT),
             Err(NameError::TooLong { max: 64 })
         );
+    }
+
+    #[test]
+    fn free_text_becomes_a_project_name_that_parses() {
+        let slug = |text: &str, n| Name::slug(text, n).as_str().to_owned();
+        assert_eq!(slug("xray segmentation v2", None), "xray-segmentation-v2");
+        assert_eq!(
+            slug("/Users/ann@lab.org/Run #4 (final)", None),
+            "Users-ann-lab.org-Run-4-final"
+        );
+        assert_eq!(slug("..été!", None), "t");
+        assert_eq!(slug("éé", None), "experiment");
+        assert_eq!(slug("a b", Some(2)), "a-b-2");
+        let long = slug(&"word ".repeat(40), Some(12));
+        assert!(
+            long.len() <= Name::MAX_PROJECT && long.ends_with("-w-12"),
+            "{long}"
+        );
+        for text in ["xray segmentation v2", "--", "é", &"x".repeat(300), "a-/-b"] {
+            for n in [None, Some(99)] {
+                let made = Name::slug(text, n);
+                assert_eq!(
+                    Name::parse(made.as_str(), Name::MAX_PROJECT),
+                    Ok(made.clone())
+                );
+            }
+        }
     }
 
     #[test]

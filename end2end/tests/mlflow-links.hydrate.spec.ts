@@ -36,3 +36,16 @@ test("a signed-out reader signs in and lands on the run", async ({ page, browser
   await expect(reader).toHaveURL(new RegExp(`/u/alice/p/${name}/j/1$`));
   await other.close();
 });
+
+test("an experiment with a free-text name is listed by that name and opened by its slug", async ({ page }) => {
+  await signedIn(page);
+  const suffix = Date.now().toString(36);
+  const name = `X-ray segmentation v2 (${suffix})`;
+  const response = await api(page).post("/api/2.0/mlflow/experiments/create", { data: { name } });
+  expect(response.status(), await response.text()).toBe(200);
+  await page.goto("/u/alice");
+  const row = page.locator(`[role=listbox][aria-label="Projects"] [role=option][data-id="X-ray-segmentation-v2-${suffix}"]`);
+  await expect(row).toContainText(name);
+  await row.click();
+  await expect(page).toHaveURL(new RegExp(`/u/alice/p/X-ray-segmentation-v2-${suffix}`));
+});

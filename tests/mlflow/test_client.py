@@ -251,3 +251,44 @@ def test_the_run_link_the_client_prints_opens_the_job(server, caplog, capsys):
     unknown = requests.get(f"{server['url']}/experiments/999/runs/nope", headers=headers, allow_redirects=False)
     assert unknown.status_code == 404
 
+
+def test_experiment_tags_are_set_searched_and_deleted(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("tagged", tags={"team": "vision"})
+    client.set_experiment_tag(experiment, "stage", "draft")
+    mlflow.set_experiment("tagged")
+    mlflow.set_experiment_tag("stage", "final")
+    assert client.get_experiment(experiment).tags == {"team": "vision", "stage": "final"}
+    assert [e.name for e in client.search_experiments(filter_string="tags.team = 'vision'")] == ["tagged"]
+    client.delete_experiment_tag(experiment, "team")
+    assert client.get_experiment_by_name("tagged").tags == {"stage": "final"}
+    with pytest.raises(MlflowException) as missing:
+        client.delete_experiment_tag(experiment, "team")
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_free_text_experiment_names_are_kept_and_get_a_url_of_their_own(server):
+    auth = {"Authorization": f"Bearer {server['token']}"}
+    mlflow.set_experiment("xray segmentation v2")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("loss", 1.0)
+    assert stored(server, run.info.run_id)["project"] == "ann/xray-segmentation-v2"
+    client = MlflowClient()
+    found = client.get_experiment_by_name("xray segmentation v2")
+    assert (found.name, found.experiment_id) == ("xray segmentation v2", run.info.experiment_id)
+
+    # Another name with the same slug gets the next free one; long names are taken whole.
+    other = client.create_experiment("xray segmentation v2?")
+    project = requests.get(f"{server['url']}/api/v1/projects/ann/xray-segmentation-v2-2", headers=auth).json()
+    assert project["title"] == "xray segmentation v2?"
+    long_name = "a very long experiment name " * 10
+    long_id = client.create_experiment(long_name)
+    assert client.get_experiment(long_id).name == long_name
+    with pytest.raises(MlflowException) as taken:
+        client.create_experiment("xray segmentation v2")
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+
+    client.rename_experiment(other, "Final: xray (best)")
+    assert client.get_experiment(other).name == "Final: xray (best)"
+    names = [e.name for e in client.search_experiments(filter_string="name LIKE '%xray%'")]
+    assert "Final: xray (best)" in names and "xray segmentation v2" in names

@@ -274,6 +274,7 @@ pub async fn find_visible_with_project(
         p_owner_id: i64,
         p_owner: String,
         p_name: String,
+        p_title: String,
         p_description: String,
         p_private: i64,
         p_archived: i64,
@@ -284,7 +285,7 @@ pub async fn find_visible_with_project(
         is_member: i64,
     }
     let project_columns = ", p.owner_id AS p_owner_id, u.name AS p_owner, p.name AS p_name,
-        p.description AS p_description, p.private AS p_private, p.archived AS p_archived,
+        p.title AS p_title, p.description AS p_description, p.private AS p_private, p.archived AS p_archived,
         p.job_count AS p_job_count, p.created_ms AS p_created_ms, p.updated_ms AS p_updated_ms,
         p.cost_usd AS p_cost_usd, CAST(CASE WHEN EXISTS (SELECT 1 FROM project_members m
         WHERE m.project_id = p.id AND m.user_id = {v}) THEN 1 ELSE 0 END AS BIGINT) AS is_member";
@@ -302,6 +303,7 @@ pub async fn find_visible_with_project(
             owner_id: r.p_owner_id,
             owner: r.p_owner,
             name: r.p_name,
+            title: r.p_title,
             description: r.p_description,
             private: r.p_private,
             archived: r.p_archived,

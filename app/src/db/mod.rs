@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod logs;
 pub mod metrics;
 pub mod project_keys;
+pub mod project_tags;
 pub mod projects;
 pub mod queue;
 pub mod rollups;

@@ -4,7 +4,7 @@ use super::cursor::SortKey;
 use super::sql::{into_page, Arg, Order, Sql};
 use super::users::{User, USER_COLUMNS};
 use super::{now_ms, Db, PageError};
-use crate::model::{Filter, Page, ProjectSort, ProjectSummary, SortDir};
+use crate::model::{Filter, Name, Page, ProjectSort, ProjectSummary, SortDir};
 use sqlx::AnyConnection;
 
 /// A project as the server sees it.
@@ -18,6 +18,9 @@ pub struct Project {
     pub owner: String,
     /// Unique for its owner.
     pub name: String,
+    /// The name as given where it is not a valid project name (an MLflow experiment called
+    /// `xray segmentation v2`, named by its slug); empty when it is `name`.
+    pub title: String,
     /// Free text.
     pub description: String,
     /// 1 when only the owner and members may see it.
@@ -34,11 +37,23 @@ pub struct Project {
     pub cost_usd: f64,
 }
 
+impl Project {
+    /// The name people know it by: its title if it has one, else its name.
+    pub fn shown_name(&self) -> &str {
+        if self.title.is_empty() {
+            &self.name
+        } else {
+            &self.title
+        }
+    }
+}
+
 impl From<Project> for ProjectSummary {
     fn from(p: Project) -> Self {
         Self {
             owner: p.owner,
             name: p.name,
+            title: p.title,
             description: p.description,
             private: p.private != 0,
             job_count: p.job_count,
@@ -49,8 +64,8 @@ impl From<Project> for ProjectSummary {
     }
 }
 
-const COLUMNS: &str = "p.id, p.owner_id, u.name AS owner, p.name, p.description, p.private, \
-                       p.archived, p.job_count, p.created_ms, p.updated_ms, p.cost_usd";
+const COLUMNS: &str = "p.id, p.owner_id, u.name AS owner, p.name, p.title, p.description, \
+                       p.private, p.archived, p.job_count, p.created_ms, p.updated_ms, p.cost_usd";
 
 /// Who may see a project: everyone, unless it is private; then its owner, its members and the
 /// instance's admins.
@@ -67,7 +82,39 @@ pub async fn create(
     private: bool,
 ) -> sqlx::Result<i64> {
     let mut conn = db.pool().acquire().await?;
-    create_at(&mut conn, owner, name, description, private, now_ms()).await
+    let row = NewRow {
+        name,
+        title: "",
+        description,
+        private,
+    };
+    create_at(&mut conn, owner, &row, now_ms()).await
+}
+
+/// Creates a public project for `owner` named `name` and shown as `title` (an MLflow
+/// experiment with a free-text name); fails with a unique violation as [`create`] does.
+pub async fn create_titled(db: &Db, owner: i64, name: &str, title: &str) -> sqlx::Result<i64> {
+    let mut conn = db.pool().acquire().await?;
+    let row = NewRow {
+        name,
+        title,
+        description: "",
+        private: false,
+    };
+    create_at(&mut conn, owner, &row, now_ms()).await
+}
+
+/// What a new project row holds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NewRow<'a> {
+    /// Its name, unique for its owner.
+    pub name: &'a str,
+    /// What it is shown as, if not its name (see [`Project::title`]).
+    pub title: &'a str,
+    /// Free text.
+    pub description: &'a str,
+    /// Seen only by its owner, members and admins.
+    pub private: bool,
 }
 
 /// Creates a project made at `created_ms`, on `conn` (the demo backdates its projects and
@@ -75,19 +122,18 @@ pub async fn create(
 pub async fn create_at(
     conn: &mut AnyConnection,
     owner: i64,
-    name: &str,
-    description: &str,
-    private: bool,
+    row: &NewRow<'_>,
     created_ms: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO projects (owner_id, name, description, private, created_ms, updated_ms)
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        "INSERT INTO projects (owner_id, name, title, description, private, created_ms,
+         updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(owner)
-    .bind(name)
-    .bind(description)
-    .bind(i64::from(private))
+    .bind(row.name)
+    .bind(row.title)
+    .bind(row.description)
+    .bind(i64::from(row.private))
     .bind(created_ms)
     .fetch_one(conn)
     .await
@@ -103,14 +149,55 @@ pub async fn set_archived(db: &Db, project: i64, archived: bool) -> sqlx::Result
         .map(|_| ())
 }
 
-/// Renames a project; fails with a unique violation if the owner has one of that name.
-pub async fn rename(db: &Db, project: i64, name: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE projects SET name = $1 WHERE id = $2")
+/// Renames a project, with the `title` it is shown by (empty: its name); fails with a unique
+/// violation if the owner has one of that name.
+pub async fn rename(db: &Db, project: i64, name: &str, title: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE projects SET name = $1, title = $2 WHERE id = $3")
         .bind(name)
+        .bind(title)
         .bind(project)
         .execute(db.pool())
         .await
         .map(|_| ())
+}
+
+/// The project `owner` knows as `shown` (its title, or its name when it has none), if it
+/// exists and `viewer` may see it: how MLflow finds an experiment by name.
+pub async fn find_visible_by_shown_name(
+    db: &Db,
+    viewer: i64,
+    owner: &str,
+    shown: &str,
+) -> sqlx::Result<Option<Project>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.owner_id WHERE u.name = "
+    ));
+    let owner = sql.arg(Arg::Text(owner.to_owned()));
+    let shown = sql.arg(Arg::Text(shown.to_owned()));
+    sql.push(&format!(
+        "{owner} AND (p.title = {shown} OR (p.title = '' AND p.name = {shown})) AND "
+    ));
+    visible_to(&mut sql, viewer);
+    sql.query_as::<Project>().fetch_optional(db.pool()).await
+}
+
+/// The first of `base`, `base-2`, `base-3`, ... that none of `owner`'s projects is named
+/// (the slug [`Name::slug`] makes of `text`).
+pub async fn free_name(db: &Db, owner: i64, text: &str) -> sqlx::Result<Name> {
+    let mut suffix = None;
+    loop {
+        let name = Name::slug(text, suffix);
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM projects WHERE owner_id = $1 AND name = $2")
+                .bind(owner)
+                .bind(name.as_str())
+                .fetch_optional(db.pool())
+                .await?;
+        if taken.is_none() {
+            return Ok(name);
+        }
+        suffix = Some(suffix.map_or(2, |n| n + 1));
+    }
 }
 
 /// Every project `viewer` may see, by id: what an experiment search filters.
@@ -263,6 +350,46 @@ mod tests {
     use crate::db::{testing::each_backend, users};
 
     #[tokio::test]
+    async fn projects_are_found_by_the_name_they_are_shown_by() {
+        each_backend(|db| async move {
+            let ann = users::create(&db, "ann", "Ann").await.unwrap();
+            let given = "xray segmentation v2";
+            let slug = free_name(&db, ann.id, given).await.unwrap();
+            assert_eq!(slug.as_str(), "xray-segmentation-v2");
+            let titled = create_titled(&db, ann.id, slug.as_str(), given)
+                .await
+                .unwrap();
+            let plain = create(&db, ann.id, "audio", "", false).await.unwrap();
+            let found = |shown: &'static str| {
+                let db = db.clone();
+                async move {
+                    find_visible_by_shown_name(&db, ann.id, "ann", shown)
+                        .await
+                        .unwrap()
+                        .map(|p| (p.id, p.shown_name().to_owned()))
+                }
+            };
+            assert_eq!(found(given).await, Some((titled, given.to_owned())));
+            assert_eq!(found("audio").await, Some((plain, "audio".to_owned())));
+            assert_eq!(
+                found("xray-segmentation-v2").await,
+                None,
+                "shown by its title"
+            );
+            assert_eq!(
+                free_name(&db, ann.id, "xray segmentation v2!")
+                    .await
+                    .unwrap()
+                    .as_str(),
+                "xray-segmentation-v2-2"
+            );
+            rename(&db, titled, "xray", "").await.unwrap();
+            assert_eq!(found("xray").await.map(|p| p.0), Some(titled));
+        })
+        .await;
+    }
+
+    #[tokio::test]
     async fn private_projects_are_seen_only_by_owner_and_members() {
         each_backend(|db| async move {
             let ann = users::create(&db, "ann", "Ann").await.unwrap();
@@ -347,7 +474,11 @@ mod tests {
             let mut made = Vec::new();
             for i in 0..31_i64 {
                 let name = format!("{}-{i}", ["xray", "Beta", "alpha"][i as usize % 3]);
-                let id = create_at(&mut conn, ann.id, &name, "", false, 5_000 + i % 4)
+                let row = NewRow {
+                    name: &name,
+                    ..NewRow::default()
+                };
+                let id = create_at(&mut conn, ann.id, &row, 5_000 + i % 4)
                     .await
                     .unwrap();
                 made.push((id, name, 5_000 + i % 4));

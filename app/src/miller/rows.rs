@@ -178,7 +178,7 @@ pub async fn fetch_rows(
                     (n, cost) if cost > 0.0 => format!("{n} jobs · ${cost:.2}"),
                     (n, _) => format!("{n} jobs"),
                 },
-                title: p.name,
+                title: if p.title.is_empty() { p.name } else { p.title },
                 status: None,
             })
         }

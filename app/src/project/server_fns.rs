@@ -105,7 +105,7 @@ pub async fn rename_project(
                     "{owner} already has a project named {name}"
                 )));
             }
-            db::projects::rename(&state.db, project.id, name.as_str()).await?;
+            db::projects::rename(&state.db, project.id, name.as_str(), "").await?;
             Ok(name.to_string())
         }
         .await,

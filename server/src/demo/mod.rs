@@ -86,16 +86,15 @@ pub async fn run(db: &Db, args: &DemoArgs) -> anyhow::Result<Summary> {
         let name = generate::project(i);
         let created = anchor - 90 * 24 * 3600 * 1000 + i as i64 * 60_000;
         let plans = generate::jobs(args.seed, i, *jobs, owner, args.points, anchor);
-        let project = db::projects::create_at(
-            writer.tx().await?,
-            owner,
-            &name,
-            &description(&name),
-            i % 9 == 8,
-            created,
-        )
-        .await
-        .with_context(|| format!("creating project {name}"))?;
+        let row = db::projects::NewRow {
+            name: &name,
+            description: &description(&name),
+            private: i % 9 == 8,
+            ..Default::default()
+        };
+        let project = db::projects::create_at(writer.tx().await?, owner, &row, created)
+            .await
+            .with_context(|| format!("creating project {name}"))?;
         writer
             .project(project, plans, (i == 0).then_some(anchor))
             .await?;

@@ -44,15 +44,12 @@ pub async fn create(
     };
     let started = anchor_ms - i64::from(trials) * 60_000;
     let mut tx = db.begin().await?;
-    let project = db::projects::create_at(
-        &mut tx,
-        owner,
-        NAME,
-        "A finished hyperparameter sweep.",
-        false,
-        started - 60_000,
-    )
-    .await?;
+    let row = db::projects::NewRow {
+        name: NAME,
+        description: "A finished hyperparameter sweep.",
+        ..Default::default()
+    };
+    let project = db::projects::create_at(&mut tx, owner, &row, started - 60_000).await?;
     let sweep = sweeps::create(
         &mut tx,
         &NewSweep {

@@ -6,10 +6,9 @@ use super::error::MlflowError;
 use app::auth::access::{self, may_write, Act};
 use app::auth::Caller;
 use app::db::users::User;
-use app::db::{self, projects::Project};
+use app::db::{self, project_tags, projects::Project};
 use app::error::AppError;
-use app::limits::{check_length, MAX_EXPERIMENT_NAME};
-use app::model::Name;
+use app::limits::{check_length, MAX_EXPERIMENT_NAME, MAX_KEY, MAX_TAG_VALUE};
 use app::state::AppState;
 use serde_json::{json, Value};
 
@@ -63,25 +62,58 @@ async fn default_project(state: &AppState, caller: &Caller) -> Result<Project, M
         .ok_or_else(|| MlflowError::missing("the Default experiment could not be created"))
 }
 
-/// Splits an experiment name into owner and project, checking the project name.
-fn owner_and_name<'a>(user: &'a User, name: &'a str) -> Result<(&'a str, &'a str), MlflowError> {
+/// An experiment name checked for length; MLflow takes any other text.
+fn checked_name(name: &str) -> Result<&str, MlflowError> {
     check_length("the experiment name", name, MAX_EXPERIMENT_NAME, false)
         .map_err(MlflowError::invalid)?;
-    let (owner, project) = name.split_once('/').unwrap_or((user.name.as_str(), name));
-    Name::parse(project, Name::MAX_PROJECT).map_err(|e| {
-        MlflowError::invalid(format!(
-            "experiment name '{name}': {e} (millrace names projects like URLs)"
-        ))
-    })?;
-    Ok((owner, project))
+    Ok(name)
 }
 
-/// The experiment as MLflow shows it; `id` overrides the project id (for "0").
-pub fn experiment_json(project: &Project, user: &User, id: Option<&str>) -> Value {
+/// The project the caller knows as experiment `name`: one of theirs shown by that name, else
+/// `owner/rest` as the project of `owner` (another user, or the caller) shown as `rest`.
+async fn find_by_name(
+    state: &AppState,
+    user: &User,
+    name: &str,
+) -> Result<Option<Project>, MlflowError> {
+    let db = &state.db;
+    if let Some(own) =
+        db::projects::find_visible_by_shown_name(db, user.id, &user.name, name).await?
+    {
+        return Ok(Some(own));
+    }
+    match name.split_once('/') {
+        Some((owner, rest)) => {
+            Ok(db::projects::find_visible_by_shown_name(db, user.id, owner, rest).await?)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The project name and title for experiment name `shown` among `owner`'s projects: a slug of
+/// it that no project of theirs has (the name itself when it is one), titled with the name as
+/// given when the two differ.
+async fn name_and_title(
+    state: &AppState,
+    owner: i64,
+    shown: &str,
+) -> Result<(String, String), MlflowError> {
+    let slug = db::projects::free_name(&state.db, owner, shown).await?;
+    let title = if slug.as_str() == shown { "" } else { shown };
+    Ok((slug.as_str().to_owned(), title.to_owned()))
+}
+
+/// The experiment as MLflow shows it, with its tags; `id` overrides the project id (for "0").
+pub fn experiment_json(
+    project: &Project,
+    user: &User,
+    id: Option<&str>,
+    tags: &[(String, String)],
+) -> Value {
     let name = if project.owner == user.name {
-        project.name.clone()
+        project.shown_name().to_owned()
     } else {
-        format!("{}/{}", project.owner, project.name)
+        format!("{}/{}", project.owner, project.shown_name())
     };
     let id = id.map_or_else(|| project.id.to_string(), str::to_owned);
     json!({
@@ -91,8 +123,27 @@ pub fn experiment_json(project: &Project, user: &User, id: Option<&str>) -> Valu
         "lifecycle_stage": super::runs::lifecycle_stage(project.archived),
         "creation_time": project.created_ms,
         "last_update_time": project.updated_ms,
-        "tags": [],
+        "tags": tags.iter().map(|(key, value)| json!({ "key": key, "value": value })).collect::<Vec<_>>(),
     })
+}
+
+/// The experiment `project` as MLflow shows it, its tags read from the store.
+async fn experiment_with_tags(
+    state: &AppState,
+    project: &Project,
+    user: &User,
+    id: Option<&str>,
+) -> Result<Value, MlflowError> {
+    let mut tags = project_tags::of(&state.db, &[project.id]).await?;
+    let tags = tags.remove(&project.id).unwrap_or_default();
+    Ok(experiment_json(project, user, id, &tags))
+}
+
+/// A tag's key and value, checked as MLflow's limits say.
+fn checked_tag<'a>(key: &'a str, value: &'a str) -> Result<(&'a str, &'a str), MlflowError> {
+    check_length("the tag key", key, MAX_KEY, false).map_err(MlflowError::invalid)?;
+    check_length("the tag value", value, MAX_TAG_VALUE, true).map_err(MlflowError::invalid)?;
+    Ok((key, value))
 }
 
 /// `GET experiments/get-by-name`.
@@ -107,8 +158,7 @@ pub async fn get_by_name(
     let project = if name == DEFAULT_NAME {
         default_project(state, caller).await?
     } else {
-        let (owner, project) = owner_and_name(user, name)?;
-        db::projects::find_visible(&state.db, user.id, owner, project)
+        find_by_name(state, user, checked_name(name)?)
             .await?
             .ok_or_else(missing)?
     };
@@ -116,7 +166,8 @@ pub async fn get_by_name(
         Err(AppError::NotFound) => Err(missing()),
         allowed => allowed.map_err(MlflowError::from),
     }?;
-    Ok(json!({ "experiment": experiment_json(&project, user, None) }))
+    let experiment = experiment_with_tags(state, &project, user, None).await?;
+    Ok(json!({ "experiment": experiment }))
 }
 
 /// `GET experiments/get`.
@@ -124,33 +175,75 @@ pub async fn get(state: &AppState, caller: &Caller, args: &Args) -> Result<Value
     let id = args.str("experiment_id")?;
     let project = project_for_id(state, caller, id, Act::Read).await?;
     let shown_id = (id == DEFAULT_ID).then_some(DEFAULT_ID);
-    Ok(json!({ "experiment": experiment_json(&project, &caller.user, shown_id) }))
+    let experiment = experiment_with_tags(state, &project, &caller.user, shown_id).await?;
+    Ok(json!({ "experiment": experiment }))
 }
 
 /// `POST experiments/create`: a project of the caller's.
 pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     may_write(caller)?;
     let user = &caller.user;
-    let name = args.str("name")?;
-    let (owner, project) = owner_and_name(user, name)?;
-    if owner != user.name {
-        return Err(MlflowError::invalid(format!(
-            "you can create experiments only as {}/NAME",
-            user.name
-        )));
-    }
-    if db::projects::find_visible(&state.db, user.id, owner, project)
+    let name = checked_name(args.str("name")?)?;
+    let tags = args
+        .list("tags")
+        .iter()
+        .map(|tag| {
+            let text = |field: &str| tag.get(field).and_then(Value::as_str).unwrap_or_default();
+            checked_tag(text("key"), text("value"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // `me/name` is the caller's `name`; `other/name` of another user is theirs to make.
+    let shown = match name.split_once('/') {
+        Some((owner, rest)) if owner == user.name => rest,
+        Some((owner, _)) if db::users::find_by_name(&state.db, owner).await?.is_some() => {
+            return Err(MlflowError::invalid(format!(
+                "you can create experiments only as {}/NAME",
+                user.name
+            )));
+        }
+        _ => name,
+    };
+    let exists = || MlflowError::exists(format!("experiment '{name}' already exists"));
+    if db::projects::find_visible_by_shown_name(&state.db, user.id, &user.name, shown)
         .await?
         .is_some()
     {
-        return Err(MlflowError::exists(format!(
-            "experiment '{name}' already exists"
+        return Err(exists());
+    }
+    let (project, title) = name_and_title(state, user.id, checked_name(shown)?).await?;
+    // Two creates at once may both find the name free; the store's unique key refuses one.
+    let id = db::projects::create_titled(&state.db, user.id, &project, &title)
+        .await
+        .map_err(|_| exists())?;
+    for (key, value) in tags {
+        project_tags::set(&state.db, id, key, value).await?;
+    }
+    Ok(json!({ "experiment_id": id.to_string() }))
+}
+
+/// `POST experiments/set-experiment-tag`.
+pub async fn set_tag(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let project = project_for_id(state, caller, args.str("experiment_id")?, Act::Write).await?;
+    let (key, value) = checked_tag(args.str("key")?, args.opt_str("value").unwrap_or_default())?;
+    project_tags::set(&state.db, project.id, key, value).await?;
+    Ok(json!({}))
+}
+
+/// `POST experiments/delete-experiment-tag`.
+pub async fn delete_tag(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Value, MlflowError> {
+    let id = args.str("experiment_id")?;
+    let project = project_for_id(state, caller, id, Act::Write).await?;
+    let key = args.str("key")?;
+    if !project_tags::delete(&state.db, project.id, key).await? {
+        return Err(MlflowError::missing(format!(
+            "no tag '{key}' on experiment '{id}'"
         )));
     }
-    let id = db::projects::create(&state.db, user.id, project, "", false)
-        .await
-        .map_err(|_| MlflowError::exists(format!("experiment '{name}' already exists")))?;
-    Ok(json!({ "experiment_id": id.to_string() }))
+    Ok(json!({}))
 }
 
 /// `POST experiments/delete` (the project is archived) and `experiments/restore`.
@@ -170,11 +263,22 @@ pub async fn set_deleted(
 pub async fn update(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let id = args.str("experiment_id")?;
     let project = project_for_id(state, caller, id, Act::Manage).await?;
-    let new_name = args.str("new_name")?;
-    let (_, name) = owner_and_name(&caller.user, new_name)?;
-    db::projects::rename(&state.db, project.id, name)
+    let new_name = checked_name(args.str("new_name")?)?;
+    if new_name == project.shown_name() {
+        return Ok(json!({}));
+    }
+    let exists = || MlflowError::exists(format!("experiment '{new_name}' already exists"));
+    let owner = &project.owner;
+    if db::projects::find_visible_by_shown_name(&state.db, caller.user.id, owner, new_name)
+        .await?
+        .is_some()
+    {
+        return Err(exists());
+    }
+    let (name, title) = name_and_title(state, project.owner_id, new_name).await?;
+    db::projects::rename(&state.db, project.id, &name, &title)
         .await
-        .map_err(|_| MlflowError::exists(format!("experiment '{new_name}' already exists")))?;
+        .map_err(|_| exists())?;
     Ok(json!({}))
 }
 
@@ -194,16 +298,17 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
     let offset = args.offset()?;
     let mut budget = super::like::Budget::for_search();
     let mut found: Vec<Value> = Vec::new();
-    for project in access::readable_projects(&state.db, caller)
-        .await?
-        .iter()
-        .rev()
-    {
+    let projects = access::readable_projects(&state.db, caller).await?;
+    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let mut tags = project_tags::of(&state.db, &ids).await?;
+    for project in projects.iter().rev() {
         if archived.is_some_and(|a| i64::from(a) != project.archived) {
             continue;
         }
-        let experiment = experiment_json(project, user, None);
+        let tags = tags.remove(&project.id).unwrap_or_default();
+        let experiment = experiment_json(project, user, None, &tags);
         let mut view = super::filter::RunView::default();
+        view.tags = tags.into_iter().collect();
         let name = experiment["name"].as_str().unwrap_or_default().to_owned();
         view.attributes
             .insert("name", super::filter::Literal::Text(name));

@@ -51,6 +51,7 @@ const GET: Option<Method> = Some(Method::GET);
 const POST: Option<Method> = Some(Method::POST);
 const READ: Policy = Policy::Project(Act::Read);
 const WRITE_RUN: Policy = Policy::Project(Act::WriteJob);
+const WRITE: Policy = Policy::Project(Act::Write);
 const MANAGE: Policy = Policy::Project(Act::Manage);
 
 /// Every MLflow endpoint served.
@@ -61,6 +62,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint(POST, "experiments/update", MANAGE),
     endpoint(POST, "experiments/delete", MANAGE),
     endpoint(POST, "experiments/restore", MANAGE),
+    endpoint(POST, "experiments/set-experiment-tag", WRITE),
+    endpoint(POST, "experiments/delete-experiment-tag", WRITE),
     endpoint(None, "experiments/search", Policy::Signed),
     endpoint(POST, "runs/create", Policy::Project(Act::CreateRun)),
     endpoint(GET, "runs/get", READ),
@@ -194,6 +197,8 @@ async fn call_endpoint(
         "experiments/delete" => experiments::set_deleted(state, caller, args, true).await,
         "experiments/restore" => experiments::set_deleted(state, caller, args, false).await,
         "experiments/search" => experiments::search(state, caller, args).await,
+        "experiments/set-experiment-tag" => experiments::set_tag(state, caller, args).await,
+        "experiments/delete-experiment-tag" => experiments::delete_tag(state, caller, args).await,
         "runs/create" => runs::create(state, caller, args).await,
         "runs/get" => runs::get(state, caller, args).await,
         "runs/update" => runs::update(state, caller, args).await,

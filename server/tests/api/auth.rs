@@ -236,9 +236,23 @@ async fn the_mlflow_api_answers_in_mlflows_error_shape_under_both_prefixes() {
         (status, json(&body)["error_code"].as_str()),
         (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
     );
+    // Free text is a name like any other; only past MLflow's 500 characters is it refused.
     let (status, _, body) = app
         .get(
             "/api/2.0/mlflow/experiments/get-by-name?experiment_name=a%20b",
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(
+        (status, json(&body)["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    let (status, _, body) = app
+        .get(
+            &format!(
+                "/api/2.0/mlflow/experiments/get-by-name?experiment_name={}",
+                "a".repeat(501)
+            ),
             Some(&bearer),
         )
         .await;

@@ -319,6 +319,9 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
     let project_id = db::projects::create(db, owner, name, "", private)
         .await
         .unwrap();
+    db::project_tags::set(db, project_id, "fixture-tag", "")
+        .await
+        .unwrap();
     let job_uid = job(db, project_id, owner).await;
     let job_number = db::jobs::find_in_project(db, project_id, &job_uid)
         .await
@@ -495,6 +498,12 @@ fn mlflow_call(method: Option<&Method>, call: &str, t: &Target) -> Call {
             json!({ "experiment_id": experiment })
         }
         "experiments/create" => json!({ "name": "fresh" }),
+        "experiments/set-experiment-tag" => {
+            json!({ "experiment_id": experiment, "key": "team", "value": "vision" })
+        }
+        "experiments/delete-experiment-tag" => {
+            json!({ "experiment_id": experiment, "key": "fixture-tag" })
+        }
         "experiments/update" => json!({ "experiment_id": experiment, "new_name": "renamed" }),
         "experiments/search" => json!({}),
         "runs/search" | "logged-models/search" => json!({ "experiment_ids": [experiment] }),
