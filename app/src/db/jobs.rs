@@ -194,13 +194,13 @@ pub async fn set_status(
 
 /// The columns of [`Job`], read from [`JOB_TABLES`]: jobs `j`, their project `p` and its owner
 /// `u`.
-const SELECT_JOB: &str = "SELECT j.id, j.project_id, u.name || '/' || p.name AS project,
+pub(super) const SELECT_JOB: &str = "SELECT j.id, j.project_id, u.name || '/' || p.name AS project,
             j.number, j.uid, j.name, j.status, j.command, j.params, j.created_ms, j.started_ms,
             j.finished_ms, j.duration_ms, j.gpus, j.cost_usd, j.archived,
             CAST(CASE WHEN j.spec IS NULL THEN 0 ELSE 1 END AS BIGINT) AS run_here, j.created_token";
 
 /// The tables a job is read from, with its project and its owner.
-const JOB_TABLES: &str =
+pub(super) const JOB_TABLES: &str =
     " FROM jobs j JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = p.owner_id";
 
 /// A job with what its API summary shows.
@@ -608,7 +608,7 @@ fn summary(
 }
 
 /// The tags of `jobs`, by job id, in key order.
-async fn tags_of(
+pub async fn tags_of(
     db: &Db,
     jobs: &[i64],
 ) -> sqlx::Result<std::collections::HashMap<i64, Vec<(String, String)>>> {

@@ -307,20 +307,41 @@ pub async fn summaries_in_projects(
     db: &super::Db,
     projects: &[i64],
 ) -> sqlx::Result<Vec<(i64, Summary)>> {
+    summaries_where(db, "project_id", projects).await
+}
+
+/// The summaries of each of `jobs` that has metrics, by key.
+pub async fn summaries_of_jobs(
+    db: &super::Db,
+    jobs: &[i64],
+) -> sqlx::Result<std::collections::HashMap<i64, Vec<Summary>>> {
+    let mut by_job: std::collections::HashMap<i64, Vec<Summary>> = std::collections::HashMap::new();
+    for (job, summary) in summaries_where(db, "job_id", jobs).await? {
+        by_job.entry(job).or_default().push(summary);
+    }
+    Ok(by_job)
+}
+
+/// (job id, summary) of the series whose `column` is one of `ids`, by job and key.
+async fn summaries_where(
+    db: &super::Db,
+    column: &'static str,
+    ids: &[i64],
+) -> sqlx::Result<Vec<(i64, Summary)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         job_id: i64,
         #[sqlx(flatten)]
         summary: Summary,
     }
-    if projects.is_empty() {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
     // Ids are integers the caller resolved from the database, so listing them inline is safe.
-    let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
     let rows = sqlx::query_as::<_, Row>(&format!(
         "SELECT job_id, id, key, count, last, last_step, last_ms, min, max FROM metric_series
-         WHERE project_id IN ({}) ORDER BY job_id, key",
+         WHERE {column} IN ({}) ORDER BY job_id, key",
         ids.join(", ")
     ))
     .fetch_all(db.pool())

@@ -10,6 +10,7 @@ mod jobs;
 mod logs;
 mod mlflow_artifacts;
 mod mlflow_bounds;
+mod mlflow_search;
 mod permissions;
 mod projects;
 mod runner;

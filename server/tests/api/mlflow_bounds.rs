@@ -9,13 +9,13 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// An app with a bearer token for `ann`.
-struct Mlflow {
+pub(crate) struct Mlflow {
     app: TestApp,
     bearer: String,
 }
 
 impl Mlflow {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let app = TestApp::new().await;
         let (_, token) = app.token().await;
         Self {
@@ -25,7 +25,7 @@ impl Mlflow {
     }
 
     /// POSTs `body` to MLflow's `call`; the status and the answer.
-    async fn post(&self, call: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, call: &str, body: Value) -> (StatusCode, Value) {
         let request = Request::post(format!("/api/2.0/mlflow/{call}"))
             .header(header::AUTHORIZATION, &self.bearer)
             .header(header::CONTENT_TYPE, "application/json")
