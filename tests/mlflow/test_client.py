@@ -292,3 +292,24 @@ def test_free_text_experiment_names_are_kept_and_get_a_url_of_their_own(server):
     assert client.get_experiment(other).name == "Final: xray (best)"
     names = [e.name for e in client.search_experiments(filter_string="name LIKE '%xray%'")]
     assert "Final: xray (best)" in names and "xray segmentation v2" in names
+
+
+def test_dataset_inputs_are_kept_with_the_run(server):
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    client = MlflowClient()
+    experiment = client.create_experiment("datasets")
+    run = client.create_run(experiment)
+    scans = Dataset(name="scans", digest="abc123", source_type="local", source='{"uri": "/data/scans"}', schema="{}")
+    training = DatasetInput(scans, tags=[InputTag("mlflow.data.context", "training")])
+    client.log_inputs(run.info.run_id, datasets=[training])
+    client.log_inputs(run.info.run_id, datasets=[training])
+    for found in [client.get_run(run.info.run_id), client.search_runs([experiment])[0]]:
+        inputs = found.inputs.dataset_inputs
+        assert [(i.dataset.name, i.dataset.digest, i.dataset.schema) for i in inputs] == [("scans", "abc123", "{}")]
+        assert [(t.key, t.value) for t in inputs[0].tags] == [("mlflow.data.context", "training")]
+    too_long = Dataset(name="x" * 501, digest="d", source_type="local", source="{}")
+    with pytest.raises(MlflowException) as refused:
+        client.log_inputs(run.info.run_id, datasets=[DatasetInput(too_long)])
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE" and "500" in refused.value.message
+    assert len(client.get_run(run.info.run_id).inputs.dataset_inputs) == 1

@@ -6,6 +6,7 @@ pub mod artifacts;
 mod error;
 mod experiments;
 mod filter;
+mod inputs;
 mod like;
 pub mod links;
 mod logged_models;
@@ -75,6 +76,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint(POST, "runs/set-tag", WRITE_RUN),
     endpoint(POST, "runs/delete-tag", WRITE_RUN),
     endpoint(POST, "runs/log-batch", WRITE_RUN),
+    endpoint(POST, "runs/log-inputs", WRITE_RUN),
     endpoint(GET, "metrics/get-history", READ),
     endpoint(GET, "metrics/get-history-bulk-interval", READ),
     endpoint(POST, "runs/search", READ),
@@ -211,6 +213,7 @@ async fn call_endpoint(
         "metrics/get-history" => runs::history(state, caller, args).await,
         "metrics/get-history-bulk-interval" => runs::history_bulk(state, caller, args).await,
         "runs/search" => search::runs(state, caller, args).await,
+        "runs/log-inputs" => inputs::log(state, caller, args).await,
         "artifacts/list" => artifacts::list_for_run(state, caller, args).await,
         "logged-models/search" => logged_models::search(state, caller, args).await,
         other => Err(MlflowError::invalid(format!(

@@ -8,6 +8,7 @@ use crate::protojson::{double_json, stored_double_json, Scalar};
 use app::auth::access::{self, Act};
 use app::auth::Caller;
 use app::db::metrics::{Point, Summary};
+use app::db::run_inputs::RunInput;
 use app::db::{self, events, jobs::Job, jobs::NewJob};
 use app::error::AppError;
 use app::limits::{check_length, MAX_KEY, MAX_PARAM_VALUE, MAX_RUN_NAME, MAX_TAG_VALUE};
@@ -44,7 +45,11 @@ pub(super) async fn job_by_id(
 
 /// The run to write to: one the caller may change, and not deleted (MLflow refuses writes to
 /// deleted runs too).
-async fn live_job(state: &AppState, caller: &Caller, args: &Args) -> Result<Job, MlflowError> {
+pub(super) async fn live_job(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Job, MlflowError> {
     live(job(state, caller, args, Act::WriteJob).await?)
 }
 
@@ -116,11 +121,20 @@ async fn run_json(state: &AppState, job: &Job) -> Result<Value, MlflowError> {
     let summaries = db::metrics::summaries(&mut conn, job.id).await?;
     drop(conn);
     let tags = db::jobs::tags(&state.db, job.id).await?;
-    Ok(run_value(job, &summaries, &tags))
+    let inputs = db::run_inputs::of(&state.db, &[job.id])
+        .await?
+        .remove(&job.id)
+        .unwrap_or_default();
+    Ok(run_value(job, &summaries, &tags, &inputs))
 }
 
 /// A run in MLflow's shape, from what the store holds of its job.
-pub fn run_value(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> Value {
+pub fn run_value(
+    job: &Job,
+    summaries: &[Summary],
+    tags: &[(String, String)],
+    inputs: &[RunInput],
+) -> Value {
     let metrics: Vec<Value> = summaries
         .iter()
         .map(|s| json!({ "key": s.key, "value": stored_double_json(s.last), "timestamp": s.last_ms, "step": s.last_step }))
@@ -134,7 +148,7 @@ pub fn run_value(job: &Job, summaries: &[Summary], tags: &[(String, String)]) ->
         .iter()
         .map(|(k, v)| json!({ "key": k, "value": v }))
         .collect();
-    json!({ "info": info_json(job), "data": { "metrics": metrics, "params": params, "tags": tags } })
+    json!({ "info": info_json(job), "data": { "metrics": metrics, "params": params, "tags": tags }, "inputs": super::inputs::inputs_json(inputs) })
 }
 
 /// A JSON value as the text MLflow stores for parameters.

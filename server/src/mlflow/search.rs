@@ -78,11 +78,15 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
         runs = kept;
     }
     runs.sort_by(|a, b| compare(&order, a, b));
-    let page: Vec<Value> = runs
+    let shown: Vec<&Candidate> = runs.iter().skip(offset).take(max as usize).collect();
+    let ids: Vec<i64> = shown.iter().map(|c| c.job.id).collect();
+    let mut inputs = db::run_inputs::of(&state.db, &ids).await?;
+    let page: Vec<Value> = shown
         .iter()
-        .skip(offset)
-        .take(max as usize)
-        .map(|c| run_value(&c.job, &c.summaries, &c.tags))
+        .map(|c| {
+            let inputs = inputs.remove(&c.job.id).unwrap_or_default();
+            run_value(&c.job, &c.summaries, &c.tags, &inputs)
+        })
         .collect();
     let mut answer = json!({ "runs": page });
     if offset + (max as usize) < runs.len() {
@@ -109,12 +113,14 @@ async fn ordered_page(
     let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
     let mut summaries = db::metrics::summaries_of_jobs(&state.db, &ids).await?;
     let mut tags = db::jobs::tags_of(&state.db, &ids).await?;
+    let mut inputs = db::run_inputs::of(&state.db, &ids).await?;
     let page: Vec<Value> = jobs
         .iter()
         .map(|job| {
             let summaries = summaries.remove(&job.id).unwrap_or_default();
             let tags = tags.remove(&job.id).unwrap_or_default();
-            run_value(job, &summaries, &tags)
+            let inputs = inputs.remove(&job.id).unwrap_or_default();
+            run_value(job, &summaries, &tags, &inputs)
         })
         .collect();
     let mut answer = json!({ "runs": page });

@@ -515,6 +515,8 @@ fn mlflow_call(method: Option<&Method>, call: &str, t: &Target) -> Call {
         "runs/delete-tag" => json!({ "run_id": run, "key": "fixture-tag" }),
         "runs/log-batch" => json!({ "run_id": run,
             "metrics": [{ "key": "loss", "value": 1, "timestamp": 1, "step": 2 }] }),
+        "runs/log-inputs" => json!({ "run_id": run, "datasets": [{ "dataset": {
+            "name": "scans", "digest": "abc", "source_type": "local", "source": "{}" } }] }),
         "metrics/get-history" => json!({ "run_id": run, "metric_key": "loss" }),
         "metrics/get-history-bulk-interval" => json!({ "run_ids": run, "metric_key": "loss" }),
         _ => json!({ "run_id": run }),

@@ -1,0 +1,124 @@
+//! `runs/log-inputs`: the datasets a run read (MLflow's `mlflow.log_input`), checked against
+//! MLflow's limits and kept once per experiment; and their shape in a run's `inputs`.
+
+use super::args::Args;
+use super::error::MlflowError;
+use super::runs::live_job;
+use app::auth::Caller;
+use app::db::run_inputs::{self, Dataset, RunInput};
+use app::limits::check_length;
+use app::state::AppState;
+use serde_json::{json, Value};
+
+/// MLflow's limits on dataset inputs (`mlflow/utils/validation.py`).
+const MAX_DATASETS: usize = 1000;
+const MAX_NAME: usize = 500;
+const MAX_DIGEST: usize = 36;
+const MAX_SOURCE: usize = 65_535;
+const MAX_SCHEMA: usize = 1_048_575;
+const MAX_PROFILE: usize = 16_777_215;
+const MAX_TAG_KEY: usize = 255;
+const MAX_TAG_VALUE: usize = 500;
+
+/// `POST runs/log-inputs`: all of the call's datasets are kept, or none.
+pub async fn log(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let job = live_job(state, caller, args).await?;
+    if let Some(model) = args.list("models").first() {
+        // millrace keeps no logged models yet, so none can be an input.
+        let id = model
+            .get("model_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Err(MlflowError::missing(format!(
+            "logged model '{id}' not found"
+        )));
+    }
+    let datasets = args.list("datasets");
+    if datasets.len() > MAX_DATASETS {
+        return Err(MlflowError::invalid(format!(
+            "{} datasets in one call; the limit is {MAX_DATASETS}",
+            datasets.len()
+        )));
+    }
+    let inputs = datasets
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            dataset_input(input).map_err(|e| MlflowError::invalid(format!("datasets[{i}]: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut tx = state.db.begin().await?;
+    run_inputs::log(&mut tx, job.project_id, job.id, &inputs).await?;
+    tx.commit().await?;
+    Ok(json!({}))
+}
+
+/// One `DatasetInput`, checked.
+fn dataset_input(input: &Value) -> Result<RunInput, String> {
+    let dataset = input.get("dataset").ok_or("no dataset")?;
+    let text = |field: &str, max: usize, required: bool| -> Result<Option<String>, String> {
+        match dataset.get(field).and_then(Value::as_str) {
+            Some(value) => {
+                check_length(&format!("the dataset's {field}"), value, max, !required)?;
+                Ok(Some(value.to_owned()))
+            }
+            None if required => Err(format!("the dataset has no {field}")),
+            None => Ok(None),
+        }
+    };
+    let required = |field: &str, max: usize| text(field, max, true).map(Option::unwrap_or_default);
+    let dataset = Dataset {
+        name: required("name", MAX_NAME)?,
+        digest: required("digest", MAX_DIGEST)?,
+        source_type: required("source_type", MAX_NAME)?,
+        source: required("source", MAX_SOURCE)?,
+        schema: text("schema", MAX_SCHEMA, false)?,
+        profile: text("profile", MAX_PROFILE, false)?,
+    };
+    let tags = input
+        .get("tags")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .map(|tag| {
+            let key = tag
+                .get("key")
+                .and_then(Value::as_str)
+                .ok_or("a tag has no key")?;
+            let value = tag.get("value").and_then(Value::as_str).unwrap_or_default();
+            check_length("an input tag's key", key, MAX_TAG_KEY, false)?;
+            check_length("an input tag's value", value, MAX_TAG_VALUE, true)?;
+            Ok((key.to_owned(), value.to_owned()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(RunInput { dataset, tags })
+}
+
+/// A run's `inputs` as MLflow shows them: `{}` for none.
+pub fn inputs_json(inputs: &[RunInput]) -> Value {
+    if inputs.is_empty() {
+        return json!({});
+    }
+    let datasets: Vec<Value> = inputs
+        .iter()
+        .map(|input| {
+            let d = &input.dataset;
+            let mut dataset = json!({
+                "name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source,
+            });
+            if let Some(schema) = &d.schema {
+                dataset["schema"] = json!(schema);
+            }
+            if let Some(profile) = &d.profile {
+                dataset["profile"] = json!(profile);
+            }
+            let tags: Vec<Value> = input
+                .tags
+                .iter()
+                .map(|(key, value)| json!({ "key": key, "value": value }))
+                .collect();
+            json!({ "tags": tags, "dataset": dataset })
+        })
+        .collect();
+    json!({ "dataset_inputs": datasets })
+}
