@@ -77,6 +77,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Projects: choose who may write to them.
     Project(ProjectArgs),
+    /// A job's artifacts: list, download, upload.
+    Artifacts(ArtifactsArgs),
     /// Job and sweep spec tools.
     #[command(subcommand)]
     Spec(SpecCommand),
@@ -119,6 +121,49 @@ pub enum SweepCommand {
         /// `space.lr.high=1e-1`, `trials=50`, `space.depth={int_uniform: [2, 12]}`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         changes: Vec<String>,
+    },
+}
+
+/// `millrace artifacts [--server URL --token TOKEN] ...`
+#[derive(Debug, Args)]
+pub struct ArtifactsArgs {
+    /// What to do with the artifacts.
+    #[command(subcommand)]
+    pub command: ArtifactsCommand,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `millrace artifacts ...`; JOB is a job's global id, its URL path or owner/project/number.
+#[derive(Debug, Subcommand)]
+pub enum ArtifactsCommand {
+    /// List a job's artifacts, or those under PATH: size in bytes and path.
+    Ls {
+        /// The job.
+        job: String,
+        /// A folder (or file) of its artifacts.
+        path: Option<String>,
+    },
+    /// Download an artifact, or every artifact under a folder, keeping the folder's layout.
+    Get {
+        /// The job.
+        job: String,
+        /// The file or folder, as `ls` shows it.
+        path: String,
+        /// Where to put it: a folder, made if missing.
+        #[arg(short, long, default_value = ".")]
+        output: PathBuf,
+    },
+    /// Upload files, and folders with everything in them, as artifacts of a job.
+    Put {
+        /// The job.
+        job: String,
+        /// The files and folders.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The artifact folder to put them in (default: the top).
+        #[arg(long, default_value = "")]
+        to: String,
     },
 }
 

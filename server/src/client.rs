@@ -8,6 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 
+/// How long one upload or download of a file may take: an artifact may be gigabytes.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// A server address and the token every request carries (never printed, not even by `Debug`).
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -156,6 +159,66 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes);
         self.send(request, path).await
+    }
+
+    /// PUTs the file at `file` to `path`, streamed from disk (an artifact may be gigabytes), and
+    /// decodes the JSON answer.
+    pub async fn put_file<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        file: &std::path::Path,
+    ) -> anyhow::Result<T> {
+        let cannot_read = || format!("cannot read {}", file.display());
+        let handle = tokio::fs::File::open(file)
+            .await
+            .with_context(cannot_read)?;
+        let length = handle.metadata().await.with_context(cannot_read)?.len();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(handle));
+        let request = self
+            .request(Method::PUT, path)
+            .timeout(TRANSFER_TIMEOUT)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, length)
+            .body(body);
+        Ok(self.send(request, path).await?)
+    }
+
+    /// GETs `path` into the file `dest`, streamed to disk through a temporary file beside it,
+    /// so an interrupted download leaves no half file under the name.
+    pub async fn download(&self, path: &str, dest: &std::path::Path) -> anyhow::Result<u64> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let request = self.request(Method::GET, path).timeout(TRANSFER_TIMEOUT);
+        let response = self.response(request, path).await?;
+        let mut partial = dest.as_os_str().to_owned();
+        partial.push(".millrace-partial");
+        let partial = std::path::PathBuf::from(partial);
+        let written = async {
+            let mut out = tokio::fs::File::create(&partial)
+                .await
+                .with_context(|| format!("cannot write {}", partial.display()))?;
+            let mut stream = response.bytes_stream();
+            let mut bytes = 0;
+            while let Some(piece) = stream.next().await {
+                let piece = piece.map_err(|e| unreachable(path, &e))?;
+                bytes += piece.len() as u64;
+                out.write_all(&piece).await?;
+            }
+            out.flush().await?;
+            anyhow::Ok(bytes)
+        }
+        .await;
+        let bytes = match written {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(error);
+            }
+        };
+        tokio::fs::rename(&partial, dest)
+            .await
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        Ok(bytes)
     }
 
     /// GET `path` as raw bytes.

@@ -19,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cancel(args) => return crate::remote::cancel(args).await,
         Command::Sweep(args) => return crate::remote::sweeps::run(args).await,
         Command::Project(args) => return crate::remote::projects::run(args).await,
+        Command::Artifacts(args) => return crate::remote::artifacts::run(args).await,
         Command::Runner(args) => return crate::runner::run(runner_settings(args)?).await,
         Command::Spec(command) => return spec(command),
         _ => {}

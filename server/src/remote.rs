@@ -1,6 +1,7 @@
-//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, `sweep` and
-//! `project`.
+//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, `sweep`, `project`
+//! and `artifacts`.
 
+pub mod artifacts;
 pub mod projects;
 pub mod sweeps;
 

@@ -252,6 +252,19 @@ fn start_server(database: &str, extra: &[&str]) -> Server {
     }
 }
 
+/// A server on a new database in `dir` whose one user, ann, has the token returned.
+fn serving_ann(dir: &std::path::Path) -> (Server, String) {
+    let database = format!("sqlite://{}", dir.join("ann.db").display());
+    assert!(
+        millrace(&["user", "create", "ann", "--database", &database])
+            .status
+            .success()
+    );
+    let made = millrace(&["token", "create", "--user", "ann", "--database", &database]);
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    (start_server(&database, &[]), token)
+}
+
 /// Sends SIGTERM and waits for the exit status.
 fn stop(mut server: Server) -> std::process::ExitStatus {
     Command::new("kill")
@@ -374,15 +387,7 @@ fn owners_choose_members_from_the_command_line() {
 #[test]
 fn projects_are_made_from_the_command_line_and_by_sending_work_to_a_new_one() {
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("p.db").display());
-    assert!(
-        millrace(&["user", "create", "ann", "--database", &database])
-            .status
-            .success()
-    );
-    let made = millrace(&["token", "create", "--user", "ann", "--database", &database]);
-    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
-    let server = start_server(&database, &[]);
+    let (server, token) = serving_ann(dir.path());
     let url = format!("http://127.0.0.1:{}", server.1);
     let remote = ["--server", url.as_str(), "--token", token.as_str()];
     let project = |args: &[&str]| {
@@ -434,5 +439,87 @@ fn projects_are_made_from_the_command_line_and_by_sending_work_to_a_new_one() {
 
     std::fs::write(spec, "name: first\nproject: ben/theirs\ncommand: echo hi\n").unwrap();
     assert_one_line_error(&millrace(&apply), "no project ben/theirs that you may see");
+    assert!(stop(server).success());
+}
+
+#[test]
+fn artifacts_go_up_and_come_back_whole_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, token) = serving_ann(dir.path());
+    let url = format!("http://127.0.0.1:{}", server.1);
+    for (path, body) in [
+        ("/api/v1/projects", r#"{"name": "xray"}"#),
+        ("/api/v1/projects/ann/xray/jobs", r#"{"name": "train"}"#),
+    ] {
+        let (status, answer) = http(server.1, "POST", path, &token, body);
+        assert_eq!(status, 201, "{answer}");
+    }
+
+    let up = dir.path().join("run out");
+    std::fs::create_dir_all(up.join("plots")).unwrap();
+    let weights: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(up.join("model.pt"), &weights).unwrap();
+    std::fs::write(up.join("plots/loss #1.png"), b"png").unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, b"best so far").unwrap();
+    let artifacts = |args: &[&str]| {
+        let mut all = vec!["artifacts", "--server", &url, "--token", &token];
+        all.extend_from_slice(args);
+        millrace(&all)
+    };
+    let (up_arg, notes_arg) = (up.to_str().unwrap(), notes.to_str().unwrap());
+    let put = artifacts(&["put", "ann/xray/1", up_arg, notes_arg, "--to", "final"]);
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+
+    let listed = artifacts(&["ls", "ann/xray/1", "final/run out"]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let paths: Vec<&str> = listed
+        .lines()
+        .map(|l| l.trim_start().split_once("  ").unwrap().1)
+        .collect();
+    assert_eq!(
+        paths,
+        ["final/run out/model.pt", "final/run out/plots/loss #1.png"]
+    );
+    assert!(
+        listed.contains(" 3000000  final/run out/model.pt"),
+        "{listed}"
+    );
+
+    let back = dir.path().join("back");
+    let got = artifacts(&[
+        "get",
+        "/u/ann/p/xray/j/1",
+        "final/run out",
+        "-o",
+        back.to_str().unwrap(),
+    ]);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(
+        std::fs::read(back.join("run out/model.pt")).unwrap(),
+        weights
+    );
+    assert_eq!(
+        std::fs::read(back.join("run out/plots/loss #1.png")).unwrap(),
+        b"png"
+    );
+
+    assert_one_line_error(
+        &artifacts(&["get", "ann/xray/1", "final/nothing"]),
+        "has no artifact 'final/nothing'",
+    );
+    // A file cannot become a folder: nothing is stored, and the error says why.
+    assert_one_line_error(
+        &artifacts(&["put", "ann/xray/1", notes_arg, "--to", "final/notes.txt"]),
+        "notes.txt is a file, not a folder",
+    );
     assert!(stop(server).success());
 }

@@ -118,6 +118,11 @@ pub fn routes() -> Vec<Route> {
         post("/jobs/{uid}/rerun", write, runs::rerun),
         get("/jobs/{uid}/artifacts", read, runs::artifacts),
         get("/jobs/{uid}/artifacts/{*path}", read, runs::artifact),
+        put(
+            "/jobs/{uid}/artifacts/{*path}",
+            write_job,
+            runs::put_artifact,
+        ),
         // Uploads stream their bodies to disk and enforce their own limits (see `upload`).
         post("/snapshots", Writer, runs::upload_snapshot),
         get("/events", read, crate::events::stream),

@@ -1,7 +1,7 @@
 //! `/api/v1` for jobs that millrace runs: apply a spec, cancel, rerun, follow logs, snapshots
 //! and artifacts.
 
-use super::access::{ControlJob, ReadJob, Signed, WriteProject};
+use super::access::{ControlJob, ReadJob, Signed, WriteJob, WriteProject};
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::upload;
 use crate::files;
@@ -282,6 +282,25 @@ pub async fn artifact(
     // Streamed: an artifact may be gigabytes.
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
+
+/// Stores one artifact file of the job, streamed to disk within the size limit and its
+/// creator's quota (see [`super::upload`]): what `millrace artifacts put` sends.
+pub async fn put_artifact(
+    State(state): State<AppState>,
+    WriteJob(job): WriteJob,
+    Path((_, path)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let file = files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or_else(|| {
+        ApiError::invalid("path", "an artifact path stays inside the job's directory")
+    })?;
+    let bytes = upload::keep_artifact(&state, &job.uid, &file, &headers, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "path": path, "bytes": bytes })),
+    ))
 }
 
 /// Logs an I/O failure and answers 500.

@@ -74,7 +74,8 @@ pub async fn keep_snapshot(
 }
 
 /// Stores `body` as the artifact at `file` of job `uid` (replacing one of the same path),
-/// counted against the job's creator; answers its size.
+/// counted against the job's creator; answers its size. A path that is a folder, or runs
+/// through a file, is refused before the body is read.
 pub async fn keep_artifact(
     state: &AppState,
     uid: &str,
@@ -85,6 +86,13 @@ pub async fn keep_artifact(
     let (id, name) = storage::artifact_owner(&state.db, uid)
         .await?
         .ok_or(AppError::NotFound)?;
+    let job_dir = files::artifacts_dir(&state.runs.files_dir, uid);
+    if let Some(why) = files::obstacle(&job_dir, file) {
+        return Err(ApiError::invalid(
+            "path",
+            format!("cannot write there: {why}"),
+        ));
+    }
     let payer = Payer { id, name: &name };
     let dir = file.parent().expect("artifact paths have a parent");
     let replaced = files::size_of(file)
@@ -116,7 +124,6 @@ pub async fn keep_artifact(
         .await
         .map_err(internal("keeping an artifact"))?;
     tx.commit().await?;
-    let job_dir = files::artifacts_dir(&state.runs.files_dir, uid);
     sync_dirs_up_to(dir, job_dir.parent().expect("under the files directory"))
         .await
         .map_err(internal("syncing an artifact's directories"))?;

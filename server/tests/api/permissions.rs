@@ -461,6 +461,7 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
         ("POST", "/sweeps/{id}/clone") => Payload::Form("changes=trials%3D2".into()),
         ("POST", "/sweeps/{id}/clones") => Payload::Json(json!({ "changes": ["trials=2"] })),
         ("POST", "/snapshots") => Payload::Bytes(vec![0x1f, 0x8b, 1, 2]),
+        ("PUT", "/jobs/{uid}/artifacts/{*path}") => Payload::Bytes(b"new".to_vec()),
         ("POST", "/runner/register") => Payload::Json(json!({ "name": "r2" })),
         ("POST", "/runner/lease") => Payload::Json(json!({ "runner_id": runner })),
         ("POST", "/runner/heartbeat") => Payload::Json(json!({ "runner_id": runner })),
