@@ -110,7 +110,10 @@ test("the keyboard walks to a job and back, selects three jobs and tags them", a
   await page.keyboard.press("Shift+ArrowDown");
   await expect(jobs.locator('[aria-selected="true"]')).toHaveCount(3);
   page.once("dialog", (dialog) => dialog.accept("reviewed"));
+  // Wait for the write itself: leaving the page at once would cancel it (seen on PostgreSQL).
+  const tagged = page.waitForResponse((r) => r.url().includes("/api/tag_jobs") && r.ok());
   await page.getByRole("toolbar", { name: "Selection" }).getByRole("button", { name: "Tag" }).click();
+  await tagged;
 
   for (const number of [4, 3, 2]) {
     await openHydrated(page, `/u/alice/p/${project}/j/${number}`);
