@@ -313,3 +313,24 @@ def test_dataset_inputs_are_kept_with_the_run(server):
         client.log_inputs(run.info.run_id, datasets=[DatasetInput(too_long)])
     assert refused.value.error_code == "INVALID_PARAMETER_VALUE" and "500" in refused.value.message
     assert len(client.get_run(run.info.run_id).inputs.dataset_inputs) == 1
+
+
+def test_bulk_history_answers_each_runs_points_by_time_as_mlflows_ui_asks(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("bulk-history")
+    runs = sorted((client.create_run(experiment).info.run_id for _ in range(2)), reverse=True)
+    for n, run in enumerate(runs):
+        # Step 2 is logged at the earliest time: the answer goes by time, then step.
+        points = [Metric("loss", 1.0 + n, 300, 0), Metric("loss", 2.0 + n, 200, 1), Metric("loss", 3.0 + n, 100, 2)]
+        client.log_batch(run, metrics=points)
+    url = f"{server['url']}/ajax-api/2.0/mlflow/metrics/get-history-bulk"
+    auth = {"Authorization": f"Bearer {server['token']}"}
+    answer = requests.get(url, params={"run_id": runs, "metric_key": "loss"}, headers=auth)
+    answer.raise_for_status()
+    got = [(m["run_id"], m["step"], m["timestamp"]) for m in answer.json()["metrics"]]
+    first, second = sorted(runs)
+    assert got == [(first, 2, 100), (first, 1, 200), (first, 0, 300), (second, 2, 100), (second, 1, 200), (second, 0, 300)]
+    cut = requests.get(url, params={"run_id": runs, "metric_key": "loss", "max_results": 4}, headers=auth).json()
+    assert [m["run_id"] for m in cut["metrics"]] == [first] * 3 + [second]
+    missing = requests.get(url, params={"metric_key": "loss"}, headers=auth)
+    assert missing.status_code == 400 and "at least one run_id" in missing.json()["message"]

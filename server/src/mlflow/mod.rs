@@ -6,6 +6,7 @@ pub mod artifacts;
 mod error;
 mod experiments;
 mod filter;
+mod history;
 mod inputs;
 mod like;
 pub mod links;
@@ -79,6 +80,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint(POST, "runs/log-inputs", WRITE_RUN),
     endpoint(GET, "metrics/get-history", READ),
     endpoint(GET, "metrics/get-history-bulk-interval", READ),
+    endpoint(GET, "metrics/get-history-bulk", READ),
     endpoint(POST, "runs/search", READ),
     endpoint(GET, "artifacts/list", READ),
     endpoint(POST, "logged-models/search", READ),
@@ -212,6 +214,7 @@ async fn call_endpoint(
         "runs/delete-tag" => runs::delete_tag(state, caller, args).await,
         "metrics/get-history" => runs::history(state, caller, args).await,
         "metrics/get-history-bulk-interval" => runs::history_bulk(state, caller, args).await,
+        "metrics/get-history-bulk" => history::bulk(state, caller, args).await,
         "runs/search" => search::runs(state, caller, args).await,
         "runs/log-inputs" => inputs::log(state, caller, args).await,
         "artifacts/list" => artifacts::list_for_run(state, caller, args).await,

@@ -520,6 +520,7 @@ fn mlflow_call(method: Option<&Method>, call: &str, t: &Target) -> Call {
             "name": "scans", "digest": "abc", "source_type": "local", "source": "{}" } }] }),
         "metrics/get-history" => json!({ "run_id": run, "metric_key": "loss" }),
         "metrics/get-history-bulk-interval" => json!({ "run_ids": run, "metric_key": "loss" }),
+        "metrics/get-history-bulk" => json!({ "run_id": run, "metric_key": "loss" }),
         _ => json!({ "run_id": run }),
     };
     let method = method.cloned().unwrap_or(Method::POST);
