@@ -316,7 +316,8 @@ pub async fn page_for_owner(
     ));
     visible_to(&mut sql, viewer);
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        sql.contains("p.name", text);
+        // A free-text title is what people remember, so the filter reads it beside the name.
+        sql.contains("(p.name || ' ' || p.title)", text);
     }
     sql.keyset(&order, cursor, limit)?;
     let rows = sql.query_as::<Project>().fetch_all(db.pool()).await?;
@@ -382,6 +383,20 @@ mod tests {
                     .unwrap()
                     .as_str(),
                 "xray-segmentation-v2-2"
+            );
+            let filter = Filter {
+                text: Some("SEGMENTATION v2".into()),
+                ..Filter::default()
+            };
+            let sort = (ProjectSort::Name, SortDir::Asc);
+            let page = page_for_owner(&db, ann.id, ann.id, sort.0, sort.1, &filter, None, 10)
+                .await
+                .unwrap();
+            let names: Vec<String> = page.items.into_iter().map(|p| p.name).collect();
+            assert_eq!(
+                names,
+                ["xray-segmentation-v2"],
+                "the filter reads titles too"
             );
             rename(&db, titled, "xray", "").await.unwrap();
             assert_eq!(found("xray").await.map(|p| p.0), Some(titled));
