@@ -334,3 +334,19 @@ def test_bulk_history_answers_each_runs_points_by_time_as_mlflows_ui_asks(server
     assert [m["run_id"] for m in cut["metrics"]] == [first] * 3 + [second]
     missing = requests.get(url, params={"metric_key": "loss"}, headers=auth)
     assert missing.status_code == 400 and "at least one run_id" in missing.json()["message"]
+
+
+def test_experiment_search_follows_order_by_across_pages(server):
+    client = MlflowClient()
+    made = [client.create_experiment(name) for name in ["ord-b", "ord-a", "ord-c"]]
+    names = lambda **kw: [e.name for e in client.search_experiments(filter_string="name LIKE 'ord-%'", **kw)]
+    assert names(order_by=["name"]) == ["ord-a", "ord-b", "ord-c"]
+    assert names(order_by=["attributes.name DESC"]) == ["ord-c", "ord-b", "ord-a"]
+    assert names(order_by=["experiment_id DESC"]) == ["ord-c", "ord-a", "ord-b"]
+    first = client.search_experiments(filter_string="name LIKE 'ord-%'", order_by=["name"], max_results=2)
+    rest = client.search_experiments(filter_string="name LIKE 'ord-%'", order_by=["name"], max_results=2, page_token=first.token)
+    assert [e.name for e in first] + [e.name for e in rest] == ["ord-a", "ord-b", "ord-c"] and not rest.token
+    assert sorted(e.experiment_id for e in client.search_experiments(filter_string="name LIKE 'ord-%'")) == sorted(made)
+    with pytest.raises(MlflowException) as bad:
+        client.search_experiments(order_by=["tags.team"])
+    assert bad.value.error_code == "INVALID_PARAMETER_VALUE"

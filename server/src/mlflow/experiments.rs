@@ -3,6 +3,7 @@
 
 use super::args::Args;
 use super::error::MlflowError;
+use super::experiment_order::ExperimentOrder;
 use app::auth::access::{self, may_write, Act};
 use app::auth::Caller;
 use app::db::users::User;
@@ -282,8 +283,13 @@ pub async fn update(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
     Ok(json!({}))
 }
 
+/// The name an experiment answer shows.
+fn name_of(experiment: &Value) -> &str {
+    experiment["name"].as_str().unwrap_or_default()
+}
+
 /// `POST|GET experiments/search`: the experiments the caller can see, filtered by name and
-/// lifecycle, newest first, paged.
+/// lifecycle, in `order_by` (newest first by default), paged.
 pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let user = &caller.user;
     let archived = super::search::view_type(args.0.get("view_type"))?;
@@ -296,8 +302,9 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         ));
     }
     let offset = args.offset()?;
+    let order = ExperimentOrder::parse(args.list("order_by"))?;
     let mut budget = super::like::Budget::for_search();
-    let mut found: Vec<Value> = Vec::new();
+    let mut found: Vec<(&Project, Value)> = Vec::new();
     let projects = access::readable_projects(&state.db, caller).await?;
     let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
     let mut tags = project_tags::of(&state.db, &ids).await?;
@@ -309,7 +316,7 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         let experiment = experiment_json(project, user, None, &tags);
         let mut view = super::filter::RunView::default();
         view.tags = tags.into_iter().collect();
-        let name = experiment["name"].as_str().unwrap_or_default().to_owned();
+        let name = name_of(&experiment).to_owned();
         view.attributes
             .insert("name", super::filter::Literal::Text(name));
         view.attributes.insert(
@@ -323,17 +330,19 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
             None => true,
         };
         if kept {
-            found.push(experiment);
+            found.push((project, experiment));
         }
     }
+    found.sort_by(|a, b| order.compare((a.0, name_of(&a.1)), (b.0, name_of(&b.1))));
+    let total = found.len();
     let page: Vec<Value> = found
-        .iter()
+        .into_iter()
         .skip(offset)
         .take(max as usize)
-        .cloned()
+        .map(|(_, experiment)| experiment)
         .collect();
     let mut answer = json!({ "experiments": page });
-    if offset + (max as usize) < found.len() {
+    if offset + (max as usize) < total {
         answer["next_page_token"] = json!((offset + max as usize).to_string());
     }
     Ok(answer)

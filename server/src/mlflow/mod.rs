@@ -4,6 +4,7 @@
 mod args;
 pub mod artifacts;
 mod error;
+mod experiment_order;
 mod experiments;
 mod filter;
 mod history;
