@@ -288,7 +288,13 @@ fn order_term(text: &str) -> Result<(Field, bool), MlflowError> {
         Some(inner) if !inner.contains('`') => inner,
         _ => name,
     };
-    let field = match filter::parse(&format!("{name} = 0")) {
+    // A bare key is an attribute, as MLflow reads `run_name DESC`.
+    let qualified = if name.contains('.') {
+        name.to_owned()
+    } else {
+        format!("attributes.{name}")
+    };
+    let field = match filter::parse(&format!("{qualified} = 0")) {
         Ok(Some(filter::Expr::Compare(field, _, _))) => field,
         _ => return Err(MlflowError::invalid(format!("cannot order by '{name}'"))),
     };

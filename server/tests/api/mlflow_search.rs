@@ -95,7 +95,7 @@ async fn ordered_in_sql_or_in_rust_a_search_answers_the_same_pages() {
         &["metrics.`acc` DESC", "attributes.run_name"],
         &["attributes.start_time"],
         &["attributes.end_time DESC", "metrics.loss"],
-        &["attributes.run_name DESC"],
+        &["run_name DESC"],
         &["attributes.created", "metrics.acc"],
     ];
     for order in orders {
