@@ -156,7 +156,7 @@ mod tests {
                 ..train.clone()
             };
             log(&mut tx, project, first, &[retagged]).await.unwrap();
-            log(&mut tx, project, second, &[train.clone()])
+            log(&mut tx, project, second, std::slice::from_ref(&train))
                 .await
                 .unwrap();
             tx.commit().await.unwrap();

@@ -314,8 +314,10 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         }
         let tags = tags.remove(&project.id).unwrap_or_default();
         let experiment = experiment_json(project, user, None, &tags);
-        let mut view = super::filter::RunView::default();
-        view.tags = tags.into_iter().collect();
+        let mut view = super::filter::RunView {
+            tags: tags.into_iter().collect(),
+            ..Default::default()
+        };
         let name = name_of(&experiment).to_owned();
         view.attributes
             .insert("name", super::filter::Literal::Text(name));
