@@ -349,6 +349,22 @@ async fn summaries_where(
     Ok(rows.into_iter().map(|r| (r.job_id, r.summary)).collect())
 }
 
+/// The summary of `job`'s series `key`, if it has one.
+pub async fn series(
+    conn: &mut AnyConnection,
+    job: i64,
+    key: &str,
+) -> sqlx::Result<Option<Summary>> {
+    sqlx::query_as::<_, Summary>(
+        "SELECT id, key, count, last, last_step, last_ms, min, max FROM metric_series
+         WHERE job_id = $1 AND key = $2",
+    )
+    .bind(job)
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The metric keys of `job` with their summaries, by key.
 pub async fn summaries(conn: &mut AnyConnection, job: i64) -> sqlx::Result<Vec<Summary>> {
     sqlx::query_as::<_, Summary>(

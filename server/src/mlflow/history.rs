@@ -51,11 +51,7 @@ pub async fn bulk(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
             break;
         }
         let mut conn = state.db.pool().acquire().await?;
-        let Some(series) = db::metrics::summaries(&mut conn, job.id)
-            .await?
-            .into_iter()
-            .find(|s| s.key == key)
-        else {
+        let Some(series) = db::metrics::series(&mut conn, job.id, key).await? else {
             continue;
         };
         let mut points: Vec<_> = db::metrics::points_after(&mut conn, series.id, None, left)

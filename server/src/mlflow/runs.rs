@@ -567,11 +567,7 @@ pub async fn history(state: &AppState, caller: &Caller, args: &Args) -> Result<V
         None => None,
     };
     let mut conn = state.db.pool().acquire().await?;
-    let Some(series) = db::metrics::summaries(&mut conn, job.id)
-        .await?
-        .into_iter()
-        .find(|s| s.key == key)
-    else {
+    let Some(series) = db::metrics::series(&mut conn, job.id, key).await? else {
         return Ok(json!({ "metrics": [] }));
     };
     let points = db::metrics::points_after(&mut conn, series.id, after, limit + 1).await?;
@@ -625,11 +621,7 @@ pub async fn history_bulk(
     for id in &ids {
         let job = job_by_id(state, caller, id, Act::Read).await?;
         let mut conn = state.db.pool().acquire().await?;
-        let Some(series) = db::metrics::summaries(&mut conn, job.id)
-            .await?
-            .into_iter()
-            .find(|s| s.key == key)
-        else {
+        let Some(series) = db::metrics::series(&mut conn, job.id, key).await? else {
             continue;
         };
         let points = sampled_points(&mut conn, series.id, first, last, per_run as usize).await?;
