@@ -39,11 +39,22 @@ pub fn artifacts_dir(root: &Path, uid: &str) -> PathBuf {
     root.join("artifacts").join(uid)
 }
 
-/// `relative` as a path inside a job's artifact directory, if it stays inside it.
+/// Longest artifact path, and longest name in it, in bytes: what every Linux file system takes,
+/// so a longer one is refused as a bad path rather than failing on the disk.
+const MAX_ARTIFACT_PATH: usize = 1024;
+const MAX_NAME: usize = 255;
+
+/// `relative` as a path inside a job's artifact directory, if it stays inside it and its
+/// length fits the file system.
 pub fn artifact_path(root: &Path, uid: &str, relative: &str) -> Option<PathBuf> {
     let rel = Path::new(relative);
-    let inside =
-        !relative.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
+    let inside = !relative.is_empty()
+        && relative.len() <= MAX_ARTIFACT_PATH
+        && !relative.contains('\0')
+        && rel.components().all(|c| match c {
+            Component::Normal(name) => name.len() <= MAX_NAME,
+            _ => false,
+        });
     inside.then(|| artifacts_dir(root, uid).join(rel))
 }
 
@@ -285,7 +296,18 @@ mod tests {
             artifact_path(root, "abc", "out/model.pt"),
             Some(PathBuf::from("/srv/files/artifacts/abc/out/model.pt"))
         );
-        for bad in ["../x", "/etc/passwd", "a/../../x", "", "./x"] {
+        let long_name = "x".repeat(256);
+        let deep = "a/".repeat(600);
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../../x",
+            "",
+            "./x",
+            "a\0b",
+            &long_name,
+            &deep,
+        ] {
             assert_eq!(artifact_path(root, "abc", bad), None, "{bad}");
         }
     }
