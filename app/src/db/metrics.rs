@@ -454,6 +454,23 @@ pub async fn points_in_steps(
         .collect())
 }
 
+/// Whether series `key` of `job` holds a point equal to `point`, NaN equal to NaN.
+pub async fn has_point(
+    conn: &mut AnyConnection,
+    job: i64,
+    key: &str,
+    point: &Point,
+) -> sqlx::Result<bool> {
+    let Some(series) = series(&mut *conn, job, key).await? else {
+        return Ok(false);
+    };
+    let same_step = points_in_steps(conn, series.id, point.step, point.step).await?;
+    Ok(same_step.iter().any(|p| {
+        p.wall_ms == point.wall_ms
+            && (p.value == point.value || p.value.is_nan() && point.value.is_nan())
+    }))
+}
+
 /// All points of a series in step order (then arrival order).
 pub async fn points(conn: &mut AnyConnection, series: i64) -> sqlx::Result<Vec<Point>> {
     points_in_steps(conn, series, i64::MIN, i64::MAX).await

@@ -8,6 +8,7 @@ pub mod events;
 pub mod home;
 pub mod job_table;
 pub mod jobs;
+pub mod logged_models;
 pub mod logs;
 pub mod metrics;
 pub mod project_keys;

@@ -88,6 +88,11 @@ pub struct RunView {
 /// Parses a filter; an empty one is `None`. Refuses filters over [`MAX_LENGTH`] characters,
 /// [`MAX_DEPTH`] parentheses deep or with more than [`MAX_TERMS`] conditions and values.
 pub fn parse(text: &str) -> Result<Option<Expr>, String> {
+    parse_naming(text, &BARE_ATTRIBUTES)
+}
+
+/// Parses a filter in which the attributes `bare` may be named without `attributes.`.
+pub fn parse_naming(text: &str, bare: &'static [&'static str]) -> Result<Option<Expr>, String> {
     let length = text.chars().count();
     if length > MAX_LENGTH {
         return Err(format!(
@@ -103,6 +108,7 @@ pub fn parse(text: &str) -> Result<Option<Expr>, String> {
         at: 0,
         depth: 0,
         terms: 0,
+        bare,
     };
     let expr = parser.or()?;
     match parser.tokens.get(parser.at) {
@@ -209,6 +215,8 @@ struct Parser {
     depth: usize,
     /// Conditions and IN values read so far.
     terms: usize,
+    /// Attributes that may be named without `attributes.`.
+    bare: &'static [&'static str],
 }
 
 impl Parser {
@@ -273,7 +281,7 @@ impl Parser {
         }
         self.count()?;
         let field = match self.next()? {
-            Token::Word(word) => field(&word)?,
+            Token::Word(word) => field(&word, self.bare)?,
             other => {
                 return Err(format!(
                     "expected metrics.KEY, params.KEY, tags.KEY or attributes.NAME, got '{}'",
@@ -349,8 +357,8 @@ fn literal(token: Token) -> Result<Literal, String> {
 /// Attributes that may be named without `attributes.`, as MLflow's experiment filters do.
 const BARE_ATTRIBUTES: [&str; 3] = ["name", "creation_time", "last_update_time"];
 
-fn field(word: &str) -> Result<Field, String> {
-    if BARE_ATTRIBUTES.contains(&word) {
+fn field(word: &str, bare: &[&str]) -> Result<Field, String> {
+    if bare.contains(&word) {
         return Ok(Field::Attribute(word.to_owned()));
     }
     let (kind, key) = word

@@ -1,14 +1,18 @@
 //! `runs/log-inputs`: the datasets a run read (MLflow's `mlflow.log_input`), checked against
-//! MLflow's limits and kept once per experiment; and their shape in a run's `inputs`.
+//! MLflow's limits and kept once per experiment, and the logged models it read; and their shape,
+//! with the models it output, in a run's `inputs` and `outputs`.
 
 use super::args::Args;
 use super::error::MlflowError;
+use super::logged_models;
 use super::runs::live_job;
 use app::auth::Caller;
+use app::db::logged_models::{self as store, Link};
 use app::db::run_inputs::{self, Dataset, RunInput};
 use app::limits::check_length;
 use app::state::AppState;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// MLflow's limits on dataset inputs (`mlflow/utils/validation.py`).
 const MAX_DATASETS: usize = 1000;
@@ -23,16 +27,7 @@ const MAX_TAG_VALUE: usize = 500;
 /// `POST runs/log-inputs`: all of the call's datasets are kept, or none.
 pub async fn log(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let job = live_job(state, caller, args).await?;
-    if let Some(model) = args.list("models").first() {
-        // millrace keeps no logged models yet, so none can be an input.
-        let id = model
-            .get("model_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        return Err(MlflowError::missing(format!(
-            "logged model '{id}' not found"
-        )));
-    }
+    let models = logged_models::named_models(state, caller, &job, args.list("models")).await?;
     let datasets = args.list("datasets");
     if datasets.len() > MAX_DATASETS {
         return Err(MlflowError::invalid(format!(
@@ -49,6 +44,7 @@ pub async fn log(state: &AppState, caller: &Caller, args: &Args) -> Result<Value
         .collect::<Result<Vec<_>, _>>()?;
     let mut tx = state.db.begin().await?;
     run_inputs::log(&mut tx, job.project_id, job.id, &inputs).await?;
+    store::link_run(&mut tx, Link::Input, job.id, &models).await?;
     tx.commit().await?;
     Ok(json!({}))
 }
@@ -94,31 +90,76 @@ fn dataset_input(input: &Value) -> Result<RunInput, String> {
     Ok(RunInput { dataset, tags })
 }
 
+/// What a run read and produced: datasets, and logged models as (id, step).
+#[derive(Debug, Default)]
+pub struct RunLinks {
+    /// The datasets it read.
+    pub datasets: Vec<RunInput>,
+    /// The logged models it read.
+    pub model_inputs: Vec<(String, i64)>,
+    /// The logged models it produced, with the step of each.
+    pub model_outputs: Vec<(String, i64)>,
+}
+
+/// The links of each of `jobs` that has any: three queries for a whole page of runs.
+pub async fn links_of(state: &AppState, jobs: &[i64]) -> sqlx::Result<HashMap<i64, RunLinks>> {
+    let mut links: HashMap<i64, RunLinks> = HashMap::new();
+    for (job, datasets) in run_inputs::of(&state.db, jobs).await? {
+        links.entry(job).or_default().datasets = datasets;
+    }
+    for (job, models) in store::linked_to_runs(&state.db, Link::Input, jobs).await? {
+        links.entry(job).or_default().model_inputs = models;
+    }
+    for (job, models) in store::linked_to_runs(&state.db, Link::Output, jobs).await? {
+        links.entry(job).or_default().model_outputs = models;
+    }
+    Ok(links)
+}
+
 /// A run's `inputs` as MLflow shows them: `{}` for none.
-pub fn inputs_json(inputs: &[RunInput]) -> Value {
-    if inputs.is_empty() {
+pub fn inputs_json(links: &RunLinks) -> Value {
+    let mut inputs = json!({});
+    if !links.datasets.is_empty() {
+        inputs["dataset_inputs"] = links.datasets.iter().map(dataset_json).collect();
+    }
+    if !links.model_inputs.is_empty() {
+        inputs["model_inputs"] = links
+            .model_inputs
+            .iter()
+            .map(|(id, _)| json!({ "model_id": id }))
+            .collect();
+    }
+    inputs
+}
+
+/// A run's `outputs` as MLflow shows them: `{}` for none.
+pub fn outputs_json(links: &RunLinks) -> Value {
+    if links.model_outputs.is_empty() {
         return json!({});
     }
-    let datasets: Vec<Value> = inputs
+    let models: Vec<Value> = links
+        .model_outputs
         .iter()
-        .map(|input| {
-            let d = &input.dataset;
-            let mut dataset = json!({
-                "name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source,
-            });
-            if let Some(schema) = &d.schema {
-                dataset["schema"] = json!(schema);
-            }
-            if let Some(profile) = &d.profile {
-                dataset["profile"] = json!(profile);
-            }
-            let tags: Vec<Value> = input
-                .tags
-                .iter()
-                .map(|(key, value)| json!({ "key": key, "value": value }))
-                .collect();
-            json!({ "tags": tags, "dataset": dataset })
-        })
+        .map(|(id, step)| json!({ "model_id": id, "step": step }))
         .collect();
-    json!({ "dataset_inputs": datasets })
+    json!({ "model_outputs": models })
+}
+
+fn dataset_json(input: &RunInput) -> Value {
+    let d = &input.dataset;
+    let mut dataset = json!({
+        "name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source,
+    });
+    if let Some(schema) = &d.schema {
+        dataset["schema"] = json!(schema);
+    }
+    if let Some(profile) = &d.profile {
+        dataset["profile"] = json!(profile);
+    }
+    let tags: Vec<Value> = input
+        .tags
+        .iter()
+        .map(|(key, value)| json!({ "key": key, "value": value }))
+        .collect();
+    json!({ "tags": tags, "dataset": dataset })
 }

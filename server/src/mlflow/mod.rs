@@ -27,11 +27,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Extension, Json, Router};
 use error::MlflowError;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// One MLflow endpoint millrace serves: its method (`None`: GET or POST), its path after
-/// `2.0/mlflow/`, and who may call it. Dispatch serves only what [`ENDPOINTS`] lists, so the
-/// permission test, which walks it, reaches every endpoint.
+/// `2.0/mlflow/` (a `{name}` segment stands for any one segment, passed on as argument `name`),
+/// and who may call it. Dispatch serves only what [`ENDPOINTS`] lists, so the permission test,
+/// which walks it, reaches every endpoint.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     /// GET or POST; `None` for both.
@@ -52,6 +53,8 @@ const fn endpoint(method: Option<Method>, call: &'static str, policy: Policy) ->
 
 const GET: Option<Method> = Some(Method::GET);
 const POST: Option<Method> = Some(Method::POST);
+const PATCH: Option<Method> = Some(Method::PATCH);
+const DELETE: Option<Method> = Some(Method::DELETE);
 const READ: Policy = Policy::Project(Act::Read);
 const WRITE_RUN: Policy = Policy::Project(Act::WriteJob);
 const WRITE: Policy = Policy::Project(Act::Write);
@@ -84,19 +87,50 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint(GET, "metrics/get-history-bulk", READ),
     endpoint(POST, "runs/search", READ),
     endpoint(GET, "artifacts/list", READ),
+    endpoint(POST, "runs/outputs", WRITE_RUN),
+    endpoint(POST, "logged-models", WRITE_RUN),
     endpoint(POST, "logged-models/search", READ),
+    endpoint(GET, "logged-models/{model_id}", READ),
+    endpoint(PATCH, "logged-models/{model_id}", WRITE_RUN),
+    endpoint(DELETE, "logged-models/{model_id}", WRITE_RUN),
+    endpoint(PATCH, "logged-models/{model_id}/tags", WRITE_RUN),
+    endpoint(DELETE, "logged-models/{model_id}/tags/{tag_key}", WRITE_RUN),
+    endpoint(POST, "logged-models/{model_id}/params", WRITE_RUN),
 ];
 
-/// The endpoint `method call` names, if it is served.
-fn served(method: &Method, call: &str) -> Option<&'static Endpoint> {
-    ENDPOINTS.iter().find(|e| {
-        e.call == call
-            && e.method
-                .as_ref()
-                .map_or(matches!(*method, Method::GET | Method::POST), |m| {
-                    m == method
-                })
+/// The endpoint `method call` names, if it is served, with the arguments its path holds.
+fn served(method: &Method, call: &str) -> Option<(&'static Endpoint, Vec<(&'static str, String)>)> {
+    ENDPOINTS.iter().find_map(|e| {
+        let method_fits = e
+            .method
+            .as_ref()
+            .map_or(matches!(*method, Method::GET | Method::POST), |m| {
+                m == method
+            });
+        if !method_fits {
+            return None;
+        }
+        path_arguments(e.call, call).map(|found| (e, found))
     })
+}
+
+/// The `{name}` segments of `pattern` as `call` fills them, if it matches.
+fn path_arguments(pattern: &'static str, call: &str) -> Option<Vec<(&'static str, String)>> {
+    let (mut wanted, mut given) = (pattern.split('/'), call.split('/'));
+    let mut found = Vec::new();
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return Some(found),
+            (Some(want), Some(part)) => {
+                match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                    Some(name) if !part.is_empty() => found.push((name, part.to_owned())),
+                    None if want == part => {}
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// The MLflow routes, under both prefixes the MLflow server uses; JSON reads carry validators.
@@ -131,7 +165,12 @@ async fn dispatch(
     };
     let result = match (served(&method, &call), args) {
         (None, _) => Err(not_supported(&method, &call)),
-        (Some(_), Ok(args)) => call_endpoint(&state, &caller, &call, &args).await,
+        (Some((endpoint, found)), Ok(mut args)) => {
+            for (name, value) in found {
+                args.0.insert(name.to_owned(), Value::String(value));
+            }
+            call_endpoint(&state, &caller, endpoint, &args).await
+        }
         (Some(_), Err(error)) => Err(error),
     };
     respond(result)
@@ -187,14 +226,15 @@ fn not_supported(method: &Method, call: &str) -> MlflowError {
     }
 }
 
-/// Runs the endpoint `call`, which [`served`] found for the request's method.
+/// Runs `endpoint`, which [`served`] found for the request.
 async fn call_endpoint(
     state: &AppState,
     caller: &Caller,
-    call: &str,
+    endpoint: &Endpoint,
     args: &Args,
 ) -> Result<serde_json::Value, MlflowError> {
-    match call {
+    let method = endpoint.method.as_ref();
+    match endpoint.call {
         "experiments/get-by-name" => experiments::get_by_name(state, caller, args).await,
         "experiments/get" => experiments::get(state, caller, args).await,
         "experiments/create" => experiments::create(state, caller, args).await,
@@ -219,9 +259,52 @@ async fn call_endpoint(
         "runs/search" => search::runs(state, caller, args).await,
         "runs/log-inputs" => inputs::log(state, caller, args).await,
         "artifacts/list" => artifacts::list_for_run(state, caller, args).await,
+        "runs/outputs" => logged_models::log_outputs(state, caller, args).await,
+        "logged-models" => logged_models::create(state, caller, args).await,
         "logged-models/search" => logged_models::search(state, caller, args).await,
+        "logged-models/{model_id}" if method == Some(&Method::GET) => {
+            logged_models::get(state, caller, args).await
+        }
+        "logged-models/{model_id}" if method == Some(&Method::PATCH) => {
+            logged_models::finalize(state, caller, args).await
+        }
+        "logged-models/{model_id}" => logged_models::delete(state, caller, args).await,
+        "logged-models/{model_id}/tags" => logged_models::set_tags(state, caller, args).await,
+        "logged-models/{model_id}/tags/{tag_key}" => {
+            logged_models::delete_tag(state, caller, args).await
+        }
+        "logged-models/{model_id}/params" => logged_models::log_params(state, caller, args).await,
         other => Err(MlflowError::invalid(format!(
             "{other} is listed but not wired"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_in_braces_become_arguments() {
+        let (endpoint, found) = served(&Method::DELETE, "logged-models/m-1/tags/stage").unwrap();
+        assert_eq!(endpoint.call, "logged-models/{model_id}/tags/{tag_key}");
+        assert_eq!(
+            found,
+            [
+                ("model_id", "m-1".to_owned()),
+                ("tag_key", "stage".to_owned())
+            ]
+        );
+        // The method picks among endpoints of one path; a fixed segment beats a placeholder.
+        let (get, _) = served(&Method::GET, "logged-models/m-1").unwrap();
+        assert_eq!(
+            (get.method.clone(), get.call),
+            (GET, "logged-models/{model_id}")
+        );
+        let (search, found) = served(&Method::POST, "logged-models/search").unwrap();
+        assert_eq!((search.call, found.len()), ("logged-models/search", 0));
+        assert!(served(&Method::GET, "logged-models//tags").is_none());
+        assert!(served(&Method::GET, "logged-models/m-1/extra").is_none());
+        assert!(served(&Method::PUT, "logged-models/m-1").is_none());
     }
 }

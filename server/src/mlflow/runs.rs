@@ -4,11 +4,12 @@
 use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::{project_for_id, DEFAULT_ID};
+use super::inputs::{inputs_json, links_of, outputs_json, RunLinks};
+use super::logged_models::{self, LinkedPoint};
 use crate::protojson::{double_json, stored_double_json, Scalar};
 use app::auth::access::{self, Act};
 use app::auth::Caller;
 use app::db::metrics::{Point, Summary};
-use app::db::run_inputs::RunInput;
 use app::db::{self, events, jobs::Job, jobs::NewJob};
 use app::error::AppError;
 use app::limits::{check_length, MAX_KEY, MAX_PARAM_VALUE, MAX_RUN_NAME, MAX_TAG_VALUE};
@@ -18,6 +19,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// MLflow's log-batch limits.
 const MAX_BATCH_METRICS: usize = 1000;
@@ -103,7 +105,12 @@ fn info_json(job: &Job) -> Value {
 /// Where the client finds the run's artifacts: through this server's artifact proxy, in the
 /// job's artifact folder (see [`super::artifacts`]).
 pub fn artifact_uri(job: &Job) -> String {
-    format!("mlflow-artifacts:/{}/{}/artifacts", job.project_id, job.uid)
+    artifact_uri_of(job.project_id, &job.uid)
+}
+
+/// The `artifact_uri` of run `uid` of experiment `project`.
+pub fn artifact_uri_of(project: i64, uid: &str) -> String {
+    format!("mlflow-artifacts:/{project}/{uid}/artifacts")
 }
 
 /// MLflow's name for an archived (deleted) or live run or experiment.
@@ -121,11 +128,11 @@ async fn run_json(state: &AppState, job: &Job) -> Result<Value, MlflowError> {
     let summaries = db::metrics::summaries(&mut conn, job.id).await?;
     drop(conn);
     let tags = db::jobs::tags(&state.db, job.id).await?;
-    let inputs = db::run_inputs::of(&state.db, &[job.id])
+    let links = links_of(state, &[job.id])
         .await?
         .remove(&job.id)
         .unwrap_or_default();
-    Ok(run_value(job, &summaries, &tags, &inputs))
+    Ok(run_value(job, &summaries, &tags, &links))
 }
 
 /// A run in MLflow's shape, from what the store holds of its job.
@@ -133,7 +140,7 @@ pub fn run_value(
     job: &Job,
     summaries: &[Summary],
     tags: &[(String, String)],
-    inputs: &[RunInput],
+    links: &RunLinks,
 ) -> Value {
     let metrics: Vec<Value> = summaries
         .iter()
@@ -148,7 +155,7 @@ pub fn run_value(
         .iter()
         .map(|(k, v)| json!({ "key": k, "value": v }))
         .collect();
-    json!({ "info": info_json(job), "data": { "metrics": metrics, "params": params, "tags": tags }, "inputs": super::inputs::inputs_json(inputs) })
+    json!({ "info": info_json(job), "data": { "metrics": metrics, "params": params, "tags": tags }, "inputs": inputs_json(links), "outputs": outputs_json(links) })
 }
 
 /// A JSON value as the text MLflow stores for parameters.
@@ -159,7 +166,7 @@ pub fn text(value: &Value) -> String {
 }
 
 /// A run name like MLflow's: adjective, animal, number.
-fn random_name() -> String {
+pub(super) fn random_name() -> String {
     const ADJECTIVES: [&str; 8] = [
         "amber", "brisk", "calm", "daring", "eager", "fleet", "gentle", "keen",
     ];
@@ -315,7 +322,25 @@ pub async fn log_metric(
         })?,
         value: args.f64("value")?,
     };
-    write(state, &job, &[(key, point)], &[], &[]).await?;
+    let linked = match args.opt_str("model_id").filter(|uid| !uid.is_empty()) {
+        Some(uid) => vec![LinkedPoint {
+            model: logged_models::linkable(state, caller, &job, uid).await?,
+            key,
+            point,
+            dataset_name: args.opt_str("dataset_name").unwrap_or_default().to_owned(),
+            dataset_digest: args
+                .opt_str("dataset_digest")
+                .unwrap_or_default()
+                .to_owned(),
+        }],
+        None => Vec::new(),
+    };
+    let points = if linked.is_empty() {
+        vec![(key, point)]
+    } else {
+        Vec::new()
+    };
+    write(state, &job, &points, &[], &[], &linked).await?;
     Ok(json!({}))
 }
 
@@ -327,7 +352,7 @@ pub async fn log_param(
 ) -> Result<Value, MlflowError> {
     let job = live_job(state, caller, args).await?;
     let params = single_key_value(args, "param", MAX_PARAM_VALUE)?;
-    write(state, &job, &[], &params, &[]).await?;
+    write(state, &job, &[], &params, &[], &[]).await?;
     Ok(json!({}))
 }
 
@@ -335,7 +360,7 @@ pub async fn log_param(
 pub async fn set_tag(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let job = live_job(state, caller, args).await?;
     let tags = single_key_value(args, "tag", MAX_TAG_VALUE)?;
-    write(state, &job, &[], &[], &tags).await?;
+    write(state, &job, &[], &[], &tags, &[]).await?;
     Ok(json!({}))
 }
 
@@ -384,6 +409,13 @@ struct BatchMetric<'a> {
     timestamp: Option<Scalar<'a>>,
     #[serde(borrow)]
     step: Option<Scalar<'a>>,
+    /// The logged model the point measures, if any.
+    #[serde(borrow)]
+    model_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    dataset_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    dataset_digest: Option<Cow<'a, str>>,
 }
 
 /// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one transaction.
@@ -415,14 +447,33 @@ pub async fn log_batch(
             metrics.len(), params.len(), tags.len()
         )));
     }
-    let points = metrics
-        .iter()
-        .enumerate()
-        .map(|(i, m)| metric(m, i))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut points = Vec::with_capacity(metrics.len());
+    let mut linked = Vec::new();
+    let mut models: HashMap<&str, i64> = HashMap::new();
+    for (i, m) in metrics.iter().enumerate() {
+        let (key, point) = metric(m, i)?;
+        let Some(uid) = m.model_id.as_deref().filter(|uid| !uid.is_empty()) else {
+            points.push((key, point));
+            continue;
+        };
+        let model = match models.get(uid) {
+            Some(model) => *model,
+            None => {
+                let model = logged_models::linkable(state, caller, &job, uid).await?;
+                *models.entry(uid).or_insert(model)
+            }
+        };
+        linked.push(LinkedPoint {
+            model,
+            key,
+            point,
+            dataset_name: m.dataset_name.as_deref().unwrap_or_default().to_owned(),
+            dataset_digest: m.dataset_digest.as_deref().unwrap_or_default().to_owned(),
+        });
+    }
     let params = key_values(&params, "param", MAX_PARAM_VALUE)?;
     let tags = key_values(&tags, "tag", MAX_TAG_VALUE)?;
-    write(state, &job, &points, &params, &tags).await?;
+    write(state, &job, &points, &params, &tags, &linked).await?;
     Ok(json!({}))
 }
 
@@ -480,7 +531,8 @@ fn check_run_name(name: &str) -> Result<(), MlflowError> {
     check_length("run_name", name, MAX_RUN_NAME, false).map_err(MlflowError::invalid)
 }
 
-fn key_values(
+/// Key-value pairs (params or tags) checked against MLflow's limits.
+pub(super) fn key_values(
     items: &[Value],
     what: &str,
     max_value: usize,
@@ -507,15 +559,26 @@ fn key_values(
 }
 
 /// Writes metrics, parameters and tags of one run in one transaction. A parameter keeps its
-/// first value, as in MLflow: logging it again with another value is an error.
+/// first value, as in MLflow: logging it again with another value is an error. Points `linked`
+/// to a model are linked to it, and added to the run unless it has the very same point: MLflow's
+/// client links a model by logging the run's points again with the model's id.
 async fn write(
     state: &AppState,
     job: &Job,
     points: &[(&str, Point)],
     params: &[(String, String)],
     tags: &[(String, String)],
+    linked: &[LinkedPoint<'_>],
 ) -> Result<(), MlflowError> {
     let mut tx = state.db.begin().await?;
+    let mut points = Cow::Borrowed(points);
+    for link in linked {
+        if !db::metrics::has_point(&mut tx, job.id, link.key, &link.point).await? {
+            points.to_mut().push((link.key, link.point));
+        }
+        let metric = link.metric(&job.uid);
+        db::logged_models::link_metrics(&mut tx, link.model, job.id, &[metric]).await?;
+    }
     if !params.is_empty() {
         let mut stored = db::jobs::params(&mut tx, job.id).await?;
         for (key, value) in params {
@@ -537,7 +600,7 @@ async fn write(
         db::jobs::set_tag(&mut tx, job.id, key, value).await?;
     }
     if !points.is_empty() {
-        db::metrics::append_keyed(&mut tx, job.project_id, job.id, points).await?;
+        db::metrics::append_keyed(&mut tx, job.project_id, job.id, &points).await?;
     }
     let payload = json!({ "metrics": points.len(), "params": params.len(), "tags": tags.len() });
     events::append(

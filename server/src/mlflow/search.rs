@@ -4,6 +4,7 @@ use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::project_for_id;
 use super::filter::{self, Field, Literal, RunView};
+use super::inputs::links_of;
 use super::like::Budget;
 use super::runs::{mlflow_status, run_value, text};
 use app::auth::access::Act;
@@ -34,8 +35,12 @@ struct Candidate {
     view: RunView,
 }
 
-/// `POST runs/search`.
-pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+/// The projects a search's `experiment_ids` names, each readable by the caller.
+pub(super) async fn searched_projects(
+    state: &AppState,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Vec<i64>, MlflowError> {
     let ids = args.list("experiment_ids");
     if ids.len() > MAX_EXPERIMENT_IDS {
         return Err(MlflowError::invalid(format!(
@@ -48,6 +53,12 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
         let id = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
         projects.push(project_for_id(state, caller, &id, Act::Read).await?.id);
     }
+    Ok(projects)
+}
+
+/// `POST runs/search`.
+pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let projects = searched_projects(state, caller, args).await?;
     let filter = filter::parse(args.opt_str("filter").unwrap_or_default())
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
     let order = order_by(args.list("order_by"))?;
@@ -80,12 +91,12 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
     runs.sort_by(|a, b| compare(&order, a, b));
     let shown: Vec<&Candidate> = runs.iter().skip(offset).take(max as usize).collect();
     let ids: Vec<i64> = shown.iter().map(|c| c.job.id).collect();
-    let mut inputs = db::run_inputs::of(&state.db, &ids).await?;
+    let mut links = links_of(state, &ids).await?;
     let page: Vec<Value> = shown
         .iter()
         .map(|c| {
-            let inputs = inputs.remove(&c.job.id).unwrap_or_default();
-            run_value(&c.job, &c.summaries, &c.tags, &inputs)
+            let links = links.remove(&c.job.id).unwrap_or_default();
+            run_value(&c.job, &c.summaries, &c.tags, &links)
         })
         .collect();
     let mut answer = json!({ "runs": page });
@@ -113,14 +124,14 @@ async fn ordered_page(
     let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
     let mut summaries = db::metrics::summaries_of_jobs(&state.db, &ids).await?;
     let mut tags = db::jobs::tags_of(&state.db, &ids).await?;
-    let mut inputs = db::run_inputs::of(&state.db, &ids).await?;
+    let mut links = links_of(state, &ids).await?;
     let page: Vec<Value> = jobs
         .iter()
         .map(|job| {
             let summaries = summaries.remove(&job.id).unwrap_or_default();
             let tags = tags.remove(&job.id).unwrap_or_default();
-            let inputs = inputs.remove(&job.id).unwrap_or_default();
-            run_value(job, &summaries, &tags, &inputs)
+            let links = links.remove(&job.id).unwrap_or_default();
+            run_value(job, &summaries, &tags, &links)
         })
         .collect();
     let mut answer = json!({ "runs": page });
@@ -331,7 +342,8 @@ fn compare(order: &[(Field, bool)], a: &Candidate, b: &Candidate) -> Ordering {
         .then_with(|| b.job.id.cmp(&a.job.id))
 }
 
-fn literal_cmp(a: &Literal, b: &Literal) -> Ordering {
+/// Orders two literals: numbers before text, -0 equal to 0.
+pub(super) fn literal_cmp(a: &Literal, b: &Literal) -> Ordering {
     match (a, b) {
         // -0 and 0 are one value, as SQL has them on the ordered-in-SQL path.
         (Literal::Number(x), Literal::Number(y)) => (x + 0.0).total_cmp(&(y + 0.0)),

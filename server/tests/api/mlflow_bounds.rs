@@ -251,6 +251,37 @@ async fn names_keys_and_values_past_mlflows_limits_are_refused_on_every_write() 
             "the limit is 500",
         )
         .await;
+    let model = |extra: Value| {
+        let mut body = json!({ "experiment_id": "0", "source_run_id": run });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    mlflow
+        .refused(
+            "logged-models",
+            model(json!({ "name": over(250) })),
+            "the limit is 250",
+        )
+        .await;
+    mlflow
+        .refused(
+            "logged-models",
+            model(json!({ "tags": [{ "key": "t", "value": over(5_000) }] })),
+            "the limit is 5000",
+        )
+        .await;
+    let params: Vec<Value> = (0..101)
+        .map(|i| json!({ "key": format!("p{i}"), "value": "1" }))
+        .collect();
+    mlflow
+        .refused(
+            "logged-models",
+            model(json!({ "params": params })),
+            "the limit is 100",
+        )
+        .await;
 
     // Nothing of the refused writes was stored: the name, the batch's parameter, the tag.
     let (_, _, body) = mlflow

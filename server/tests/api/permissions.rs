@@ -130,6 +130,8 @@ struct Target {
     job_uid: String,
     job_number: i64,
     sweep: i64,
+    /// A logged model its job produced.
+    model_uid: String,
 }
 
 impl World {
@@ -323,11 +325,11 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
         .await
         .unwrap();
     let job_uid = job(db, project_id, owner).await;
-    let job_number = db::jobs::find_in_project(db, project_id, &job_uid)
+    let job_row = db::jobs::find_in_project(db, project_id, &job_uid)
         .await
         .unwrap()
-        .unwrap()
-        .number;
+        .unwrap();
+    let job_number = job_row.number;
     let owner_name: String = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
         .bind(owner)
         .fetch_one(db.pool())
@@ -351,6 +353,23 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
     };
     let mut tx = db.begin().await.unwrap();
     let sweep = db::sweeps::create(&mut tx, &sweep).await.unwrap();
+    let model_uid = format!("m-{name}");
+    let model_tags = [("fixture-tag".to_owned(), String::new())];
+    db::logged_models::create(
+        &mut tx,
+        &db::logged_models::NewModel {
+            uid: &model_uid,
+            project: project_id,
+            job: job_row.id,
+            name: "forest",
+            model_type: "",
+            creator: owner,
+            params: &[],
+            tags: &model_tags,
+        },
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     Target {
         project: name.to_owned(),
@@ -358,6 +377,7 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
         job_uid,
         job_number,
         sweep,
+        model_uid,
     }
 }
 
@@ -521,9 +541,20 @@ fn mlflow_call(method: Option<&Method>, call: &str, t: &Target) -> Call {
         "metrics/get-history" => json!({ "run_id": run, "metric_key": "loss" }),
         "metrics/get-history-bulk-interval" => json!({ "run_ids": run, "metric_key": "loss" }),
         "metrics/get-history-bulk" => json!({ "run_id": run, "metric_key": "loss" }),
+        "runs/outputs" => {
+            json!({ "run_id": run, "models": [{ "model_id": t.model_uid, "step": 1 }] })
+        }
+        "logged-models" => json!({ "experiment_id": experiment, "source_run_id": run }),
+        "logged-models/{model_id}/tags" => json!({ "tags": [{ "key": "k", "value": "v" }] }),
+        "logged-models/{model_id}/params" => json!({ "params": [{ "key": "k", "value": "v" }] }),
+        _ if method == Some(&Method::PATCH) => json!({ "status": "LOGGED_MODEL_READY" }),
+        _ if call.starts_with("logged-models/{") => json!({}),
         _ => json!({ "run_id": run }),
     };
     let method = method.cloned().unwrap_or(Method::POST);
+    let call = call
+        .replace("{model_id}", &t.model_uid)
+        .replace("{tag_key}", "fixture-tag");
     let path = format!("/api/2.0/mlflow/{call}");
     if method == Method::GET {
         let query: Vec<String> = args
