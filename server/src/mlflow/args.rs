@@ -46,6 +46,11 @@ impl<S: Send + Sync> FromRequest<S> for Args {
     }
 }
 
+/// MLflow's error for a required argument that was not sent.
+pub fn missing(key: &str) -> MlflowError {
+    MlflowError::invalid(format!("Missing value for required parameter '{key}'."))
+}
+
 fn form_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -53,11 +58,19 @@ fn form_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 impl Args {
-    /// A required string argument.
+    /// A required string argument: missing or of another type, it is refused in MLflow's words.
     pub fn str(&self, key: &str) -> Result<&str, MlflowError> {
-        self.opt_str(key).ok_or_else(|| {
-            MlflowError::invalid(format!("missing value for required parameter '{key}'"))
-        })
+        match self.0.get(key) {
+            Some(Value::String(text)) => Ok(text),
+            None | Some(Value::Null) => Err(missing(key)),
+            Some(other) => {
+                // Shown as MLflow shows it, cut short: the message must not echo a huge input.
+                let shown: String = other.to_string().chars().take(100).collect();
+                Err(MlflowError::invalid(format!(
+                    "Invalid value {shown} for parameter '{key}' supplied"
+                )))
+            }
+        }
     }
 
     /// An optional string argument.
@@ -67,9 +80,10 @@ impl Args {
 
     /// The run id, sent as `run_id` or the older `run_uuid`.
     pub fn run_id(&self) -> Result<&str, MlflowError> {
-        self.opt_str("run_id")
-            .or_else(|| self.opt_str("run_uuid"))
-            .ok_or_else(|| MlflowError::invalid("missing value for required parameter 'run_id'"))
+        match self.0.get("run_id") {
+            None | Some(Value::Null) if self.0.contains_key("run_uuid") => self.str("run_uuid"),
+            _ => self.str("run_id"),
+        }
     }
 
     /// An optional int64, sent as a number or a string of digits.
@@ -89,11 +103,20 @@ impl Args {
             .transpose()
     }
 
+    /// `max_results`: `default` when not sent, refused in MLflow's words outside 1 to `most`.
+    pub fn max_results(&self, default: i64, most: i64) -> Result<i64, MlflowError> {
+        match self.opt_i64("max_results")? {
+            None => Ok(default),
+            Some(n) if (1..=most).contains(&n) => Ok(n),
+            Some(n) => Err(MlflowError::invalid(format!(
+                "Invalid value {n} for parameter 'max_results' supplied: it must be between 1 and {most}"
+            ))),
+        }
+    }
+
     /// A required double, a number or "NaN" / "Infinity" / "-Infinity".
     pub fn f64(&self, key: &str) -> Result<f64, MlflowError> {
-        let value = self.0.get(key).ok_or_else(|| {
-            MlflowError::invalid(format!("missing value for required parameter '{key}'"))
-        })?;
+        let value = self.0.get(key).ok_or_else(|| missing(key))?;
         double(value).ok_or_else(|| {
             MlflowError::invalid(format!("parameter '{key}' must be a number, got {value}"))
         })
@@ -121,6 +144,34 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_and_mistyped_arguments_are_refused_in_mlflows_words() {
+        let args = Args(serde_json::from_str(r#"{"run_id": 31, "name": [1, 2]}"#).unwrap());
+        assert_eq!(
+            args.run_id().unwrap_err().message,
+            "Invalid value 31 for parameter 'run_id' supplied"
+        );
+        assert_eq!(
+            args.str("key").unwrap_err().message,
+            "Missing value for required parameter 'key'."
+        );
+        let long =
+            Args(serde_json::from_value(serde_json::json!({ "name": "x".repeat(9) })).unwrap());
+        assert_eq!(long.str("name").unwrap(), "xxxxxxxxx");
+        let huge =
+            Args(serde_json::from_value(serde_json::json!({ "name": vec![1; 10_000] })).unwrap());
+        assert!(huge.str("name").unwrap_err().message.len() < 200);
+        let old = Args(serde_json::from_str(r#"{"run_uuid": "abc"}"#).unwrap());
+        assert_eq!(old.run_id().unwrap(), "abc");
+        let paged = Args(serde_json::from_str(r#"{"max_results": 0}"#).unwrap());
+        assert!(paged
+            .max_results(10, 100)
+            .unwrap_err()
+            .message
+            .contains("Invalid value 0"));
+        assert_eq!(Args::default().max_results(10, 100).unwrap(), 10);
+    }
 
     #[test]
     fn query_strings_decode_and_repeat_into_lists() {

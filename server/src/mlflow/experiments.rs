@@ -295,12 +295,7 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
     let archived = super::search::view_type(args.0.get("view_type"))?;
     let filter = super::filter::parse(args.opt_str("filter").unwrap_or_default())
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
-    let max = args.opt_i64("max_results")?.unwrap_or(1000);
-    if !(1..=50_000).contains(&max) {
-        return Err(MlflowError::invalid(
-            "max_results must be between 1 and 50000",
-        ));
-    }
+    let max = args.max_results(1000, 50_000)?;
     let offset = args.offset()?;
     let order = ExperimentOrder::parse(args.list("order_by"))?;
     let mut budget = super::like::Budget::for_search();

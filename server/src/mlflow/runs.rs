@@ -317,9 +317,9 @@ pub async fn log_metric(
     let key = checked_key(args.str("key")?)?;
     let point = Point {
         step: args.opt_i64("step")?.unwrap_or(0),
-        wall_ms: args.opt_time_ms("timestamp")?.ok_or_else(|| {
-            MlflowError::invalid("missing value for required parameter 'timestamp'")
-        })?,
+        wall_ms: args
+            .opt_time_ms("timestamp")?
+            .ok_or_else(|| super::args::missing("timestamp"))?,
         value: args.f64("value")?,
     };
     let linked = match args.opt_str("model_id").filter(|uid| !uid.is_empty()) {
@@ -429,7 +429,7 @@ pub async fn log_batch(
     let run_id = batch
         .run_id
         .or(batch.run_uuid)
-        .ok_or_else(|| MlflowError::invalid("missing value for required parameter 'run_id'"))?;
+        .ok_or_else(|| super::args::missing("run_id"))?;
     let job = live(job_by_id(state, caller, &run_id, Act::WriteJob).await?)?;
     let metrics = batch.metrics.unwrap_or_default();
     let (params, tags) = (
@@ -619,10 +619,8 @@ async fn write(
 pub async fn history(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let job = job(state, caller, args, Act::Read).await?;
     let key = args.str("metric_key")?;
-    let limit = args
-        .opt_i64("max_results")?
-        .unwrap_or(25_000)
-        .clamp(1, 25_000);
+    // MLflow refuses a page of no points, and sends at most 25,000 a page whatever is asked.
+    let limit = args.max_results(25_000, i64::MAX)?.min(25_000);
     let after = match args.opt_str("page_token").filter(|t| !t.is_empty()) {
         Some(token) => {
             Some(parse_token(token).ok_or_else(|| MlflowError::invalid("invalid page_token"))?)
@@ -666,20 +664,19 @@ pub async fn history_bulk(
     } else {
         ids
     };
-    if ids.is_empty() || ids.len() > BULK_MAX_RUNS {
+    if ids.is_empty() {
+        return Err(super::args::missing("run_ids"));
+    }
+    if ids.len() > BULK_MAX_RUNS {
         return Err(MlflowError::invalid(format!(
-            "give 1 to {BULK_MAX_RUNS} run_ids"
+            "a request names at most {BULK_MAX_RUNS} run_ids; got {}",
+            ids.len()
         )));
     }
     let key = args.str("metric_key")?;
     let first = args.opt_i64("start_step")?.unwrap_or(i64::MIN);
     let last = args.opt_i64("end_step")?.unwrap_or(i64::MAX);
-    let per_run = args.opt_i64("max_results")?.unwrap_or(BULK_MAX_PER_RUN);
-    if !(1..=BULK_MAX_PER_RUN).contains(&per_run) {
-        return Err(MlflowError::invalid(format!(
-            "max_results must be between 1 and {BULK_MAX_PER_RUN}"
-        )));
-    }
+    let per_run = args.max_results(BULK_MAX_PER_RUN, BULK_MAX_PER_RUN)?;
     let mut metrics = Vec::new();
     for id in &ids {
         let job = job_by_id(state, caller, id, Act::Read).await?;

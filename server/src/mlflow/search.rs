@@ -62,12 +62,7 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
     let filter = filter::parse(args.opt_str("filter").unwrap_or_default())
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
     let order = order_by(args.list("order_by"))?;
-    let max = args.opt_i64("max_results")?.unwrap_or(DEFAULT_RESULTS);
-    if !(1..=MAX_RESULTS).contains(&max) {
-        return Err(MlflowError::invalid(format!(
-            "max_results must be between 1 and {MAX_RESULTS}"
-        )));
-    }
+    let max = args.max_results(DEFAULT_RESULTS, MAX_RESULTS)?;
     let offset = args.offset()?;
 
     let archived = view_type(args.0.get("run_view_type"))?;
