@@ -1,6 +1,9 @@
 """MLflow 3's logged models through the official client against a real `millrace serve`: a
-scikit-learn model and a Python model logged in a run, found, tagged, searched and loaded back
-with the same predictions; their files kept in the run's artifact folder."""
+scikit-learn model and a Python model logged in a run (and one without), found, tagged, searched
+and loaded back with the same predictions; their files kept in the run's artifact folder (or a
+folder of the model's own)."""
+
+import os
 
 import mlflow
 import mlflow.pyfunc
@@ -11,6 +14,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities import LoggedModelStatus
 from mlflow.exceptions import MlflowException, RestException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from sklearn.linear_model import LinearRegression
 
 from conftest import stored
@@ -59,11 +63,20 @@ def test_a_sklearn_model_logs_links_its_run_and_loads_back(server):
     assert stored(server, run_id)["project"] == "ann/models"
 
 
-def test_a_python_model_round_trips(server):
+def test_a_python_model_round_trips_in_a_run_and_without_one(server):
     mlflow.set_experiment("models")
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(name="doubler", python_model=Doubler(), input_example=[1.0, 2.0])
     assert mlflow.pyfunc.load_model(info.model_uri).predict([1.0, 2.5]) == [2.0, 5.0]
+
+    # Outside a run the model keeps its files in a folder of its own.
+    assert mlflow.active_run() is None
+    alone = mlflow.pyfunc.log_model(name="alone", python_model=Doubler())
+    model = mlflow.get_logged_model(alone.model_id)
+    assert not model.source_run_id
+    assert model.artifact_location.endswith(f"/models/{alone.model_id}/artifacts")
+    assert mlflow.pyfunc.load_model(f"models:/{alone.model_id}").predict([4.0]) == [8.0]
+    assert os.path.exists(os.path.join(server["files"], "artifacts", alone.model_id, "MLmodel"))
 
 
 def test_models_are_searched_tagged_finalized_and_deleted(server):
@@ -109,7 +122,7 @@ def test_models_are_searched_tagged_finalized_and_deleted(server):
         client.get_logged_model(made[1].model_id)
 
 
-def test_refusals_come_in_mlflows_error_shape(server, monkeypatch):
+def test_refusals_come_in_mlflows_error_shape(server, monkeypatch, tmp_path):
     client = MlflowClient()
     auth = {"Authorization": f"Bearer {server['token']}"}
     made = requests.post(f"{server['url']}/api/v1/projects", json={"name": "secret-models", "private": True}, headers=auth)
@@ -118,10 +131,7 @@ def test_refusals_come_in_mlflows_error_shape(server, monkeypatch):
     run_id = client.create_run(experiment).info.run_id
     model = client.create_logged_model(experiment, name="hidden", source_run_id=run_id)
 
-    # A model has a run to keep its files in.
-    with pytest.raises(RestException) as no_run:
-        client.create_logged_model(experiment, name="orphan")
-    assert no_run.value.error_code == "INVALID_PARAMETER_VALUE" and "inside a run" in no_run.value.message
+    alone = client.create_logged_model(experiment, name="alone")
     # A run of another experiment is not a model's source.
     other = client.create_run(mlflow.set_experiment("elsewhere").experiment_id).info.run_id
     with pytest.raises(RestException, match="not in experiment"):
@@ -133,12 +143,22 @@ def test_refusals_come_in_mlflows_error_shape(server, monkeypatch):
 
     # Another user cannot see the private project's model, nor learn it exists.
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server["cat_token"])
-    with pytest.raises(RestException) as hidden:
-        client.get_logged_model(model.model_id)
-    assert hidden.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    for hidden_model in (model, alone):
+        with pytest.raises(RestException) as hidden:
+            client.get_logged_model(hidden_model.model_id)
+        assert hidden.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(requests.HTTPError) as hidden_files:
+        get_artifact_repository(alone.artifact_location).list_artifacts()
+    assert hidden_files.value.response.status_code == 404
     # A read-only token reads but does not write.
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server["read_token"])
     assert client.get_logged_model(model.model_id).name == "hidden"
-    with pytest.raises(RestException) as refused:
-        client.set_logged_model_tags(model.model_id, {"k": "v"})
-    assert refused.value.error_code == "PERMISSION_DENIED"
+    for read_only in (model, alone):
+        with pytest.raises(RestException) as refused:
+            client.set_logged_model_tags(read_only.model_id, {"k": "v"})
+        assert refused.value.error_code == "PERMISSION_DENIED"
+    note = tmp_path / "note.txt"
+    note.write_text("x")
+    with pytest.raises(requests.HTTPError) as refused_files:
+        get_artifact_repository(alone.artifact_location).log_artifact(str(note))
+    assert refused_files.value.response.json()["error_code"] == "PERMISSION_DENIED"

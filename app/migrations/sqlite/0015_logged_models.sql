@@ -1,12 +1,14 @@
--- MLflow 3's logged models: a model a run produced, its files kept in that run's artifact
--- folder under `models/ID/`, with its own params, tags and the metrics it was evaluated with.
+-- MLflow 3's logged models: a model, usually produced by a run and then kept in that run's
+-- artifact folder under `models/ID/`, with its own params, tags and the metrics it was
+-- evaluated with.
 CREATE TABLE logged_models (
     id             INTEGER PRIMARY KEY,
     -- `m-` and 32 hex digits, as MLflow names them.
     uid            TEXT    NOT NULL UNIQUE,
     project_id     INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
-    -- The run that produced it, whose artifact folder holds its files.
-    job_id         INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    -- The run that produced it, whose artifact folder holds its files; a model logged without
+    -- a run keeps them in a folder of its own, named by its uid.
+    job_id         INTEGER REFERENCES jobs (id) ON DELETE CASCADE,
     name           TEXT    NOT NULL,
     model_type     TEXT    NOT NULL DEFAULT '',
     -- LOGGED_MODEL_PENDING, LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.

@@ -13,10 +13,10 @@ pub struct LoggedModel {
     pub uid: String,
     /// The project (MLflow experiment) it belongs to.
     pub project_id: i64,
-    /// The run that produced it.
-    pub job_id: i64,
+    /// The run that produced it, if any.
+    pub job_id: Option<i64>,
     /// That run's global id.
-    pub job_uid: String,
+    pub job_uid: Option<String>,
     /// Its name.
     pub name: String,
     /// What kind of model it is ("Agent", "Classifier"...), or empty.
@@ -41,8 +41,8 @@ pub struct NewModel<'a> {
     pub uid: &'a str,
     /// Its project.
     pub project: i64,
-    /// The run that produced it.
-    pub job: i64,
+    /// The run that produced it, if any.
+    pub job: Option<i64>,
     /// Its name.
     pub name: &'a str,
     /// Its type, or empty.
@@ -117,7 +117,7 @@ pub async fn create(tx: &mut Tx, new: &NewModel<'_>) -> sqlx::Result<i64> {
 /// The model `uid`, deleted or not.
 pub async fn find(db: &Db, uid: &str) -> sqlx::Result<Option<LoggedModel>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM logged_models m JOIN jobs j ON j.id = m.job_id WHERE m.uid = $1"
+        "SELECT {COLUMNS} FROM logged_models m LEFT JOIN jobs j ON j.id = m.job_id WHERE m.uid = $1"
     ))
     .bind(uid)
     .fetch_optional(db.pool())
@@ -130,7 +130,7 @@ pub async fn in_projects(db: &Db, projects: &[i64]) -> sqlx::Result<Vec<LoggedMo
     for chunk in projects.chunks(1000) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT {COLUMNS} FROM logged_models m JOIN jobs j ON j.id = m.job_id
+            "SELECT {COLUMNS} FROM logged_models m LEFT JOIN jobs j ON j.id = m.job_id
              WHERE m.deleted = 0 AND m.project_id IN ({})",
             marks.join(", ")
         );
@@ -158,7 +158,7 @@ pub async fn set_status(db: &Db, id: i64, status: &str, message: &str) -> sqlx::
     .map(|_| ())
 }
 
-/// Marks model `id` deleted; its files stay with its run.
+/// Marks model `id` deleted; its files stay.
 pub async fn delete(db: &Db, id: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE logged_models SET deleted = 1, updated_ms = $2 WHERE id = $1")
         .bind(id)
@@ -394,7 +394,7 @@ mod tests {
                 &NewModel {
                     uid: "m-1",
                     project,
-                    job: train.id,
+                    job: Some(train.id),
                     name: "forest",
                     model_type: "",
                     creator: ann.id,
@@ -433,8 +433,8 @@ mod tests {
 
             let model = find(&db, "m-1").await.unwrap().unwrap();
             assert_eq!(
-                (model.status.as_str(), model.job_uid.as_str()),
-                (PENDING, train.uid.as_str())
+                (model.status.as_str(), model.job_uid.as_deref()),
+                (PENDING, Some(train.uid.as_str()))
             );
             let details = details(&db, &[id]).await.unwrap().remove(&id).unwrap();
             assert_eq!(details.params, params);
@@ -458,6 +458,35 @@ mod tests {
             delete(&db, id).await.unwrap();
             assert!(in_projects(&db, &[project]).await.unwrap().is_empty());
             assert_eq!(find(&db, "m-1").await.unwrap().unwrap().deleted, 1);
+
+            // A model logged without a run keeps its files under its own uid, paid by its creator.
+            let mut tx = db.begin().await.unwrap();
+            let alone = NewModel {
+                uid: "m-2",
+                project,
+                job: None,
+                name: "alone",
+                model_type: "",
+                creator: ann.id,
+                params: &[],
+                tags: &[],
+            };
+            create(&mut tx, &alone).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(find(&db, "m-2").await.unwrap().unwrap().job_uid, None);
+            assert_eq!(
+                crate::db::storage::artifact_owner(&db, "m-2")
+                    .await
+                    .unwrap(),
+                Some((ann.id, "ann".to_owned()))
+            );
+            assert_eq!(
+                crate::db::storage::artifact_owner(&db, "m-1")
+                    .await
+                    .unwrap(),
+                None,
+                "a model made in a run keeps its files in the run's folder"
+            );
         })
         .await;
     }

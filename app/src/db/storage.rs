@@ -93,13 +93,17 @@ pub async fn used_in_project(db: &Db, project: i64, sha256: &str) -> sqlx::Resul
     .map(|count| count > 0)
 }
 
-/// The user the artifacts of job `uid` count against, as (id, name): the job's creator, or the
-/// project's owner for a job whose creator is gone.
+/// The user the artifacts kept under `uid` count against, as (id, name): for a job, its
+/// creator, or the project's owner for a job whose creator is gone; for a logged model kept
+/// without a run, its creator.
 pub async fn artifact_owner(db: &Db, uid: &str) -> sqlx::Result<Option<(i64, String)>> {
     sqlx::query_as(
         "SELECT u.id, u.name FROM jobs j JOIN projects p ON p.id = j.project_id
          JOIN users u ON u.id = COALESCE(j.created_by, p.owner_id)
-         WHERE j.uid = $1",
+         WHERE j.uid = $1
+         UNION ALL
+         SELECT u.id, u.name FROM logged_models m JOIN users u ON u.id = m.creator_id
+         WHERE m.uid = $1 AND m.job_id IS NULL",
     )
     .bind(uid)
     .fetch_optional(db.pool())

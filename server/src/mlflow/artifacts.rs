@@ -7,14 +7,13 @@
 use super::args::Args;
 use super::error::MlflowError;
 use super::experiments::project_for_id;
-use super::runs::{job_by_id, live};
+use super::runs::job_by_id;
 use super::{respond, signed_in};
 use crate::api::error::ApiError;
 use crate::api::upload;
 use crate::files::{self, FolderEntry};
 use app::auth::access::{Act, Policy};
 use app::auth::Caller;
-use app::db::jobs::Job;
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -95,6 +94,15 @@ pub fn router() -> Router<AppState> {
     router
 }
 
+/// Whose files a path names: a run's (by its id), or a logged model's kept without a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner<'a> {
+    /// `EXPERIMENT/RUN/...`
+    Run(&'a str),
+    /// `EXPERIMENT/models/MODEL/...`
+    Model(&'a str),
+}
+
 /// Where a path of the proxy points.
 #[derive(Debug, PartialEq, Eq)]
 enum Location<'a> {
@@ -103,86 +111,141 @@ enum Location<'a> {
         /// The experiment, if the path names one.
         experiment: Option<&'a str>,
     },
-    /// A run's folder, which holds just `artifacts`.
-    Run { experiment: &'a str, run: &'a str },
-    /// A path inside a run's artifacts; empty for the artifact folder itself.
+    /// A run's or model's folder, which holds just `artifacts`.
+    Run {
+        experiment: &'a str,
+        owner: Owner<'a>,
+    },
+    /// A path inside a run's or model's artifacts; empty for the artifact folder itself.
     Artifact {
         experiment: &'a str,
-        run: &'a str,
+        owner: Owner<'a>,
         path: &'a str,
     },
 }
 
-/// Reads `EXPERIMENT/RUN/artifacts/PATH` (or a prefix of it).
+/// Reads `EXPERIMENT/RUN/artifacts/PATH` or `EXPERIMENT/models/MODEL/artifacts/PATH` (or a
+/// prefix of either).
 fn locate(path: &str) -> Result<Location<'_>, MlflowError> {
-    let path = path.trim_matches('/');
-    if path.is_empty() {
+    let whole = path.trim_matches('/');
+    if whole.is_empty() {
         return Ok(Location::AboveRuns { experiment: None });
     }
-    let mut parts = path.splitn(4, '/');
-    let experiment = parts.next().unwrap_or_default();
-    let Some(run) = parts.next() else {
-        return Ok(Location::AboveRuns {
-            experiment: Some(experiment),
-        });
+    let (experiment, rest) = whole.split_once('/').unwrap_or((whole, ""));
+    // Run ids are hex, so no run is called `models`.
+    let (owner, rest) = match rest.split_once('/').unwrap_or((rest, "")) {
+        ("", _) | ("models", "") => {
+            return Ok(Location::AboveRuns {
+                experiment: Some(experiment),
+            })
+        }
+        ("models", rest) => {
+            let (model, rest) = rest.split_once('/').unwrap_or((rest, ""));
+            (Owner::Model(model), rest)
+        }
+        (run, rest) => (Owner::Run(run), rest),
     };
-    match parts.next() {
-        None => Ok(Location::Run { experiment, run }),
-        Some("artifacts") => Ok(Location::Artifact {
+    match rest.split_once('/').unwrap_or((rest, "")) {
+        ("", _) => Ok(Location::Run { experiment, owner }),
+        ("artifacts", path) => Ok(Location::Artifact {
             experiment,
-            run,
-            path: parts.next().unwrap_or_default().trim_end_matches('/'),
+            owner,
+            path: path.trim_end_matches('/'),
         }),
-        Some(_) => Err(MlflowError::missing(format!(
-            "no artifact at '{path}': a run keeps its files under EXPERIMENT/RUN/artifacts/"
+        _ => Err(MlflowError::missing(format!(
+            "no artifact at '{whole}': files are kept under EXPERIMENT/RUN/artifacts/"
         ))),
     }
 }
 
-/// The run `run` of `experiment`, if the caller may `act` on it.
-async fn run_job(
+/// The files a path reaches, once the caller may reach them: whose they are (the uid they are
+/// kept under) and whether that run or model is deleted.
+struct Home {
+    uid: String,
+    deleted: bool,
+}
+
+impl Home {
+    /// The home, if it may be written: not a deleted run or model.
+    fn live(self) -> Result<Self, MlflowError> {
+        if self.deleted {
+            return Err(MlflowError::invalid(format!(
+                "'{}' is deleted; restore it before writing to it",
+                self.uid
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// The files of `owner` in `experiment`, if the caller may `act` on them.
+async fn home(
     state: &AppState,
     caller: &Caller,
     experiment: &str,
-    run: &str,
+    owner: Owner<'_>,
     act: Act,
-) -> Result<Job, MlflowError> {
-    let job = job_by_id(state, caller, run, act).await?;
-    if job.project_id.to_string() != experiment {
+) -> Result<Home, MlflowError> {
+    let (project, home) = match owner {
+        Owner::Run(run) => {
+            let job = job_by_id(state, caller, run, act).await?;
+            let home = Home {
+                deleted: job.archived != 0,
+                uid: job.uid,
+            };
+            (job.project_id, home)
+        }
+        Owner::Model(uid) => {
+            let (model, job) = super::logged_models::model(state, caller, uid, act, true).await?;
+            // A model made in a run keeps its files in the run's folder.
+            if job.is_some() {
+                return Err(MlflowError::missing(format!(
+                    "logged model '{uid}' keeps its files with its run"
+                )));
+            }
+            let home = Home {
+                uid: model.uid,
+                deleted: model.deleted != 0,
+            };
+            (model.project_id, home)
+        }
+    };
+    if project.to_string() != experiment {
         return Err(MlflowError::missing(format!(
-            "run '{run}' not found in experiment '{experiment}'"
+            "'{}' not found in experiment '{experiment}'",
+            home.uid
         )));
     }
-    Ok(job)
+    Ok(home)
 }
 
-/// Where `path` of `job`'s artifacts lives on disk: its artifact folder for an empty path.
-fn on_disk(state: &AppState, job: &Job, path: &str) -> Result<PathBuf, MlflowError> {
+/// Where `path` of `home`'s files lives on disk: its artifact folder for an empty path.
+fn on_disk(state: &AppState, home: &str, path: &str) -> Result<PathBuf, MlflowError> {
     let root = &state.runs.files_dir;
     if path.is_empty() {
-        return Ok(files::artifacts_dir(root, &job.uid));
+        return Ok(files::artifacts_dir(root, home));
     }
-    files::artifact_path(root, &job.uid, path).ok_or_else(|| {
+    files::artifact_path(root, home, path).ok_or_else(|| {
         MlflowError::invalid(format!(
             "invalid artifact path '{path}': it must stay inside the run's artifact folder"
         ))
     })
 }
 
-/// The run and the file a path of the proxy names, for a call that needs one inside a run.
+/// The files and the file a path of the proxy names, for a call that needs one inside them.
 async fn artifact(
     state: &AppState,
     caller: &Caller,
     path: &str,
     act: Act,
-) -> Result<(Job, String), MlflowError> {
+) -> Result<(Home, String), MlflowError> {
     match locate(path)? {
         Location::Artifact {
             experiment,
-            run,
+            owner,
             path,
         } => Ok((
-            run_job(state, caller, experiment, run, act).await?,
+            home(state, caller, experiment, owner, act).await?,
             path.to_owned(),
         )),
         _ => Err(MlflowError::invalid(format!(
@@ -211,9 +274,9 @@ async fn list(
                 project_for_id(&state, &caller, experiment, LIST.act).await?;
                 Vec::new()
             }
-            Location::Run { experiment, run } => {
-                let job = run_job(&state, &caller, experiment, run, LIST.act).await?;
-                let dir = files::artifacts_dir(&state.runs.files_dir, &job.uid);
+            Location::Run { experiment, owner } => {
+                let home = home(&state, &caller, experiment, owner, LIST.act).await?;
+                let dir = files::artifacts_dir(&state.runs.files_dir, &home.uid);
                 if tokio::fs::metadata(&dir).await.is_ok_and(|m| m.is_dir()) {
                     vec![json!({ "path": "artifacts", "is_dir": true })]
                 } else {
@@ -222,11 +285,11 @@ async fn list(
             }
             Location::Artifact {
                 experiment,
-                run,
+                owner,
                 path,
             } => {
-                let job = run_job(&state, &caller, experiment, run, LIST.act).await?;
-                let dir = on_disk(&state, &job, path)?;
+                let home = home(&state, &caller, experiment, owner, LIST.act).await?;
+                let dir = on_disk(&state, &home.uid, path)?;
                 folder(dir)
                     .await?
                     .into_iter()
@@ -249,13 +312,13 @@ async fn download(
 ) -> Response {
     let found = async {
         let caller = signed_in(caller)?;
-        let (job, path) = artifact(&state, &caller, &path, DOWNLOAD.act).await?;
-        let file = on_disk(&state, &job, &path)?;
+        let (home, path) = artifact(&state, &caller, &path, DOWNLOAD.act).await?;
+        let file = on_disk(&state, &home.uid, &path)?;
         match tokio::fs::metadata(&file).await {
             Ok(meta) if meta.is_file() => Ok(file),
             _ => Err(MlflowError::missing(format!(
-                "no artifact '{path}' in run '{}'",
-                job.uid
+                "no artifact '{path}' in '{}'",
+                home.uid
             ))),
         }
     };
@@ -296,15 +359,15 @@ async fn upload(
 ) -> Response {
     let answer = async {
         let caller = signed_in(caller)?;
-        let (job, path) = artifact(&state, &caller, &path, UPLOAD.act).await?;
-        let job = live(job)?;
+        let (home, path) = artifact(&state, &caller, &path, UPLOAD.act).await?;
+        let home = home.live()?;
         if path.is_empty() {
             return Err(MlflowError::invalid(
                 "name the file to upload: EXPERIMENT/RUN/artifacts/PATH",
             ));
         }
-        let file = on_disk(&state, &job, &path)?;
-        upload::keep_artifact(&state, &job.uid, &file, &headers, body)
+        let file = on_disk(&state, &home.uid, &path)?;
+        upload::keep_artifact(&state, &home.uid, &file, &headers, body)
             .await
             .map_err(from_api)?;
         Ok(json!({}))
@@ -320,17 +383,17 @@ async fn delete(
 ) -> Response {
     let answer = async {
         let caller = signed_in(caller)?;
-        let (job, path) = match locate(&path)? {
+        let (home, path) = match locate(&path)? {
             // A run's folder holds only its artifacts.
-            Location::Run { experiment, run } => (
-                run_job(&state, &caller, experiment, run, DELETE.act).await?,
+            Location::Run { experiment, owner } => (
+                home(&state, &caller, experiment, owner, DELETE.act).await?,
                 String::new(),
             ),
             _ => artifact(&state, &caller, &path, DELETE.act).await?,
         };
-        let job = live(job)?;
-        let target = on_disk(&state, &job, &path)?;
-        upload::remove_artifacts(&state, &job.uid, &target)
+        let home = home.live()?;
+        let target = on_disk(&state, &home.uid, &path)?;
+        upload::remove_artifacts(&state, &home.uid, &target)
             .await
             .map_err(from_api)?;
         Ok(json!({}))
@@ -351,8 +414,8 @@ async fn multipart(
             .iter()
             .find(|r| r.call.strip_prefix("mpu/") == Some(action.as_str()))
             .ok_or_else(|| super::not_supported(&Method::POST, &format!("mpu/{action}")))?;
-        let (job, _) = artifact(&state, &caller, &path, route.act).await?;
-        live(job)?;
+        let (home, _) = artifact(&state, &caller, &path, route.act).await?;
+        home.live()?;
         Err::<Value, _>(MlflowError {
             code: "NOT_IMPLEMENTED",
             message: NO_MULTIPART.into(),
@@ -370,7 +433,7 @@ pub async fn list_for_run(
 ) -> Result<Value, MlflowError> {
     let job = job_by_id(state, caller, args.run_id()?, Act::Read).await?;
     let path = args.opt_str("path").unwrap_or_default().trim_matches('/');
-    let dir = on_disk(state, &job, path)?;
+    let dir = on_disk(state, &job.uid, path)?;
     let entries: Vec<Value> = folder(dir)
         .await?
         .into_iter()
@@ -446,14 +509,14 @@ mod tests {
             locate("7/abc").unwrap(),
             Location::Run {
                 experiment: "7",
-                run: "abc"
+                owner: Owner::Run("abc")
             }
         );
         assert_eq!(
             locate("7/abc/artifacts").unwrap(),
             Location::Artifact {
                 experiment: "7",
-                run: "abc",
+                owner: Owner::Run("abc"),
                 path: ""
             }
         );
@@ -461,11 +524,26 @@ mod tests {
             locate("/7/abc/artifacts/plots/loss.png/").unwrap(),
             Location::Artifact {
                 experiment: "7",
-                run: "abc",
+                owner: Owner::Run("abc"),
                 path: "plots/loss.png"
             }
         );
         let elsewhere = locate("7/abc/models/x").unwrap_err();
         assert_eq!(elsewhere.code, "RESOURCE_DOES_NOT_EXIST");
+        // A model logged without a run has a folder of its own.
+        assert_eq!(
+            locate("7/models/m-1/artifacts/MLmodel").unwrap(),
+            Location::Artifact {
+                experiment: "7",
+                owner: Owner::Model("m-1"),
+                path: "MLmodel"
+            }
+        );
+        assert_eq!(
+            locate("7/models").unwrap(),
+            Location::AboveRuns {
+                experiment: Some("7")
+            }
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! MLflow 3's logged models (`mlflow.<flavor>.log_model`): created for the run that produced
 //! them, their files uploaded through the artifact proxy into that run's artifact folder under
-//! `models/ID/`, finalized, tagged, searched, and linked to the metrics they were measured with
-//! and the runs that output or read them. Who may read or change a model is who may read or
-//! write its run.
+//! `models/ID/` (or a folder of their own when logged without a run), finalized, tagged,
+//! searched, and linked to the metrics they were measured with and the runs that output or read
+//! them. Who may read or change a model is who may read or write its run (its project, for a
+//! model without a run).
 
 use super::args::Args;
 use super::error::MlflowError;
@@ -45,20 +46,38 @@ const ATTRIBUTES: &[&str] = &[
 /// The statuses a model may be finalized with.
 const FINAL_STATUSES: [&str; 2] = ["LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"];
 
-/// The model `uid`, if the caller may `act` on the run that produced it; a deleted model only
-/// when `deleted_too`.
-async fn model(
+/// The model `uid` and its run, if the caller may `act` on that run (on the project, for a model
+/// logged without a run: writing it then takes write access to the project); a deleted model
+/// only when `deleted_too`.
+pub(super) async fn model(
     state: &AppState,
     caller: &Caller,
     uid: &str,
     act: Act,
     deleted_too: bool,
-) -> Result<(LoggedModel, Job), MlflowError> {
+) -> Result<(LoggedModel, Option<Job>), MlflowError> {
     let missing = || MlflowError::missing(format!("logged model '{uid}' not found"));
     let model = store::find(&state.db, uid).await?.ok_or_else(missing)?;
-    let job = match access::job(&state.db, caller, &model.job_uid, act).await {
-        Err(AppError::NotFound) => return Err(missing()),
-        found => found?,
+    let job = match &model.job_uid {
+        Some(run) => match access::job(&state.db, caller, run, act).await {
+            Err(AppError::NotFound) => return Err(missing()),
+            found => Some(found?),
+        },
+        None => {
+            let act = if act == Act::WriteJob {
+                Act::Write
+            } else {
+                act
+            };
+            let id = model.project_id.to_string();
+            match project_for_id(state, caller, &id, act).await {
+                Err(error) if error.code == "RESOURCE_DOES_NOT_EXIST" => return Err(missing()),
+                found => {
+                    found?;
+                    None
+                }
+            }
+        }
     };
     if model.deleted != 0 && !deleted_too {
         return Err(missing());
@@ -71,9 +90,10 @@ async fn writable(
     state: &AppState,
     caller: &Caller,
     args: &Args,
-) -> Result<(LoggedModel, Job), MlflowError> {
+) -> Result<LoggedModel, MlflowError> {
     let (model, job) = model(state, caller, args.str("model_id")?, Act::WriteJob, false).await?;
-    Ok((model, live(job)?))
+    job.map(live).transpose()?;
+    Ok(model)
 }
 
 /// `{"model": ...}` for the model `uid` as it now is.
@@ -91,22 +111,22 @@ async fn answer(state: &AppState, uid: &str) -> Result<Value, MlflowError> {
 /// `POST logged-models`: a pending model of the run `source_run_id`.
 pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let experiment = args.str("experiment_id")?;
-    let run = args
-        .opt_str("source_run_id")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            MlflowError::invalid(
-            "millrace keeps a logged model's files with the run that produced it: log the model \
-             inside a run (with mlflow.start_run()) or give source_run_id",
-        )
-        })?;
-    let project = project_for_id(state, caller, experiment, Act::Read).await?;
-    let job = live(job_by_id(state, caller, run, Act::WriteJob).await?)?;
-    if job.project_id != project.id {
-        return Err(MlflowError::invalid(format!(
-            "run '{run}' is not in experiment '{experiment}'"
-        )));
-    }
+    let (project, job) = match args.opt_str("source_run_id").filter(|r| !r.is_empty()) {
+        Some(run) => {
+            let project = project_for_id(state, caller, experiment, Act::Read).await?;
+            let job = live(job_by_id(state, caller, run, Act::WriteJob).await?)?;
+            if job.project_id != project.id {
+                return Err(MlflowError::invalid(format!(
+                    "run '{run}' is not in experiment '{experiment}'"
+                )));
+            }
+            (project, Some(job.id))
+        }
+        None => (
+            project_for_id(state, caller, experiment, Act::Write).await?,
+            None,
+        ),
+    };
     let name = match args.opt_str("name").filter(|n| !n.is_empty()) {
         Some(name) => name.to_owned(),
         None => runs::random_name(),
@@ -123,7 +143,7 @@ pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
         &NewModel {
             uid: &uid,
             project: project.id,
-            job: job.id,
+            job,
             name: &name,
             model_type,
             creator: caller.user.id,
@@ -167,7 +187,7 @@ pub async fn finalize(
     caller: &Caller,
     args: &Args,
 ) -> Result<Value, MlflowError> {
-    let (model, _) = writable(state, caller, args).await?;
+    let model = writable(state, caller, args).await?;
     let status = match args.0.get("status") {
         Some(Value::String(name)) => name.clone(),
         Some(Value::Number(n)) => match n.as_i64() {
@@ -187,10 +207,9 @@ pub async fn finalize(
     answer(state, &model.uid).await
 }
 
-/// `DELETE logged-models/{model_id}`: the model is gone from searches; its files stay with
-/// its run.
+/// `DELETE logged-models/{model_id}`: the model is gone from searches; its files stay.
 pub async fn delete(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
-    let (model, _) = writable(state, caller, args).await?;
+    let model = writable(state, caller, args).await?;
     store::delete(&state.db, model.id).await?;
     Ok(json!({}))
 }
@@ -201,7 +220,7 @@ pub async fn set_tags(
     caller: &Caller,
     args: &Args,
 ) -> Result<Value, MlflowError> {
-    let (model, _) = writable(state, caller, args).await?;
+    let model = writable(state, caller, args).await?;
     let tags = pairs(args, "tags", "tag", MAX_TAG_VALUE)?;
     let mut tx = state.db.begin().await?;
     store::set_tags(&mut tx, model.id, &tags).await?;
@@ -215,7 +234,7 @@ pub async fn delete_tag(
     caller: &Caller,
     args: &Args,
 ) -> Result<Value, MlflowError> {
-    let (model, _) = writable(state, caller, args).await?;
+    let model = writable(state, caller, args).await?;
     let key = args.str("tag_key")?;
     if !store::delete_tag(&state.db, model.id, key).await? {
         return Err(MlflowError::missing(format!(
@@ -232,7 +251,7 @@ pub async fn log_params(
     caller: &Caller,
     args: &Args,
 ) -> Result<Value, MlflowError> {
-    let (model, _) = writable(state, caller, args).await?;
+    let model = writable(state, caller, args).await?;
     let params = pairs(args, "params", "param", MAX_PARAM_VALUE)?;
     let kept = store::details(&state.db, &[model.id])
         .await?
@@ -341,21 +360,14 @@ impl LinkedPoint<'_> {
 /// ordered by `order_by` (newest first by default) and paged.
 pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     if args.list("experiment_ids").is_empty() {
-        return Err(MlflowError::invalid(
-            "missing value for required parameter 'experiment_ids'",
-        ));
+        return Err(super::args::missing("experiment_ids"));
     }
     let projects = searched_projects(state, caller, args).await?;
     let filter = filter::parse_naming(args.opt_str("filter").unwrap_or_default(), ATTRIBUTES)
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;
     let order = order_by(args.list("order_by"))?;
     let datasets = datasets(args.list("datasets"))?;
-    let max = args.opt_i64("max_results")?.unwrap_or(DEFAULT_RESULTS);
-    if !(1..=MAX_RESULTS).contains(&max) {
-        return Err(MlflowError::invalid(format!(
-            "max_results must be between 1 and {MAX_RESULTS}"
-        )));
-    }
+    let max = args.max_results(DEFAULT_RESULTS, MAX_RESULTS)?;
     let offset = args.offset()?;
 
     let models = store::in_projects(&state.db, &projects).await?;
@@ -465,6 +477,18 @@ fn view(model: &LoggedModel, details: &Details, datasets: &[DatasetScope]) -> Ru
     }
     let text = |s: &str| Literal::Text(s.to_owned());
     let number = |n: i64| Literal::Number(n as f64);
+    let mut attributes = HashMap::from([
+        ("name", text(&model.name)),
+        ("model_id", text(&model.uid)),
+        ("model_type", text(&model.model_type)),
+        ("status", text(&model.status)),
+        ("creation_timestamp", number(model.created_ms)),
+        ("creation_time", number(model.created_ms)),
+        ("last_updated_timestamp", number(model.updated_ms)),
+    ]);
+    if let Some(run) = &model.job_uid {
+        attributes.insert("source_run_id", text(run));
+    }
     RunView {
         metrics: latest
             .into_iter()
@@ -472,26 +496,24 @@ fn view(model: &LoggedModel, details: &Details, datasets: &[DatasetScope]) -> Ru
             .collect(),
         params: details.params.iter().cloned().collect(),
         tags: details.tags.iter().cloned().collect(),
-        attributes: HashMap::from([
-            ("name", text(&model.name)),
-            ("model_id", text(&model.uid)),
-            ("model_type", text(&model.model_type)),
-            ("status", text(&model.status)),
-            ("source_run_id", text(&model.job_uid)),
-            ("creation_timestamp", number(model.created_ms)),
-            ("creation_time", number(model.created_ms)),
-            ("last_updated_timestamp", number(model.updated_ms)),
-        ]),
+        attributes,
     }
 }
 
-/// Where a model's files are: a folder of its run's artifacts, through the artifact proxy.
+/// Where a model's files are, through the artifact proxy: a folder of its run's artifacts, or
+/// a folder of its own for a model logged without a run.
 pub fn artifact_uri(model: &LoggedModel) -> String {
-    format!(
-        "{}/models/{}",
-        runs::artifact_uri_of(model.project_id, &model.job_uid),
-        model.uid
-    )
+    match &model.job_uid {
+        Some(run) => format!(
+            "{}/models/{}",
+            runs::artifact_uri_of(model.project_id, run),
+            model.uid
+        ),
+        None => format!(
+            "mlflow-artifacts:/{}/models/{}/artifacts",
+            model.project_id, model.uid
+        ),
+    }
 }
 
 /// A model in MLflow's shape.
@@ -520,9 +542,11 @@ fn model_json(model: &LoggedModel, details: &Details) -> Value {
         "model_id": model.uid, "experiment_id": model.project_id.to_string(),
         "name": model.name, "creation_timestamp_ms": model.created_ms,
         "last_updated_timestamp_ms": model.updated_ms, "artifact_uri": artifact_uri(model),
-        "status": model.status, "creator_id": model.creator_id,
-        "source_run_id": model.job_uid, "tags": pairs(&details.tags),
+        "status": model.status, "creator_id": model.creator_id, "tags": pairs(&details.tags),
     });
+    if let Some(run) = &model.job_uid {
+        info["source_run_id"] = json!(run);
+    }
     if !model.model_type.is_empty() {
         info["model_type"] = json!(model.model_type);
     }

@@ -360,7 +360,7 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
         &db::logged_models::NewModel {
             uid: &model_uid,
             project: project_id,
-            job: job_row.id,
+            job: Some(job_row.id),
             name: "forest",
             model_type: "",
             creator: owner,
