@@ -110,6 +110,12 @@ def test_models_are_searched_tagged_finalized_and_deleted(server):
     rest = client.search_logged_models(experiment_ids=[experiment], max_results=2, page_token=first.token)
     assert [m.name for m in rest] == ["a"] and not rest.token
 
+    # Scoped to a dataset: only models measured on it, by their metrics on it.
+    client.log_metric(run_id, "acc", 0.9, dataset_name="val", dataset_digest="d1", model_id=made[2].model_id)
+    client.log_metric(run_id, "acc", 0.5, dataset_name="test", dataset_digest="d2", model_id=made[0].model_id)
+    assert names(datasets=[{"dataset_name": "val"}]) == ["c"]
+    assert names(filter_string="metrics.acc > 0.6") == ["c"]
+
     client.set_logged_model_tags(made[0].model_id, {"stage": "candidate"})
     client.delete_logged_model_tag(made[0].model_id, "team")
     ready = client.finalize_logged_model(made[0].model_id, LoggedModelStatus.READY)

@@ -51,6 +51,15 @@ pub fn missing(key: &str) -> MlflowError {
     MlflowError::invalid(format!("Missing value for required parameter '{key}'."))
 }
 
+/// MLflow's error for an argument of the wrong type, the value cut short: the message must not
+/// echo a huge input.
+fn invalid_value(key: &str, value: &Value) -> MlflowError {
+    let shown: String = value.to_string().chars().take(100).collect();
+    MlflowError::invalid(format!(
+        "Invalid value {shown} for parameter '{key}' supplied"
+    ))
+}
+
 fn form_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -63,13 +72,25 @@ impl Args {
         match self.0.get(key) {
             Some(Value::String(text)) => Ok(text),
             None | Some(Value::Null) => Err(missing(key)),
-            Some(other) => {
-                // Shown as MLflow shows it, cut short: the message must not echo a huge input.
-                let shown: String = other.to_string().chars().take(100).collect();
-                Err(MlflowError::invalid(format!(
-                    "Invalid value {shown} for parameter '{key}' supplied"
-                )))
-            }
+            Some(other) => Err(invalid_value(key, other)),
+        }
+    }
+
+    /// An optional string argument, refused if it is sent as another type.
+    pub fn opt_text(&self, key: &str) -> Result<Option<&str>, MlflowError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(other) => Err(invalid_value(key, other)),
+        }
+    }
+
+    /// A list argument (absent means empty), refused if it is sent as another type.
+    pub fn checked_list(&self, key: &str) -> Result<&[Value], MlflowError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(list)) => Ok(list),
+            Some(other) => Err(invalid_value(key, other)),
         }
     }
 
@@ -90,9 +111,9 @@ impl Args {
     pub fn opt_i64(&self, key: &str) -> Result<Option<i64>, MlflowError> {
         match self.0.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(value) => int64(value).map(Some).ok_or_else(|| {
-                MlflowError::invalid(format!("parameter '{key}' must be an integer, got {value}"))
-            }),
+            Some(value) => int64(value)
+                .map(Some)
+                .ok_or_else(|| invalid_value(key, value)),
         }
     }
 
@@ -117,9 +138,7 @@ impl Args {
     /// A required double, a number or "NaN" / "Infinity" / "-Infinity".
     pub fn f64(&self, key: &str) -> Result<f64, MlflowError> {
         let value = self.0.get(key).ok_or_else(|| missing(key))?;
-        double(value).ok_or_else(|| {
-            MlflowError::invalid(format!("parameter '{key}' must be a number, got {value}"))
-        })
+        double(value).ok_or_else(|| invalid_value(key, value))
     }
 
     /// Where an offset-paged list resumes: the `page_token` a previous page returned, or 0.

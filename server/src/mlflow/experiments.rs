@@ -185,8 +185,10 @@ pub async fn create(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
     may_write(caller)?;
     let user = &caller.user;
     let name = checked_name(args.str("name")?)?;
+    // millrace keeps the files itself, so a location is read only to refuse a malformed one.
+    args.opt_text("artifact_location")?;
     let tags = args
-        .list("tags")
+        .checked_list("tags")?
         .iter()
         .map(|tag| {
             let text = |field: &str| tag.get(field).and_then(Value::as_str).unwrap_or_default();

@@ -238,7 +238,7 @@ pub async fn delete_tag(
     let key = args.str("tag_key")?;
     if !store::delete_tag(&state.db, model.id, key).await? {
         return Err(MlflowError::missing(format!(
-            "no tag '{key}' on logged model '{}'",
+            "No tag with key '{key}' found on logged model '{}'",
             model.uid
         )));
     }
@@ -377,6 +377,11 @@ pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Va
     let mut budget = Budget::for_search();
     for model in models {
         let details = details.remove(&model.id).unwrap_or_default();
+        let measured =
+            datasets.is_empty() || details.metrics.iter().any(|m| on_datasets(&datasets, m));
+        if !measured {
+            continue;
+        }
         let view = view(&model, &details, &datasets);
         let kept = match &filter {
             Some(filter) => filter
@@ -458,16 +463,18 @@ fn compare(order: &[(Field, bool)], a: &RunView, b: &RunView) -> Ordering {
     Ordering::Equal
 }
 
+/// Whether metric `m` was measured on one of `datasets`.
+fn on_datasets(datasets: &[DatasetScope], m: &ModelMetric) -> bool {
+    datasets.iter().any(|(name, digest)| {
+        *name == m.dataset_name && digest.as_ref().is_none_or(|d| *d == m.dataset_digest)
+    })
+}
+
 /// A model as a filter sees it: its latest metric per key (on the given datasets only, if any).
 fn view(model: &LoggedModel, details: &Details, datasets: &[DatasetScope]) -> RunView {
     let mut latest: HashMap<&str, &ModelMetric> = HashMap::new();
-    let on_datasets = |m: &ModelMetric| {
-        datasets.is_empty()
-            || datasets.iter().any(|(name, digest)| {
-                *name == m.dataset_name && digest.as_ref().is_none_or(|d| *d == m.dataset_digest)
-            })
-    };
-    for metric in details.metrics.iter().filter(|m| on_datasets(m)) {
+    let scoped = |m: &&ModelMetric| datasets.is_empty() || on_datasets(datasets, m);
+    for metric in details.metrics.iter().filter(scoped) {
         let newer = latest
             .get(metric.key.as_str())
             .is_none_or(|old| (metric.step, metric.wall_ms) >= (old.step, old.wall_ms));

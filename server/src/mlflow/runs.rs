@@ -40,7 +40,7 @@ pub(super) async fn job_by_id(
     act: Act,
 ) -> Result<Job, MlflowError> {
     match access::job(&state.db, caller, id, act).await {
-        Err(AppError::NotFound) => Err(MlflowError::missing(format!("run '{id}' not found"))),
+        Err(AppError::NotFound) => Err(MlflowError::missing(format!("Run '{id}' not found"))),
         found => Ok(found?),
     }
 }
@@ -669,7 +669,8 @@ pub async fn history_bulk(
     }
     if ids.len() > BULK_MAX_RUNS {
         return Err(MlflowError::invalid(format!(
-            "a request names at most {BULK_MAX_RUNS} run_ids; got {}",
+            "GetMetricHistoryBulkInterval request must specify at most {BULK_MAX_RUNS} run_ids. \
+             Received {} run_ids.",
             ids.len()
         )));
     }

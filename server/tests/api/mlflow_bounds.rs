@@ -251,6 +251,20 @@ async fn names_keys_and_values_past_mlflows_limits_are_refused_on_every_write() 
             "the limit is 500",
         )
         .await;
+    mlflow
+        .refused(
+            "experiments/create",
+            json!({ "name": "typed", "artifact_location": 9.0 }),
+            "Invalid value 9.0 for parameter 'artifact_location' supplied",
+        )
+        .await;
+    mlflow
+        .refused(
+            "experiments/create",
+            json!({ "name": "typed", "tags": "5" }),
+            "Invalid value \"5\" for parameter 'tags' supplied",
+        )
+        .await;
     let model = |extra: Value| {
         let mut body = json!({ "experiment_id": "0", "source_run_id": run });
         body.as_object_mut()
