@@ -130,7 +130,7 @@ impl Args {
             None => Ok(default),
             Some(n) if (1..=most).contains(&n) => Ok(n),
             Some(n) => Err(MlflowError::invalid(format!(
-                "Invalid value {n} for parameter 'max_results' supplied: it must be between 1 and {most}"
+                "Invalid value {n} for parameter 'max_results' supplied: max_results must be between 1 and {most}"
             ))),
         }
     }

@@ -377,7 +377,7 @@ pub async fn delete_tag(
     tx.commit().await?;
     if !found {
         return Err(MlflowError::missing(format!(
-            "no tag '{key}' on run '{}'",
+            "No tag with name: {key} in run with id {}",
             job.uid
         )));
     }
