@@ -298,6 +298,13 @@ pub async fn named_models(
     job: &Job,
     items: &[Value],
 ) -> Result<Vec<(i64, i64)>, MlflowError> {
+    // Each model is looked up and checked for access: the count is bounded like params are.
+    if items.len() > MAX_PER_CALL {
+        return Err(MlflowError::invalid(format!(
+            "{} models in one call; the limit is {MAX_PER_CALL}",
+            items.len()
+        )));
+    }
     let mut found = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let uid = item

@@ -286,6 +286,16 @@ async fn names_keys_and_values_past_mlflows_limits_are_refused_on_every_write() 
             "the limit is 5000",
         )
         .await;
+    let models: Vec<Value> = (0..101)
+        .map(|i| json!({ "model_id": format!("m-{i}") }))
+        .collect();
+    mlflow
+        .refused(
+            "runs/outputs",
+            json!({ "run_id": run, "models": models }),
+            "the limit is 100",
+        )
+        .await;
     let params: Vec<Value> = (0..101)
         .map(|i| json!({ "key": format!("p{i}"), "value": "1" }))
         .collect();
