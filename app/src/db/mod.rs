@@ -15,6 +15,7 @@ pub mod project_keys;
 pub mod project_tags;
 pub mod projects;
 pub mod queue;
+pub mod registry;
 pub mod rollups;
 pub mod run_inputs;
 pub mod run_search;
