@@ -94,6 +94,19 @@ impl Args {
         }
     }
 
+    /// A list of strings (absent means empty): a query string sends a list of one as a plain
+    /// value, and repeats the key for more.
+    pub fn texts(&self, key: &str) -> Result<Vec<&str>, MlflowError> {
+        match self.0.get(key) {
+            Some(Value::String(one)) => Ok(vec![one]),
+            _ => self
+                .checked_list(key)?
+                .iter()
+                .map(|item| item.as_str().ok_or_else(|| invalid_value(key, item)))
+                .collect(),
+        }
+    }
+
     /// An optional string argument.
     pub fn opt_str(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(Value::as_str)
@@ -181,6 +194,10 @@ mod tests {
         let huge =
             Args(serde_json::from_value(serde_json::json!({ "name": vec![1; 10_000] })).unwrap());
         assert!(huge.str("name").unwrap_err().message.len() < 200);
+        let one =
+            Args(serde_json::from_str(r#"{"order_by": "name", "stages": ["a", 1]}"#).unwrap());
+        assert_eq!(one.texts("order_by").unwrap(), ["name"]);
+        assert!(one.texts("stages").is_err() && one.texts("absent").unwrap().is_empty());
         let old = Args(serde_json::from_str(r#"{"run_uuid": "abc"}"#).unwrap());
         assert_eq!(old.run_id().unwrap(), "abc");
         let paged = Args(serde_json::from_str(r#"{"max_results": 0}"#).unwrap());

@@ -83,6 +83,9 @@ pub struct RunView {
     pub tags: HashMap<String, String>,
     /// Attributes: text ones as text, times as numbers.
     pub attributes: HashMap<&'static str, Literal>,
+    /// Whether `tags.KEY != 'v'` holds when there is no tag KEY, as in MLflow's registry
+    /// searches (its client filters prompts out of them that way); elsewhere it does not.
+    pub missing_tag_differs: bool,
 }
 
 /// Parses a filter; an empty one is `None`. Refuses filters over [`MAX_LENGTH`] characters,
@@ -403,7 +406,7 @@ impl Expr {
             }
             Expr::Compare(field, op, literal) => match value_of(field, run) {
                 Some(value) => compare(&value, *op, literal, budget)?,
-                None => false,
+                None => *op == Op::Ne && run.missing_tag_differs && matches!(field, Field::Tag(_)),
             },
             Expr::In(field, list, negated) => match value_of(field, run) {
                 Some(value) => {
@@ -509,6 +512,30 @@ mod tests {
             !holds("metrics.missing < 1"),
             "a missing metric matches nothing"
         );
+    }
+
+    #[test]
+    fn a_missing_tag_differs_from_every_value_only_where_asked() {
+        let filter = parse("tags.`mlflow.prompt.is_prompt` != 'true'")
+            .unwrap()
+            .unwrap();
+        let mut model = run();
+        let mut budget = Budget::for_search();
+        assert!(
+            !filter.matches(&model, &mut budget).unwrap(),
+            "runs: no tag, no match"
+        );
+        model.missing_tag_differs = true;
+        assert!(
+            filter.matches(&model, &mut budget).unwrap(),
+            "registry: no tag differs"
+        );
+        let equal = parse("tags.missing = 'true'").unwrap().unwrap();
+        assert!(!equal.matches(&model, &mut budget).unwrap());
+        model
+            .tags
+            .insert("mlflow.prompt.is_prompt".into(), "true".into());
+        assert!(!filter.matches(&model, &mut budget).unwrap());
     }
 
     #[test]

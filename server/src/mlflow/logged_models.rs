@@ -511,6 +511,7 @@ fn view(model: &LoggedModel, details: &Details, datasets: &[DatasetScope]) -> Ru
         params: details.params.iter().cloned().collect(),
         tags: details.tags.iter().cloned().collect(),
         attributes,
+        missing_tag_differs: false,
     }
 }
 

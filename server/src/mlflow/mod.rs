@@ -1,5 +1,6 @@
-//! The MLflow tracking REST API 2.0 (`/api/2.0/mlflow/...` and `/ajax-api/2.0/mlflow/...`), so
-//! training code using the official `mlflow` client logs to millrace unchanged.
+//! The MLflow tracking and model registry REST API 2.0 (`/api/2.0/mlflow/...` and
+//! `/ajax-api/2.0/mlflow/...`), so training code using the official `mlflow` client logs to and
+//! registers models in millrace unchanged.
 
 mod args;
 pub mod artifacts;
@@ -12,8 +13,11 @@ mod inputs;
 mod like;
 pub mod links;
 mod logged_models;
+mod registry;
 mod runs;
 mod search;
+
+pub use runs::artifact_uri_of;
 
 use app::auth::access::{Act, Policy};
 use app::auth::Caller;
@@ -96,6 +100,27 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint(PATCH, "logged-models/{model_id}/tags", WRITE_RUN),
     endpoint(DELETE, "logged-models/{model_id}/tags/{tag_key}", WRITE_RUN),
     endpoint(POST, "logged-models/{model_id}/params", WRITE_RUN),
+    endpoint(POST, "registered-models/create", Policy::Writer),
+    endpoint(GET, "registered-models/get", READ),
+    endpoint(POST, "registered-models/rename", WRITE),
+    endpoint(PATCH, "registered-models/update", WRITE),
+    endpoint(DELETE, "registered-models/delete", WRITE),
+    endpoint(GET, "registered-models/search", Policy::Signed),
+    endpoint(None, "registered-models/get-latest-versions", READ),
+    endpoint(POST, "registered-models/set-tag", WRITE),
+    endpoint(DELETE, "registered-models/delete-tag", WRITE),
+    endpoint(POST, "registered-models/alias", WRITE),
+    endpoint(DELETE, "registered-models/alias", WRITE),
+    endpoint(GET, "registered-models/alias", READ),
+    endpoint(POST, "model-versions/create", WRITE),
+    endpoint(GET, "model-versions/get", READ),
+    endpoint(PATCH, "model-versions/update", WRITE),
+    endpoint(POST, "model-versions/transition-stage", WRITE),
+    endpoint(DELETE, "model-versions/delete", WRITE),
+    endpoint(GET, "model-versions/search", Policy::Signed),
+    endpoint(GET, "model-versions/get-download-uri", READ),
+    endpoint(POST, "model-versions/set-tag", WRITE),
+    endpoint(DELETE, "model-versions/delete-tag", WRITE),
 ];
 
 /// The endpoint `method call` names, if it is served, with the arguments its path holds.
@@ -274,6 +299,33 @@ async fn call_endpoint(
             logged_models::delete_tag(state, caller, args).await
         }
         "logged-models/{model_id}/params" => logged_models::log_params(state, caller, args).await,
+        "registered-models/create" => registry::create_model(state, caller, args).await,
+        "registered-models/get" => registry::get_model(state, caller, args).await,
+        "registered-models/rename" => registry::rename_model(state, caller, args).await,
+        "registered-models/update" => registry::update_model(state, caller, args).await,
+        "registered-models/delete" => registry::delete_model(state, caller, args).await,
+        "registered-models/search" => registry::search_models(state, caller, args).await,
+        "registered-models/get-latest-versions" => {
+            registry::latest_versions(state, caller, args).await
+        }
+        "registered-models/set-tag" => registry::set_model_tag(state, caller, args).await,
+        "registered-models/delete-tag" => registry::delete_model_tag(state, caller, args).await,
+        "registered-models/alias" if method == POST.as_ref() => {
+            registry::set_alias(state, caller, args).await
+        }
+        "registered-models/alias" if method == DELETE.as_ref() => {
+            registry::delete_alias(state, caller, args).await
+        }
+        "registered-models/alias" => registry::get_by_alias(state, caller, args).await,
+        "model-versions/create" => registry::create_version(state, caller, args).await,
+        "model-versions/get" => registry::get_version(state, caller, args).await,
+        "model-versions/update" => registry::update_version(state, caller, args).await,
+        "model-versions/transition-stage" => registry::transition_stage(state, caller, args).await,
+        "model-versions/delete" => registry::delete_version(state, caller, args).await,
+        "model-versions/search" => registry::search_versions(state, caller, args).await,
+        "model-versions/get-download-uri" => registry::download_uri(state, caller, args).await,
+        "model-versions/set-tag" => registry::set_version_tag(state, caller, args).await,
+        "model-versions/delete-tag" => registry::delete_version_tag(state, caller, args).await,
         other => Err(MlflowError::invalid(format!(
             "{other} is listed but not wired"
         ))),

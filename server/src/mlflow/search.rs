@@ -216,6 +216,7 @@ fn view(job: &Job, summaries: &[Summary], tags: &[(String, String)]) -> RunView 
         params: params.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
         tags: tags.iter().cloned().collect(),
         attributes: HashMap::new(),
+        missing_tag_differs: false,
     };
     let attributes: [(&'static str, Literal); 8] = [
         (

@@ -132,6 +132,8 @@ struct Target {
     sweep: i64,
     /// A logged model its job produced.
     model_uid: String,
+    /// A registered model of the project, with version 1 from its job, aliased `champion`.
+    registered: String,
 }
 
 impl World {
@@ -370,6 +372,31 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
     )
     .await
     .unwrap();
+    let registered = format!("registered-{name}");
+    let id = db::registry::create(&mut tx, &registered, owner, "", &model_tags)
+        .await
+        .unwrap()
+        .unwrap();
+    db::registry::place(&mut tx, id, project_id).await.unwrap();
+    let version = db::registry::create_version(
+        &mut tx,
+        id,
+        &db::registry::NewVersion {
+            source: "runs:/r/model",
+            storage_location: "mlflow-artifacts:/r/model",
+            job: Some(job_row.id),
+            logged_model: None,
+            run_link: "",
+            description: "",
+            creator: owner,
+            tags: &model_tags,
+        },
+    )
+    .await
+    .unwrap();
+    db::registry::set_alias(&mut tx, id, "champion", version.id)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Target {
         project: name.to_owned(),
@@ -378,6 +405,7 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
         job_number,
         sweep,
         model_uid,
+        registered,
     }
 }
 
@@ -513,6 +541,7 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
 /// The call of MLflow endpoint `call` on `t`.
 fn mlflow_call(method: Option<&Method>, call: &str, t: &Target) -> Call {
     let (run, experiment) = (t.job_uid.as_str(), t.project_id.to_string());
+    let reg = t.registered.as_str();
     let args = match call {
         "experiments/get-by-name" => json!({ "experiment_name": format!("ann/{}", t.project) }),
         "experiments/get" | "experiments/delete" | "experiments/restore" | "runs/create" => {
@@ -547,6 +576,31 @@ fn mlflow_call(method: Option<&Method>, call: &str, t: &Target) -> Call {
         "logged-models" => json!({ "experiment_id": experiment, "source_run_id": run }),
         "logged-models/{model_id}/tags" => json!({ "tags": [{ "key": "k", "value": "v" }] }),
         "logged-models/{model_id}/params" => json!({ "params": [{ "key": "k", "value": "v" }] }),
+        "registered-models/create" => json!({ "name": "fresh-model" }),
+        "registered-models/rename" => json!({ "name": reg, "new_name": "renamed-model" }),
+        "registered-models/update" => json!({ "name": reg, "description": "d" }),
+        "registered-models/search" | "model-versions/search" => json!({}),
+        "registered-models/set-tag" => json!({ "name": reg, "key": "k", "value": "v" }),
+        "registered-models/delete-tag" => json!({ "name": reg, "key": "fixture-tag" }),
+        "registered-models/alias" if method == Some(&Method::POST) => {
+            json!({ "name": reg, "alias": "best", "version": "1" })
+        }
+        "registered-models/alias" => json!({ "name": reg, "alias": "champion" }),
+        "model-versions/create" => {
+            json!({ "name": reg, "source": format!("runs:/{run}/model"), "run_id": run })
+        }
+        "model-versions/update" => json!({ "name": reg, "version": "1", "description": "d" }),
+        "model-versions/transition-stage" => {
+            json!({ "name": reg, "version": "1", "stage": "Staging" })
+        }
+        "model-versions/set-tag" => {
+            json!({ "name": reg, "version": "1", "key": "k", "value": "v" })
+        }
+        "model-versions/delete-tag" => {
+            json!({ "name": reg, "version": "1", "key": "fixture-tag" })
+        }
+        _ if call.starts_with("model-versions/") => json!({ "name": reg, "version": "1" }),
+        _ if call.starts_with("registered-models/") => json!({ "name": reg }),
         _ if method == Some(&Method::PATCH) => json!({ "status": "LOGGED_MODEL_READY" }),
         _ if call.starts_with("logged-models/{") => json!({}),
         _ => json!({ "run_id": run }),
@@ -612,8 +666,8 @@ fn server_fn_policy(name: &str) -> Option<Policy> {
         // Signing out without a session only clears the cookie.
         "login" | "logout" => Policy::Public,
         "list_jobs" | "get_job" | "get_metric_panels" | "get_panels" | "get_panel_changes"
-        | "get_compare" | "get_logs" | "get_sweeps" | "get_sweep" | "get_job_table"
-        | "find_table_keys" => read,
+        | "get_compare" | "get_logs" | "get_sweeps" | "get_sweep" | "get_registry"
+        | "get_job_table" | "find_table_keys" => read,
         "tag_jobs" | "archive_jobs" | "rename_job" | "stop_jobs" | "rerun_jobs" => write,
         "rename_project" | "archive_projects" | "set_member" => Policy::Project(Act::Manage),
         "get_members" => read,
@@ -655,7 +709,7 @@ fn server_fn_call(w: &World, who: Who, path: &str, method: &Method, name: &str) 
             "top": jobs_query, "chart": chart }),
         "get_logs" => json!({ "owner": owner, "project": project, "job": number,
             "after": null }),
-        "get_sweeps" => json!({ "owner": owner, "project": project }),
+        "get_sweeps" | "get_registry" => json!({ "owner": owner, "project": project }),
         "get_sweep" => json!({ "owner": owner, "project": project, "id": t.sweep }),
         "get_job_table" => json!({ "owner": owner, "project": project,
             "filter": app::model::Filter::default(),
@@ -910,4 +964,40 @@ async fn pages_are_for_people_not_for_jobs_and_private_ones_do_not_exist_for_str
     let cat = world.app.user_id("cat").await;
     let made = app::db::projects::find_visible(&world.app.db, cat, "cat", "Default").await;
     assert!(made.unwrap().is_none(), "a GET made a project");
+}
+
+#[tokio::test]
+async fn a_registered_model_without_versions_is_its_creators_and_not_her_jobs() {
+    let world = World::new().await;
+    let ann = world.app.user_id("ann").await;
+    let mut tx = world.app.db.begin().await.unwrap();
+    db::registry::create(&mut tx, "unplaced", ann, "", &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let token = |who: Who| &world.tokens.iter().find(|(w, _)| *w == who).unwrap().1;
+    let read_token = token(Who::ReadToken);
+    let get = |secret: &str, path: &str| {
+        Request::get(format!("/api/2.0/mlflow/{path}"))
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, body) = world
+        .app
+        .send(get(read_token, "registered-models/get?name=unplaced"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "ann's own token reads it: {body}");
+    for who in [Who::OwnJob, Who::Stranger] {
+        let (status, _, body) = world
+            .app
+            .send(get(token(who), "registered-models/get?name=unplaced"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{who:?}: {body}");
+        let (_, _, listed) = world
+            .app
+            .send(get(token(who), "registered-models/search"))
+            .await;
+        assert!(!listed.contains("unplaced"), "{who:?}: {listed}");
+    }
 }
