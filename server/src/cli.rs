@@ -79,6 +79,8 @@ pub enum Command {
     Project(ProjectArgs),
     /// A job's artifacts: list, download, upload.
     Artifacts(ArtifactsArgs),
+    /// Registered models (MLflow's model registry): list, show, point an alias at a version.
+    Model(ModelArgs),
     /// Job and sweep spec tools.
     #[command(subcommand)]
     Spec(SpecCommand),
@@ -164,6 +166,46 @@ pub enum ArtifactsCommand {
         /// The artifact folder to put them in (default: the top).
         #[arg(long, default_value = "")]
         to: String,
+    },
+}
+
+/// `millrace model [--server URL --token TOKEN] ...`
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// What to do with registered models.
+    #[command(subcommand)]
+    pub command: ModelCommand,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `millrace model ...`; models are registered from training code (`mlflow.register_model`).
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// List the registered models you may see: name, latest version, aliases, description.
+    Ls {
+        /// Only models whose name contains this text.
+        name: Option<String>,
+    },
+    /// Show a registered model: its versions, newest first, with stage, aliases and the run
+    /// that produced each.
+    Show {
+        /// The model's name.
+        name: String,
+    },
+    /// Point ALIAS at VERSION of a model, so `models:/NAME@ALIAS` loads it; `--delete` removes
+    /// the alias.
+    Alias {
+        /// The model's name.
+        name: String,
+        /// The alias: letters, digits, '_' and '-' (`champion`).
+        alias: String,
+        /// The version it names from now on.
+        #[arg(required_unless_present = "delete")]
+        version: Option<String>,
+        /// Remove the alias instead.
+        #[arg(long, conflicts_with = "version")]
+        delete: bool,
     },
 }
 

@@ -118,8 +118,18 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, CallError> {
-        self.send(self.request(Method::POST, path).json(body), path)
-            .await
+        self.send_json(Method::POST, path, body).await
+    }
+
+    /// Sends `method` with `body` as JSON to `path` (MLflow's DELETE calls carry one) and
+    /// decodes the JSON answer.
+    pub async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, CallError> {
+        self.send(self.request(method, path).json(body), path).await
     }
 
     /// Sends `method` (PUT, DELETE...) to `path` without a body and decodes the JSON answer.
@@ -255,8 +265,10 @@ impl Client {
         }
         let text = response.text().await.unwrap_or_default();
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // millrace's own API nests the message under `error`; MLflow's API does not.
         let message = body["error"]["message"]
             .as_str()
+            .or_else(|| body["message"].as_str())
             .map_or_else(|| text.chars().take(300).collect(), str::to_owned);
         let field = body["error"]["field"].as_str().map(str::to_owned);
         Err(CallError::Status {

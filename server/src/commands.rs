@@ -20,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(args) => return crate::remote::sweeps::run(args).await,
         Command::Project(args) => return crate::remote::projects::run(args).await,
         Command::Artifacts(args) => return crate::remote::artifacts::run(args).await,
+        Command::Model(args) => return crate::remote::models::run(args).await,
         Command::Runner(args) => return crate::runner::run(runner_settings(args)?).await,
         Command::Spec(command) => return spec(command),
         _ => {}

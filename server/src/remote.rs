@@ -1,7 +1,8 @@
-//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, `sweep`, `project`
-//! and `artifacts`.
+//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, `sweep`, `project`,
+//! `artifacts` and `model`.
 
 pub mod artifacts;
+pub mod models;
 pub mod projects;
 pub mod sweeps;
 

@@ -523,3 +523,65 @@ fn artifacts_go_up_and_come_back_whole_from_the_command_line() {
     );
     assert!(stop(server).success());
 }
+
+#[test]
+fn registered_models_are_listed_shown_and_aliased_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, token) = serving_ann(dir.path());
+    let url = format!("http://127.0.0.1:{}", server.1);
+    let call = |path: &str, body: &str| {
+        let (status, answer) = http(server.1, "POST", path, &token, body);
+        assert!(status < 300, "{path}: {answer}");
+        answer
+    };
+    call("/api/v1/projects", r#"{"name": "xray"}"#);
+    let job = call("/api/v1/projects/ann/xray/jobs", r#"{"name": "train"}"#);
+    let run = serde_json::from_str::<serde_json::Value>(&job).unwrap()["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        "/api/2.0/mlflow/registered-models/create",
+        r#"{"name": "churn", "description": "weekly retrain"}"#,
+    );
+    let version =
+        format!(r#"{{"name": "churn", "source": "runs:/{run}/model", "run_id": "{run}"}}"#);
+    call("/api/2.0/mlflow/model-versions/create", &version);
+    call("/api/2.0/mlflow/model-versions/create", &version);
+    let model = |args: &[&str]| {
+        let mut all = vec!["model", "--server", &url, "--token", &token];
+        all.extend_from_slice(args);
+        let output = millrace(&all);
+        let said = String::from_utf8(output.stdout.clone()).unwrap();
+        (output.status.success(), said, output)
+    };
+
+    let (ok, said, _) = model(&["alias", "churn", "champion", "1"]);
+    assert!(ok && said.contains("churn@champion -> version 1"), "{said}");
+    let (_, listed, _) = model(&["ls"]);
+    let line = listed.lines().find(|l| l.starts_with("churn ")).unwrap();
+    assert!(
+        line.contains("v2  @champion=v1  weekly retrain"),
+        "{listed}"
+    );
+    let (_, none, _) = model(&["ls", "nothing-like-it"]);
+    assert_eq!(none, "");
+    let (_, shown, _) = model(&["show", "churn"]);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[..2], ["churn", "  weekly retrain"]);
+    assert!(lines[2].starts_with("  v2 "), "{shown}");
+    assert!(
+        lines[3].starts_with("  v1 ") && lines[3].contains("@champion") && lines[3].contains(&run),
+        "{shown}"
+    );
+
+    let (ok, _, _) = model(&["alias", "churn", "champion", "--delete"]);
+    assert!(ok);
+    let (_, shown, _) = model(&["show", "churn"]);
+    assert!(!shown.contains("@champion"), "{shown}");
+    let (_, _, missing) = model(&["show", "nope"]);
+    assert_one_line_error(&missing, "Registered Model with name=nope not found");
+    let (_, _, reserved) = model(&["alias", "churn", "latest", "1"]);
+    assert_one_line_error(&reserved, "'latest' alias name");
+    assert!(stop(server).success());
+}
