@@ -18,6 +18,7 @@ pub mod miller;
 pub mod model;
 pub mod project;
 pub mod project_query;
+pub mod registry;
 pub mod routes;
 pub mod runners;
 pub mod server_fns;

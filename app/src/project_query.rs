@@ -16,11 +16,13 @@ pub enum ProjectView {
     Table,
     /// The project's hyperparameter sweeps, and one sweep's results.
     Sweeps,
+    /// The model registry's models whose versions came from the project's jobs.
+    Models,
 }
 
 impl ProjectView {
     /// Every view, in tab order.
-    pub const ALL: [ProjectView; 3] = [Self::Charts, Self::Table, Self::Sweeps];
+    pub const ALL: [ProjectView; 4] = [Self::Charts, Self::Table, Self::Sweeps, Self::Models];
 
     /// The word in the URL and the tab's label.
     pub fn word(self) -> &'static str {
@@ -28,6 +30,7 @@ impl ProjectView {
             Self::Charts => "charts",
             Self::Table => "table",
             Self::Sweeps => "sweeps",
+            Self::Models => "models",
         }
     }
 }

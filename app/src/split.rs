@@ -8,6 +8,7 @@ use crate::metrics::panels::MetricPanels;
 use crate::metrics::server_fns::PanelPage;
 use crate::project::new_page::NewProjectPage;
 use crate::project_query::ProjectView;
+use crate::registry::view::ModelsView;
 use crate::runners::page::RunnersPage;
 use crate::settings::tokens_page::TokensPage;
 use crate::sweeps::list::SweepsView;
@@ -20,6 +21,7 @@ pub async fn project_view(open: ProjectView, project: Memo<(String, String)>) ->
         ProjectView::Charts => charts(project).await,
         ProjectView::Table => table(project).await,
         ProjectView::Sweeps => sweeps(project).await,
+        ProjectView::Models => models(project).await,
     }
 }
 
@@ -87,6 +89,11 @@ fn sweeps(project: Memo<(String, String)>) -> AnyView {
     view! { <SweepsView project/> }.into_any()
 }
 
+#[lazy]
+fn models(project: Memo<(String, String)>) -> AnyView {
+    view! { <ModelsView project/> }.into_any()
+}
+
 /// The chunks the page at the browser's URL shows, loaded before hydration needs them.
 #[cfg(feature = "hydrate")]
 pub async fn preload_for_location() {
@@ -109,6 +116,7 @@ pub async fn preload_for_location() {
         (Some(_), None, Some(ProjectView::Charts)) => __preload_charts().await,
         (Some(_), None, Some(ProjectView::Table)) => __preload_table().await,
         (Some(_), None, Some(ProjectView::Sweeps)) => __preload_sweeps().await,
+        (Some(_), None, Some(ProjectView::Models)) => __preload_models().await,
         (Some(_), Some(_), _) if query.tab == JobTab::Metrics => __preload_metric_panels().await,
         _ => {}
     }

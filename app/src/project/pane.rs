@@ -1,6 +1,6 @@
 //! The project views right of the jobs column, each at its own URL (`?pview=`): the graph view
-//! (the jobs' metrics overlaid, and how their parameters differ), the table view and the
-//! sweeps view.
+//! (the jobs' metrics overlaid, and how their parameters differ), the table view, the sweeps
+//! view and the models view.
 
 use crate::miller::browse::Browse;
 use crate::project_query::ProjectView;

@@ -106,8 +106,52 @@ pub async fn create(
         sweeps::end_trial(&mut tx, sweep, index, &end).await?;
     }
     sweeps::end(&mut tx, sweep, SweepState::Finished, None).await?;
+    let mut ranked: Vec<(f64, &db::jobs::JobRef)> =
+        plans.iter().map(|(_, loss)| *loss).zip(&refs).collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let best: Vec<&db::jobs::JobRef> = ranked.iter().take(2).rev().map(|(_, job)| *job).collect();
+    register_best(&mut tx, project, owner, &best).await?;
     tx.commit().await?;
     Ok(refs.len() as u64)
+}
+
+/// Registers the runs of `jobs` as versions of model `hpo-demo-model`, in order, the last one
+/// aliased `champion`, so the Models view and `millrace model` have something to show.
+async fn register_best(
+    tx: &mut db::Tx,
+    project: i64,
+    owner: i64,
+    jobs: &[&db::jobs::JobRef],
+) -> anyhow::Result<()> {
+    let name = format!("{NAME}-model");
+    let description = "The sweep's best configurations.";
+    let model = db::registry::create(tx, &name, owner, description, &[])
+        .await?
+        .with_context(|| format!("the demo's registered model {name} exists already"))?;
+    db::registry::place(tx, model, project).await?;
+    let mut champion = None;
+    for job in jobs {
+        let source = format!("runs:/{}/model", job.uid);
+        let location = format!(
+            "{}/model",
+            crate::mlflow::artifact_uri_of(project, &job.uid)
+        );
+        let version = db::registry::NewVersion {
+            source: &source,
+            storage_location: &location,
+            job: Some(job.id),
+            logged_model: None,
+            run_link: "",
+            description: "",
+            creator: owner,
+            tags: &[],
+        };
+        champion = Some(db::registry::create_version(tx, model, &version).await?.id);
+    }
+    if let Some(version) = champion {
+        db::registry::set_alias(tx, model, "champion", version).await?;
+    }
+    Ok(())
 }
 
 /// A trial's parameters and final loss: a bowl around lr 3e-5 (near the low end, so the loss
