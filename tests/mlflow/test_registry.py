@@ -6,6 +6,7 @@ not read or change a model."""
 import time
 
 import mlflow
+import mlflow.artifacts
 import mlflow.pyfunc
 import mlflow.sklearn
 import numpy as np
@@ -34,6 +35,9 @@ def test_a_registered_model_loads_by_version_alias_and_latest(server):
         mlflow.sklearn.log_model(second, name="model", registered_model_name="churn")
     assert one.registered_model_version == "1"
 
+    # The server lists the version on the logged model as MLflow's does (its client adds one).
+    listed = mlflow.get_logged_model(one.model_id).tags["mlflow.modelVersions"]
+    assert listed.startswith('[{"name": "churn", "version": 1}'), listed
     v1 = client.get_model_version("churn", "1")
     assert (v1.run_id, v1.current_stage, v1.source) == (run.info.run_id, "None", f"models:/{one.model_id}")
     # The files are the logged model's, downloaded through the artifact proxy.
@@ -72,7 +76,8 @@ def test_models_and_versions_are_described_tagged_staged_searched_and_deleted(se
     assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
     versions = [client.create_model_version("a-model", f"runs:/{run_id}/model", run_id=run_id, tags={"n": str(i)}) for i in range(3)]
     assert [v.version for v in versions] == ["1", "2", "3"]
-    assert client.get_model_version_download_uri("a-model", "1").endswith(f"/{run_id}/artifacts/model")
+    # As in MLflow, a runs:/ source is where the client downloads from (it asks the run).
+    assert client.get_model_version_download_uri("a-model", "1") == f"runs:/{run_id}/model"
 
     client.update_registered_model("a-model", description="second")
     client.set_registered_model_tag("a-model", "stage", "beta")
@@ -141,10 +146,17 @@ def test_refusals_come_in_mlflows_error_shape(server, monkeypatch):
     other = client.create_run(mlflow.set_experiment("registry-elsewhere").experiment_id).info.run_id
     with pytest.raises(RestException, match="experiment"):
         client.create_model_version("hidden", f"runs:/{other}/model", run_id=other)
-    with pytest.raises(RestException, match="must come from a run"):
-        client.create_model_version("unplaced", "s3://bucket/model")
-    with pytest.raises(RestException, match="names neither"):
-        client.create_model_version("hidden", "models:/hidden@champion")
+    # MLflow's checks on sources: no local paths, no relative parts, a runs:/ source with its run.
+    for bad, why in (
+        ("/etc", "local path"),
+        ("mlflow-artifacts://host:9000/models/%2E%2E/%2E%2E/secret", "relative path"),
+        (f"runs:/{other}/model", "must identify"),
+        ("models:/hidden@champion", "names neither"),
+    ):
+        with pytest.raises(RestException, match=why):
+            client.create_model_version("unplaced", bad, run_id=run_id)
+    # A version from files elsewhere leaves a model without a project its creator's alone.
+    assert client.create_model_version("unplaced", "s3://bucket/model").version == "1"
 
     # Another user cannot see the private project's model or a model still without versions,
     # nor register a version from a run they cannot read.
@@ -155,10 +167,13 @@ def test_refusals_come_in_mlflows_error_shape(server, monkeypatch):
         assert hidden.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert {m.name for m in client.search_registered_models()}.isdisjoint({"hidden", "unplaced"})
     assert client.search_model_versions("name = 'hidden'") == []
+    # A run id she cannot read is kept as given, as MLflow keeps any, but links nothing: her
+    # model does not join the private project, and its files stay behind the run's access.
     client.create_registered_model("cats")
-    with pytest.raises(RestException) as unreadable:
-        client.create_model_version("cats", f"runs:/{run_id}/model", run_id=run_id)
-    assert unreadable.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    kept = client.create_model_version("cats", f"runs:/{run_id}/model", run_id=run_id)
+    assert kept.run_id == run_id
+    with pytest.raises(MlflowException, match="not found"):
+        mlflow.artifacts.download_artifacts("models:/cats/1")
 
     # A read-only token reads but does not change.
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server["read_token"])

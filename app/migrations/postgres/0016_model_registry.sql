@@ -32,6 +32,9 @@ CREATE TABLE model_versions (
     source           TEXT    NOT NULL,
     -- Where its files are: what `get-download-uri` answers.
     storage_location TEXT    NOT NULL,
+    -- The run id as the client gave it; `job_id` links it when it names a run the registering
+    -- user could read (MLflow keeps any run id, as its tests and older scripts send).
+    run_id           TEXT    NOT NULL DEFAULT '',
     job_id           BIGINT  REFERENCES jobs (id) ON DELETE SET NULL,
     logged_model_id  BIGINT  REFERENCES logged_models (id) ON DELETE SET NULL,
     run_link         TEXT    NOT NULL DEFAULT '',

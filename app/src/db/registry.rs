@@ -41,9 +41,9 @@ pub struct ModelVersion {
     pub source: String,
     /// Where its files are.
     pub storage_location: String,
-    /// The run that produced it, by global id.
+    /// The run that produced it, by global id, as the client gave it.
     pub run_uid: Option<String>,
-    /// That run's database id.
+    /// That run's database id, if it is a run of this server.
     pub run_job_id: Option<i64>,
     /// That run's number in its project.
     pub run_number: Option<i64>,
@@ -71,7 +71,9 @@ pub struct NewVersion<'a> {
     pub source: &'a str,
     /// Where its files are.
     pub storage_location: &'a str,
-    /// The run that produced it.
+    /// The run id as the client gave it, or empty.
+    pub run_id: &'a str,
+    /// The run of this server that produced it.
     pub job: Option<i64>,
     /// The logged model it registers.
     pub logged_model: Option<i64>,
@@ -94,7 +96,7 @@ const MODEL_COLUMNS: &str = "r.id, r.name, r.project_id, r.creator_id, u.name AS
      r.description, r.created_ms, r.updated_ms";
 const MODEL_FROM: &str = "registered_models r JOIN users u ON u.id = r.creator_id";
 const VERSION_COLUMNS: &str = "v.id, v.model_id, r.name, v.version, v.source, v.storage_location,
-     j.uid AS run_uid, j.id AS run_job_id, j.number AS run_number, j.name AS run_name,
+     NULLIF(v.run_id, '') AS run_uid, j.id AS run_job_id, j.number AS run_number, j.name AS run_name,
      l.uid AS logged_model_uid, v.run_link, v.description, v.stage,
      u.name AS creator, v.created_ms, v.updated_ms";
 const VERSION_FROM: &str = "model_versions v JOIN registered_models r ON r.id = v.model_id
@@ -336,14 +338,15 @@ pub async fn create_version(
     .fetch_one(&mut **tx)
     .await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO model_versions (model_id, version, source, storage_location, job_id,
+        "INSERT INTO model_versions (model_id, version, source, storage_location, run_id, job_id,
              logged_model_id, run_link, description, stage, creator_id, created_ms, updated_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
     )
     .bind(model)
     .bind(version)
     .bind(new.source)
     .bind(new.storage_location)
+    .bind(new.run_id)
     .bind(new.job)
     .bind(new.logged_model)
     .bind(new.run_link)
@@ -432,11 +435,23 @@ pub async fn set_stage(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    touch_model(&mut tx, model, now).await?;
     tx.commit().await
 }
 
-/// Deletes version `id` with its tags and the aliases that name it; its number is not reused.
-pub async fn delete_version(db: &Db, id: i64) -> sqlx::Result<()> {
+/// Marks model `id` changed at `now`: a version's stage, creation or deletion changes it.
+async fn touch_model(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE registered_models SET updated_ms = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes version `id` of model `model` with its tags and the aliases that name it; its number
+/// is not reused.
+pub async fn delete_version(db: &Db, model: i64, id: i64) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     for sql in [
         "DELETE FROM registered_model_aliases WHERE version_id = $1",
@@ -445,6 +460,7 @@ pub async fn delete_version(db: &Db, id: i64) -> sqlx::Result<()> {
     ] {
         sqlx::query(sql).bind(id).execute(&mut *tx).await?;
     }
+    touch_model(&mut tx, model, super::now_ms()).await?;
     tx.commit().await
 }
 
@@ -511,7 +527,8 @@ mod tests {
     fn new_version<'a>(job: i64, creator: i64, tags: &'a [(String, String)]) -> NewVersion<'a> {
         NewVersion {
             source: "runs:/r/model",
-            storage_location: "mlflow-artifacts:/1/r/artifacts/model",
+            storage_location: "runs:/r/model",
+            run_id: "r",
             job: Some(job),
             logged_model: None,
             run_link: "",
@@ -552,7 +569,11 @@ mod tests {
                 .unwrap();
             tx.commit().await.unwrap();
             assert_eq!((one.version, two.version), (1, 2));
-            assert_eq!(one.run_uid.as_deref(), Some(job.uid.as_str()));
+            // The run id is kept as given; the link is to the run of this server.
+            assert_eq!(
+                (one.run_uid.as_deref(), one.run_job_id),
+                (Some("r"), Some(job.id))
+            );
             assert_eq!((one.name.as_str(), one.stage.as_str()), ("churn", NO_STAGE));
 
             // Unplaced models show only to their creator; placed ones with their project.
@@ -591,7 +612,10 @@ mod tests {
             );
 
             // A deleted version takes its aliases with it and its number is not given again.
-            delete_version(&db, two.id).await.unwrap();
+            let before = find(&db, "churn").await.unwrap().unwrap().updated_ms;
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            delete_version(&db, id, two.id).await.unwrap();
+            assert!(find(&db, "churn").await.unwrap().unwrap().updated_ms > before);
             assert!(aliases(&db, &[id]).await.unwrap().is_empty());
             let mut tx = db.begin().await.unwrap();
             let three = create_version(&mut tx, id, &new_version(job.id, ann.id, &[]))

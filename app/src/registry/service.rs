@@ -108,6 +108,7 @@ mod tests {
             let version = NewVersion {
                 source: "runs:/r/model",
                 storage_location: "x",
+                run_id: "",
                 job: Some(job.id),
                 logged_model: None,
                 run_link: "",

@@ -132,13 +132,10 @@ async fn register_best(
     let mut champion = None;
     for job in jobs {
         let source = format!("runs:/{}/model", job.uid);
-        let location = format!(
-            "{}/model",
-            crate::mlflow::artifact_uri_of(project, &job.uid)
-        );
         let version = db::registry::NewVersion {
             source: &source,
-            storage_location: &location,
+            storage_location: &source,
+            run_id: &job.uid,
             job: Some(job.id),
             logged_model: None,
             run_link: "",

@@ -17,8 +17,6 @@ mod registry;
 mod runs;
 mod search;
 
-pub use runs::artifact_uri_of;
-
 use app::auth::access::{Act, Policy};
 use app::auth::Caller;
 use app::state::AppState;

@@ -384,6 +384,7 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
         &db::registry::NewVersion {
             source: "runs:/r/model",
             storage_location: "mlflow-artifacts:/r/model",
+            run_id: "",
             job: Some(job_row.id),
             logged_model: None,
             run_link: "",

@@ -4,7 +4,7 @@
 use super::models::{versions_json, visible_models};
 use super::*;
 use crate::mlflow::logged_models;
-use crate::mlflow::runs::{self, job_by_id};
+use crate::mlflow::runs::job_by_id;
 use app::db::logged_models::LoggedModel;
 use app::db::registry::{NewVersion, Tagged};
 use std::collections::HashMap;
@@ -26,6 +26,8 @@ const ATTRIBUTES: &[&str] = &[
 ];
 /// Longest source URI and run link.
 const MAX_SOURCE: usize = 5000;
+/// The logged model tag listing the registered versions made from it, as MLflow names it.
+const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
 
 /// The version the `version` argument names of `model`.
 pub(super) async fn version_of(
@@ -88,19 +90,98 @@ async fn answer(
 
 /// Where a new version's model comes from, as its source and arguments say.
 struct Origin {
-    /// The project of the run or model it comes from, if it comes from this server.
+    /// The project of the run or logged model it comes from, when that is one of this server's
+    /// that the caller may read.
     project: Option<i64>,
-    /// The run that produced it.
+    /// The run id as given (MLflow keeps any).
+    run_id: String,
+    /// That run, when it is one of this server's that the caller may read.
     job: Option<i64>,
     /// The logged model it registers.
     logged: Option<LoggedModel>,
-    /// Where its files are.
+    /// Where its files are: the logged model's or the copied version's folder, else the source.
     storage_location: String,
 }
 
-/// Finds what `source`, `run_id` and `model_id` name, each of which the caller must be able to
-/// read: a logged model (`models:/m-...`), a run's folder (`runs:/RUN/path`), another version
-/// (`models:/NAME/N`), or files elsewhere (any other URI, kept as given).
+/// MLflow's refusal of a source with relative parts, which could reach the server's own files.
+fn relative_source(source: &str) -> MlflowError {
+    let shown: String = source.chars().take(200).collect();
+    MlflowError::invalid(format!(
+        "Invalid model version source: '{shown}'. If supplying a source as an http, https, local \
+         file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided \
+         without relative path references present. Please provide an absolute path."
+    ))
+}
+
+/// MLflow's refusal of a source that `key` (run_id or model_id) does not contain.
+fn unrelated_source(source: &str, key: &str) -> MlflowError {
+    let shown: String = source.chars().take(200).collect();
+    MlflowError::invalid(format!(
+        "Invalid model version source: '{shown}'. The {key} request parameter must identify \
+         the resource that contains the source."
+    ))
+}
+
+/// Checks `source` as MLflow's server does: no relative or NUL parts however often it is
+/// percent-encoded, no local paths (millrace keeps no files a client could name by path), and a
+/// `runs:/` source only with the `run_id` it names and no `model_id`.
+fn check_source(source: &str, run_id: &str, model_given: bool) -> Result<(), MlflowError> {
+    let key = if model_given { "model_id" } else { "run_id" };
+    let mut decoded = source.to_owned();
+    // Bounded: each round removes at least one escape.
+    for _ in 0..16 {
+        let next = form_urlencoded::parse(format!("x={}", decoded.replace('&', "%26")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    if decoded.contains('\0')
+        || decoded
+            .split(['/', '\\'])
+            .any(|part| part == ".." || part == ".")
+    {
+        return Err(relative_source(source));
+    }
+    let scheme = decoded
+        .split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|s| {
+            s.len() > 1
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+    match scheme {
+        None | Some("file") => {
+            let shown: String = source.chars().take(200).collect();
+            Err(MlflowError::invalid(format!(
+                "Invalid model version source: '{shown}'. To use a local path as a model version \
+                 source, the {key} request parameter has to be specified and the local path has \
+                 to be contained within the artifact directory of the run specified by the {key}."
+            )))
+        }
+        Some("runs") => match source.strip_prefix("runs:/") {
+            Some(rest)
+                if !model_given
+                    && !rest.starts_with('/')
+                    && rest.split('/').next() == Some(run_id) =>
+            {
+                Ok(())
+            }
+            _ => Err(unrelated_source(source, key)),
+        },
+        Some(_) => Ok(()),
+    }
+}
+
+/// Finds what `source`, `run_id` and `model_id` name. A logged model (`models:/m-...` or
+/// `model_id`) and a version (`models:/NAME/N`) must be ones the caller may read; a run id is
+/// kept as given, as MLflow keeps it, and links the version to the run only when it names one
+/// the caller may read (one they may not is treated like a run elsewhere, so nothing tells the
+/// two apart).
 async fn origin(
     state: &AppState,
     caller: &Caller,
@@ -110,23 +191,12 @@ async fn origin(
     let models_path = source
         .strip_prefix("models:/")
         .map(|p| p.trim_end_matches('/'));
-    if let Some(path) = models_path {
-        let logged_model = path.starts_with("m-") && !path.contains('/');
-        let version = path
-            .split_once('/')
-            .is_some_and(|(_, number)| number.parse::<i64>().is_ok());
-        if !logged_model && !version {
-            return Err(MlflowError::invalid(format!(
-                "source '{}' names neither a logged model (models:/m-...) nor a version \
-                 (models:/NAME/N)",
-                source.chars().take(200).collect::<String>()
-            )));
-        }
-    }
     let logged_uid = match args.opt_text("model_id")?.filter(|m| !m.is_empty()) {
         Some(uid) => Some(uid),
         None => models_path.filter(|p| p.starts_with("m-") && !p.contains('/')),
     };
+    let mut run_id = args.opt_text("run_id")?.unwrap_or_default().to_owned();
+    check_source(source, &run_id, logged_uid.is_some())?;
     let logged = match logged_uid {
         Some(uid) => Some(
             logged_models::model(state, caller, uid, Act::Read, false)
@@ -136,43 +206,49 @@ async fn origin(
         None => None,
     };
     let mut storage_location = source.to_owned();
-    let mut run = args
-        .opt_text("run_id")?
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned);
     let mut project = logged.as_ref().map(|m| m.project_id);
     if let Some(model) = &logged {
-        run = run.or_else(|| model.job_uid.clone());
-        if models_path == Some(model.uid.as_str()) {
-            storage_location = logged_models::artifact_uri(model);
+        if run_id.is_empty() {
+            run_id = model.job_uid.clone().unwrap_or_default();
         }
-    }
-    if let Some((name, number)) = models_path.and_then(|p| p.split_once('/')) {
+        match models_path {
+            Some(path) if path == model.uid => {
+                storage_location = logged_models::artifact_uri(model)
+            }
+            Some(_) => return Err(unrelated_source(source, "model_id")),
+            None => {}
+        }
+    } else if let Some(path) = models_path {
+        let Some((name, number)) = path
+            .split_once('/')
+            .filter(|(_, n)| n.parse::<i64>().is_ok())
+        else {
+            return Err(MlflowError::invalid(format!(
+                "source '{}' names neither a logged model (models:/m-...) nor a version \
+                 (models:/NAME/N)",
+                source.chars().take(200).collect::<String>()
+            )));
+        };
         let model = registered(state, caller, name, Act::Read).await?;
-        let copied = version_of(
-            state,
-            &model,
-            &Args(
-                [("version".to_owned(), json!(number))]
-                    .into_iter()
-                    .collect(),
-            ),
-        )
-        .await?;
+        let number = Args(
+            [("version".to_owned(), json!(number))]
+                .into_iter()
+                .collect(),
+        );
+        let copied = version_of(state, &model, &number).await?;
         storage_location = copied.storage_location;
-        run = run.or(copied.run_uid);
-        project = project.or(model.project_id);
+        if run_id.is_empty() {
+            run_id = copied.run_uid.unwrap_or_default();
+        }
+        project = model.project_id;
     }
-    if let Some(rest) = source.strip_prefix("runs:/") {
-        let (uid, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let job = job_by_id(state, caller, uid, Act::Read).await?;
-        storage_location = format!("{}/{}", runs::artifact_uri(&job), path.trim_matches('/'));
-        storage_location = storage_location.trim_end_matches('/').to_owned();
-        run = run.or_else(|| Some(uid.to_owned()));
-    }
-    let job = match &run {
-        Some(uid) => Some(job_by_id(state, caller, uid, Act::Read).await?),
-        None => None,
+    let job = match run_id.as_str() {
+        "" => None,
+        uid => match job_by_id(state, caller, uid, Act::Read).await {
+            Ok(job) => Some(job),
+            Err(error) if error.code == "RESOURCE_DOES_NOT_EXIST" => None,
+            Err(error) => return Err(error),
+        },
     };
     if let (Some(job), Some(model)) = (&job, &logged) {
         if job.project_id != model.project_id {
@@ -184,6 +260,7 @@ async fn origin(
     }
     Ok(Origin {
         project: project.or(job.as_ref().map(|j| j.project_id)),
+        run_id,
         job: job.map(|j| j.id),
         logged,
         storage_location,
@@ -191,7 +268,8 @@ async fn origin(
 }
 
 /// `POST model-versions/create`: the next version of the model, from a logged model, a run or
-/// files elsewhere. A model holds versions of one project: its first version places it there.
+/// files elsewhere. A model holds versions of one project: its first version from a run or
+/// logged model of this server places it there; until then it stays its creator's.
 pub async fn create_version(
     state: &AppState,
     caller: &Caller,
@@ -213,27 +291,27 @@ pub async fn create_version(
                 model.name
             )))
         }
-        (Some(home), _) => home,
-        (None, Some(from)) => {
+        (Some(home), _) => Some(home),
+        (None, Some(from)) => Some(
             project_for_id(state, caller, &from.to_string(), Act::Write)
                 .await?
-                .id
-        }
-        (None, None) => {
-            return Err(MlflowError::invalid(format!(
-                "the first version of '{}' must come from a run or a logged model of this \
-                 server: give run_id or model_id, or a runs:/ or models:/ source",
-                model.name
-            )))
-        }
+                .id,
+        ),
+        (None, None) => None,
+    };
+    let mut listed = match &origin.logged {
+        Some(logged) => registered_as(state, logged).await?,
+        None => Vec::new(),
     };
     let mut tx = state.db.begin().await?;
-    if store::place(&mut tx, model.id, home).await? != home {
-        tx.rollback().await?;
-        return Err(MlflowError::invalid(format!(
-            "registered model '{}' was just given versions from another experiment",
-            model.name
-        )));
+    if let Some(home) = home {
+        if store::place(&mut tx, model.id, home).await? != home {
+            tx.rollback().await?;
+            return Err(MlflowError::invalid(format!(
+                "registered model '{}' was just given versions from another experiment",
+                model.name
+            )));
+        }
     }
     let version = store::create_version(
         &mut tx,
@@ -241,6 +319,7 @@ pub async fn create_version(
         &NewVersion {
             source,
             storage_location: &origin.storage_location,
+            run_id: &origin.run_id,
             job: origin.job,
             logged_model: origin.logged.as_ref().map(|m| m.id),
             run_link,
@@ -250,8 +329,53 @@ pub async fn create_version(
         },
     )
     .await?;
+    if let Some(logged) = &origin.logged {
+        let entry = json!({ "name": model.name, "version": version.version });
+        if !listed.contains(&entry) {
+            listed.push(entry);
+        }
+        let tag = (
+            MODEL_VERSIONS_TAG.to_owned(),
+            python_json(&Value::Array(listed)),
+        );
+        app::db::logged_models::set_tags(&mut tx, logged.id, &[tag]).await?;
+    }
     tx.commit().await?;
     answer(state, &model, version.version).await
+}
+
+/// `value` as Python's `json.dumps` writes it (`{"a": 1, "b": [2, 3]}`), which is how MLflow's
+/// server and client write the `mlflow.modelVersions` tag and how its tests compare it.
+fn python_json(value: &Value) -> String {
+    match value {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(map) => {
+            let pairs: Vec<String> = map
+                .iter()
+                .map(|(key, item)| format!("{}: {}", Value::from(key.as_str()), python_json(item)))
+                .collect();
+            format!("{{{}}}", pairs.join(", "))
+        }
+        scalar => scalar.to_string(),
+    }
+}
+
+/// The logged model's `mlflow.modelVersions` tag as it is: the JSON list of the registered
+/// versions MLflow keeps on a logged model, so it shows what it was registered as.
+async fn registered_as(state: &AppState, logged: &LoggedModel) -> Result<Vec<Value>, MlflowError> {
+    let details = app::db::logged_models::details(&state.db, &[logged.id])
+        .await?
+        .remove(&logged.id)
+        .unwrap_or_default();
+    Ok(details
+        .tags
+        .iter()
+        .find(|(key, _)| key == MODEL_VERSIONS_TAG)
+        .and_then(|(_, value)| serde_json::from_str(value).ok())
+        .unwrap_or_default())
 }
 
 /// `GET model-versions/get`.
@@ -304,8 +428,8 @@ pub async fn delete_version(
     caller: &Caller,
     args: &Args,
 ) -> Result<Value, MlflowError> {
-    let (_, version) = named_version(state, caller, args, Act::Write).await?;
-    store::delete_version(&state.db, version.id).await?;
+    let (model, version) = named_version(state, caller, args, Act::Write).await?;
+    store::delete_version(&state.db, model.id, version.id).await?;
     Ok(json!({}))
 }
 
@@ -365,9 +489,10 @@ pub async fn search_versions(
     if order.is_empty() {
         order.push(("last_updated_timestamp", false));
     }
-    for tiebreak in ["name", "version_number"] {
+    // MLflow's tiebreaks: by name, then the newest version first.
+    for (tiebreak, ascending) in [("name", true), ("version_number", false)] {
         if !order.iter().any(|(key, _)| *key == tiebreak) {
-            order.push((tiebreak, true));
+            order.push((tiebreak, ascending));
         }
     }
     let max = args.max_results(DEFAULT_RESULTS, MAX_RESULTS)?;
@@ -427,4 +552,61 @@ pub async fn search_versions(
         answer["next_page_token"] = json!(end.to_string());
     }
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_checked_as_mlflow_checks_them() {
+        for relative in [
+            "mlflow-artifacts://host:9000/models/../../../",
+            "s3://bucket/models/%2E%2E/other",
+            "http://host/api/2.0/mlflow-artifacts/artifacts/%252e%252e/x",
+            "https://host/a\0b",
+        ] {
+            let refused = check_source(relative, "", false).unwrap_err().message;
+            assert!(
+                refused.contains("without relative path"),
+                "{relative}: {refused}"
+            );
+        }
+        for local in ["/etc/passwd", "path/to/model", "file:///tmp/model"] {
+            let refused = check_source(local, "r1", false).unwrap_err().message;
+            assert!(refused.contains("local path"), "{local}: {refused}");
+        }
+        assert!(check_source("runs:/r1/model", "r1", false).is_ok());
+        for wrong in ["runs:/r2/model", "runs://host/r1/model"] {
+            let refused = check_source(wrong, "r1", false).unwrap_err().message;
+            assert!(
+                refused.contains("The run_id request parameter"),
+                "{refused}"
+            );
+        }
+        let with_model = check_source("runs:/r1/model", "r1", true)
+            .unwrap_err()
+            .message;
+        assert!(
+            with_model.contains("The model_id request parameter"),
+            "{with_model}"
+        );
+        let local_model = check_source("file:///m", "", true).unwrap_err().message;
+        assert!(
+            local_model.contains("the model_id request parameter"),
+            "{local_model}"
+        );
+        assert!(check_source("models:/m-1", "", true).is_ok());
+        assert!(check_source("s3://bucket/models/churn", "", false).is_ok());
+        assert!(check_source("mlflow-artifacts:/1/r1/artifacts/model", "", false).is_ok());
+    }
+
+    #[test]
+    fn tags_are_written_as_pythons_json_dumps_writes_them() {
+        let listed = json!([{ "name": "churn", "version": 1 }, { "name": "a\"b", "version": "2" }]);
+        assert_eq!(
+            python_json(&listed),
+            r#"[{"name": "churn", "version": 1}, {"name": "a\"b", "version": "2"}]"#
+        );
+    }
 }
