@@ -313,6 +313,58 @@ def test_dataset_inputs_are_kept_with_the_run(server):
         client.log_inputs(run.info.run_id, datasets=[DatasetInput(too_long)])
     assert refused.value.error_code == "INVALID_PARAMETER_VALUE" and "500" in refused.value.message
     assert len(client.get_run(run.info.run_id).inputs.dataset_inputs) == 1
+    # MLflow's web UI lists an experiment's datasets through search-datasets.
+    listed = requests.post(
+        f"{server['url']}/ajax-api/2.0/mlflow/experiments/search-datasets",
+        json={"experiment_ids": [experiment]},
+        headers={"Authorization": f"Bearer {server['token']}"},
+    )
+    assert listed.json() == {
+        "dataset_summaries": [{"experiment_id": experiment, "name": "scans", "digest": "abc123", "context": "training"}]
+    }
+
+
+def test_the_words_of_refusals_are_mlflows(server):
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("wording")).info.run_id
+    auth = {"Authorization": f"Bearer {server['token']}"}
+    for key in ("metrics", "params", "tags"):
+        answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-batch", json={"run_id": run, key: "foo"}, headers=auth)
+        assert answer.json()["message"] == f"Invalid value \"foo\" for parameter '{key}' supplied"
+    no_time = {"run_id": run, "metrics": [{"key": "mae", "value": 2.5}]}
+    answer = requests.post(f"{server['url']}/api/2.0/mlflow/runs/log-batch", json=no_time, headers=auth)
+    assert answer.json()["message"] == "Missing value for required parameter 'metrics[0].timestamp'."
+    bulk = f"{server['url']}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
+    for params, words in (
+        ({"run_ids": [run], "metric_key": ""}, "Missing value for required parameter 'metric_key'"),
+        ({"run_ids": [run], "metric_key": "k", "start_step": 2, "end_step": 1}, "end_step must be greater than start_step"),
+        ({"run_ids": [run], "metric_key": "k", "start_step": 2}, "both must be specified"),
+    ):
+        answer = requests.get(bulk, params=params, headers=auth)
+        assert answer.status_code == 400 and words in answer.json()["message"], answer.text
+    client.delete_run(run)
+    with pytest.raises(MlflowException, match=f"The run {run} must be in the 'active' state"):
+        client.set_tag(run, "k", "v")
+
+
+def test_runs_that_started_together_come_in_run_id_order_across_pages(server):
+    client = MlflowClient()
+    experiment = client.create_experiment("ties")
+    runs = sorted(client.create_run(experiment, start_time=1).info.run_id for _ in range(7))
+    pages, token = [], None
+    while True:
+        page = client.search_runs([experiment], max_results=3, page_token=token)
+        pages.extend(r.info.run_id for r in page)
+        if not page.token:
+            break
+        token = page.token
+    assert pages == runs
+
+
+def test_a_first_search_finds_the_default_experiment(server, monkeypatch):
+    # cat has never logged anything; MLflow's client expects Default to exist all the same.
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server["cat_token"])
+    assert "Default" in [e.name for e in MlflowClient().search_experiments()]
 
 
 def test_bulk_history_answers_each_runs_points_by_time_as_mlflows_ui_asks(server):

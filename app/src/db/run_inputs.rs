@@ -112,6 +112,56 @@ pub async fn of(db: &Db, jobs: &[i64]) -> sqlx::Result<HashMap<i64, Vec<RunInput
     Ok(by_job)
 }
 
+/// The tag of an input that says what the run used the dataset for (`training`, `eval`...).
+pub const CONTEXT_TAG: &str = "mlflow.data.context";
+
+/// A dataset as a project's runs used it: which project, its name and digest, and the
+/// context of the use, if tagged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DatasetUse {
+    /// The project.
+    pub project: i64,
+    /// The dataset's name.
+    pub name: String,
+    /// Its digest.
+    pub digest: String,
+    /// Its input's [`CONTEXT_TAG`], if any.
+    pub context: Option<String>,
+}
+
+/// The distinct uses of datasets by the runs of `projects`, at most `limit`, in order.
+pub async fn uses(db: &Db, projects: &[i64], limit: usize) -> sqlx::Result<Vec<DatasetUse>> {
+    if projects.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers read from the database, so listing them inline is safe.
+    let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+    let rows = sqlx::query_as::<_, (i64, String, String, String)>(&format!(
+        "SELECT DISTINCT d.project_id, d.name, d.digest, i.tags
+         FROM datasets d JOIN run_inputs i ON i.dataset_id = d.id
+         WHERE d.project_id IN ({})",
+        ids.join(", ")
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    let mut found = std::collections::BTreeSet::new();
+    for (project, name, digest, tags) in rows {
+        let tags: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&tags).unwrap_or_default();
+        let context = tags
+            .get(CONTEXT_TAG)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        found.insert(DatasetUse {
+            project,
+            name,
+            digest,
+            context,
+        });
+    }
+    Ok(found.into_iter().take(limit).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +223,17 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(kept, 2, "one row per name and digest in the project");
+            let used = uses(&db, &[project], 1000).await.unwrap();
+            let contexts: Vec<(&str, Option<&str>)> = used
+                .iter()
+                .map(|u| (u.digest.as_str(), u.context.as_deref()))
+                .collect();
+            assert_eq!(
+                contexts,
+                [("abc123", Some("training")), ("def456", None)],
+                "each use once, whichever run"
+            );
+            assert_eq!(uses(&db, &[project], 1).await.unwrap().len(), 1);
         })
         .await;
     }

@@ -71,8 +71,12 @@ pub async fn page(
             RunKey::Created => sorts.push(format!("j.created_ms {asc}")),
         }
     }
+    // MLflow's tiebreak: latest start, then run id in byte order.
     sorts.push("COALESCE(j.started_ms, j.created_ms) DESC".into());
-    sorts.push("j.id DESC".into());
+    sorts.push(match db.backend() {
+        Backend::Postgres => "j.uid COLLATE \"C\" ASC".into(),
+        Backend::Sqlite => "j.uid ASC".into(),
+    });
     // Ids are integers the caller resolved from the database, so listing them inline is safe.
     let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
     sql.push(&format!(" WHERE j.project_id IN ({})", ids.join(", ")));
@@ -126,9 +130,9 @@ mod tests {
     }
 
     /// The order `runs/search` has always had in Rust: each term (missing values last, NaN
-    /// largest), then latest start, then newest.
-    fn oracle(runs: &[(i64, Made)], order: &[RunOrder]) -> Vec<i64> {
-        let mut sorted: Vec<&(i64, Made)> = runs.iter().collect();
+    /// largest), then latest start, then run id (MLflow's tiebreak).
+    fn oracle(runs: &[(String, Made)], order: &[RunOrder]) -> Vec<String> {
+        let mut sorted: Vec<&(String, Made)> = runs.iter().collect();
         sorted.sort_by(|(ia, a), (ib, b)| {
             for term in order {
                 let ordering = match &term.key {
@@ -151,9 +155,9 @@ mod tests {
                     return ordering;
                 }
             }
-            b.1.cmp(&a.1).then(ib.cmp(ia))
+            b.1.cmp(&a.1).then(ia.cmp(ib))
         });
-        sorted.into_iter().map(|(id, _)| *id).collect()
+        sorted.into_iter().map(|(uid, _)| uid.clone()).collect()
     }
 
     #[tokio::test]
@@ -173,7 +177,8 @@ mod tests {
                     finished_ms: run.2,
                     ..NewJob::default()
                 };
-                let id = jobs::insert_many(&mut tx, project, &[new]).await.unwrap()[0].id;
+                let made_job = jobs::insert_many(&mut tx, project, &[new]).await.unwrap();
+                let id = made_job[0].id;
                 if let Some(value) = run.3 {
                     let point = Point {
                         step: 0,
@@ -184,7 +189,7 @@ mod tests {
                         .await
                         .unwrap();
                 }
-                made.push((id, run));
+                made.push((made_job[0].uid.clone(), run));
             }
             tx.commit().await.unwrap();
             let term = |key: RunKey, descending| RunOrder { key, descending };
@@ -202,13 +207,13 @@ mod tests {
                 let page = page(&db, &[project], Some(false), &order, 0, 100)
                     .await
                     .unwrap();
-                let got: Vec<i64> = page.iter().map(|j| j.id).collect();
+                let got: Vec<String> = page.iter().map(|j| j.uid.clone()).collect();
                 let want = oracle(&made, &order);
                 assert_eq!(got, want, "{order:?}");
                 let middle = super::page(&db, &[project], None, &order, 3, 4)
                     .await
                     .unwrap();
-                let got: Vec<i64> = middle.iter().map(|j| j.id).collect();
+                let got: Vec<String> = middle.iter().map(|j| j.uid.clone()).collect();
                 assert_eq!(got, want[3..7], "a page from the middle, {order:?}");
             }
             let none = super::page(&db, &[project], Some(true), &[], 0, 100)

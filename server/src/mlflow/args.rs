@@ -53,7 +53,7 @@ pub fn missing(key: &str) -> MlflowError {
 
 /// MLflow's error for an argument of the wrong type, the value cut short: the message must not
 /// echo a huge input.
-fn invalid_value(key: &str, value: &Value) -> MlflowError {
+pub(super) fn invalid_value(key: &str, value: &Value) -> MlflowError {
     let shown: String = value.to_string().chars().take(100).collect();
     MlflowError::invalid(format!(
         "Invalid value {shown} for parameter '{key}' supplied"

@@ -294,6 +294,11 @@ fn name_of(experiment: &Value) -> &str {
 /// lifecycle, in `order_by` (newest first by default), paged.
 pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
     let user = &caller.user;
+    // MLflow always has the Default experiment; millrace makes a caller's on first use, so a
+    // search (the client's first call, often) finds it too.
+    if may_write(caller).is_ok() {
+        default_project(state, caller).await?;
+    }
     let archived = super::search::view_type(args.0.get("view_type"))?;
     let filter = super::filter::parse(args.opt_str("filter").unwrap_or_default())
         .map_err(|e| MlflowError::invalid(format!("invalid filter: {e}")))?;

@@ -1,11 +1,14 @@
 //! `runs/log-inputs`: the datasets a run read (MLflow's `mlflow.log_input`), checked against
 //! MLflow's limits and kept once per experiment, and the logged models it read; and their shape,
-//! with the models it output, in a run's `inputs` and `outputs`.
+//! with the models it output, in a run's `inputs` and `outputs`. `experiments/search-datasets`
+//! lists the datasets an experiment's runs used.
 
 use super::args::Args;
 use super::error::MlflowError;
+use super::experiments::project_for_id;
 use super::logged_models;
 use super::runs::live_job;
+use app::auth::access::Act;
 use app::auth::Caller;
 use app::db::logged_models::{self as store, Link};
 use app::db::run_inputs::{self, Dataset, RunInput};
@@ -23,6 +26,48 @@ const MAX_SCHEMA: usize = 1_048_575;
 const MAX_PROFILE: usize = 16_777_215;
 const MAX_TAG_KEY: usize = 255;
 const MAX_TAG_VALUE: usize = 500;
+
+/// Most experiments one `search-datasets` call names, as MLflow's.
+const MAX_SEARCHED_EXPERIMENTS: usize = 20;
+/// Most dataset summaries it answers, as MLflow's.
+const MAX_SUMMARIES: usize = 1000;
+
+/// `POST experiments/search-datasets`: each dataset the experiments' runs used, once per context.
+pub async fn search(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {
+    let ids = args.checked_list("experiment_ids")?;
+    if ids.is_empty() {
+        return Err(MlflowError::invalid(
+            "SearchDatasets request must specify at least one experiment_id.",
+        ));
+    }
+    if ids.len() > MAX_SEARCHED_EXPERIMENTS {
+        return Err(MlflowError::invalid(format!(
+            "SearchDatasets request cannot specify more than {MAX_SEARCHED_EXPERIMENTS} \
+             experiment_ids. Received {} experiment_ids.",
+            ids.len()
+        )));
+    }
+    let mut projects = Vec::new();
+    for id in ids {
+        let id = super::runs::text(id);
+        projects.push(project_for_id(state, caller, &id, Act::Read).await?.id);
+    }
+    let summaries: Vec<Value> = run_inputs::uses(&state.db, &projects, MAX_SUMMARIES)
+        .await?
+        .into_iter()
+        .map(|used| {
+            let mut summary = json!({
+                "experiment_id": used.project.to_string(), "name": used.name,
+                "digest": used.digest,
+            });
+            if let Some(context) = used.context {
+                summary["context"] = json!(context);
+            }
+            summary
+        })
+        .collect();
+    Ok(json!({ "dataset_summaries": summaries }))
+}
 
 /// `POST runs/log-inputs`: all of the call's datasets are kept, or none.
 pub async fn log(state: &AppState, caller: &Caller, args: &Args) -> Result<Value, MlflowError> {

@@ -59,7 +59,8 @@ pub(super) async fn live_job(
 pub(super) fn live(job: Job) -> Result<Job, MlflowError> {
     if job.archived != 0 {
         return Err(MlflowError::invalid(format!(
-            "run '{}' is deleted; restore it before writing to it",
+            "The run {} must be in the 'active' state. Current state is deleted. Restore it \
+             before writing to it.",
             job.uid
         )));
     }
@@ -418,14 +419,27 @@ struct BatchMetric<'a> {
     dataset_digest: Option<Cow<'a, str>>,
 }
 
+/// Why a batch could not be read: MLflow's words for a list sent as something else, else the
+/// parser's (read again as a tree only here, on the error path).
+fn batch_error(body: &[u8], error: &serde_json::Error) -> MlflowError {
+    if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
+        for key in ["metrics", "params", "tags"] {
+            match fields.get(key) {
+                None | Some(Value::Null) | Some(Value::Array(_)) => {}
+                Some(other) => return super::args::invalid_value(key, other),
+            }
+        }
+    }
+    MlflowError::invalid(format!("malformed log-batch request: {error}"))
+}
+
 /// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one transaction.
 pub async fn log_batch(
     state: &AppState,
     caller: &Caller,
     body: &[u8],
 ) -> Result<Value, MlflowError> {
-    let batch: Batch = serde_json::from_slice(body)
-        .map_err(|e| MlflowError::invalid(format!("malformed log-batch request: {e}")))?;
+    let batch: Batch = serde_json::from_slice(body).map_err(|e| batch_error(body, &e))?;
     let run_id = batch
         .run_id
         .or(batch.run_uuid)
@@ -479,10 +493,19 @@ pub async fn log_batch(
 
 fn metric<'a>(metric: &'a BatchMetric, i: usize) -> Result<(&'a str, Point), MlflowError> {
     let bad = |what: &str| MlflowError::invalid(format!("metrics[{i}]: {what}"));
+    // MLflow's words for a field not sent at all.
+    let missing = |field: &str| super::args::missing(&format!("metrics[{i}].{field}"));
     let key = match &metric.key {
         Some(Scalar::Str(key)) => key,
-        _ => return Err(bad("missing key")),
+        None => return Err(missing("key")),
+        _ => return Err(bad("the key must be a string")),
     };
+    if metric.value.is_none() {
+        return Err(missing("value"));
+    }
+    if metric.timestamp.is_none() {
+        return Err(missing("timestamp"));
+    }
     let number = metric
         .value
         .as_ref()
@@ -675,8 +698,24 @@ pub async fn history_bulk(
         )));
     }
     let key = args.str("metric_key")?;
-    let first = args.opt_i64("start_step")?.unwrap_or(i64::MIN);
-    let last = args.opt_i64("end_step")?.unwrap_or(i64::MAX);
+    if key.is_empty() {
+        return Err(super::args::missing("metric_key"));
+    }
+    let (first, last) = match (args.opt_i64("start_step")?, args.opt_i64("end_step")?) {
+        (None, None) => (i64::MIN, i64::MAX),
+        (Some(first), Some(last)) if first > last => {
+            return Err(MlflowError::invalid(format!(
+                "end_step must be greater than start_step. Found start_step={first} and \
+                 end_step={last}."
+            )))
+        }
+        (Some(first), Some(last)) => (first, last),
+        _ => {
+            return Err(MlflowError::invalid(
+                "If either start step or end step are specified, both must be specified.",
+            ))
+        }
+    };
     let per_run = args.max_results(BULK_MAX_PER_RUN, BULK_MAX_PER_RUN)?;
     let mut metrics = Vec::new();
     for id in &ids {

@@ -308,7 +308,8 @@ fn order_term(text: &str) -> Result<(Field, bool), MlflowError> {
     Ok((field, descending))
 }
 
-/// Orders by the terms in turn (runs without a value last), then newest first by start time.
+/// Orders by the terms in turn (runs without a value last), then newest first by start time,
+/// then by run id, as MLflow breaks ties.
 fn compare(order: &[(Field, bool)], a: &Candidate, b: &Candidate) -> Ordering {
     for (field, descending) in order {
         let (x, y) = (
@@ -335,7 +336,7 @@ fn compare(order: &[(Field, bool)], a: &Candidate, b: &Candidate) -> Ordering {
     let start = |c: &Candidate| c.job.started_ms.unwrap_or(c.job.created_ms);
     start(b)
         .cmp(&start(a))
-        .then_with(|| b.job.id.cmp(&a.job.id))
+        .then_with(|| a.job.uid.cmp(&b.job.uid))
 }
 
 /// Orders two literals: numbers before text, -0 equal to 0.

@@ -557,7 +557,9 @@ fn mlflow_call(method: Option<&Method>, call: &str, t: &Target) -> Call {
         }
         "experiments/update" => json!({ "experiment_id": experiment, "new_name": "renamed" }),
         "experiments/search" => json!({}),
-        "runs/search" | "logged-models/search" => json!({ "experiment_ids": [experiment] }),
+        "runs/search" | "logged-models/search" | "experiments/search-datasets" => {
+            json!({ "experiment_ids": [experiment] })
+        }
         "runs/update" => json!({ "run_id": run, "status": "FINISHED" }),
         "runs/log-metric" => {
             json!({ "run_id": run, "key": "loss", "value": 1, "timestamp": 1, "step": 1 })
