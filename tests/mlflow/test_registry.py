@@ -56,6 +56,11 @@ def test_a_registered_model_loads_by_version_alias_and_latest(server):
     assert client.get_model_version("churn", "1").aliases == []
     assert client.get_model_version("churn", "2").aliases == ["champion"]
 
+    # A version copied from another by alias keeps its files where they are.
+    client.create_registered_model("churn-copy")
+    copied = client.create_model_version("churn-copy", "models:/churn@champion")
+    assert client.get_model_version_download_uri("churn-copy", copied.version) == client.get_model_version_download_uri("churn", "2")
+
     # Registering a run's model by its runs:/ URI works as well.
     registered = mlflow.register_model(f"runs:/{run.info.run_id}/model", "churn-from-run")
     assert registered.version == "1"
@@ -151,7 +156,7 @@ def test_refusals_come_in_mlflows_error_shape(server, monkeypatch):
         ("/etc", "local path"),
         ("mlflow-artifacts://host:9000/models/%2E%2E/%2E%2E/secret", "relative path"),
         (f"runs:/{other}/model", "must identify"),
-        ("models:/hidden@champion", "names neither"),
+        ("models:/hidden", "names neither"),
     ):
         with pytest.raises(RestException, match=why):
             client.create_model_version("unplaced", bad, run_id=run_id)

@@ -253,23 +253,30 @@ pub async fn get_by_alias(
     args: &Args,
 ) -> Result<Value, MlflowError> {
     let model = registered(state, caller, checked_name(args, "name")?, Act::Read).await?;
-    let alias = alias(args)?;
+    let (version, aliases) = aliased(state, &model, alias(args)?).await?;
+    let shown = versions_json(state, &[&version], &aliases).await?.remove(0);
+    Ok(json!({ "model_version": shown }))
+}
+
+/// The version of `model` that `alias` names, with all the model's aliases.
+pub(super) async fn aliased(
+    state: &AppState,
+    model: &RegisteredModel,
+    alias: &str,
+) -> Result<(ModelVersion, Vec<(String, i64)>), MlflowError> {
     let aliases = store::aliases(&state.db, &[model.id])
         .await?
         .remove(&model.id)
         .unwrap_or_default();
-    let Some((_, number)) = aliases.iter().find(|(a, _)| a == alias) else {
-        return Err(MlflowError::missing(format!(
-            "Registered model alias {alias} not found."
-        )));
-    };
+    let missing = || MlflowError::missing(format!("Registered model alias {alias} not found."));
+    let (_, number) = aliases
+        .iter()
+        .find(|(a, _)| a == alias)
+        .ok_or_else(missing)?;
     let version = store::version(&state.db, model.id, *number)
         .await?
-        .ok_or_else(|| {
-            MlflowError::missing(format!("Registered model alias {alias} not found."))
-        })?;
-    let shown = versions_json(state, &[&version], &aliases).await?.remove(0);
-    Ok(json!({ "model_version": shown }))
+        .ok_or_else(missing)?;
+    Ok((version, aliases))
 }
 
 /// `GET registered-models/search`: the models the caller may read, by name unless `order_by`

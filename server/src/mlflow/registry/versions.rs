@@ -1,7 +1,7 @@
 //! Model versions: create (from a logged model, a run or another version), get, describe,
 //! stages, tags, delete, where their files are, and search.
 
-use super::models::{versions_json, visible_models};
+use super::models::{aliased, versions_json, visible_models};
 use super::*;
 use crate::mlflow::logged_models;
 use crate::mlflow::runs::job_by_id;
@@ -41,22 +41,29 @@ pub(super) async fn version_of(
         None | Some(Value::Null) => return Err(crate::mlflow::args::missing("version")),
         Some(other) => other.to_string(),
     };
-    let missing = || {
-        let shown: String = given.chars().take(100).collect();
-        MlflowError::missing(format!(
-            "Model Version (name={}, version={shown}) not found",
-            model.name
-        ))
-    };
+    numbered(state, model, &given).await
+}
+
+/// Version `given` (a number, as text) of `model`.
+async fn numbered(
+    state: &AppState,
+    model: &RegisteredModel,
+    given: &str,
+) -> Result<ModelVersion, MlflowError> {
+    let shown: String = given.chars().take(100).collect();
     let number: i64 = given.trim().parse().map_err(|_| {
-        let shown: String = given.chars().take(100).collect();
         MlflowError::invalid(format!(
             "Parameter 'version' must be an integer, got '{shown}'."
         ))
     })?;
     store::version(&state.db, model.id, number)
         .await?
-        .ok_or_else(missing)
+        .ok_or_else(|| {
+            MlflowError::missing(format!(
+                "Model Version (name={}, version={shown}) not found",
+                model.name
+            ))
+        })
 }
 
 /// The model named by `name` and its version named by `version`, if the caller may `act`.
@@ -177,6 +184,32 @@ fn check_source(source: &str, run_id: &str, model_given: bool) -> Result<(), Mlf
     }
 }
 
+/// The registered model and version `path` names after `models:/` (`NAME/N` or `NAME@ALIAS`),
+/// which the caller must be able to read; `source` is the whole URI, for the error.
+async fn named_by_uri(
+    state: &AppState,
+    caller: &Caller,
+    path: &str,
+    source: &str,
+) -> Result<(RegisteredModel, ModelVersion), MlflowError> {
+    let neither = || {
+        MlflowError::invalid(format!(
+            "source '{}' names neither a logged model (models:/m-...) nor a version \
+             (models:/NAME/N or models:/NAME@ALIAS)",
+            source.chars().take(200).collect::<String>()
+        ))
+    };
+    if let Some((name, number)) = path.split_once('/') {
+        let model = registered(state, caller, name, Act::Read).await?;
+        let version = numbered(state, &model, number).await?;
+        return Ok((model, version));
+    }
+    let (name, alias) = path.split_once('@').ok_or_else(neither)?;
+    let model = registered(state, caller, name, Act::Read).await?;
+    let (version, _) = aliased(state, &model, alias).await?;
+    Ok((model, version))
+}
+
 /// Finds what `source`, `run_id` and `model_id` name. A logged model (`models:/m-...` or
 /// `model_id`) and a version (`models:/NAME/N`) must be ones the caller may read; a run id is
 /// kept as given, as MLflow keeps it, and links the version to the run only when it names one
@@ -219,23 +252,7 @@ async fn origin(
             None => {}
         }
     } else if let Some(path) = models_path {
-        let Some((name, number)) = path
-            .split_once('/')
-            .filter(|(_, n)| n.parse::<i64>().is_ok())
-        else {
-            return Err(MlflowError::invalid(format!(
-                "source '{}' names neither a logged model (models:/m-...) nor a version \
-                 (models:/NAME/N)",
-                source.chars().take(200).collect::<String>()
-            )));
-        };
-        let model = registered(state, caller, name, Act::Read).await?;
-        let number = Args(
-            [("version".to_owned(), json!(number))]
-                .into_iter()
-                .collect(),
-        );
-        let copied = version_of(state, &model, &number).await?;
+        let (model, copied) = named_by_uri(state, caller, path, source).await?;
         storage_location = copied.storage_location;
         if run_id.is_empty() {
             run_id = copied.run_uid.unwrap_or_default();
