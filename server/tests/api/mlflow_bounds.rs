@@ -286,6 +286,31 @@ async fn names_keys_and_values_past_mlflows_limits_are_refused_on_every_write() 
             "the limit is 5000",
         )
         .await;
+    // The registry: a huge name with a '/' is refused for its length, not repeated back.
+    mlflow
+        .refused(
+            "registered-models/create",
+            json!({ "name": format!("a/{}", over(300)) }),
+            "the limit is 256",
+        )
+        .await;
+    mlflow
+        .refused(
+            "registered-models/create",
+            json!({ "name": "churn", "description": over(5_000) }),
+            "the limit is 5000",
+        )
+        .await;
+    let tags: Vec<Value> = (0..101)
+        .map(|i| json!({ "key": format!("t{i}"), "value": "1" }))
+        .collect();
+    mlflow
+        .refused(
+            "registered-models/create",
+            json!({ "name": "churn", "tags": tags }),
+            "the limit is 100",
+        )
+        .await;
     let models: Vec<Value> = (0..101)
         .map(|i| json!({ "model_id": format!("m-{i}") }))
         .collect();

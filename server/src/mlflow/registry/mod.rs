@@ -70,12 +70,13 @@ fn checked_name<'a>(args: &'a Args, key: &str) -> Result<&'a str, MlflowError> {
     if name.trim().is_empty() {
         return Err(super::args::missing(key));
     }
+    // Length first: the next message repeats the name.
+    check_length("the model name", name, MAX_NAME, false).map_err(MlflowError::invalid)?;
     if name.contains(['/', ':']) {
         return Err(MlflowError::invalid(format!(
             "Invalid model name '{name}'. Names cannot contain '/' or ':'."
         )));
     }
-    check_length("the model name", name, MAX_NAME, false).map_err(MlflowError::invalid)?;
     Ok(name)
 }
 
