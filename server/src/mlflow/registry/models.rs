@@ -25,12 +25,27 @@ async fn models_json(
     for version in versions {
         by_model.entry(version.model_id).or_default().push(version);
     }
+    // The tags of every model's latest versions in one query, not one per model.
+    let latest: Vec<Vec<&ModelVersion>> = models
+        .iter()
+        .map(|m| {
+            by_model
+                .get(&m.id)
+                .map_or_else(Vec::new, |v| latest_per_stage(v))
+        })
+        .collect();
+    let latest_ids: Vec<i64> = latest.iter().flatten().map(|v| v.id).collect();
+    let mut version_tags = store::tags(&state.db, Tagged::Version, &latest_ids).await?;
     let mut found = Vec::with_capacity(models.len());
-    for model in models {
-        let versions = by_model.remove(&model.id).unwrap_or_default();
+    for (model, latest) in models.iter().zip(latest) {
         let aliases = aliases.remove(&model.id).unwrap_or_default();
-        let latest = latest_per_stage(&versions);
-        let latest = versions_json(state, &latest, &aliases).await?;
+        let latest: Vec<Value> = latest
+            .into_iter()
+            .map(|v| {
+                let tags = version_tags.remove(&v.id).unwrap_or_default();
+                version_json(v, &tags, &store::naming(&aliases, v.version))
+            })
+            .collect();
         let tags = tags.remove(&model.id).unwrap_or_default();
         found.push(model_json(model, &latest, &tags, &aliases));
     }
