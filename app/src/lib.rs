@@ -5,6 +5,7 @@
 // depth than the default 128 to lay out the graph view's.
 #![recursion_limit = "256"]
 
+pub mod artifacts;
 pub mod chart;
 pub mod components;
 pub mod error;

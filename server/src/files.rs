@@ -4,16 +4,18 @@ use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+pub use app::artifacts::store::{
+    artifact_path, artifacts_dir, bytes_under, extension, files_under, list_artifacts, list_folder,
+    FolderEntry, TEMP_PREFIX,
+};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 /// Largest code snapshot the server accepts.
 pub const MAX_SNAPSHOT: u64 = 512 << 20;
 /// Largest single artifact the server accepts.
 pub const MAX_ARTIFACT: u64 = 2 << 30;
-
-/// Prefix of the temporary files uploads are written to; listings skip them.
-const TEMP_PREFIX: &str = ".upload-";
 
 /// The hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -32,30 +34,6 @@ pub fn is_sha256(text: &str) -> bool {
 /// Where snapshot `sha` lives.
 pub fn snapshot_path(root: &Path, sha: &str) -> PathBuf {
     root.join("snapshots").join(format!("{sha}.tar.gz"))
-}
-
-/// The directory of job `uid`'s artifacts.
-pub fn artifacts_dir(root: &Path, uid: &str) -> PathBuf {
-    root.join("artifacts").join(uid)
-}
-
-/// Longest artifact path, and longest name in it, in bytes: what every Linux file system takes,
-/// so a longer one is refused as a bad path rather than failing on the disk.
-const MAX_ARTIFACT_PATH: usize = 1024;
-const MAX_NAME: usize = 255;
-
-/// `relative` as a path inside a job's artifact directory, if it stays inside it and its
-/// length fits the file system.
-pub fn artifact_path(root: &Path, uid: &str, relative: &str) -> Option<PathBuf> {
-    let rel = Path::new(relative);
-    let inside = !relative.is_empty()
-        && relative.len() <= MAX_ARTIFACT_PATH
-        && !relative.contains('\0')
-        && rel.components().all(|c| match c {
-            Component::Normal(name) => name.len() <= MAX_NAME,
-            _ => false,
-        });
-    inside.then(|| artifacts_dir(root, uid).join(rel))
 }
 
 /// Why an upload could not be staged.
@@ -170,101 +148,6 @@ pub async fn size_of(path: &Path) -> io::Result<u64> {
     }
 }
 
-/// Every artifact of job `uid`: (relative path, size in bytes), in path order.
-pub fn list_artifacts(root: &Path, uid: &str) -> io::Result<Vec<(String, u64)>> {
-    files_under(&artifacts_dir(root, uid))
-}
-
-/// Every file at or below `dir`: (path relative to `dir`, size in bytes), in path order; none
-/// when `dir` is missing. Uploads still being written are left out.
-pub fn files_under(dir: &Path) -> io::Result<Vec<(String, u64)>> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let entries = match std::fs::read_dir(&current) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() && !is_temporary(&entry) {
-                let path = entry.path();
-                let relative = path.strip_prefix(dir).expect("walked from dir");
-                found.push((
-                    relative.to_string_lossy().into_owned(),
-                    entry.metadata()?.len(),
-                ));
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-fn is_temporary(entry: &std::fs::DirEntry) -> bool {
-    entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-}
-
-/// One entry of an artifact folder.
-#[derive(Debug, PartialEq, Eq)]
-pub struct FolderEntry {
-    /// Its name in the folder.
-    pub name: String,
-    /// Whether it is a folder.
-    pub is_dir: bool,
-    /// Its size in bytes (0 for a folder).
-    pub bytes: u64,
-}
-
-/// What folder `dir` holds directly, by name; nothing when it is missing or is a file.
-pub fn list_folder(dir: &Path) -> io::Result<Vec<FolderEntry>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(Vec::new())
-        }
-        Err(e) => return Err(e),
-    };
-    let mut listed = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if !(kind.is_dir() || kind.is_file()) || is_temporary(&entry) {
-            continue;
-        }
-        listed.push(FolderEntry {
-            name: entry.file_name().to_string_lossy().into_owned(),
-            is_dir: kind.is_dir(),
-            bytes: if kind.is_file() {
-                entry.metadata()?.len()
-            } else {
-                0
-            },
-        });
-    }
-    listed.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(listed)
-}
-
-/// The bytes of the file at `path`, or of every file below it if it is a folder; 0 if missing.
-pub fn bytes_under(path: &Path) -> io::Result<u64> {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => Ok(meta.len()),
-        Ok(_) => Ok(files_under(path)?.iter().map(|(_, bytes)| bytes).sum()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(e),
-    }
-}
-
 /// Why a file cannot be written at `file` inside the folder `top`: it is a folder, or a
 /// folder on its way is a file.
 pub fn obstacle(top: &Path, file: &Path) -> Option<String> {
@@ -288,29 +171,6 @@ fn shown(top: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn artifact_paths_cannot_leave_the_job_directory() {
-        let root = Path::new("/srv/files");
-        assert_eq!(
-            artifact_path(root, "abc", "out/model.pt"),
-            Some(PathBuf::from("/srv/files/artifacts/abc/out/model.pt"))
-        );
-        let long_name = "x".repeat(256);
-        let deep = "a/".repeat(600);
-        for bad in [
-            "../x",
-            "/etc/passwd",
-            "a/../../x",
-            "",
-            "./x",
-            "a\0b",
-            &long_name,
-            &deep,
-        ] {
-            assert_eq!(artifact_path(root, "abc", bad), None, "{bad}");
-        }
-    }
 
     fn pieces(sizes: &[usize]) -> impl Stream<Item = Result<Bytes, io::Error>> {
         let pieces: Vec<_> = sizes
@@ -356,31 +216,11 @@ mod tests {
     }
 
     #[test]
-    fn folders_list_their_entries_and_count_the_bytes_below_them() {
+    fn a_file_cannot_go_where_a_folder_is_nor_below_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let top = dir.path();
-        std::fs::create_dir_all(top.join("plots/train")).unwrap();
+        std::fs::create_dir_all(top.join("plots")).unwrap();
         std::fs::write(top.join("model.pt"), [1u8; 5]).unwrap();
-        std::fs::write(top.join("plots/loss.png"), [1u8; 3]).unwrap();
-        std::fs::write(top.join("plots/train/a.png"), [1u8; 2]).unwrap();
-        std::fs::write(top.join(format!("{TEMP_PREFIX}1")), [1u8; 9]).unwrap();
-        let names: Vec<_> = list_folder(top)
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.name, e.is_dir, e.bytes))
-            .collect();
-        assert_eq!(
-            names,
-            [("model.pt".into(), false, 5), ("plots".into(), true, 0)],
-            "uploads in flight are not listed"
-        );
-        assert_eq!(bytes_under(top).unwrap(), 10);
-        assert_eq!(bytes_under(&top.join("plots")).unwrap(), 5);
-        assert_eq!(bytes_under(&top.join("model.pt")).unwrap(), 5);
-        assert_eq!(bytes_under(&top.join("gone")).unwrap(), 0);
-        assert!(list_folder(&top.join("model.pt")).unwrap().is_empty());
-        assert!(list_folder(&top.join("gone")).unwrap().is_empty());
-
         assert_eq!(obstacle(top, &top.join("plots/new.png")), None);
         assert_eq!(
             obstacle(top, &top.join("plots")),

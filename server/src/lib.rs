@@ -10,6 +10,7 @@ pub mod commands;
 pub mod compression;
 pub mod csrf;
 pub mod demo;
+pub mod download;
 pub mod events;
 pub mod files;
 pub mod middleware;

@@ -118,6 +118,8 @@ pub fn routes() -> Vec<Route> {
         post("/jobs/{uid}/rerun", write, runs::rerun),
         get("/jobs/{uid}/artifacts", read, runs::artifacts),
         get("/jobs/{uid}/artifacts/{*path}", read, runs::artifact),
+        get("/jobs/{uid}/zip", read, runs::zip_all),
+        get("/jobs/{uid}/zip/{*path}", read, runs::zip_folder),
         put(
             "/jobs/{uid}/artifacts/{*path}",
             write_job,

@@ -4,17 +4,17 @@
 use super::access::{ControlJob, ReadJob, Signed, WriteJob, WriteProject};
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::upload;
-use crate::files;
 use crate::spec::JobRequest;
+use crate::{download, files};
 use app::auth::access::may_write;
 use app::db::{self, queue, storage};
 use app::error::AppError;
 use app::model::{JobStatus, LogCursor};
 use app::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -268,20 +268,47 @@ pub async fn artifacts(
     Ok(Json(json!({ "artifacts": items })))
 }
 
-/// One artifact's bytes.
+/// One artifact's bytes, with ranges: what `millrace artifacts get` and the Artifacts tab's
+/// downloads and image previews read.
 pub async fn artifact(
     State(state): State<AppState>,
     ReadJob(job): ReadJob,
     Path((_, path)): Path<(String, String)>,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let path =
         files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or(AppError::NotFound)?;
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    // Streamed: an artifact may be gigabytes.
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+    match tokio::fs::symlink_metadata(&path).await {
+        Ok(meta) if meta.is_file() => Ok(download::file(path, request).await?),
+        _ => Err(AppError::NotFound.into()),
+    }
+}
+
+/// All of a job's artifacts as one zip, streamed.
+pub async fn zip_all(
+    State(state): State<AppState>,
+    ReadJob(job): ReadJob,
+) -> Result<Response, ApiError> {
+    let dir = files::artifacts_dir(&state.runs.files_dir, &job.uid);
+    let name = format!("{}-{}", job.name, job.number);
+    download::zip(dir, &name).ok_or_else(|| AppError::NotFound.into())
+}
+
+/// One artifact folder (or file) of a job as a zip, streamed.
+pub async fn zip_folder(
+    State(state): State<AppState>,
+    ReadJob(job): ReadJob,
+    Path((_, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let folder =
+        files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or(AppError::NotFound)?;
+    let last = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("files");
+    let name = format!("{}-{}-{last}", job.name, job.number);
+    download::zip(folder, &name).ok_or_else(|| AppError::NotFound.into())
 }
 
 /// Stores one artifact file of the job, streamed to disk within the size limit and its

@@ -17,7 +17,7 @@ use app::auth::Caller;
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
@@ -303,7 +303,7 @@ async fn list(
 }
 
 /// `GET .../artifacts/PATH`: the file's bytes, streamed, with ranges. Sent as a download whatever
-/// its type: an uploaded HTML or SVG file must not run as a page of this site.
+/// its type: an uploaded HTML or SVG file must not run as a page of this site (see `download`).
 async fn download(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
@@ -326,27 +326,10 @@ async fn download(
         Ok(file) => file,
         Err(error) => return error.into_response(),
     };
-    let served = tower_http::services::ServeFile::new(file)
-        .try_call(request)
-        .await;
-    let mut response = match served {
-        Ok(response) => response.map(Body::new),
-        Err(error) => {
-            tracing::error!(%error, "serving an artifact");
-            return MlflowError::from(app::error::AppError::Internal).into_response();
-        }
-    };
-    let headers = response.headers_mut();
-    let pairs = [
-        (header::CONTENT_TYPE, "application/octet-stream"),
-        (header::CONTENT_DISPOSITION, "attachment"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::CONTENT_SECURITY_POLICY, "sandbox"),
-    ];
-    for (name, value) in pairs {
-        headers.insert(name, HeaderValue::from_static(value));
+    match crate::download::file(file, request).await {
+        Ok(response) => response,
+        Err(error) => MlflowError::from(error).into_response(),
     }
-    response
 }
 
 /// `PUT .../artifacts/PATH`: stores the body as that file, replacing one of the same path.

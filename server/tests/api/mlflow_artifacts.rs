@@ -168,7 +168,11 @@ async fn artifacts_go_through_the_proxy_into_the_jobs_folder_and_count_against_i
     let (status, headers, body) = app.send(run.get("notes.txt")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "second!"));
     assert_eq!(headers[header::CONTENT_TYPE], "application/octet-stream");
-    assert_eq!(headers[header::CONTENT_DISPOSITION], "attachment");
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt"
+    );
+    assert_eq!(headers[header::CONTENT_SECURITY_POLICY], "sandbox");
     let mut ranged = run.get("notes.txt");
     ranged
         .headers_mut()
