@@ -3,6 +3,8 @@
 //! the browser loads those before it hydrates, because a view still loading would hydrate as
 //! nothing over the markup the server sent for it.
 
+use crate::artifacts::server_fns::ArtifactsPage;
+use crate::artifacts::view::ArtifactsTab;
 use crate::metrics::compare::CompareView;
 use crate::metrics::panels::MetricPanels;
 use crate::metrics::server_fns::PanelPage;
@@ -29,6 +31,12 @@ pub async fn project_view(open: ProjectView, project: Memo<(String, String)>) ->
 #[lazy]
 pub fn metric_panels(page: PanelPage, revision: Signal<u64>) -> AnyView {
     view! { <MetricPanels page revision/> }.into_any()
+}
+
+/// A job's artifacts tab: its file tree and previews, once their chunk is loaded.
+#[lazy]
+pub fn artifacts_tab(page: ArtifactsPage) -> AnyView {
+    view! { <ArtifactsTab page/> }.into_any()
 }
 
 /// `/runners`, once its chunk is loaded.
@@ -118,6 +126,7 @@ pub async fn preload_for_location() {
         (Some(_), None, Some(ProjectView::Sweeps)) => __preload_sweeps().await,
         (Some(_), None, Some(ProjectView::Models)) => __preload_models().await,
         (Some(_), Some(_), _) if query.tab == JobTab::Metrics => __preload_metric_panels().await,
+        (Some(_), Some(_), _) if query.tab == JobTab::Artifacts => __preload_artifacts_tab().await,
         _ => {}
     }
 }

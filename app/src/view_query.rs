@@ -212,13 +212,21 @@ pub enum JobTab {
     Metrics,
     /// The log (a later issue).
     Logs,
+    /// The files it produced.
+    Artifacts,
     /// Command and parameters.
     Config,
 }
 
 impl JobTab {
     /// Every tab, in the order shown.
-    pub const ALL: [JobTab; 4] = [Self::Overview, Self::Metrics, Self::Logs, Self::Config];
+    pub const ALL: [JobTab; 5] = [
+        Self::Overview,
+        Self::Metrics,
+        Self::Logs,
+        Self::Artifacts,
+        Self::Config,
+    ];
 
     /// The tab's word in the URL and its label.
     pub fn word(self) -> &'static str {
@@ -226,6 +234,7 @@ impl JobTab {
             Self::Overview => "overview",
             Self::Metrics => "metrics",
             Self::Logs => "logs",
+            Self::Artifacts => "artifacts",
             Self::Config => "config",
         }
     }
@@ -242,6 +251,8 @@ pub struct ViewQuery {
     pub jobs: ColumnQuery<JobSort>,
     /// The job pane's tab (`tab`).
     pub tab: JobTab,
+    /// The Artifacts tab's open file or folder (`file`), a path in the job's files.
+    pub file: String,
     /// The metric charts (`keys`, `smooth`, `x`, `logy`, `ymin`, `ymax`, `psize`, `from`, `to`).
     pub chart: ChartSettings,
     /// The project views (`pview`, `cmp`, `pall`, `tcols`, `tsort`).
@@ -261,6 +272,11 @@ impl ViewQuery {
             projects: ColumnQuery::read("p", pairs.clone()),
             jobs: ColumnQuery::read("j", pairs.clone()),
             tab,
+            file: pairs
+                .clone()
+                .find(|(key, _)| *key == "file")
+                .map(|(_, path)| path.to_owned())
+                .unwrap_or_default(),
             chart: ChartSettings::read(pairs.clone()),
             project: ProjectQuery::read(pairs),
         }
@@ -292,6 +308,9 @@ impl ViewQuery {
         self.jobs.write("j", &mut pairs);
         if self.tab != JobTab::default() {
             pairs.push(("tab".into(), self.tab.word().into()));
+        }
+        if !self.file.is_empty() {
+            pairs.push(("file".into(), self.file.clone()));
         }
         self.chart.write(&mut pairs);
         self.project.write(&mut pairs);
@@ -487,6 +506,25 @@ mod tests {
              &jstatus=running,failed&jtag=best&jarchived=1&tab=config"
         );
         assert_eq!(parse(query.trim_start_matches('?')), view);
+    }
+
+    #[test]
+    fn the_open_artifact_round_trips_through_the_query_string() {
+        let view = ViewQuery {
+            tab: JobTab::Artifacts,
+            file: "plots/loss curve.png".into(),
+            ..ViewQuery::default()
+        };
+        let pairs = view.pairs();
+        assert_eq!(
+            pairs,
+            [
+                ("tab".to_owned(), "artifacts".to_owned()),
+                ("file".to_owned(), "plots/loss curve.png".to_owned())
+            ]
+        );
+        let read = ViewQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(read, view);
     }
 
     #[test]

@@ -42,6 +42,7 @@ export function api(page: import("@playwright/test").Page) {
   return {
     post: (url: string, options?: Options) => page.request.post(url, withOrigin(options)),
     delete: (url: string, options?: Options) => page.request.delete(url, withOrigin(options)),
+    put: (url: string, options?: Options) => page.request.put(url, withOrigin(options)),
   };
 }
 

@@ -1,5 +1,7 @@
-//! The job pane: one job's overview, metrics, logs and config, fetched in one call.
+//! The job pane: one job's overview, metrics, logs, artifacts and config, each tab's data
+//! fetched beside the job's.
 
+use crate::artifacts::server_fns::get_artifacts;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::local_time::LocalTime;
 use crate::error::AppError;
@@ -72,6 +74,24 @@ pub fn JobPane() -> impl IntoView {
             }
         },
     );
+    // The artifacts tab's folders and open file; a job that ends has uploaded its files.
+    let file = Memo::new(move |_| browse.query.with(|q| q.file.clone()));
+    let artifacts = Resource::new(
+        move || {
+            (
+                key.get(),
+                tab.get() == JobTab::Artifacts,
+                file.get(),
+                live.status.get(),
+            )
+        },
+        |((owner, project, job), wanted, file, _)| async move {
+            match wanted {
+                true => get_artifacts(owner, project, job, file).await.map(Some),
+                false => Ok(None),
+            }
+        },
+    );
 
     view! {
         <section
@@ -86,7 +106,10 @@ pub fn JobPane() -> impl IntoView {
                 <a class="back" href=move || browse.parent_href()>"‹ Back"</a>
                 <nav class="tabs" role="tablist" aria-label="Job views">
                     {JobTab::ALL.into_iter().map(|t| {
-                        let href = move || browse.href_with(|q| q.tab = t);
+                        let href = move || browse.href_with(|q| {
+                            q.tab = t;
+                            q.file.clear();
+                        });
                         view! {
                             <a role="tab" href=href aria-selected=move || (tab.get() == t).to_string()>
                                 {t.word()}
@@ -116,6 +139,16 @@ pub fn JobPane() -> impl IntoView {
                         </ErrorBoundary>
                     </Transition>
                 })}
+                {move || (tab.get() == JobTab::Artifacts).then(|| view! {
+                    <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
+                        <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                            {move || Suspend::new(async move {
+                                let page = artifacts.await?.unwrap_or_default();
+                                Ok::<_, AppError>(split::artifacts_tab(page).await)
+                            })}
+                        </ErrorBoundary>
+                    </Transition>
+                })}
                 {move || (tab.get() == JobTab::Logs).then(|| view! {
                     <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
                         <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
@@ -141,7 +174,7 @@ fn JobBody(job: JobDetail, tab: Memo<JobTab>) -> impl IntoView {
         <h2 class="job-title">{title}</h2>
             {move || match tab.get() {
                 JobTab::Overview => job.with_value(overview).into_any(),
-                JobTab::Metrics | JobTab::Logs => ().into_any(),
+                JobTab::Metrics | JobTab::Logs | JobTab::Artifacts => ().into_any(),
                 JobTab::Config => job.with_value(config).into_any(),
             }}
     }

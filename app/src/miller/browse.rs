@@ -85,13 +85,14 @@ impl Browse {
         }
     }
 
-    /// The URL of `path` keeping the current sorts, filters and tab.
+    /// The URL of `path` keeping the current sorts, filters and tab; the open artifact only
+    /// while the job stays the same, as another job's files differ.
     pub fn href_to(&self, path: &ViewPath) -> String {
-        format!(
-            "{}{}",
-            path.href(),
-            self.query.with(ViewQuery::to_query_string)
-        )
+        let mut query = self.query.get();
+        if self.path.with(|now| now.job != path.job) {
+            query.file.clear();
+        }
+        format!("{}{}", path.href(), query.to_query_string())
     }
 
     /// The current path with the query changed by `change` (tracked: links stay current).

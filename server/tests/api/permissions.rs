@@ -670,7 +670,7 @@ fn server_fn_policy(name: &str) -> Option<Policy> {
         "login" | "logout" => Policy::Public,
         "list_jobs" | "get_job" | "get_metric_panels" | "get_panels" | "get_panel_changes"
         | "get_compare" | "get_logs" | "get_sweeps" | "get_sweep" | "get_registry"
-        | "get_job_table" | "find_table_keys" => read,
+        | "get_artifacts" | "get_job_table" | "find_table_keys" => read,
         "tag_jobs" | "archive_jobs" | "rename_job" | "stop_jobs" | "rerun_jobs" => write,
         "rename_project" | "archive_projects" | "set_member" => Policy::Project(Act::Manage),
         "get_members" => read,
@@ -712,6 +712,8 @@ fn server_fn_call(w: &World, who: Who, path: &str, method: &Method, name: &str) 
             "top": jobs_query, "chart": chart }),
         "get_logs" => json!({ "owner": owner, "project": project, "job": number,
             "after": null }),
+        "get_artifacts" => json!({ "owner": owner, "project": project, "job": number,
+            "path": "out.txt" }),
         "get_sweeps" | "get_registry" => json!({ "owner": owner, "project": project }),
         "get_sweep" => json!({ "owner": owner, "project": project, "id": t.sweep }),
         "get_job_table" => json!({ "owner": owner, "project": project,
