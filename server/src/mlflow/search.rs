@@ -1,4 +1,5 @@
-//! `POST runs/search`: runs of some experiments, filtered, ordered and paged.
+//! `POST runs/search`: runs of some experiments, filtered, ordered and paged; in SQL when the
+//! filter and order allow (see `condition`), else in Rust over every run.
 
 use super::args::Args;
 use super::error::MlflowError;
@@ -9,7 +10,7 @@ use super::like::Budget;
 use super::runs::{mlflow_status, run_value, text};
 use app::auth::access::Act;
 use app::auth::Caller;
-use app::db::run_search::{RunKey, RunOrder};
+use app::db::run_search::{RunCondition, RunKey, RunOrder};
 use app::db::{self, jobs::Job, metrics::Summary};
 use app::state::AppState;
 use serde_json::{json, Map, Value};
@@ -66,8 +67,14 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
     let offset = args.offset()?;
 
     let archived = view_type(args.0.get("run_view_type"))?;
-    if let (None, Some(order)) = (&filter, in_sql(&order)) {
-        return ordered_page(state, &projects, archived, &order, offset, max).await;
+    // No filter, or one SQL can evaluate: SQL answers the page; otherwise Rust reads every run.
+    let condition = match &filter {
+        None => Some(None),
+        Some(expr) => condition::condition(expr).map(Some),
+    };
+    if let (Some(condition), Some(order)) = (condition, in_sql(&order)) {
+        let condition = condition.as_ref();
+        return ordered_page(state, &projects, archived, condition, &order, offset, max).await;
     }
     let mut runs = load(state, &projects, archived).await?;
     if let Some(filter) = &filter {
@@ -101,19 +108,28 @@ pub async fn runs(state: &AppState, caller: &Caller, args: &Args) -> Result<Valu
     Ok(answer)
 }
 
-/// A page of runs ordered and cut in SQL, when no filter needs every run looked at.
+/// A page of runs filtered, ordered and cut in SQL, when no filter needs every run looked at.
 async fn ordered_page(
     state: &AppState,
     projects: &[i64],
     archived: Option<bool>,
+    condition: Option<&RunCondition>,
     order: &[RunOrder],
     offset: usize,
     max: i64,
 ) -> Result<Value, MlflowError> {
     let offset = i64::try_from(offset).map_err(|_| MlflowError::invalid("invalid page_token"))?;
     // One more than the page, to know whether another follows.
-    let mut jobs =
-        db::run_search::page(&state.db, projects, archived, order, offset, max + 1).await?;
+    let mut jobs = db::run_search::page(
+        &state.db,
+        projects,
+        archived,
+        condition,
+        order,
+        offset,
+        max + 1,
+    )
+    .await?;
     let more = jobs.len() as i64 > max;
     jobs.truncate(max as usize);
     let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
@@ -350,5 +366,6 @@ pub(super) fn literal_cmp(a: &Literal, b: &Literal) -> Ordering {
     }
 }
 
+mod condition;
 #[cfg(test)]
 mod props;

@@ -1,15 +1,17 @@
-//! `runs/search` without a filter is ordered and paged in SQL; with one, every run is looked at
-//! in Rust. Both must answer the same runs in the same order, page by page, whatever the order.
+//! `runs/search` whose filter SQL can evaluate (or without one) is filtered, ordered and paged
+//! in SQL; with any other, every run is looked at in Rust. Both must answer the same runs in the
+//! same order, page by page, whatever the filter and the order.
 
 use super::mlflow_bounds::Mlflow;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-/// A filter every run passes, so the search takes the path that looks at each run.
-const EVERY_RUN: &str = "attributes.start_time >= 0";
+/// A filter every run passes that SQL does not evaluate (the creator's name), so a search with
+/// it takes the path that looks at each run in Rust.
+const RUST_ONLY: &str = "attributes.user_id != ''";
 
 /// 60 runs with names, starts and ends that repeat, and losses that are numbers, NaN,
-/// infinities, both zeros, or missing; some with an accuracy too.
+/// infinities, both zeros, or missing; some with an accuracy, some with a stage tag.
 async fn runs(mlflow: &Mlflow) -> String {
     let (_, made) = mlflow
         .post("experiments/create", json!({ "name": "sorted" }))
@@ -30,11 +32,15 @@ async fn runs(mlflow: &Mlflow) -> String {
     ];
     let names = ["b", "a", "B", "é", "a10", "a9"];
     for i in 0..60_usize {
-        let body = json!({
+        let mut body = json!({
             "experiment_id": experiment,
             "run_name": names[i % names.len()],
             "start_time": 1_000 + (i % 7) as i64,
         });
+        if i % 2 == 0 {
+            let stage = ["prod", "dev", "Prod"][i % 3];
+            body["tags"] = json!([{ "key": "stage", "value": stage }]);
+        }
         let (status, run) = mlflow.post("runs/create", body).await;
         assert_eq!(status, StatusCode::OK, "{run}");
         let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
@@ -102,7 +108,7 @@ async fn ordered_in_sql_or_in_rust_a_search_answers_the_same_pages() {
         for view in ["ACTIVE_ONLY", "ALL"] {
             let body = json!({ "order_by": order, "run_view_type": view });
             let mut filtered = body.clone();
-            filtered["filter"] = json!(EVERY_RUN);
+            filtered["filter"] = json!(RUST_ONLY);
             let whole = search(&mlflow, &experiment, filtered, 1000).await;
             assert_eq!(whole.len(), if view == "ALL" { 60 } else { 54 });
             for max in [1000, 7] {
@@ -137,4 +143,57 @@ async fn ordered_in_sql_or_in_rust_a_search_answers_the_same_pages() {
         .iter()
         .all(|v| v.is_number() || v == &json!("Infinity") || v == &json!("-Infinity")));
     assert!(nan < missing && losses[missing..].iter().all(Value::is_null));
+}
+
+#[tokio::test]
+async fn filtered_in_sql_or_in_rust_a_search_answers_the_same_pages() {
+    let mlflow = Mlflow::new().await;
+    let experiment = runs(&mlflow).await;
+    let filters = [
+        "metrics.loss < 0.5",
+        "metrics.loss >= 0",
+        "metrics.loss = 0",
+        "metrics.loss != 0.5",
+        "metrics.loss IN (0.5, -2, 'x')",
+        "metrics.loss NOT IN (0.5, 0.25)",
+        "metrics.loss NOT IN ('x')",
+        "metrics.loss = 'x'",
+        "metrics.acc > 1 OR metrics.loss < 0",
+        "attributes.status = 'FINISHED'",
+        "attributes.status != 'RUNNING'",
+        "attributes.status LIKE 'FIN%'",
+        "attributes.lifecycle_stage = 'deleted'",
+        "attributes.start_time > 1003",
+        "attributes.end_time < 9000",
+        "attributes.end_time = 0",
+        "attributes.created >= 0",
+        "attributes.run_name = 'a'",
+        "attributes.run_name < 'a9'",
+        "attributes.run_name IN ('a', 'é')",
+        "attributes.run_name NOT IN ('b', 'B')",
+        "tags.stage = 'prod'",
+        "tags.stage != 'prod'",
+        "tags.stage > 'dev'",
+        "tags.stage IN ('Prod', 'dev')",
+        "tags.stage NOT IN ('prod')",
+        "(metrics.loss < 1 AND tags.stage = 'prod') OR attributes.status = 'FINISHED'",
+        "attributes.nothing = 'x'",
+    ];
+    let orders: [&[&str]; 3] = [&[], &["metrics.loss"], &["attributes.run_name DESC"]];
+    let mut found = 0;
+    for filter in filters {
+        for order in orders {
+            for view in ["ACTIVE_ONLY", "ALL"] {
+                let body = |filter: String| json!({ "filter": filter, "order_by": order, "run_view_type": view });
+                let in_rust = body(format!("({filter}) AND {RUST_ONLY}"));
+                let whole = search(&mlflow, &experiment, in_rust, 1000).await;
+                found += whole.len();
+                for max in [1000, 7] {
+                    let in_sql = search(&mlflow, &experiment, body(filter.into()), max).await;
+                    assert_eq!(in_sql, whole, "{filter} {order:?} {view}, pages of {max}");
+                }
+            }
+        }
+    }
+    assert!(found > 1000, "the filters keep runs: {found}");
 }
