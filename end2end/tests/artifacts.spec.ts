@@ -163,3 +163,21 @@ test("on a phone the tree and the preview stack, with large targets", async ({ p
   expect(link.height).toBeGreaterThanOrEqual(44);
   expect(previewBox.x + previewBox.width).toBeLessThanOrEqual(390);
 });
+
+test("the demo's champion model keeps its files: report, plot, history and model", async ({ page }) => {
+  await signedIn(page);
+  const alias = await page.request.get("/api/2.0/mlflow/registered-models/alias?name=hpo-demo-model&alias=champion");
+  expect(alias.status(), await alias.text()).toBe(200);
+  const { model_version } = await alias.json();
+  const job = await (await page.request.get(`/api/v1/jobs/${model_version.run_id}`)).json();
+  const base = `/u/alice/p/hpo-demo/j/${job.number}?tab=artifacts`;
+  await page.goto(`${base}&file=README.md`);
+  const preview = page.getByRole("region", { name: "Preview" });
+  await expect(preview.getByRole("heading", { name: `hpo-demo-` })).toBeVisible();
+  const plot = preview.getByRole("img", { name: "validation loss" });
+  await expect.poll(() => plot.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(320);
+  await page.goto(`${base}&file=model/MLmodel`);
+  await expect(preview.getByRole("row", { name: "lr double" })).toBeVisible();
+  await page.goto(`${base}&file=history.csv`);
+  await expect(preview.locator("tbody tr")).toHaveCount(10);
+});

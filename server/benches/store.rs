@@ -42,7 +42,8 @@ async fn ingestion(dir: &tempfile::TempDir) -> anyhow::Result<()> {
     let mut rates = Vec::new();
     for run in 0..3 {
         let db = fresh(dir, &format!("demo-{run}.db")).await?;
-        let summary = server::demo::run(&db, &DemoArgs::defaults()).await?;
+        let files = dir.path().join(format!("demo-{run}-files"));
+        let summary = server::demo::run(&db, &DemoArgs::defaults(), &files).await?;
         rates.push(summary.points_per_second());
         println!(
             "demo run {run}: {} points in {:.2?}",

@@ -576,6 +576,10 @@ pub struct DemoArgs {
     /// Time the demo's history ends at, in ms since the Unix epoch (default: now).
     #[arg(long, hide = true)]
     pub anchor_ms: Option<i64>,
+    /// Directory for the jobs' files, as `serve --files` (default: beside the SQLite file,
+    /// `NAME-files`; with PostgreSQL, `millrace-files`).
+    #[arg(long, env = "MILLRACE_FILES")]
+    pub files: Option<PathBuf>,
 }
 
 /// `millrace user ...`

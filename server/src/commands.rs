@@ -28,9 +28,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let db = open(&cli.database).await?;
     let result = match cli.command {
         Command::Serve(args) => crate::startup::serve(db.clone(), args, &cli.database).await,
-        Command::Demo(args) => crate::demo::run(&db, &args)
-            .await
-            .map(|summary| println!("{summary}")),
+        Command::Demo(args) => {
+            let files = (args.files.clone())
+                .unwrap_or_else(|| crate::startup::default_files_dir(&cli.database));
+            crate::demo::run(&db, &args, &files)
+                .await
+                .map(|summary| println!("{summary}"))
+        }
         Command::User(command) => user(&db, command).await,
         Command::Token(command) => token(&db, command).await,
         Command::RunnerToken(command) => runner_token(&db, command).await,

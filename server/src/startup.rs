@@ -36,14 +36,16 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let runs = run_settings(&args, database)?;
     if args.demo && !app::db::users::any(&db).await? {
-        let summary = crate::demo::run(&db, &crate::cli::DemoArgs::defaults()).await?;
+        let demo = crate::cli::DemoArgs::defaults();
+        let summary = crate::demo::run(&db, &demo, &runs.files_dir).await?;
         println!("{summary}");
     }
     let state = AppState {
         leptos_options: options,
         db,
-        runs: Arc::new(run_settings(&args, database)?),
+        runs: Arc::new(runs),
         events: app::state::event_channel(),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);

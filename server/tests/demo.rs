@@ -17,6 +17,7 @@ fn small(seed: u64) -> DemoArgs {
         seed,
         sweep_trials: 20,
         anchor_ms: Some(1_750_000_000_000),
+        files: None,
     }
 }
 
@@ -31,7 +32,9 @@ async fn demo(args: &DemoArgs) -> (tempfile::TempDir, Db, server::demo::Summary)
     .await
     .unwrap();
     db.migrate().await.unwrap();
-    let summary = server::demo::run(&db, args).await.unwrap();
+    let summary = server::demo::run(&db, args, &dir.path().join("files"))
+        .await
+        .unwrap();
     (dir, db, summary)
 }
 
@@ -141,6 +144,42 @@ async fn the_demo_sweep_is_finished_with_every_trial_completed() {
 }
 
 #[tokio::test]
+async fn the_demo_sweeps_registered_trials_kept_their_files_and_count_them() {
+    let (dir, db, _) = demo(&small(5)).await;
+    let uids: Vec<String> = sqlx::query_scalar(
+        "SELECT j.uid FROM model_versions v JOIN jobs j ON j.id = v.job_id ORDER BY v.version",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(uids.len(), 2);
+    let mut total = 0;
+    for uid in &uids {
+        let kept = server::files::list_artifacts(&dir.path().join("files"), uid).unwrap();
+        let paths: Vec<&str> = kept.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "README.md",
+                "config.yaml",
+                "history.csv",
+                "model/MLmodel",
+                "model/model.pkl",
+                "model/requirements.txt",
+                "plots/val_loss.svg"
+            ]
+        );
+        total += kept.iter().map(|(_, bytes)| bytes).sum::<u64>();
+    }
+    let owner: i64 = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let used = app::db::storage::usage(&db, owner).await.unwrap();
+    assert_eq!(used, total as i64, "the files count against their owner");
+}
+
+#[tokio::test]
 async fn the_demo_has_every_status_and_training_like_metrics() {
     let (rows, summary) = content(&small(3)).await;
     for status in 0..7 {
@@ -177,7 +216,8 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
     db.migrate().await.unwrap();
     // Queued jobs have no cost and finished ones do, in one transaction: the mix that once
     // failed with "incorrect binary data format in bind parameter 15".
-    let filled = server::demo::run(&db, &small(11)).await;
+    let files = tempfile::tempdir().unwrap();
+    let filled = server::demo::run(&db, &small(11), files.path()).await;
     let on_postgres = rows(&db).await;
     db.close().await;
     schema.remove().await;

@@ -1,5 +1,6 @@
 //! `millrace demo`: fills a database with a realistic workspace, with progress bars.
 
+mod artifacts;
 pub mod generate;
 mod names;
 pub mod sweep;
@@ -11,6 +12,7 @@ use app::db::{self, metrics, Db};
 use app::model::JobStatus;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The password every demo user signs in with.
@@ -72,8 +74,9 @@ impl DemoArgs {
     }
 }
 
-/// Creates the demo workspace in `db`, which must have no user of the demo's names.
-pub async fn run(db: &Db, args: &DemoArgs) -> anyhow::Result<Summary> {
+/// Creates the demo workspace in `db`, which must have no user of the demo's names, with its
+/// jobs' files under `files`.
+pub async fn run(db: &Db, args: &DemoArgs, files: &Path) -> anyhow::Result<Summary> {
     if args.users == 0 || args.projects == 0 {
         bail!("the demo needs at least one user and one project");
     }
@@ -109,6 +112,7 @@ pub async fn run(db: &Db, args: &DemoArgs) -> anyhow::Result<Summary> {
             args.sweep_trials,
             args.seed,
             anchor,
+            files,
         )
         .await
         .context("creating the demo sweep")?;

@@ -2,6 +2,7 @@
 //! known function, each a succeeded job with its parameters and a validation-loss curve, so
 //! the sweep views (and their benchmark) have data without runners.
 
+use super::artifacts;
 use crate::spec::{parse_sweep, SweepRequest};
 use anyhow::Context;
 use app::db::jobs::NewJob;
@@ -12,6 +13,7 @@ use app::model::JobStatus;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
+use std::path::Path;
 
 /// The demo sweep's project and sweep name.
 pub const NAME: &str = "hpo-demo";
@@ -22,13 +24,15 @@ const STEPS: i64 = 10;
 const OPTIMIZERS: [&str; 3] = ["sgd", "adam", "adamw"];
 
 /// Creates project `owner_name/hpo-demo` with a finished random sweep of `trials` trials
-/// ending at `anchor_ms`; returns the number of jobs it made.
+/// ending at `anchor_ms`, its two best trials registered with their files under `files`;
+/// returns the number of jobs it made.
 pub async fn create(
     db: &Db,
     (owner, owner_name): (i64, &str),
     trials: u32,
     seed: u64,
     anchor_ms: i64,
+    files: &Path,
 ) -> anyhow::Result<u64> {
     let yaml = format!(
         "sweep: {NAME}\nproject: {owner_name}/{NAME}\njob:\n  command: python train.py --lr {{{{lr}}}}\n\
@@ -88,14 +92,7 @@ pub async fn create(
     for (i, ((params, loss), job)) in plans.iter().zip(&refs).enumerate() {
         let index = i as i64;
         sweeps::add_trial(&mut tx, sweep, index, job.id, params).await?;
-        let start = started + index * 60_000;
-        let curve: Vec<Point> = (0..STEPS)
-            .map(|step| Point {
-                step,
-                wall_ms: start + step * 5_000,
-                value: loss + (2.0 - loss) * (-0.5 * step as f64).exp(),
-            })
-            .collect();
+        let curve = curve(started + index * 60_000, *loss);
         metrics::append_many(&mut tx, project, job.id, &[("val_loss", &curve)]).await?;
         let end = TrialEnd {
             state: TrialState::Completed,
@@ -106,13 +103,31 @@ pub async fn create(
         sweeps::end_trial(&mut tx, sweep, index, &end).await?;
     }
     sweeps::end(&mut tx, sweep, SweepState::Finished, None).await?;
-    let mut ranked: Vec<(f64, &db::jobs::JobRef)> =
-        plans.iter().map(|(_, loss)| *loss).zip(&refs).collect();
-    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let best: Vec<&db::jobs::JobRef> = ranked.iter().take(2).rev().map(|(_, job)| *job).collect();
-    register_best(&mut tx, project, owner, &best).await?;
+    let mut ranked: Vec<usize> = (0..plans.len()).collect();
+    ranked.sort_by(|&a, &b| plans[a].1.total_cmp(&plans[b].1));
+    let best: Vec<usize> = ranked.into_iter().take(2).rev().collect();
+    let best_jobs: Vec<&db::jobs::JobRef> = best.iter().map(|&i| &refs[i]).collect();
+    register_best(&mut tx, project, owner, &best_jobs).await?;
+    for i in best {
+        let (params, loss) = &plans[i];
+        let curve = curve(started + i as i64 * 60_000, *loss);
+        let name = format!("{NAME}-{i}");
+        let kept = artifacts::of_trial(&name, &refs[i].uid, params, &curve);
+        artifacts::keep(&mut tx, files, owner, &refs[i].uid, &kept).await?;
+    }
     tx.commit().await?;
     Ok(refs.len() as u64)
+}
+
+/// The validation loss a trial that ends at `loss` logged, one point a step from `start`.
+fn curve(start: i64, loss: f64) -> Vec<Point> {
+    (0..STEPS)
+        .map(|step| Point {
+            step,
+            wall_ms: start + step * 5_000,
+            value: loss + (2.0 - loss) * (-0.5 * step as f64).exp(),
+        })
+        .collect()
 }
 
 /// Registers the runs of `jobs` as versions of model `hpo-demo-model`, in order, the last one
