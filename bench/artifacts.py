@@ -104,7 +104,37 @@ def measure(name, url, token, big, many):
         listed = client.list_artifacts(run, "files")
         lists.append((time.perf_counter() - started) * 1000)
     assert len(listed) == LIST_FILES, len(listed)
+    if name == "millrace":
+        web_figures(url, token, experiment, run, big_run=client.search_runs([experiment])[-1].info.run_id)
     return statistics.median(ups), statistics.median(downs), statistics.median(lists), logged
+
+
+def web_figures(url, token, experiment, many_run, big_run):
+    """What the web app's Artifacts tab costs: its page for the folder of many files (the
+    server function the tab calls), and a folder's zip download."""
+    import requests
+
+    auth = {"Authorization": f"Bearer {token}"}
+    project = requests.get(f"{url}/api/2.0/mlflow/experiments/get", params={"experiment_id": experiment}, headers=auth).json()
+    slug = project["experiment"]["name"]
+    body = {"owner": "bench", "project": slug, "job": many_run, "path": "files"}
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        answer = requests.post(f"{url}/api/get_artifacts", json=body, headers=auth)
+        times.append((time.perf_counter() - started) * 1000)
+        answer.raise_for_status()
+    shown = len(answer.json()["folders"][-1]["entries"])
+    print(f"  millrace Artifacts tab, folder of {LIST_FILES} files: median {statistics.median(times):.1f} ms "
+          f"({shown} listed, {len(answer.content):,} bytes)", flush=True)
+    for run, what in [(many_run, f"{LIST_FILES} small files"), (big_run, f"one {MB} MB file")]:
+        started, size = time.perf_counter(), 0
+        with requests.get(f"{url}/api/v1/jobs/{run}/zip", headers=auth, stream=True) as answer:
+            answer.raise_for_status()
+            for piece in answer.iter_content(1 << 20):
+                size += len(piece)
+        took = time.perf_counter() - started
+        print(f"  millrace zip of {what}: {size / 1e6:.1f} MB in {took:.2f} s ({size / 1e6 / took:.0f} MB/s)", flush=True)
 
 
 def main():
