@@ -33,14 +33,23 @@ test("folders open in place without loading the page again, and Back closes them
   await expect(page.getByRole("region", { name: "Preview" })).toHaveCount(0);
 });
 
-test("a job that ends shows the files it kept without a reload", async ({ page }) => {
+test("files kept while the tab is open appear, and removed ones go, without a reload", async ({ page }) => {
   await signedIn(page);
-  const { project, number, uid } = await runningJob(page, "ending");
+  const { project, number, uid } = await runningJob(page, "live");
   await openHydrated(page, `/u/alice/p/${project}/j/${number}?tab=artifacts`);
   await expect(page.getByRole("region", { name: "Job" })).toContainText("No artifacts yet");
-  const put = await api(page).put(`/api/v1/jobs/${uid}/artifacts/model.pt`, { data: Buffer.from([1, 2, 3]) });
-  expect(put.status(), await put.text()).toBe(201);
-  const ended = await api(page).post(`/api/v1/jobs/${uid}/status`, { data: { status: "succeeded" } });
-  expect(ended.status(), await ended.text()).toBe(200);
-  await expect(page.getByRole("navigation", { name: "Artifacts" }).getByRole("link", { name: "model.pt", exact: true })).toBeVisible();
+  const tree = page.getByRole("navigation", { name: "Artifacts" });
+  // As a runner or a training script keeps them, the job still running.
+  for (const path of ["model.pt", "plots/loss.png"]) {
+    const put = await api(page).put(`/api/v1/jobs/${uid}/artifacts/${path}`, { data: Buffer.from([1, 2, 3]) });
+    expect(put.status(), await put.text()).toBe(201);
+  }
+  await expect(tree.getByRole("link", { name: "model.pt", exact: true })).toBeVisible();
+  await expect(tree.getByRole("link", { name: "plots/", exact: true })).toBeVisible();
+  // MLflow's artifact proxy removes files, and the tab follows.
+  const { run } = await (await page.request.get(`/api/2.0/mlflow/runs/get?run_id=${uid}`)).json();
+  const gone = await api(page).delete(`/api/2.0/mlflow-artifacts/artifacts/${run.info.experiment_id}/${uid}/artifacts/model.pt`);
+  expect(gone.status(), await gone.text()).toBe(200);
+  await expect(tree.getByRole("link", { name: "model.pt", exact: true })).toHaveCount(0);
+  await expect(tree.getByRole("link", { name: "plots/", exact: true })).toBeVisible();
 });

@@ -390,6 +390,21 @@ pub async fn tags_in_projects(
     .await
 }
 
+/// Tells the pages following job `uid` that its artifacts changed at `path` (an upload or a
+/// removal), in the writer's transaction; nothing for the files of a logged model kept
+/// without a run, which no page follows.
+pub async fn artifacts_changed(tx: &mut Tx, uid: &str, path: &str) -> sqlx::Result<()> {
+    let job: Option<(i64, i64)> = sqlx::query_as("SELECT id, project_id FROM jobs WHERE uid = $1")
+        .bind(uid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some((job, project)) = job {
+        let payload = serde_json::json!({ "path": path });
+        super::events::append(tx, "artifacts", Some(project), Some(job), &payload).await?;
+    }
+    Ok(())
+}
+
 /// Sets tag `key` of `job` to `value`, replacing an old value.
 pub async fn set_tag(tx: &mut Tx, job: i64, key: &str, value: &str) -> sqlx::Result<()> {
     sqlx::query(

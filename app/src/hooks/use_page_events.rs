@@ -10,10 +10,11 @@ use std::collections::HashMap;
 const SETTLE_MS: u64 = 80;
 
 /// The kinds of change views revalidate on.
-const KINDS: usize = 3;
+const KINDS: usize = 4;
 const STATUS: usize = 0;
 const METRICS: usize = 1;
 const LOGS: usize = 2;
+const ARTIFACTS: usize = 3;
 
 /// Counters that go up when the server reports a change to a job: its status, its metrics,
 /// its output; all of them on reconnect, when the window regains focus and when the browser is
@@ -27,6 +28,8 @@ pub struct JobRevisions {
     pub metrics: Signal<u64>,
     /// Output lines.
     pub logs: Signal<u64>,
+    /// Files kept or removed.
+    pub artifacts: Signal<u64>,
     /// Only the times anything may have been missed: views that apply changes themselves
     /// re-read everything on these.
     pub resync: Signal<u64>,
@@ -140,12 +143,13 @@ pub fn use_job_revisions(job: Memo<Option<String>>) -> JobRevisions {
         status: revision(STATUS),
         metrics: revision(METRICS),
         logs: revision(LOGS),
+        artifacts: revision(ARTIFACTS),
         resync: Signal::derive(move || events.map_or(0, |events| events.all.get())),
     }
 }
 
 mod browser {
-    use super::{PageEvents, KINDS, LOGS, METRICS, SETTLE_MS, STATUS};
+    use super::{PageEvents, ARTIFACTS, KINDS, LOGS, METRICS, SETTLE_MS, STATUS};
     use std::cell::RefCell;
     use std::rc::Rc;
     use std::time::Duration;
@@ -239,6 +243,7 @@ mod browser {
                     match event.type_().as_str() {
                         "metrics" => kinds[METRICS] = true,
                         "logs" => kinds[LOGS] = true,
+                        "artifacts" => kinds[ARTIFACTS] = true,
                         "resync" => return note(None),
                         _ => kinds[STATUS] = true,
                     }
@@ -258,6 +263,7 @@ mod browser {
             for kind in [
                 "metrics",
                 "logs",
+                "artifacts",
                 "job.status",
                 "job.created",
                 "job.cancel",

@@ -74,7 +74,7 @@ pub fn JobPane() -> impl IntoView {
             }
         },
     );
-    // The artifacts tab's folders and open file; a job that ends has uploaded its files.
+    // The artifacts tab's folders and open file, read again when the job's files change.
     let file = Memo::new(move |_| browse.query.with(|q| q.file.clone()));
     let artifacts = Resource::new(
         move || {
@@ -82,7 +82,7 @@ pub fn JobPane() -> impl IntoView {
                 key.get(),
                 tab.get() == JobTab::Artifacts,
                 file.get(),
-                live.status.get(),
+                live.artifacts.get(),
             )
         },
         |((owner, project, job), wanted, file, _)| async move {

@@ -119,6 +119,11 @@ pub async fn keep_artifact(
         check_quota(state.runs.quota, &payer, used, delta)?;
     }
     storage::add(&mut tx, payer.id, delta).await?;
+    let shown = file
+        .strip_prefix(&job_dir)
+        .unwrap_or(file)
+        .to_string_lossy();
+    app::db::jobs::artifacts_changed(&mut tx, uid, &shown).await?;
     staged
         .keep(file)
         .await
@@ -159,6 +164,12 @@ pub async fn remove_artifacts(state: &AppState, uid: &str, path: &Path) -> Resul
     // Whatever went, went: a removal that failed halfway is counted by what is left.
     let after = measure(path).await?;
     storage::add(&mut tx, payer, signed(after) - signed(before)).await?;
+    let job_dir = files::artifacts_dir(&state.runs.files_dir, uid);
+    let shown = path
+        .strip_prefix(&job_dir)
+        .unwrap_or(path)
+        .to_string_lossy();
+    app::db::jobs::artifacts_changed(&mut tx, uid, &shown).await?;
     tx.commit().await?;
     removed.map_err(internal("removing artifacts"))
 }

@@ -340,3 +340,39 @@ async fn jobs_with_and_without_a_cost_are_stored_in_one_batch() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_change_to_a_jobs_artifacts_is_an_event_of_its_project() {
+    each_backend(|db| async move {
+        let ann = users::create(&db, "ann", "Ann").await.unwrap();
+        let project = projects::create(&db, ann.id, "xray", "", false)
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let job = insert_many(&mut tx, project, &[NewJob::default()])
+            .await
+            .unwrap()
+            .remove(0);
+        tx.commit().await.unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        let before = crate::db::events::last_id(&mut conn).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        artifacts_changed(&mut tx, &job.uid, "plots/loss.png")
+            .await
+            .unwrap();
+        // A logged model's own files belong to no job: nothing to tell.
+        artifacts_changed(&mut tx, "m-0123", "MLmodel")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let seen = crate::db::events::after(&mut conn, before, 10)
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0].kind, "artifacts");
+        assert_eq!(seen[0].project_id, Some(project));
+        assert_eq!(seen[0].job_uid.as_deref(), Some(job.uid.as_str()));
+        assert!(seen[0].payload.contains("plots/loss.png"));
+    })
+    .await;
+}
