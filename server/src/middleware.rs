@@ -20,7 +20,7 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if is_static(path) || path == "/healthz" {
+    if is_static(path) || path == "/healthz" || path == "/readyz" {
         return next.run(request).await;
     }
     let caller = match auth::caller_from_headers(&state.db, request.headers()).await {

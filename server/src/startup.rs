@@ -144,6 +144,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .nest("/pkg", crate::site_files::router(&options))
         .nest("/api/v1", crate::api::router())
         .merge(crate::mlflow::router())
@@ -176,6 +177,47 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
             tracing::warn!(%error, "health check: database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
         }
+    }
+}
+
+/// 200 when the server can do its work: the database answers and the file store takes a
+/// write; 503 naming what does not, for a load balancer to route elsewhere meanwhile.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let mut missing = Vec::new();
+    if let Err(error) = state.db.ping().await {
+        tracing::warn!(%error, "readiness: database unavailable");
+        missing.push("database unavailable");
+    }
+    if let Err(error) = probe_files(&state.runs.files_dir).await {
+        tracing::warn!(%error, dir = %state.runs.files_dir.display(), "readiness: file store unavailable");
+        missing.push("file store unavailable");
+    }
+    match missing.is_empty() {
+        true => (StatusCode::OK, "ready\n".into()),
+        false => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", missing.join(", ")),
+        ),
+    }
+}
+
+/// Writes, reads back and removes a small file in `dir` (made if missing, as uploads make
+/// it): what an upload needs of the disk.
+async fn probe_files(dir: &Path) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let probe = dir.join(format!(
+        "{}readyz-{:016x}",
+        crate::files::TEMP_PREFIX,
+        rand::random::<u64>()
+    ));
+    tokio::fs::write(&probe, b"ready").await?;
+    let read = tokio::fs::read(&probe).await;
+    tokio::fs::remove_file(&probe).await?;
+    match read? == b"ready" {
+        true => Ok(()),
+        false => Err(std::io::Error::other(
+            "the file store gave back other bytes",
+        )),
     }
 }
 

@@ -177,6 +177,33 @@ async fn pages_redirect_to_login_and_healthz_is_open() {
 }
 
 #[tokio::test]
+async fn readyz_is_open_and_says_when_the_file_store_cannot_take_a_write() {
+    let app = TestApp::new().await;
+    let (status, _, body) = app.get("/readyz", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ready\n"));
+    let files = app.state.runs.files_dir.clone();
+    let names = |dir: &std::path::Path| -> Vec<_> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect()
+    };
+    let before = names(&files);
+    app.get("/readyz", None).await;
+    assert_eq!(names(&files), before, "the probe leaves nothing behind");
+    // The disk went away under the server: a file where its directory was.
+    std::fs::remove_dir_all(&files).unwrap();
+    std::fs::write(&files, b"not a directory").unwrap();
+    let (status, _, body) = app.get("/readyz", None).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "file store unavailable\n")
+    );
+    let (status, _, _) = app.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "alive, though not ready");
+}
+
+#[tokio::test]
 async fn unknown_api_paths_answer_404_in_the_error_shape() {
     let app = TestApp::new().await;
     let (_, token) = app.token().await;
