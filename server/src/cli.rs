@@ -22,9 +22,29 @@ pub struct Cli {
     )]
     pub database: String,
 
+    /// Log lines on stderr as text for people, or as JSON objects (one a line, with the
+    /// request's id and path) for a log collector.
+    #[arg(
+        long,
+        global = true,
+        env = "MILLRACE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 impl Cli {

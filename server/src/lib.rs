@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod mlflow;
 pub mod protojson;
 pub mod remote;
+pub mod request_id;
 pub mod runner;
 pub mod scheduler;
 pub mod secret;

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
 fn run(mut cli: Cli) -> anyhow::Result<()> {
     // Before the runtime starts its threads: the runner takes its token out of the environment.
     server::commands::prepare(&mut cli)?;
-    server::telemetry::init();
+    server::telemetry::init(cli.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("the OS lets us start a tokio runtime");
     runtime.block_on(server::commands::run(cli))
 }

@@ -166,6 +166,8 @@ pub fn router(state: AppState) -> Router {
             crate::csrf::guard,
         ))
         .layer(axum::middleware::from_fn(crate::compression::compress))
+        // Outermost, so every log line of a request, refusals included, carries its id.
+        .layer(axum::middleware::from_fn(crate::request_id::assign))
         .with_state(state)
 }
 

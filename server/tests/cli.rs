@@ -216,6 +216,11 @@ impl Drop for Server {
 
 /// Starts `millrace serve` with `extra` flags and waits until `/healthz` answers 200.
 fn start_server(database: &str, extra: &[&str]) -> Server {
+    start_server_logging(database, extra, Stdio::null())
+}
+
+/// [`start_server`] with its warnings and errors written to `logs`.
+fn start_server_logging(database: &str, extra: &[&str], logs: Stdio) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -226,8 +231,9 @@ fn start_server(database: &str, extra: &[&str]) -> Server {
         Command::new(env!("CARGO_BIN_EXE_millrace"))
             .args(["serve", "--addr", &addr, "--database", database])
             .args(extra)
+            .env("MILLRACE_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(logs)
             .spawn()
             .unwrap(),
         port,
@@ -281,6 +287,52 @@ fn serve_answers_healthz_and_stops_cleanly_on_sigterm() {
     let server = start_server(&database, &[]);
     let status = stop(server);
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[test]
+fn json_logs_carry_the_request_id_the_answer_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let files = dir.path().join("files");
+    let flags = ["--log-format", "json", "--files", files.to_str().unwrap()];
+    let mut server = start_server_logging(&database, &flags, Stdio::piped());
+    // The disk goes away under the server, so /readyz logs a warning inside the request.
+    std::fs::remove_dir_all(&files).unwrap();
+    std::fs::write(&files, b"not a directory").unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.1)).unwrap();
+    stream
+        .write_all(
+            b"GET /readyz HTTP/1.1\r\nHost: x\r\nX-Request-Id: probe-1\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: probe-1"),
+        "{answer}"
+    );
+    let mut stderr = server.0.stderr.take().unwrap();
+    assert!(stop(server).success());
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut logs).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let warning = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("file store unavailable"))
+        })
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["span"]["request_id"], "probe-1");
+    assert_eq!(warning["span"]["path"], "/readyz");
 }
 
 #[test]

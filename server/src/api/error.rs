@@ -82,6 +82,9 @@ impl IntoResponse for ApiError {
         if let Some(field) = self.field {
             body["field"] = field.into();
         }
+        if let Some(id) = crate::request_id::current() {
+            body["request_id"] = id.into();
+        }
         (status, Json(json!({ "error": body }))).into_response()
     }
 }

@@ -295,3 +295,30 @@ async fn the_mlflow_api_answers_in_mlflows_error_shape_under_both_prefixes() {
         (StatusCode::NOT_FOUND, Some("ENDPOINT_NOT_FOUND"))
     );
 }
+
+#[tokio::test]
+async fn every_answer_names_its_request_and_errors_say_the_same_id() {
+    let app = TestApp::new().await;
+    let ask = |id: Option<&str>| {
+        let mut request = axum::http::Request::get("/api/v1/me")
+            .header(header::AUTHORIZATION, "Bearer not-a-token");
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.body(axum::body::Body::empty()).unwrap()
+    };
+    let (status, headers, body) = app.send(ask(None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let made = headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 16, "{made}");
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["request_id"], made.as_str());
+    // A proxy's id is kept; one that is not plain text is replaced.
+    let (_, headers, body) = app.send(ask(Some("lb-7f3a.2"))).await;
+    assert_eq!(headers["x-request-id"], "lb-7f3a.2");
+    assert!(body.contains("\"request_id\":\"lb-7f3a.2\""), "{body}");
+    let (_, headers, _) = app.send(ask(Some("two words"))).await;
+    assert_ne!(headers["x-request-id"], "two words");
+    let (_, headers, _) = app.get("/healthz", None).await;
+    assert!(headers.contains_key("x-request-id"));
+}
