@@ -1,6 +1,7 @@
 //! Queries on MLflow's model registry: registered models, their numbered versions, tags and
 //! aliases. A registered model belongs to the project of its versions' runs (none until its
-//! first version), which decides who reads and changes it.
+//! first version), which decides who reads and changes it. Every change the Models view shows
+//! appends a `registry` event of that project.
 
 use super::{Db, Tx};
 use std::collections::HashMap;
@@ -192,14 +193,31 @@ pub async fn place(tx: &mut Tx, id: i64, project: i64) -> sqlx::Result<i64> {
     .bind(project)
     .execute(&mut **tx)
     .await?;
+    changed(tx, id).await?;
     sqlx::query_scalar("SELECT project_id FROM registered_models WHERE id = $1")
         .bind(id)
         .fetch_one(&mut **tx)
         .await
 }
 
+/// Tells the pages of model `id`'s project that the registry changed, in the writer's
+/// transaction; a model no version placed yet is on no page.
+async fn changed(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
+    let project: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT project_id FROM registered_models WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(Some(project)) = project {
+        let payload = serde_json::json!({ "model": id });
+        super::events::append(tx, "registry", Some(project), None, &payload).await?;
+    }
+    Ok(())
+}
+
 /// Renames model `id`; false when `name` is taken.
 pub async fn rename(db: &Db, id: i64, name: &str) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
     let done = sqlx::query(
         "UPDATE registered_models SET name = $2, updated_ms = $3
          WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM registered_models WHERE name = $2)",
@@ -207,10 +225,15 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> sqlx::Result<bool> {
     .bind(id)
     .bind(name)
     .bind(super::now_ms())
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await;
     match done {
-        Ok(done) => Ok(done.rows_affected() == 1),
+        Ok(done) if done.rows_affected() == 1 => {
+            changed(&mut tx, id).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
         // Two renames to one name at once: the unique index refuses the second.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
         Err(e) => Err(e),
@@ -219,18 +242,22 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> sqlx::Result<bool> {
 
 /// Sets the description of model `id`.
 pub async fn describe_model(db: &Db, id: i64, description: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query("UPDATE registered_models SET description = $2, updated_ms = $3 WHERE id = $1")
         .bind(id)
         .bind(description)
         .bind(super::now_ms())
-        .execute(db.pool())
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await?;
+    changed(&mut tx, id).await?;
+    tx.commit().await
 }
 
 /// Deletes model `id` with its versions, tags and aliases; the files stay with their runs.
 pub async fn delete(db: &Db, id: i64) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
+    // Told first, while the model still names its project.
+    changed(&mut tx, id).await?;
     // Deleted child by child: SQLite enforces ON DELETE CASCADE only with foreign keys on.
     for sql in [
         "DELETE FROM registered_model_aliases WHERE model_id = $1",
@@ -357,6 +384,7 @@ pub async fn create_version(
     .fetch_one(&mut **tx)
     .await?;
     set_tags(tx, Tagged::Version, id, new.tags).await?;
+    changed(tx, model).await?;
     sqlx::query_as(&format!(
         "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.id = $1"
     ))
@@ -396,13 +424,20 @@ pub async fn versions(db: &Db, models: &[i64]) -> sqlx::Result<Vec<ModelVersion>
 
 /// Sets the description of version `id`.
 pub async fn describe_version(db: &Db, id: i64, description: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE model_versions SET description = $2, updated_ms = $3 WHERE id = $1")
-        .bind(id)
-        .bind(description)
-        .bind(super::now_ms())
-        .execute(db.pool())
-        .await
-        .map(|_| ())
+    let mut tx = db.begin().await?;
+    let model: Option<i64> = sqlx::query_scalar(
+        "UPDATE model_versions SET description = $2, updated_ms = $3 WHERE id = $1
+         RETURNING model_id",
+    )
+    .bind(id)
+    .bind(description)
+    .bind(super::now_ms())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(model) = model {
+        changed(&mut tx, model).await?;
+    }
+    tx.commit().await
 }
 
 /// Moves version `id` of model `model` to `stage`; with `archive_others`, the model's other
@@ -436,6 +471,7 @@ pub async fn set_stage(
         .execute(&mut *tx)
         .await?;
     touch_model(&mut tx, model, now).await?;
+    changed(&mut tx, model).await?;
     tx.commit().await
 }
 
@@ -461,6 +497,7 @@ pub async fn delete_version(db: &Db, model: i64, id: i64) -> sqlx::Result<()> {
         sqlx::query(sql).bind(id).execute(&mut *tx).await?;
     }
     touch_model(&mut tx, model, super::now_ms()).await?;
+    changed(&mut tx, model).await?;
     tx.commit().await
 }
 
@@ -474,18 +511,21 @@ pub async fn set_alias(tx: &mut Tx, model: i64, alias: &str, version: i64) -> sq
     .bind(alias)
     .bind(version)
     .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    .await?;
+    changed(tx, model).await
 }
 
 /// Removes `alias` of model `model`; false if it had none.
 pub async fn delete_alias(db: &Db, model: i64, alias: &str) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
     let done =
         sqlx::query("DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2")
             .bind(model)
             .bind(alias)
-            .execute(db.pool())
+            .execute(&mut *tx)
             .await?;
+    changed(&mut tx, model).await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -642,6 +682,61 @@ mod tests {
             delete(&db, id).await.unwrap();
             assert_eq!(find(&db, "churn-v2").await.unwrap(), None);
             assert_eq!(version(&db, id, 1).await.unwrap(), None);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn every_change_the_models_view_shows_is_an_event_of_the_models_project() {
+        each_backend(|db| async move {
+            let ann = users::create(&db, "ann", "Ann").await.unwrap();
+            let project = projects::create(&db, ann.id, "xray", "", false)
+                .await
+                .unwrap();
+            let mut conn = db.pool().acquire().await.unwrap();
+            let registry_events = |events: Vec<crate::db::events::Event>| {
+                events
+                    .into_iter()
+                    .filter(|e| e.kind == "registry")
+                    .map(|e| e.project_id)
+                    .collect::<Vec<_>>()
+            };
+            let mut tx = db.begin().await.unwrap();
+            let job = jobs::insert_many(&mut tx, project, &[NewJob::default()])
+                .await
+                .unwrap()
+                .remove(0);
+            let id = create(&mut tx, "churn", ann.id, "", &[])
+                .await
+                .unwrap()
+                .unwrap();
+            tx.commit().await.unwrap();
+            let start = crate::db::events::last_id(&mut conn).await.unwrap();
+            // Not placed yet: on no page, so nothing to tell.
+            describe_model(&db, id, "unplaced").await.unwrap();
+            let seen = crate::db::events::after(&mut conn, start, 100)
+                .await
+                .unwrap();
+            assert!(registry_events(seen).is_empty());
+
+            let mut tx = db.begin().await.unwrap();
+            place(&mut tx, id, project).await.unwrap();
+            let one = create_version(&mut tx, id, &new_version(job.id, ann.id, &[]))
+                .await
+                .unwrap();
+            set_alias(&mut tx, id, "champion", one.id).await.unwrap();
+            tx.commit().await.unwrap();
+            describe_model(&db, id, "placed").await.unwrap();
+            describe_version(&db, one.id, "first").await.unwrap();
+            set_stage(&db, id, one.id, "Staging", false).await.unwrap();
+            assert!(delete_alias(&db, id, "champion").await.unwrap());
+            assert!(rename(&db, id, "churn-v2").await.unwrap());
+            delete_version(&db, id, one.id).await.unwrap();
+            delete(&db, id).await.unwrap();
+            let seen = crate::db::events::after(&mut conn, start, 100)
+                .await
+                .unwrap();
+            assert_eq!(registry_events(seen), vec![Some(project); 10]);
         })
         .await;
     }

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 const SETTLE_MS: u64 = 80;
 
 /// The kinds of change views revalidate on.
-const KINDS: usize = 4;
+const KINDS: usize = 5;
 const STATUS: usize = 0;
 const METRICS: usize = 1;
 const LOGS: usize = 2;
 const ARTIFACTS: usize = 3;
+const REGISTRY: usize = 4;
 
 /// Counters that go up when the server reports a change to a job: its status, its metrics,
 /// its output; all of them on reconnect, when the window regains focus and when the browser is
@@ -30,6 +31,8 @@ pub struct JobRevisions {
     pub logs: Signal<u64>,
     /// Files kept or removed.
     pub artifacts: Signal<u64>,
+    /// The project's registered models (of no job: read it with `None` for the job).
+    pub registry: Signal<u64>,
     /// Only the times anything may have been missed: views that apply changes themselves
     /// re-read everything on these.
     pub resync: Signal<u64>,
@@ -144,12 +147,13 @@ pub fn use_job_revisions(job: Memo<Option<String>>) -> JobRevisions {
         metrics: revision(METRICS),
         logs: revision(LOGS),
         artifacts: revision(ARTIFACTS),
+        registry: revision(REGISTRY),
         resync: Signal::derive(move || events.map_or(0, |events| events.all.get())),
     }
 }
 
 mod browser {
-    use super::{PageEvents, ARTIFACTS, KINDS, LOGS, METRICS, SETTLE_MS, STATUS};
+    use super::{PageEvents, ARTIFACTS, KINDS, LOGS, METRICS, REGISTRY, SETTLE_MS, STATUS};
     use std::cell::RefCell;
     use std::rc::Rc;
     use std::time::Duration;
@@ -244,6 +248,7 @@ mod browser {
                         "metrics" => kinds[METRICS] = true,
                         "logs" => kinds[LOGS] = true,
                         "artifacts" => kinds[ARTIFACTS] = true,
+                        "registry" => kinds[REGISTRY] = true,
                         "resync" => return note(None),
                         _ => kinds[STATUS] = true,
                     }
@@ -264,6 +269,7 @@ mod browser {
                 "metrics",
                 "logs",
                 "artifacts",
+                "registry",
                 "job.status",
                 "job.created",
                 "job.cancel",

@@ -4,6 +4,7 @@
 use crate::components::error_notice::ErrorNotice;
 use crate::components::local_time::LocalTime;
 use crate::format::number;
+use crate::hooks::use_page_events::use_job_revisions;
 use crate::miller::browse::Browse;
 use crate::registry::server_fns::{get_registry, RegisteredModelView, VersionView};
 use crate::view_query::ViewPath;
@@ -12,9 +13,11 @@ use leptos::prelude::*;
 /// The registered models of `project` (owner, name).
 #[component]
 pub fn ModelsView(project: Memo<(String, String)>) -> impl IntoView {
+    // Registered, aliased, described, staged or deleted anywhere: read again.
+    let live = use_job_revisions(Memo::new(|_| None));
     let models = Resource::new(
-        move || project.get(),
-        |(owner, name)| get_registry(owner, name),
+        move || (project.get(), live.registry.get()),
+        |((owner, name), _)| get_registry(owner, name),
     );
     view! {
         <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
@@ -44,11 +47,14 @@ fn ModelList(project: Memo<(String, String)>, models: Vec<RegisteredModelView>) 
         .into_any();
     }
     let (owner, name) = project.get_untracked();
+    // Read once: the list is drawn again from new data, also when it changes live.
     let job_href = move |number: i64| {
-        browse.href_to(&ViewPath {
-            user: Some(owner.clone()),
-            project: Some(name.clone()),
-            job: Some(number.to_string()),
+        untrack(|| {
+            browse.href_to(&ViewPath {
+                user: Some(owner.clone()),
+                project: Some(name.clone()),
+                job: Some(number.to_string()),
+            })
         })
     };
     models
