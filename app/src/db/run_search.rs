@@ -333,38 +333,51 @@ mod tests {
         sorted.into_iter().map(|(uid, _)| uid.clone()).collect()
     }
 
+    /// A project of ann's with a job per [`made_runs`], its loss logged when it has one and a
+    /// `stage` tag on three in four: the project and each run (uid, as made, stage or "").
+    async fn seed(db: &Db) -> (i64, Vec<(String, Made, &'static str)>) {
+        let ann = users::create(db, "ann", "Ann").await.unwrap();
+        let project = projects::create(db, ann.id, "xray", "", false)
+            .await
+            .unwrap();
+        let mut made = Vec::new();
+        let mut tx = db.begin().await.unwrap();
+        for (i, run) in made_runs().into_iter().enumerate() {
+            let new = NewJob {
+                name: run.0.clone(),
+                created_ms: Some(run.1),
+                started_ms: Some(run.1),
+                finished_ms: run.2,
+                ..NewJob::default()
+            };
+            let job = jobs::insert_many(&mut tx, project, &[new]).await.unwrap();
+            if let Some(value) = run.3 {
+                let point = Point {
+                    step: 0,
+                    wall_ms: 1,
+                    value,
+                };
+                metrics::append(&mut tx, project, job[0].id, "loss", &[point])
+                    .await
+                    .unwrap();
+            }
+            let stage = ["prod", "Prod", "dev", ""][i % 4];
+            if !stage.is_empty() {
+                jobs::set_tag(&mut tx, job[0].id, "stage", stage)
+                    .await
+                    .unwrap();
+            }
+            made.push((job[0].uid.clone(), run, stage));
+        }
+        tx.commit().await.unwrap();
+        (project, made)
+    }
+
     #[tokio::test]
     async fn pages_come_in_the_order_the_search_has_always_had() {
         each_backend(|db| async move {
-            let ann = users::create(&db, "ann", "Ann").await.unwrap();
-            let project = projects::create(&db, ann.id, "xray", "", false)
-                .await
-                .unwrap();
-            let mut made = Vec::new();
-            let mut tx = db.begin().await.unwrap();
-            for run in made_runs() {
-                let new = NewJob {
-                    name: run.0.clone(),
-                    created_ms: Some(run.1),
-                    started_ms: Some(run.1),
-                    finished_ms: run.2,
-                    ..NewJob::default()
-                };
-                let made_job = jobs::insert_many(&mut tx, project, &[new]).await.unwrap();
-                let id = made_job[0].id;
-                if let Some(value) = run.3 {
-                    let point = Point {
-                        step: 0,
-                        wall_ms: 1,
-                        value,
-                    };
-                    metrics::append(&mut tx, project, id, "loss", &[point])
-                        .await
-                        .unwrap();
-                }
-                made.push((made_job[0].uid.clone(), run));
-            }
-            tx.commit().await.unwrap();
+            let (project, seeded) = seed(&db).await;
+            let made: Vec<(String, Made)> = seeded.into_iter().map(|(u, r, _)| (u, r)).collect();
             let term = |key: RunKey, descending| RunOrder { key, descending };
             let loss = || RunKey::Metric("loss".into());
             let orders = [
@@ -400,40 +413,7 @@ mod tests {
     #[tokio::test]
     async fn conditions_mean_what_the_filter_means_on_both_backends() {
         each_backend(|db| async move {
-            let ann = users::create(&db, "ann", "Ann").await.unwrap();
-            let project = projects::create(&db, ann.id, "xray", "", false)
-                .await
-                .unwrap();
-            let mut made = Vec::new();
-            let mut tx = db.begin().await.unwrap();
-            for (i, run) in made_runs().into_iter().enumerate() {
-                let new = NewJob {
-                    name: run.0.clone(),
-                    created_ms: Some(run.1),
-                    started_ms: Some(run.1),
-                    finished_ms: run.2,
-                    ..NewJob::default()
-                };
-                let job = jobs::insert_many(&mut tx, project, &[new]).await.unwrap();
-                if let Some(value) = run.3 {
-                    let point = Point {
-                        step: 0,
-                        wall_ms: 1,
-                        value,
-                    };
-                    metrics::append(&mut tx, project, job[0].id, "loss", &[point])
-                        .await
-                        .unwrap();
-                }
-                let stage = ["prod", "Prod", "dev", ""][i % 4];
-                if !stage.is_empty() {
-                    jobs::set_tag(&mut tx, job[0].id, "stage", stage)
-                        .await
-                        .unwrap();
-                }
-                made.push((job[0].uid.clone(), run, stage));
-            }
-            tx.commit().await.unwrap();
+            let (project, made) = seed(&db).await;
             type Oracle = fn(&(String, Made, &str)) -> bool;
             let loss = |test| RunCondition::Metric("loss".into(), test);
             let cases: Vec<(RunCondition, Oracle)> = vec![
