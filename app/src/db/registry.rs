@@ -186,14 +186,17 @@ async fn models_where(db: &Db, condition: &str) -> sqlx::Result<Vec<RegisteredMo
 
 /// Gives model `id` to `project` if it has none; answers the project it now belongs to.
 pub async fn place(tx: &mut Tx, id: i64, project: i64) -> sqlx::Result<i64> {
-    sqlx::query(
+    let placed = sqlx::query(
         "UPDATE registered_models SET project_id = $2 WHERE id = $1 AND project_id IS NULL",
     )
     .bind(id)
     .bind(project)
     .execute(&mut **tx)
     .await?;
-    changed(tx, id).await?;
+    // Every version is placed on its way in: only the first placing shows anything new.
+    if placed.rows_affected() == 1 {
+        changed(tx, id).await?;
+    }
     sqlx::query_scalar("SELECT project_id FROM registered_models WHERE id = $1")
         .bind(id)
         .fetch_one(&mut **tx)
