@@ -531,6 +531,10 @@ pub struct ServeArgs {
     /// address makes the session cookie `Secure`.
     #[arg(long, env = "MILLRACE_PUBLIC_URL", value_parser = parse_origin)]
     pub public_url: Option<String>,
+    /// A token Prometheus must send (`Authorization: Bearer TOKEN`) to read `GET /metrics`;
+    /// without it the figures are open to anyone who reaches the server.
+    #[arg(long, env = "MILLRACE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
 }
 
 /// The origin (`scheme://host[:port]`) of an http or https URL.

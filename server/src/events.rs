@@ -4,12 +4,14 @@
 
 use crate::api::access::Signed;
 use crate::api::error::{ApiError, ApiQuery};
+use crate::monitoring::{Monitor, StreamGuard};
 use app::auth::access::{self, Act};
 use app::db::{self, events::Event};
 use app::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::Extension;
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -94,6 +96,7 @@ struct Listener {
     live: broadcast::Receiver<Arc<[Event]>>,
     scope: Scope,
     last: i64,
+    _open: StreamGuard,
 }
 
 /// Which events a stream sends.
@@ -112,6 +115,7 @@ const JOB_STATE_KINDS: [&str; 3] = ["job.created", "job.status", "job.cancel"];
 /// job), resuming after `Last-Event-ID` with what the stream missed.
 pub async fn stream(
     State(state): State<AppState>,
+    Extension(monitor): Extension<Arc<Monitor>>,
     Signed(caller): Signed,
     ApiQuery(query): ApiQuery<EventQuery>,
     headers: HeaderMap,
@@ -146,6 +150,7 @@ pub async fn stream(
         live,
         scope,
         last,
+        _open: monitor.stream_opened(),
     }))
 }
 
@@ -154,6 +159,7 @@ pub async fn stream(
 /// reconnecting page reads its view afresh, so there is no backlog.
 pub async fn stream_mine(
     State(state): State<AppState>,
+    Extension(monitor): Extension<Arc<Monitor>>,
     Signed(caller): Signed,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let live = state.events.subscribe();
@@ -164,6 +170,7 @@ pub async fn stream_mine(
         live,
         scope: Scope::CreatedBy(caller.user.id),
         last,
+        _open: monitor.stream_opened(),
     }))
 }
 

@@ -28,6 +28,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Rout
             move |mut response: Response| {
                 let policy = policy.clone();
                 async move {
+                    // Served by a fallback, which matches no route pattern of its own.
+                    response
+                        .extensions_mut()
+                        .insert(crate::monitoring::Route("/pkg/{file}".into()));
                     if response.status().is_success() || response.status().is_redirection() {
                         let headers = response.headers_mut();
                         headers.insert(CACHE_CONTROL, policy);

@@ -1,6 +1,8 @@
 //! Building the HTTP app and serving it until SIGINT or SIGTERM.
 
 use crate::cli::ServeArgs;
+use crate::leader;
+use crate::monitoring::Monitor;
 use anyhow::Context;
 use app::db::queue::GpuPrices;
 use app::db::Db;
@@ -9,7 +11,7 @@ use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use leptos::config::{get_config_from_str, get_configuration, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -48,30 +50,33 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
         runs: Arc::new(runs),
         events: app::state::event_channel(),
     };
+    let monitor = Monitor::new(args.metrics_token.as_ref());
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let every = (args.lease_timeout / 4).max(Duration::from_millis(100));
     let until_stopped = move || {
         let mut stopped = stopped.clone();
         async move {
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
-    let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), every, until_stopped()));
-    let sweeps = tokio::spawn(crate::scheduler::sweeps::run(
+    let duties = leader::Duties {
+        leases_every: (args.lease_timeout / 4).max(Duration::from_millis(100)),
+        sweeps_every: SWEEP_EVERY,
+    };
+    let leader = tokio::spawn(leader::run(
         state.clone(),
-        SWEEP_EVERY,
+        monitor.clone(),
+        duties,
         until_stopped(),
     ));
     let pump = crate::events::start_pump(state.clone(), until_stopped()).await;
     println!("millrace is serving on http://{}", listener.local_addr()?);
     // The peer address is what sign-in throttling counts failures by.
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = router(state, monitor).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
-    let _ = scheduler.await;
-    let _ = sweeps.await;
+    let _ = leader.await;
     let _ = pump.await;
     Ok(())
 }
@@ -136,15 +141,16 @@ pub fn leptos_options(args: &ServeArgs) -> anyhow::Result<LeptosOptions> {
     Ok(options)
 }
 
-/// The whole HTTP app: health check, REST API, server functions, pages and static files,
-/// compressed.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP app: probes, metrics, REST API, server functions, pages and static files,
+/// compressed; `monitor` counts its requests.
+pub fn router(state: AppState, monitor: Arc<Monitor>) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::monitoring::scrape))
         .nest("/pkg", crate::site_files::router(&options))
         .nest("/api/v1", crate::api::router())
         .merge(crate::mlflow::router())
@@ -155,6 +161,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(options.clone()),
         )
+        .route_layer(axum::middleware::from_fn(crate::monitoring::mark_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -166,6 +173,8 @@ pub fn router(state: AppState) -> Router {
             crate::csrf::guard,
         ))
         .layer(axum::middleware::from_fn(crate::compression::compress))
+        .layer(axum::middleware::from_fn(crate::monitoring::count))
+        .layer(Extension(monitor))
         // Outermost, so every log line of a request, refusals included, carries its id.
         .layer(axum::middleware::from_fn(crate::request_id::assign))
         .with_state(state)

@@ -1,5 +1,5 @@
-//! The real server process over real HTTP: acknowledged writes survive `kill -9` (SQLite), and
-//! the same binary serves from PostgreSQL.
+//! The real server process over real HTTP: acknowledged writes survive `kill -9` (SQLite), the
+//! same binary serves from PostgreSQL, and replicas on one PostgreSQL elect one leader.
 
 mod common;
 
@@ -47,6 +47,11 @@ impl Drop for Server {
 
 /// Starts `millrace serve` on a free port; returns the process and the port.
 fn spawn_server(database: &str) -> (Server, u16) {
+    spawn_server_with(database, &[])
+}
+
+/// Starts `millrace serve` with more flags on a free port; returns the process and the port.
+fn spawn_server_with(database: &str, flags: &[&str]) -> (Server, u16) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -60,6 +65,7 @@ fn spawn_server(database: &str) -> (Server, u16) {
             "--database",
             database,
         ])
+        .args(flags)
         .env("MILLRACE_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -144,24 +150,23 @@ async fn acknowledged_points_survive_kill_9() {
     assert_eq!((stored, summary), (acknowledged, acknowledged));
 }
 
+/// Runs a `millrace` command on `database`, which must succeed; its standard output.
+fn cli(database: &str, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(args)
+        .args(["--database", database])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
 #[tokio::test]
 async fn the_same_binary_serves_from_postgresql() {
     let schema = FreshSchema::new("millrace_cli").await;
     let url = schema.url.clone();
-
-    let cli = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
-            .args(args)
-            .args(["--database", &url])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let cli = |args: &[&str]| cli(&url, args);
     cli(&["user", "create", "pat"]);
     let token = cli(&["token", "create", "--user", "pat"]).trim().to_owned();
 
@@ -351,4 +356,107 @@ async fn millrace_logs_prints_output_larger_than_one_answer_whole() {
     drop(server);
     assert_eq!(printed.len(), sent.len());
     assert!(printed == sent, "every line once, in order");
+}
+
+/// Two `millrace serve` replicas on one fresh PostgreSQL schema and one files directory, with
+/// the user `pat` and her project `pat/live`.
+struct Replicas {
+    schema: Option<FreshSchema>,
+    _files: tempfile::TempDir,
+    servers: Vec<(Server, u16)>,
+}
+
+impl Replicas {
+    async fn start(prefix: &str) -> Self {
+        let schema = FreshSchema::new(prefix).await;
+        let url = schema.url.clone();
+        cli(&url, &["user", "create", "pat"]);
+        let token = cli(&url, &["token", "create", "--user", "pat"])
+            .trim()
+            .to_owned();
+        let files = tempfile::tempdir().unwrap();
+        let dir = files.path().display().to_string();
+        let servers: Vec<(Server, u16)> = (0..2)
+            .map(|_| spawn_server_with(&url, &["--files", &dir]))
+            .collect();
+        let ports: Vec<u16> = servers.iter().map(|(_, port)| *port).collect();
+        let bearer = token.clone();
+        tokio::task::spawn_blocking(move || {
+            for port in &ports {
+                wait_healthy(*port);
+            }
+            let (status, made) = http(
+                ports[0],
+                "POST",
+                "/api/v1/projects",
+                &bearer,
+                &json!({"name": "live"}),
+            );
+            assert_eq!(status, 201, "{made}");
+        })
+        .await
+        .unwrap();
+        Self {
+            schema: Some(schema),
+            _files: files,
+            servers,
+        }
+    }
+
+    fn port(&self, replica: usize) -> u16 {
+        self.servers[replica].1
+    }
+
+    async fn remove(mut self) {
+        self.servers.clear();
+        self.schema.take().unwrap().remove().await;
+    }
+}
+
+/// Whether the server on `port` says it leads, in its `/metrics`.
+fn leads(port: u16) -> bool {
+    let (status, text) = http(port, "GET", "/metrics", "", &Value::Null);
+    status == 200 && text.lines().any(|line| line == "millrace_leader 1")
+}
+
+/// Waits until exactly one of the replicas leads; its index.
+fn the_leader(ports: &[u16], within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        let leading: Vec<usize> = (0..ports.len()).filter(|&i| leads(ports[i])).collect();
+        if let [one] = leading[..] {
+            return one;
+        }
+        assert!(Instant::now() < deadline, "leaders: {leading:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn replicas_elect_one_leader_and_another_takes_over_within_15_s_when_it_dies() {
+    let mut replicas = Replicas::start("millrace_leader").await;
+    let ports = [replicas.port(0), replicas.port(1)];
+    let first = tokio::task::spawn_blocking(move || {
+        let first = the_leader(&ports, Duration::from_secs(10));
+        // Followers keep trying; none may take the lock while the leader holds it.
+        std::thread::sleep(Duration::from_secs(5));
+        assert_eq!(the_leader(&ports, Duration::ZERO), first);
+        first
+    })
+    .await
+    .unwrap();
+
+    let mut dead = replicas.servers.remove(first).0;
+    dead.0.kill().unwrap();
+    dead.0.wait().unwrap();
+    let killed = Instant::now();
+    let survivor = [replicas.port(0)];
+    tokio::task::spawn_blocking(move || the_leader(&survivor, Duration::from_secs(15)))
+        .await
+        .unwrap();
+    println!(
+        "the other replica led {} ms after the leader was killed",
+        killed.elapsed().as_millis()
+    );
+    replicas.remove().await;
 }

@@ -261,7 +261,7 @@ pub enum OutputError {
 
 /// Stores output lines `from..` of a leased job with the metric points picked out of them.
 /// Lines (and their points) already stored by an earlier try of the same upload are skipped,
-/// so a runner may resend a batch it is unsure of. Returns the number of lines now stored.
+/// so a runner may resend a batch it is unsure of.
 pub async fn append_output(
     db: &Db,
     runner: i64,
@@ -269,7 +269,7 @@ pub async fn append_output(
     from: i64,
     lines: &[(&str, &str)],
     points: &[OutputPoint],
-) -> Result<i64, OutputError> {
+) -> Result<OutputStored, OutputError> {
     let mut tx = db.begin().await?;
     let (job, project, stored, _) = leased(&mut tx, runner, uid)
         .await?
@@ -280,7 +280,10 @@ pub async fn append_output(
     let skip = usize::try_from(stored - from).unwrap_or(usize::MAX);
     let new_lines = lines.get(skip..).unwrap_or_default();
     if new_lines.is_empty() {
-        return Ok(stored);
+        return Ok(OutputStored {
+            lines: stored,
+            new_points: 0,
+        });
     }
     let now = now_ms();
     for (stream, text) in group_by_stream(new_lines) {
@@ -303,7 +306,19 @@ pub async fn append_output(
     let payload = json!({ "lines": new_lines.len(), "points": fresh.len() });
     events::append(&mut tx, "logs", Some(project), Some(job), &payload).await?;
     tx.commit().await?;
-    Ok(total)
+    Ok(OutputStored {
+        lines: total,
+        new_points: fresh.len(),
+    })
+}
+
+/// What [`append_output`] holds for the job after a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputStored {
+    /// Output lines stored for this try in all.
+    pub lines: i64,
+    /// Metric points this batch added (none for lines stored before).
+    pub new_points: usize,
 }
 
 /// Consecutive lines of one stream joined into one chunk, each line ending in a newline.
@@ -684,6 +699,19 @@ impl GpuPrices {
             .reduce(f64::max)
             .or_else(|| self.0.get(Self::DEFAULT).copied())
     }
+}
+
+/// Queued jobs by each runner label they need, `""` counting jobs that need none: where the
+/// queue waits for runners. A job needing two labels counts under both.
+pub async fn depth_by_label(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT COALESCE(l.label, ''), COUNT(*) FROM jobs j
+         LEFT JOIN job_labels l ON l.job_id = j.id
+         WHERE j.status = 0 AND j.spec IS NOT NULL
+         GROUP BY l.label ORDER BY 1",
+    )
+    .fetch_all(db.pool())
+    .await
 }
 
 #[cfg(test)]

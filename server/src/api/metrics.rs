@@ -3,11 +3,12 @@
 use super::access::WriteJob;
 use super::error::{ApiError, ApiJson};
 use super::jobs::MAX_NAME;
+use crate::monitoring::Ingested;
 use crate::protojson::{double, int64};
 use app::db::{self, events, metrics::Point};
 use app::state::AppState;
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 /// Most points one request may carry.
@@ -22,7 +23,7 @@ pub async fn append(
     State(state): State<AppState>,
     WriteJob(job): WriteJob,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Extension<Ingested>, Json<Value>), ApiError> {
     let points = parse(&body, db::now_ms())?;
     let mut tx = state.db.begin().await?;
     let summaries = db::metrics::append_keyed(&mut tx, job.project_id, job.id, &points).await?;
@@ -37,7 +38,11 @@ pub async fn append(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "accepted": points.len() })))
+    let accepted = points.len();
+    Ok((
+        Extension(Ingested(accepted)),
+        Json(json!({ "accepted": accepted })),
+    ))
 }
 
 /// The points of a request body, or the first problem with the field that has it.

@@ -152,6 +152,7 @@ pub fn router() -> Router<AppState> {
         .fold(Router::new(), |router, route| {
             router.route(route.path, route.handler)
         })
+        .route_layer(axum::middleware::from_fn(crate::monitoring::mark_route))
         .fallback(|| async { ApiError::from(AppError::NotFound) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(crate::validators::etag))

@@ -4,6 +4,7 @@
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::upload;
 use crate::files;
+use crate::monitoring::Ingested;
 use app::db::metrics::Point;
 use app::db::queue::{self, Heartbeat, OutputError, OutputPoint};
 use app::db::runners::{self, Registration, Runner};
@@ -15,7 +16,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -276,7 +277,7 @@ pub async fn output(
     RunnerToken(token): RunnerToken,
     Path(uid): Path<String>,
     ApiJson(body): ApiJson<OutputBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Extension<Ingested>, Json<Value>), ApiError> {
     let runner = runner(&state, token, body.runner_id).await?;
     if body.lines.len() > MAX_OUTPUT_LINES {
         return Err(ApiError::invalid(
@@ -324,7 +325,10 @@ pub async fn output(
         })
         .collect();
     match queue::append_output(&state.db, runner.id, &uid, body.from, &lines, &points).await {
-        Ok(stored) => Ok(Json(json!({ "stored": stored }))),
+        Ok(stored) => Ok((
+            Extension(Ingested(stored.new_points)),
+            Json(json!({ "stored": stored.lines })),
+        )),
         Err(OutputError::NotLeased) => Err(not_leased()),
         Err(gap @ OutputError::Gap { .. }) => Err(ApiError::invalid("from", gap.to_string())),
         Err(OutputError::Db(e)) => Err(e.into()),

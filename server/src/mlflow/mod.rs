@@ -17,13 +17,14 @@ mod registry;
 mod runs;
 mod search;
 
+use crate::monitoring::{Ingested, Route};
 use app::auth::access::{Act, Policy};
 use app::auth::Caller;
 use app::state::AppState;
 use args::Args;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{MatchedPath, Path, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -180,6 +181,7 @@ async fn dispatch(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
     method: Method,
+    matched: MatchedPath,
     Path(call): Path<String>,
     args: Result<Args, MlflowError>,
 ) -> Response {
@@ -187,17 +189,28 @@ async fn dispatch(
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
-    let result = match (served(&method, &call), args) {
-        (None, _) => Err(not_supported(&method, &call)),
-        (Some((endpoint, found)), Ok(mut args)) => {
+    let Some((endpoint, found)) = served(&method, &call) else {
+        return respond(Err(not_supported(&method, &call)));
+    };
+    // Operators see each MLflow call as a route of its own, not all as `{*call}`.
+    let route = Route(matched.as_str().replace("{*call}", endpoint.call));
+    let result = match args {
+        Ok(mut args) => {
             for (name, value) in found {
                 args.0.insert(name.to_owned(), Value::String(value));
             }
             call_endpoint(&state, &caller, endpoint, &args).await
         }
-        (Some(_), Err(error)) => Err(error),
+        Err(error) => Err(error),
     };
-    respond(result)
+    // The one other call that stores a point (log-batch counts its own).
+    let ingested = usize::from(result.is_ok() && endpoint.call == "runs/log-metric");
+    (
+        Extension(route),
+        Extension(Ingested(ingested)),
+        respond(result),
+    )
+        .into_response()
 }
 
 /// `runs/log-batch` has its own route because its body is decoded into typed values rather
@@ -217,7 +230,10 @@ async fn log_batch(
         (Method::POST, Err(rejection)) => Err(MlflowError::invalid(rejection.body_text())),
         (method, _) => Err(not_supported(&method, "runs/log-batch")),
     };
-    respond(result)
+    match result {
+        Ok(points) => (Extension(Ingested(points)), Json(json!({}))).into_response(),
+        Err(error) => error.into_response(),
+    }
 }
 
 fn signed_in(caller: Option<Extension<Caller>>) -> Result<Caller, MlflowError> {

@@ -433,12 +433,13 @@ fn batch_error(body: &[u8], error: &serde_json::Error) -> MlflowError {
     MlflowError::invalid(format!("malformed log-batch request: {error}"))
 }
 
-/// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one transaction.
+/// `POST runs/log-batch`: checked whole against MLflow's limits, then written in one
+/// transaction. Returns the number of metric points it held.
 pub async fn log_batch(
     state: &AppState,
     caller: &Caller,
     body: &[u8],
-) -> Result<Value, MlflowError> {
+) -> Result<usize, MlflowError> {
     let batch: Batch = serde_json::from_slice(body).map_err(|e| batch_error(body, &e))?;
     let run_id = batch
         .run_id
@@ -488,7 +489,7 @@ pub async fn log_batch(
     let params = key_values(&params, "param", MAX_PARAM_VALUE)?;
     let tags = key_values(&tags, "tag", MAX_TAG_VALUE)?;
     write(state, &job, &points, &params, &tags, &linked).await?;
-    Ok(json!({}))
+    Ok(metrics.len())
 }
 
 fn metric<'a>(metric: &'a BatchMetric, i: usize) -> Result<(&'a str, Point), MlflowError> {

@@ -146,7 +146,7 @@ async fn site_files_come_precompressed_and_hashed_names_are_cached_for_a_year() 
     let mut state = app.state.clone();
     state.leptos_options.site_root = site.path().to_string_lossy().as_ref().into();
     state.leptos_options.hash_files = true;
-    let router = server::startup::router(state.clone());
+    let router = server::startup::router(state.clone(), server::monitoring::Monitor::new(None));
 
     let (status, headers, body) =
         raw(&router, get("/pkg/millrace.abc123.wasm", Some("gzip, br"))).await;
@@ -185,7 +185,7 @@ async fn site_files_come_precompressed_and_hashed_names_are_cached_for_a_year() 
     );
 
     state.leptos_options.hash_files = false;
-    let unhashed = server::startup::router(state);
+    let unhashed = server::startup::router(state, server::monitoring::Monitor::new(None));
     let (_, headers, _) = raw(&unhashed, get("/pkg/millrace.abc123.js", None)).await;
     assert_eq!(
         headers[header::CACHE_CONTROL],

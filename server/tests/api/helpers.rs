@@ -72,7 +72,7 @@ impl TestApp {
             runs: std::sync::Arc::new(runs),
             events: app::state::event_channel(),
         };
-        let router = server::startup::router(state.clone());
+        let router = server::startup::router(state.clone(), server::monitoring::Monitor::new(None));
         Self {
             db,
             router,

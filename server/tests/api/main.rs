@@ -11,6 +11,7 @@ mod logs;
 mod mlflow_artifacts;
 mod mlflow_bounds;
 mod mlflow_search;
+mod monitoring;
 mod permissions;
 mod projects;
 mod runner;

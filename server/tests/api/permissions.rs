@@ -874,6 +874,44 @@ async fn every_route_answers_every_kind_of_caller_as_its_policy_says() {
 }
 
 #[tokio::test]
+async fn metrics_are_open_without_a_metrics_token_and_only_for_it_with_one() {
+    let world = World::new().await;
+    let scrape = Call {
+        method: Method::GET,
+        uri: "/metrics".into(),
+        body: Payload::None,
+        stream: false,
+    };
+    let metrics_token = "scrape-only-7f3a";
+    let guarded = server::startup::router(
+        world.app.state.clone(),
+        server::monitoring::Monitor::new(Some(&server::secret::Secret::new(metrics_token))),
+    );
+    let mut wrong = Vec::new();
+    for who in EVERYONE {
+        let (open, _, _) = world.app.send(world.request(who, &scrape)).await;
+        let refused = guarded
+            .clone()
+            .oneshot(world.request(who, &scrape))
+            .await
+            .unwrap()
+            .status();
+        if (open, refused) != (StatusCode::OK, StatusCode::UNAUTHORIZED) {
+            wrong.push(format!(
+                "{who:?}: {open} without a metrics token, {refused} with one"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let with_token = Request::get("/metrics")
+        .header(header::AUTHORIZATION, format!("Bearer {metrics_token}"))
+        .body(Body::empty())
+        .unwrap();
+    let answer = guarded.oneshot(with_token).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_job_cannot_be_sent_back_to_the_queue_by_its_own_token() {
     let world = World::new().await;
     let own = world

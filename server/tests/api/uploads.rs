@@ -19,7 +19,7 @@ fn with_quota(app: &TestApp, quota: u64) -> Router {
         runs: Arc::new(runs),
         ..app.state.clone()
     };
-    server::startup::router(state)
+    server::startup::router(state, server::monitoring::Monitor::new(None))
 }
 
 async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {

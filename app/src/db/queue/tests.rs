@@ -88,6 +88,13 @@ async fn a_runner_leases_the_oldest_job_that_fits_its_gpus_and_labels() {
         )
         .await;
         let small = runner(&db, "small", &["0", "1"], &["a100"]).await;
+        let depth = |pairs: &[(&str, i64)]| -> Vec<(String, i64)> {
+            pairs.iter().map(|(l, n)| ((*l).to_owned(), *n)).collect()
+        };
+        assert_eq!(
+            depth_by_label(&db).await.unwrap(),
+            depth(&[("", 2), ("a100", 2), ("spot", 1)])
+        );
 
         let first = lease(&db, &small, &ids(&["0", "1"]), 30_000)
             .await
@@ -107,6 +114,11 @@ async fn a_runner_leases_the_oldest_job_that_fits_its_gpus_and_labels() {
             (uids[3].as_str(), "1,7")
         );
         assert_eq!(status_of(&db, &uids[1]).await.0, JobStatus::Starting);
+        assert_eq!(
+            depth_by_label(&db).await.unwrap(),
+            depth(&[("", 1), ("a100", 1), ("spot", 1)]),
+            "leased jobs leave the queue"
+        );
     })
     .await;
 }
@@ -206,12 +218,12 @@ async fn resent_output_is_stored_once_with_its_metric_points() {
         let stored = append_output(&db, r.id, &uids[0], 0, &lines[..2], &[point(1, 1)])
             .await
             .unwrap();
-        assert_eq!(stored, 2);
+        assert_eq!((stored.lines, stored.new_points), (2, 1));
         // The runner did not hear the answer and resends, with two more lines.
         let stored = append_output(&db, r.id, &uids[0], 0, &lines, &[point(1, 1), point(3, 2)])
             .await
             .unwrap();
-        assert_eq!(stored, 4);
+        assert_eq!((stored.lines, stored.new_points), (4, 1));
         let gap = append_output(&db, r.id, &uids[0], 9, &lines, &[]).await;
         assert!(matches!(gap, Err(OutputError::Gap { stored: 4, from: 9 })));
 
