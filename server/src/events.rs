@@ -20,9 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-/// How often the pump looks for new events. Reading the store (not an in-process signal) means
-/// writes of other replicas on the same PostgreSQL reach this one's listeners too.
+/// How often the pump looks for new events on SQLite, where the only writer is this process
+/// (and the command line on the same file). PostgreSQL wakes the pump instead.
 pub const PUMP_EVERY: Duration = Duration::from_millis(50);
+/// How long the pump waits before opening its PostgreSQL listener again after a failure.
+const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 /// Events read at most per look.
 const BATCH: i64 = 5_000;
 /// Events a reconnecting stream is sent at most from before it reconnected.
@@ -44,25 +46,108 @@ pub async fn start_pump(
     tokio::spawn(pump(state, last, stop))
 }
 
-/// Broadcasts the events after `last` as they are written, until `stop` resolves.
-pub async fn pump(state: AppState, mut last: i64, stop: impl std::future::Future<Output = ()>) {
+/// Broadcasts the events after `last` as they are written, until `stop` resolves: on
+/// PostgreSQL when a commit (of any replica) notifies, on SQLite every [`PUMP_EVERY`].
+pub async fn pump(state: AppState, last: i64, stop: impl std::future::Future<Output = ()>) {
     tokio::pin!(stop);
-    let mut ticks = tokio::time::interval(PUMP_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reader = Reader { state, last };
+    if reader.state.db.backend() == db::Backend::Sqlite {
+        let mut ticks = tokio::time::interval(PUMP_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                // A failed read is logged and tried again at the next tick.
+                _ = ticks.tick() => {
+                    reader.read().await;
+                }
+            }
+        }
+    }
     loop {
+        let listening = tokio::select! {
+            () = &mut stop => return,
+            listening = db::events::listen(&reader.state.db) => listening,
+        };
+        let mut listener = match listening {
+            Ok(Some(listener)) => listener,
+            Ok(None) => unreachable!("PostgreSQL listens"),
+            Err(error) => {
+                tracing::warn!(%error, "listening for new events failed; retrying");
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = tokio::time::sleep(RELISTEN_AFTER) => continue,
+                }
+            }
+        };
+        // What was committed while nobody listened.
+        let mut read = reader.read().await;
+        while read {
+            let woken = tokio::select! {
+                () = &mut stop => return,
+                woken = listener.try_recv() => woken,
+            };
+            read = match woken {
+                Ok(Some(_)) => {
+                    // One read for every commit that notified meanwhile.
+                    while listener.next_buffered().is_some() {}
+                    reader.read().await
+                }
+                // The connection dropped; the next call reconnects, then catch up.
+                Ok(None) => reader.read().await,
+                Err(error) => {
+                    tracing::warn!(%error, "the event listener failed; listening again");
+                    false
+                }
+            };
+        }
+        // Listening again reads everything missed, once the database answers.
         tokio::select! {
             () = &mut stop => return,
-            _ = ticks.tick() => {}
+            () = tokio::time::sleep(RELISTEN_AFTER) => {}
         }
-        match read_after(&state, last).await {
-            Ok(events) if !events.is_empty() => {
-                last = events.last().map_or(last, |e| e.id);
-                // No listener is fine: nobody has a page open.
-                let _ = state.events.send(events.into());
+    }
+}
+
+/// Reads the events after `last` and broadcasts them.
+struct Reader {
+    state: AppState,
+    last: i64,
+}
+
+impl Reader {
+    /// Whether everything committed so far was read (a failure is logged).
+    async fn read(&mut self) -> bool {
+        loop {
+            match read_after(&self.state, self.last).await {
+                Ok(events) if !events.is_empty() => {
+                    self.last = events.last().map_or(self.last, |e| e.id);
+                    let more = events.len() as i64 == BATCH;
+                    wake_runners(&self.state, &events);
+                    // No listener is fine: nobody has a page open.
+                    let _ = self.state.events.send(events.into());
+                    if !more {
+                        return true;
+                    }
+                }
+                Ok(_) => return true,
+                Err(error) => {
+                    tracing::warn!(%error, "reading new events failed; retrying");
+                    return false;
+                }
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "reading new events failed; retrying"),
         }
+    }
+}
+
+/// Wakes this replica's waiting runners when a job may have joined the queue, wherever it was
+/// written.
+fn wake_runners(state: &AppState, events: &[Event]) {
+    if events
+        .iter()
+        .any(|e| matches!(e.kind.as_str(), "job.created" | "job.status"))
+    {
+        state.runs.queued.notify_waiters();
     }
 }
 

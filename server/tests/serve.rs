@@ -1,5 +1,6 @@
 //! The real server process over real HTTP: acknowledged writes survive `kill -9` (SQLite), the
-//! same binary serves from PostgreSQL, and replicas on one PostgreSQL elect one leader.
+//! same binary serves from PostgreSQL, and replicas on one PostgreSQL share live events and
+//! runners' wake-ups and elect one leader.
 
 mod common;
 
@@ -359,11 +360,13 @@ async fn millrace_logs_prints_output_larger_than_one_answer_whole() {
 }
 
 /// Two `millrace serve` replicas on one fresh PostgreSQL schema and one files directory, with
-/// the user `pat` and her project `pat/live`.
+/// the user `pat`, her token and her project `pat/live`.
 struct Replicas {
     schema: Option<FreshSchema>,
     _files: tempfile::TempDir,
     servers: Vec<(Server, u16)>,
+    token: String,
+    url: String,
 }
 
 impl Replicas {
@@ -400,6 +403,8 @@ impl Replicas {
             schema: Some(schema),
             _files: files,
             servers,
+            token,
+            url,
         }
     }
 
@@ -458,5 +463,137 @@ async fn replicas_elect_one_leader_and_another_takes_over_within_15_s_when_it_di
         "the other replica led {} ms after the leader was killed",
         killed.elapsed().as_millis()
     );
+    replicas.remove().await;
+}
+
+/// Reads an event stream's lines on its own thread; sends the time each `event: NAME` line
+/// arrived.
+fn watch_events(
+    port: u16,
+    token: &str,
+    query: &str,
+    name: &str,
+) -> std::sync::mpsc::Receiver<Instant> {
+    use std::io::BufRead;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let request = format!(
+        "GET /api/v1/events?{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut lines = std::io::BufReader::new(stream).lines();
+    // The answer's head: the stream is open once it has been read.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("HTTP/1.1") {
+            assert!(line.contains(" 200 "), "{line}");
+        }
+        if line.is_empty() {
+            break;
+        }
+    }
+    let (arrived, arrivals) = std::sync::mpsc::channel();
+    let wanted = format!("event: {name}");
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line == wanted && arrived.send(Instant::now()).is_err() {
+                return;
+            }
+        }
+    });
+    arrivals
+}
+
+#[tokio::test]
+async fn a_write_through_one_replica_reaches_a_stream_on_another_within_300_ms() {
+    let replicas = Replicas::start("millrace_fanout").await;
+    let (a, b, token) = (replicas.port(0), replicas.port(1), replicas.token.clone());
+    let delays = tokio::task::spawn_blocking(move || {
+        let (_, job) = http(
+            a,
+            "POST",
+            "/api/v1/projects/pat/live/jobs",
+            &token,
+            &json!({"name": "watched"}),
+        );
+        let uid = serde_json::from_str::<Value>(&job).unwrap()["uid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let arrivals = watch_events(b, &token, "project=pat/live", "metrics");
+        let mut delays = Vec::new();
+        for step in 0..21 {
+            let sent = Instant::now();
+            let points = json!({"points": [{"key": "loss", "step": step, "value": 0.5}]});
+            let path = format!("/api/v1/jobs/{uid}/metrics");
+            assert_eq!(http(a, "POST", &path, &token, &points).0, 200);
+            let arrived = arrivals
+                .recv_timeout(Duration::from_secs(5))
+                .expect("the write reaches the other replica's stream");
+            delays.push(arrived - sent);
+        }
+        delays
+    })
+    .await
+    .unwrap();
+    let mut sorted = delays.clone();
+    sorted.sort();
+    let median = sorted[sorted.len() / 2];
+    println!(
+        "write on replica A to event on replica B: median {} ms, max {} ms ({} writes)",
+        median.as_millis(),
+        sorted[sorted.len() - 1].as_millis(),
+        sorted.len()
+    );
+    assert!(median < Duration::from_millis(300), "{delays:?}");
+    replicas.remove().await;
+}
+
+#[tokio::test]
+async fn a_runner_waiting_on_one_replica_gets_a_job_queued_through_another_at_once() {
+    let replicas = Replicas::start("millrace_wake").await;
+    let (a, b, token) = (replicas.port(0), replicas.port(1), replicas.token.clone());
+    let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["runner-token", "create", "--database", &replicas.url])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let runner_token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let (leased, waited) = tokio::task::spawn_blocking(move || {
+        let (status, registered) = http(
+            b,
+            "POST",
+            "/api/v1/runner/register",
+            &runner_token,
+            &json!({"name": "r1"}),
+        );
+        assert_eq!(status, 200, "{registered}");
+        let runner = serde_json::from_str::<Value>(&registered).unwrap()["runner_id"].clone();
+        let waiting = std::thread::spawn(move || {
+            let body = json!({"runner_id": runner, "wait_ms": 20_000});
+            let answer = http(b, "POST", "/api/v1/runner/lease", &runner_token, &body);
+            (answer, Instant::now())
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let spec = "name: woken\nproject: pat/live\ncommand: echo hi\n";
+        let request = server::spec::parse("job.yaml", spec).unwrap().request(None);
+        let queued_at = Instant::now();
+        let body = serde_json::to_value(request).unwrap();
+        let (status, applied) = http(a, "POST", "/api/v1/projects/pat/live/apply", &token, &body);
+        assert_eq!(status, 201, "{applied}");
+        let (leased, answered_at) = waiting.join().unwrap();
+        (leased, answered_at - queued_at)
+    })
+    .await
+    .unwrap();
+    assert_eq!(leased.0, 200, "{}", leased.1);
+    assert_eq!(
+        serde_json::from_str::<Value>(&leased.1).unwrap()["name"],
+        "woken"
+    );
+    println!(
+        "a job queued on replica A was leased on replica B after {} ms",
+        waited.as_millis()
+    );
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
     replicas.remove().await;
 }

@@ -44,10 +44,12 @@ pub async fn append(
         // not when they commit, so without this a later id could commit first, be read, and
         // the earlier one be skipped for good. Held until commit, this lock makes ids commit in
         // order; SQLite's single writer gives the same for free. Keyed by schema, so separate
-        // schemas (tests) do not wait for each other.
-        sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtext('millrace.events.' || current_schema()))",
-        )
+        // schemas (tests) do not wait for each other. The notification, sent at commit (once
+        // per transaction), wakes every replica's listener to read what is new.
+        sqlx::query(&format!(
+            "SELECT pg_advisory_xact_lock(hashtext('millrace.events.' || current_schema())),
+                    pg_notify({CHANNEL}, '')"
+        ))
         .execute(&mut **tx)
         .await?;
     }
@@ -62,6 +64,25 @@ pub async fn append(
     .bind(payload.to_string())
     .fetch_one(&mut **tx)
     .await
+}
+
+/// The PostgreSQL channel a commit that appended events notifies, as SQL: one per schema
+/// (`millrace_events.public`), so installations (and test runs) sharing a database do not wake
+/// each other.
+const CHANNEL: &str = "'millrace_events.' || current_schema()";
+
+/// A listener woken after each commit that appended events, on a connection of its own; `None`
+/// on SQLite, whose one writing process needs no wake-up from elsewhere.
+pub async fn listen(db: &super::Db) -> sqlx::Result<Option<sqlx::postgres::PgListener>> {
+    if db.backend() != super::Backend::Postgres {
+        return Ok(None);
+    }
+    let channel: String = sqlx::query_scalar(&format!("SELECT {CHANNEL}"))
+        .fetch_one(db.pool())
+        .await?;
+    let mut listener = sqlx::postgres::PgListener::connect(db.connect_url()).await?;
+    listener.listen(&channel).await?;
+    Ok(Some(listener))
 }
 
 /// Events after `after`, oldest first, at most `limit`.
@@ -169,6 +190,43 @@ mod tests {
             let seen = after(&mut reader, 0, 10).await.unwrap();
             let kinds: Vec<_> = seen.iter().map(|e| e.kind.as_str()).collect();
             assert_eq!(kinds, ["first", "second"]);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_commit_that_appended_events_wakes_postgresql_listeners_and_a_rollback_does_not() {
+        each_backend(|db| async move {
+            let Some(mut listener) = listen(&db).await.unwrap() else {
+                assert_eq!(db.backend(), super::super::Backend::Sqlite);
+                return;
+            };
+            let write = |commit: bool| {
+                let db = db.clone();
+                async move {
+                    let mut tx = db.begin().await.unwrap();
+                    append(&mut tx, "x", Some(1), None, &serde_json::json!({}))
+                        .await
+                        .unwrap();
+                    append(&mut tx, "y", Some(1), None, &serde_json::json!({}))
+                        .await
+                        .unwrap();
+                    match commit {
+                        true => tx.commit().await.unwrap(),
+                        false => tx.rollback().await.unwrap(),
+                    }
+                }
+            };
+            let quiet = std::time::Duration::from_millis(300);
+            write(false).await;
+            let woken = tokio::time::timeout(quiet, listener.recv()).await;
+            assert!(woken.is_err(), "a rolled-back write wakes nobody");
+            write(true).await;
+            let woken = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv());
+            let channel = woken.await.unwrap().unwrap().channel().to_owned();
+            assert!(channel.starts_with("millrace_events."), "{channel}");
+            let again = tokio::time::timeout(quiet, listener.recv()).await;
+            assert!(again.is_err(), "one notification per transaction");
         })
         .await;
     }

@@ -139,10 +139,22 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    connect_url: ConnectUrl,
     /// SQLite allows one writer; writers of this process take turns here, asleep on a tokio
     /// mutex, instead of colliding on the file lock, where SQLite's busy handler sleeps between
     /// retries (4 concurrent log-batch clients: ~490k points/s without the turn, ~600k with).
     writer_turn: Arc<Mutex<()>>,
+}
+
+/// The URL as given, password and all, for a connection outside the pool (a PostgreSQL
+/// listener); its `Debug` hides it, as [`Db`]'s shows only the redacted one.
+#[derive(Clone)]
+struct ConnectUrl(String);
+
+impl std::fmt::Debug for ConnectUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectUrl(•••)")
+    }
 }
 
 /// How long a SQLite writer waits for the lock before giving up.
@@ -184,6 +196,7 @@ impl Db {
             pool,
             backend,
             url: shown,
+            connect_url: ConnectUrl(url),
             writer_turn: Arc::default(),
         })
     }
@@ -211,6 +224,11 @@ impl Db {
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL to open a connection of one's own with.
+    fn connect_url(&self) -> &str {
+        &self.connect_url.0
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),

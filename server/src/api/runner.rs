@@ -130,6 +130,9 @@ async fn runner(state: &AppState, token: i64, id: i64) -> Result<Runner, ApiErro
     })
 }
 
+/// How often a waiting lease looks at the queue without being woken.
+const LOOK_AGAIN: Duration = Duration::from_secs(5);
+
 /// Body of `lease`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,8 +176,9 @@ pub async fn lease(
             }))
             .into_response());
         }
-        // Poll now and then as well: on PostgreSQL another replica may have queued the job.
-        let wake = deadline.min(tokio::time::Instant::now() + Duration::from_secs(1));
+        // The event pump wakes us for jobs queued on any replica; looking now and then as well
+        // covers a wake-up lost while its PostgreSQL listener reconnected.
+        let wake = deadline.min(tokio::time::Instant::now() + LOOK_AGAIN);
         if tokio::time::timeout_at(wake, queued).await.is_err() && wake >= deadline {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
