@@ -466,41 +466,93 @@ async fn replicas_elect_one_leader_and_another_takes_over_within_15_s_when_it_di
     replicas.remove().await;
 }
 
-/// Reads an event stream's lines on its own thread; sends the time each `event: NAME` line
-/// arrived.
-fn watch_events(
-    port: u16,
-    token: &str,
-    query: &str,
-    name: &str,
-) -> std::sync::mpsc::Receiver<Instant> {
-    use std::io::BufRead;
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let request = format!(
-        "GET /api/v1/events?{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut lines = std::io::BufReader::new(stream).lines();
-    // The answer's head: the stream is open once it has been read.
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line.starts_with("HTTP/1.1") {
-            assert!(line.contains(" 200 "), "{line}");
-        }
-        if line.is_empty() {
-            break;
-        }
-    }
-    let (arrived, arrivals) = std::sync::mpsc::channel();
-    let wanted = format!("event: {name}");
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if line == wanted && arrived.send(Instant::now()).is_err() {
-                return;
+/// An event stream read on its own thread, which sends the arrival time and id of each event
+/// of one kind.
+struct Watch {
+    arrivals: std::sync::mpsc::Receiver<(Instant, i64)>,
+    socket: TcpStream,
+}
+
+impl Watch {
+    /// Opens `GET /api/v1/events?QUERY` (resuming after `last_event_id` when given) and follows
+    /// the events called `name`.
+    fn open(port: u16, token: &str, query: &str, name: &str, last_event_id: Option<i64>) -> Self {
+        use std::io::BufRead;
+        let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let resume = last_event_id.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
+        let request = format!(
+            "GET /api/v1/events?{query} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+             {resume}\r\n"
+        );
+        socket.write_all(request.as_bytes()).unwrap();
+        let mut lines = std::io::BufReader::new(socket.try_clone().unwrap()).lines();
+        // The answer's head: the stream is open once it has been read.
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if line.starts_with("HTTP/1.1") {
+                assert!(line.contains(" 200 "), "{line}");
+            }
+            if line.is_empty() {
+                break;
             }
         }
-    });
-    arrivals
+        let (arrived, arrivals) = std::sync::mpsc::channel();
+        let name = name.to_owned();
+        std::thread::spawn(move || {
+            // Fields of the message being read; a blank line ends it. Chunk-size lines of the
+            // chunked body have no field name and are passed over.
+            let (mut event, mut id) = (None::<String>, None::<i64>);
+            for line in lines.map_while(Result::ok) {
+                if let Some(kind) = line.strip_prefix("event: ") {
+                    event = Some(kind.to_owned());
+                } else if let Some(number) = line.strip_prefix("id: ") {
+                    id = number.trim().parse().ok();
+                } else if line.is_empty() {
+                    if let (Some(kind), Some(id)) = (event.take(), id.take()) {
+                        if kind == name && arrived.send((Instant::now(), id)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Self { arrivals, socket }
+    }
+
+    /// The next event's arrival and id, waiting at most 5 s.
+    fn next(&self) -> (Instant, i64) {
+        self.arrivals
+            .recv_timeout(Duration::from_secs(5))
+            .expect("an event within 5 s")
+    }
+
+    /// Hangs up, as a browser tab that closes.
+    fn close(self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// Creates a job in `pat/live` through the replica on `port`; its uid.
+fn watched_job(port: u16, token: &str) -> String {
+    let (status, job) = http(
+        port,
+        "POST",
+        "/api/v1/projects/pat/live/jobs",
+        token,
+        &json!({"name": "watched"}),
+    );
+    assert_eq!(status, 201, "{job}");
+    serde_json::from_str::<Value>(&job).unwrap()["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Logs one point at `step` of the job `uid` through the replica on `port`.
+fn log_point(port: u16, token: &str, uid: &str, step: i64) {
+    let points = json!({"points": [{"key": "loss", "step": step, "value": 0.5}]});
+    let path = format!("/api/v1/jobs/{uid}/metrics");
+    assert_eq!(http(port, "POST", &path, token, &points).0, 200);
 }
 
 #[tokio::test]
@@ -508,28 +560,13 @@ async fn a_write_through_one_replica_reaches_a_stream_on_another_within_300_ms()
     let replicas = Replicas::start("millrace_fanout").await;
     let (a, b, token) = (replicas.port(0), replicas.port(1), replicas.token.clone());
     let delays = tokio::task::spawn_blocking(move || {
-        let (_, job) = http(
-            a,
-            "POST",
-            "/api/v1/projects/pat/live/jobs",
-            &token,
-            &json!({"name": "watched"}),
-        );
-        let uid = serde_json::from_str::<Value>(&job).unwrap()["uid"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let arrivals = watch_events(b, &token, "project=pat/live", "metrics");
+        let uid = watched_job(a, &token);
+        let watch = Watch::open(b, &token, "project=pat/live", "metrics", None);
         let mut delays = Vec::new();
         for step in 0..21 {
             let sent = Instant::now();
-            let points = json!({"points": [{"key": "loss", "step": step, "value": 0.5}]});
-            let path = format!("/api/v1/jobs/{uid}/metrics");
-            assert_eq!(http(a, "POST", &path, &token, &points).0, 200);
-            let arrived = arrivals
-                .recv_timeout(Duration::from_secs(5))
-                .expect("the write reaches the other replica's stream");
-            delays.push(arrived - sent);
+            log_point(a, &token, &uid, step);
+            delays.push(watch.next().0 - sent);
         }
         delays
     })
@@ -545,6 +582,40 @@ async fn a_write_through_one_replica_reaches_a_stream_on_another_within_300_ms()
         sorted.len()
     );
     assert!(median < Duration::from_millis(300), "{delays:?}");
+    replicas.remove().await;
+}
+
+#[tokio::test]
+async fn a_stream_that_reconnects_to_another_replica_misses_nothing() {
+    let replicas = Replicas::start("millrace_resume").await;
+    let (a, b, token) = (replicas.port(0), replicas.port(1), replicas.token.clone());
+    let (seen, resumed, extra) = tokio::task::spawn_blocking(move || {
+        let uid = watched_job(a, &token);
+        let first = Watch::open(a, &token, "project=pat/live", "metrics", None);
+        for step in 0..3 {
+            log_point(b, &token, &uid, step);
+        }
+        let seen: Vec<i64> = (0..3).map(|_| first.next().1).collect();
+        first.close();
+        // Written while the page is away, on both replicas.
+        let before = seen[2];
+        for step in 3..8 {
+            log_point(if step % 2 == 0 { a } else { b }, &token, &uid, step);
+        }
+        let again = Watch::open(b, &token, "project=pat/live", "metrics", Some(before));
+        let resumed: Vec<i64> = (0..5).map(|_| again.next().1).collect();
+        let extra = again.arrivals.recv_timeout(Duration::from_millis(500)).ok();
+        (seen, resumed, extra)
+    })
+    .await
+    .unwrap();
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert!(resumed.windows(2).all(|w| w[0] < w[1]), "{resumed:?}");
+    assert!(
+        resumed[0] > seen[2],
+        "nothing sent twice: {seen:?} {resumed:?}"
+    );
+    assert_eq!(extra, None, "five writes, five events");
     replicas.remove().await;
 }
 
@@ -595,5 +666,132 @@ async fn a_runner_waiting_on_one_replica_gets_a_job_queued_through_another_at_on
         waited.as_millis()
     );
     assert!(waited < Duration::from_secs(1), "{waited:?}");
+    replicas.remove().await;
+}
+
+/// A trial that takes about a second: three steps of an objective that only depends on `x`.
+const TRIAL: &str = r#"
+import sys, time
+x = float(sys.argv[1])
+for step in range(1, 4):
+    print(f"step={step} objective={(x - 0.5) ** 2 + 0.1 * (3 - step):.6f}", flush=True)
+    time.sleep(0.3)
+"#;
+
+/// Eight trials, two at a time.
+const EIGHT_TRIALS: &str = "\
+sweep: failover
+project: pat/live
+job:
+  command: python3 trial.py {{x}}
+  code: .
+  metrics: {names: [objective]}
+space:
+  x: {uniform: [0, 1]}
+objective: {metric: objective, goal: minimize}
+algorithm: random
+seed: 3
+trials: 8
+parallel: 2
+";
+
+/// The sweep's JSON as replica `port` shows it.
+fn sweep(port: u16, token: &str) -> Value {
+    let (status, text) = http(port, "GET", "/api/v1/sweeps/1", token, &Value::Null);
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn a_sweep_runs_exactly_its_budget_when_the_leader_is_killed_in_the_middle() {
+    let mut replicas = Replicas::start("millrace_sweep_failover").await;
+    let ports = [replicas.port(0), replicas.port(1)];
+    let leader = tokio::task::spawn_blocking(move || the_leader(&ports, Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let follower = ports[1 - leader];
+    let work = tempfile::tempdir().unwrap();
+    let code = work.path().join("code");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("trial.py"), TRIAL).unwrap();
+    std::fs::write(code.join("sweep.yaml"), EIGHT_TRIALS).unwrap();
+    let server = format!("http://127.0.0.1:{follower}");
+    let runner_token = cli(&replicas.url, &["runner-token", "create"])
+        .trim()
+        .to_owned();
+    let runner = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["runner", "--server", &server, "--name", "r1", "--gpus", "0"])
+        .args(["--max-jobs", "2", "--grace", "1s", "--workdir"])
+        .arg(work.path().join("runner"))
+        .env("MILLRACE_RUNNER_TOKEN", &runner_token)
+        .env("MILLRACE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed when dropped, as the servers are.
+    let _runner = Server(runner);
+    let applied = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["apply", "--server", &server, "--token", &replicas.token])
+        .args(["-f", "sweep.yaml"])
+        .current_dir(&code)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&applied.stdout);
+    assert!(said.contains("started sweep 1 of 8 trials"), "{said}");
+
+    let token = replicas.token.clone();
+    let ended_before = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let shown = sweep(follower, &token);
+            let trials = shown["trials"].as_array().unwrap();
+            let ended = trials.iter().filter(|t| t["state"] == "completed").count();
+            if ended >= 2 {
+                return ended;
+            }
+            assert!(Instant::now() < deadline, "no trial ended: {shown}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(ended_before < 8, "the leader dies mid-sweep");
+    let mut dead = replicas.servers.remove(leader).0;
+    dead.0.kill().unwrap();
+    dead.0.wait().unwrap();
+
+    let token = replicas.token.clone();
+    let finished = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let shown = sweep(follower, &token);
+            if shown["state"] != "running" {
+                return shown;
+            }
+            assert!(Instant::now() < deadline, "the sweep stalled: {shown}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(leads(follower), "the survivor leads");
+    assert_eq!(finished["state"], "finished", "{finished}");
+    let trials = finished["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 8, "exactly the budget: {finished}");
+    assert!(
+        trials.iter().all(|t| t["state"] == "completed"),
+        "{finished}"
+    );
+    let store = Db::open(&replicas.url).await.unwrap();
+    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(jobs, 8, "one job per trial, none queued twice");
+    println!(
+        "sweep of 8 trials finished under the new leader ({ended_before} ended before the kill)"
+    );
     replicas.remove().await;
 }
