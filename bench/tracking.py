@@ -91,8 +91,11 @@ def new_run(peer, experiment_id):
     return peer.call("POST", "runs/create", json={"experiment_id": experiment_id, "start_time": int(time.time() * 1000)}).json()["run"]["info"]["run_id"]
 
 
-def ingestion(peer):
-    exp = experiment(peer, "ingest")
+def ingestion(peer, urls=None):
+    """Points/s of the log-batch load; with `urls` (replicas of one store), the client threads
+    are spread over them in turn."""
+    # A name of its own each time: a store may be measured more than once.
+    exp = experiment(peer, f"ingest-{time.time_ns()}")
     runs = [new_run(peer, exp) for _ in range(RUNS)]
     now = int(time.time() * 1000)
     batches = []
@@ -104,12 +107,14 @@ def ingestion(peer):
     # Each client thread keeps one plain http.client connection: requests spends ~3 ms of CPU
     # per call, which on a 2-core machine took half the CPU from the server being measured
     # (real training clients run on other machines).
-    host, port = peer.url.removeprefix("http://").split(":")
+    targets = [url.removeprefix("http://").split(":") for url in (urls or [peer.url])]
+    turn = iter(range(CLIENTS))
     headers = dict(peer.headers, **{"Content-Type": "application/json"})
     local = threading.local()
 
     def send(body):
         if not hasattr(local, "connection"):
+            host, port = targets[next(turn) % len(targets)]
             local.connection = http.client.HTTPConnection(host, int(port))
         local.connection.request("POST", "/api/2.0/mlflow/runs/log-batch", body=body, headers=headers)
         answer = local.connection.getresponse()
