@@ -181,8 +181,15 @@ struct Listener {
     live: broadcast::Receiver<Arc<[Event]>>,
     scope: Scope,
     last: i64,
+    closing: Option<Closing>,
     _open: StreamGuard,
 }
+
+/// Cancelled when the server starts shutting down: open streams then end, so the shutdown is
+/// not held up by pages that would listen forever, and browsers reconnect (with
+/// `Last-Event-ID`) to another replica.
+#[derive(Clone, Debug, Default)]
+pub struct Closing(pub tokio_util::sync::CancellationToken);
 
 /// Which events a stream sends.
 enum Scope {
@@ -201,6 +208,7 @@ const JOB_STATE_KINDS: [&str; 3] = ["job.created", "job.status", "job.cancel"];
 pub async fn stream(
     State(state): State<AppState>,
     Extension(monitor): Extension<Arc<Monitor>>,
+    closing: Option<Extension<Closing>>,
     Signed(caller): Signed,
     ApiQuery(query): ApiQuery<EventQuery>,
     headers: HeaderMap,
@@ -235,6 +243,7 @@ pub async fn stream(
         live,
         scope,
         last,
+        closing: closing.map(|Extension(c)| c),
         _open: monitor.stream_opened(),
     }))
 }
@@ -245,6 +254,7 @@ pub async fn stream(
 pub async fn stream_mine(
     State(state): State<AppState>,
     Extension(monitor): Extension<Arc<Monitor>>,
+    closing: Option<Extension<Closing>>,
     Signed(caller): Signed,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let live = state.events.subscribe();
@@ -255,6 +265,7 @@ pub async fn stream_mine(
         live,
         scope: Scope::CreatedBy(caller.user.id),
         last,
+        closing: closing.map(|Extension(c)| c),
         _open: monitor.stream_opened(),
     }))
 }
@@ -262,33 +273,41 @@ pub async fn stream_mine(
 /// The stream of what `listener` hears, kept open with comments while quiet.
 fn send(listener: Listener) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let events = stream::unfold(listener, |mut listener| async move {
-        let event = listener.next().await;
+        let event = listener.next().await?;
         Some((Ok(event), listener))
     });
     Sse::new(events).keep_alive(KeepAlive::default())
 }
 
 impl Listener {
-    /// The next event for this stream, or `resync` when it fell too far behind to know.
-    async fn next(&mut self) -> SseEvent {
+    /// The next event for this stream, or `resync` when it fell too far behind to know; `None`
+    /// once the server is shutting down.
+    async fn next(&mut self) -> Option<SseEvent> {
         loop {
             while let Some(event) = self.pending.pop_front() {
                 if event.id > self.last && self.wants(&event) {
                     self.last = event.id;
-                    return match self.scope {
+                    return Some(match self.scope {
                         Scope::Project { .. } => to_sse(&event),
                         Scope::CreatedBy(_) => SseEvent::default()
                             .id(event.id.to_string())
                             .event(event.kind.clone())
                             .data("{}"),
-                    };
+                    });
                 }
             }
-            match self.live.recv().await {
+            let received = match &self.closing {
+                Some(Closing(closing)) => tokio::select! {
+                    () = closing.cancelled() => return None,
+                    received = self.live.recv() => received,
+                },
+                None => self.live.recv().await,
+            };
+            match received {
                 Ok(batch) => self.pending.extend(batch.iter().cloned()),
                 Err(RecvError::Lagged(_)) => {
                     // The page revalidates with one call instead of replaying what it missed.
-                    return SseEvent::default().event("resync").data("{}");
+                    return Some(SseEvent::default().event("resync").data("{}"));
                 }
                 Err(RecvError::Closed) => std::future::pending::<()>().await,
             }

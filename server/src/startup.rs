@@ -70,10 +70,15 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
     ));
     let pump = crate::events::start_pump(state.clone(), until_stopped()).await;
     println!("millrace is serving on http://{}", listener.local_addr()?);
+    let closing = crate::events::Closing::default();
+    let app = router(state, monitor).layer(Extension(closing.clone()));
     // The peer address is what sign-in throttling counts failures by.
-    let app = router(state, monitor).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            closing.0.cancel();
+        })
         .await?;
     let _ = stop.send(true);
     let _ = leader.await;

@@ -1,6 +1,6 @@
 //! The real server process over real HTTP: acknowledged writes survive `kill -9` (SQLite), the
-//! same binary serves from PostgreSQL, and replicas on one PostgreSQL share live events and
-//! runners' wake-ups and elect one leader.
+//! same binary serves from PostgreSQL, SIGTERM does not wait for event streams, and replicas on
+//! one PostgreSQL share live events and runners' wake-ups and elect one leader.
 
 mod common;
 
@@ -794,4 +794,45 @@ async fn a_sweep_runs_exactly_its_budget_when_the_leader_is_killed_in_the_middle
         "sweep of 8 trials finished under the new leader ({ended_before} ended before the kill)"
     );
     replicas.remove().await;
+}
+
+#[tokio::test]
+async fn sigterm_ends_open_event_streams_so_the_server_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("closing.db").display());
+    let store = Db::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let ann = db::users::create(&store, "ann", "Ann").await.unwrap();
+    db::projects::create(&store, ann.id, "xray", "", false)
+        .await
+        .unwrap();
+    let (_, token) =
+        app::auth::create_token(&store, ann.id, "test", app::model::TokenScope::Write, None)
+            .await
+            .unwrap();
+    store.close().await;
+
+    let (mut server, port) = spawn_server(&url);
+    let (exit, took) = tokio::task::spawn_blocking(move || {
+        wait_healthy(port);
+        let _watch = Watch::open(port, &token, "project=ann/xray", "metrics", None);
+        let pid = nix::unistd::Pid::from_raw(server.0.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let sent = Instant::now();
+        let exit = loop {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                sent.elapsed() < Duration::from_secs(10),
+                "an open event stream held the server"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (exit, sent.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(exit.success(), "a graceful exit: {exit:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
 }
