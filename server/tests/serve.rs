@@ -85,10 +85,10 @@ fn wait_healthy(port: u16) {
     }
 }
 
-#[tokio::test]
-async fn acknowledged_points_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("durable.db").display());
+/// A SQLite file `name` in `dir` with the user `ann`, her project `ann/xray` and her write
+/// token; its URL and the token.
+async fn ann_with_project(dir: &tempfile::TempDir, name: &str) -> (String, String) {
+    let url = format!("sqlite://{}", dir.path().join(name).display());
     let store = Db::open(&url).await.unwrap();
     store.migrate().await.unwrap();
     let ann = db::users::create(&store, "ann", "Ann").await.unwrap();
@@ -100,6 +100,13 @@ async fn acknowledged_points_survive_kill_9() {
             .await
             .unwrap();
     store.close().await;
+    (url, token)
+}
+
+#[tokio::test]
+async fn acknowledged_points_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, token) = ann_with_project(&dir, "durable.db").await;
 
     let (mut server, port) = spawn_server(&url);
     let acknowledged = tokio::task::spawn_blocking(move || {
@@ -290,18 +297,7 @@ async fn a_400_mb_upload_streams_to_disk_in_little_memory_and_survives_kill_9() 
 #[tokio::test]
 async fn millrace_logs_prints_output_larger_than_one_answer_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("logs.db").display());
-    let store = Db::open(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    let ann = db::users::create(&store, "ann", "Ann").await.unwrap();
-    db::projects::create(&store, ann.id, "xray", "", false)
-        .await
-        .unwrap();
-    let (_, token) =
-        app::auth::create_token(&store, ann.id, "test", app::model::TokenScope::Write, None)
-            .await
-            .unwrap();
-    store.close().await;
+    let (url, token) = ann_with_project(&dir, "logs.db").await;
 
     let (server, port) = spawn_server(&url);
     let (sent, printed) = tokio::task::spawn_blocking(move || {
@@ -799,18 +795,7 @@ async fn a_sweep_runs_exactly_its_budget_when_the_leader_is_killed_in_the_middle
 #[tokio::test]
 async fn sigterm_ends_open_event_streams_so_the_server_exits_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("closing.db").display());
-    let store = Db::open(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    let ann = db::users::create(&store, "ann", "Ann").await.unwrap();
-    db::projects::create(&store, ann.id, "xray", "", false)
-        .await
-        .unwrap();
-    let (_, token) =
-        app::auth::create_token(&store, ann.id, "test", app::model::TokenScope::Write, None)
-            .await
-            .unwrap();
-    store.close().await;
+    let (url, token) = ann_with_project(&dir, "closing.db").await;
 
     let (mut server, port) = spawn_server(&url);
     let (exit, took) = tokio::task::spawn_blocking(move || {
