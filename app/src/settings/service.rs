@@ -27,6 +27,7 @@ pub async fn page() -> Result<CredentialsPage, AppError> {
     let caller = session_caller()?;
     let state = expect_context::<AppState>();
     let parts = use_context::<http::request::Parts>();
+    let response = use_context::<leptos_axum::ResponseOptions>();
     let current = parts
         .as_ref()
         .and_then(|parts| auth::session_secret(&parts.headers))
@@ -60,8 +61,9 @@ pub async fn page() -> Result<CredentialsPage, AppError> {
         .and_then(|parts| auth::session::cookie(&parts.headers, NEW_TOKEN_COOKIE))
         .filter(|secret| !secret.is_empty())
         .map(str::to_owned);
-    if new_secret.is_some() {
-        set_new_token_cookie(None)?;
+    // Shown once: the cookie goes with this answer (it lasts a minute anyway).
+    if let (Some(_), Some(response)) = (&new_secret, &response) {
+        set_new_token_cookie(&state, response, None)?;
     }
     Ok(CredentialsPage {
         tokens,
@@ -89,7 +91,8 @@ pub async fn create(name: &str, scope: TokenScope, days: u32) -> Result<NewToken
     let (id, secret) =
         auth::create_token(&state.db, caller.user.id, name, scope, Some(expires)).await?;
     if crate::server_fns::is_plain_form_post() {
-        set_new_token_cookie(Some(&secret))?;
+        let response = expect_context::<leptos_axum::ResponseOptions>();
+        set_new_token_cookie(&state, &response, Some(&secret))?;
         leptos_axum::redirect(SETTINGS_PATH);
     }
     Ok(NewToken { id, secret })
@@ -124,9 +127,15 @@ fn back_to_the_page() {
     }
 }
 
-/// Sets (or, with `None`, removes) the cookie that carries a new token's secret.
-fn set_new_token_cookie(secret: Option<&str>) -> Result<(), AppError> {
-    let secure = if expect_context::<AppState>().runs.secure_cookies() {
+/// Sets (or, with `None`, removes) the cookie that carries a new token's secret. Both contexts
+/// come from the caller, read before its first await: a page's data loads while the page
+/// streams, where the request's context is no longer at hand.
+fn set_new_token_cookie(
+    state: &AppState,
+    response: &leptos_axum::ResponseOptions,
+    secret: Option<&str>,
+) -> Result<(), AppError> {
+    let secure = if state.runs.secure_cookies() {
         "; Secure"
     } else {
         ""
@@ -137,6 +146,6 @@ fn set_new_token_cookie(secret: Option<&str>) -> Result<(), AppError> {
         if secret.is_some() { 60 } else { 0 },
     );
     let value = HeaderValue::from_str(&value).map_err(|_| AppError::Internal)?;
-    expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, value);
+    response.append_header(SET_COOKIE, value);
     Ok(())
 }
