@@ -39,13 +39,12 @@ pub async fn run(
         return;
     }
     loop {
-        let held = tokio::select! {
+        let mut lock = tokio::select! {
             () = &mut stop => return,
-            held = take_lock(&state) => held,
+            lock = take_lock(&state) => lock,
         };
         tracing::info!("this replica leads: it runs the scheduler and sweeps");
         monitor.set_leader(true);
-        let mut lock = held;
         let stopped = tokio::select! {
             () = lead(&state, duties, &mut stop) => true,
             () = lose(&mut lock) => false,

@@ -16,7 +16,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -72,7 +71,6 @@ pub struct Monitor {
     connections: Family<StateLabels, Gauge>,
     database_up: Gauge,
     leader: Gauge,
-    leading: AtomicBool,
     /// Scrapes set the store's gauges afresh; one at a time, so none sees another's half.
     scrape: tokio::sync::Mutex<()>,
     token: Option<[u8; 32]>,
@@ -147,7 +145,6 @@ impl Monitor {
             connections,
             database_up,
             leader,
-            leading: AtomicBool::new(false),
             scrape: tokio::sync::Mutex::new(()),
             token: token.map(|t| digest(t.expose())),
         })
@@ -165,13 +162,7 @@ impl Monitor {
 
     /// Records whether this replica leads now.
     pub fn set_leader(&self, leading: bool) {
-        self.leading.store(leading, Ordering::Relaxed);
         self.leader.set(i64::from(leading));
-    }
-
-    /// Whether this replica leads now.
-    pub fn is_leader(&self) -> bool {
-        self.leading.load(Ordering::Relaxed)
     }
 
     fn observe(&self, method: &Method, route: &str, status: StatusCode, seconds: f64) {
