@@ -1,4 +1,5 @@
-"""Artifact upload, download and listing through the official MLflow client: millrace against
+"""Artifact upload, download and listing through the official MLflow client: millrace with its
+files on the local disk and on S3-compatible storage (the s3s-fs test server), against
 `mlflow server --serve-artifacts`, each on loopback with its own temporary store. Run by
 bench/artifacts.sh; prints medians and millrace's peak memory."""
 
@@ -31,7 +32,19 @@ def peak_kb(pid, field="VmHWM"):
     return 0
 
 
-def start_millrace(tmp):
+def start_millrace_s3(tmp):
+    """millrace with its files in a fresh prefix of the S3 test server's bucket."""
+    s3 = {
+        "AWS_ENDPOINT_URL": os.environ.get("MILLRACE_TEST_S3", "http://127.0.0.1:8014"),
+        "AWS_ACCESS_KEY_ID": "millrace-test",
+        "AWS_SECRET_ACCESS_KEY": "millrace-test-secret",
+        "AWS_REGION": "us-east-1",
+    }
+    prefix = os.path.basename(tmp.rstrip("/")) + f"-{os.getpid()}"
+    return start_millrace(tmp, ["--files", f"s3://millrace-test/bench-{prefix}"], s3)
+
+
+def start_millrace(tmp, flags=(), env=None):
     binary = os.environ["MILLRACE_BIN"]
     database = f"sqlite://{tmp}/millrace.db"
     run = lambda *args: subprocess.run([binary, *args, "--database", database], check=True, capture_output=True, text=True)
@@ -39,8 +52,8 @@ def start_millrace(tmp):
     token = run("token", "create", "--user", "bench").stdout.strip()
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "serve", "--addr", f"127.0.0.1:{port}", "--database", database],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, MILLRACE_LOG="warn"),
+        [binary, "serve", "--addr", f"127.0.0.1:{port}", "--database", database, *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, MILLRACE_LOG="warn", **(env or {})),
     )
     url = f"http://127.0.0.1:{port}"
     wait_for(url + "/healthz")
@@ -104,7 +117,7 @@ def measure(name, url, token, big, many):
         listed = client.list_artifacts(run, "files")
         lists.append((time.perf_counter() - started) * 1000)
     assert len(listed) == LIST_FILES, len(listed)
-    if name == "millrace":
+    if name.startswith("millrace"):
         web_figures(url, token, experiment, run, big_run=client.search_runs([experiment])[-1].info.run_id)
     return statistics.median(ups), statistics.median(downs), statistics.median(lists), logged
 
@@ -150,7 +163,8 @@ def main():
             with open(os.path.join(many, f"f{i:05}.txt"), "w") as f:
                 f.write(str(i))
         results = {}
-        for name, start in [("millrace", start_millrace), ("mlflow", start_mlflow)]:
+        servers = [("millrace", start_millrace), ("millrace-s3", start_millrace_s3), ("mlflow", start_mlflow)]
+        for name, start in servers:
             store = os.path.join(tmp, name)
             os.mkdir(store)
             proc, url, token = start(store)
@@ -162,11 +176,13 @@ def main():
                 proc.wait(timeout=60)
         print(f"{MB} MB file, {ROUNDS} rounds (medians); {LIST_FILES} files listed (median of 5)")
         for name, (up, down, listing, logged, before, peak) in results.items():
-            memory = f", server memory {before // 1024} MB at start, peak {peak // 1024} MB" if name == "millrace" else ""
-            print(f"  {name:8} upload {up:7.1f} MB/s  download {down:7.1f} MB/s  "
+            memory = f", server memory {before // 1024} MB at start, peak {peak // 1024} MB" if name.startswith("millrace") else ""
+            print(f"  {name:11} upload {up:7.1f} MB/s  download {down:7.1f} MB/s  "
                   f"list {listing:7.1f} ms  (logging the {LIST_FILES} files: {logged:.1f} s){memory}")
-        m, f = results["millrace"], results["mlflow"]
-        print(f"  millrace / mlflow: upload {m[0] / f[0]:.2f}x, download {m[1] / f[1]:.2f}x, list {f[2] / m[2]:.2f}x faster")
+        f = results["mlflow"]
+        for name in ["millrace", "millrace-s3"]:
+            m = results[name]
+            print(f"  {name} / mlflow: upload {m[0] / f[0]:.2f}x, download {m[1] / f[1]:.2f}x, list {f[2] / m[2]:.2f}x faster")
 
 
 if __name__ == "__main__":

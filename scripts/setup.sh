@@ -36,6 +36,17 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force --target-dir "$HOME/.cache/millrace-tools"
 fi
 
+# The S3-compatible server the file-store tests run against (scripts/s3.sh starts it): s3s-fs
+# keeps objects as plain files and speaks the S3 calls millrace uses (multipart uploads,
+# ranges, listings by delimiter); it builds from crates.io, where MinIO is not to be had.
+# 0.14 is its last release that builds with this stable Rust.
+S3S_FS_VERSION=0.14.0
+if [ "$(s3s-fs --version 2>/dev/null || true)" != "s3s-fs $S3S_FS_VERSION" ]; then
+  step "installing s3s-fs $S3S_FS_VERSION (the S3 test server)"
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked \
+    --target-dir "$HOME/.cache/millrace-tools"
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
   step "installing Debian's chromium for the browser tests"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi

@@ -2,11 +2,13 @@
 # Runs every test: unit and store tests (SQLite and PostgreSQL), the REST tests, the official
 # MLflow client against a running server, and the browser tests in Chromium on SQLite and on
 # PostgreSQL. PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth);
-# MILLRACE_TEST_POSTGRES points elsewhere.
+# MILLRACE_TEST_POSTGRES points elsewhere. The S3 test server is started here (scripts/s3.sh).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh
+# The S3-compatible server the file-store tests also run against, on loopback.
+source scripts/s3.sh
 
 # The site first: with hashed asset names, every page the server renders (the runner tests read
 # some) needs the hash file this build writes beside the binary. Split as in release, so the

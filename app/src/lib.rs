@@ -36,6 +36,8 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod file_store;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;

@@ -3,9 +3,9 @@
 use crate::db::events::Event;
 use crate::db::queue::GpuPrices;
 use crate::db::Db;
+use crate::file_store::FileStore;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{broadcast, Notify};
 
@@ -31,8 +31,8 @@ pub fn event_channel() -> broadcast::Sender<Arc<[Event]>> {
 /// How the server runs jobs: where files go, how long leases last, what GPU time costs.
 #[derive(Debug)]
 pub struct RunSettings {
-    /// Code snapshots and artifacts live under this directory.
-    pub files_dir: PathBuf,
+    /// Where code snapshots and artifacts are kept.
+    pub files: FileStore,
     /// A lease ends this long after the runner's last heartbeat.
     pub lease_ms: i64,
     /// Price of a GPU-hour by runner label.
@@ -48,10 +48,10 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
-    /// Settings with files under `files_dir`, a 30 s lease, no prices, no quota and no public URL.
-    pub fn new(files_dir: PathBuf) -> Self {
+    /// Settings with files in `files`, a 30 s lease, no prices, no quota and no public URL.
+    pub fn new(files: FileStore) -> Self {
         Self {
-            files_dir,
+            files,
             lease_ms: 30_000,
             prices: GpuPrices::default(),
             quota: None,

@@ -43,6 +43,7 @@ async fn ingestion(dir: &tempfile::TempDir) -> anyhow::Result<()> {
     for run in 0..3 {
         let db = fresh(dir, &format!("demo-{run}.db")).await?;
         let files = dir.path().join(format!("demo-{run}-files"));
+        let files = app::file_store::FileStore::local(&files)?;
         let summary = server::demo::run(&db, &DemoArgs::defaults(), &files).await?;
         rates.push(summary.points_per_second());
         println!(

@@ -510,10 +510,12 @@ pub struct ServeArgs {
     /// Create the demo workspace first if the database has no users.
     #[arg(long)]
     pub demo: bool,
-    /// Directory for code snapshots and job artifacts, created if missing (default: beside
-    /// the SQLite file, `NAME-files`; with PostgreSQL, `millrace-files`).
+    /// Where code snapshots and job artifacts are kept: a directory, created if missing
+    /// (default: beside the SQLite file, `NAME-files`; with PostgreSQL, `millrace-files`), or
+    /// `s3://BUCKET/PREFIX` on S3-compatible storage set up by the standard AWS variables
+    /// (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).
     #[arg(long, env = "MILLRACE_FILES")]
-    pub files: Option<PathBuf>,
+    pub files: Option<String>,
     /// How long a runner may stay silent before its jobs are lost (or requeued), e.g. 30s.
     #[arg(long, env = "MILLRACE_LEASE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub lease_timeout: std::time::Duration,
@@ -600,10 +602,10 @@ pub struct DemoArgs {
     /// Time the demo's history ends at, in ms since the Unix epoch (default: now).
     #[arg(long, hide = true)]
     pub anchor_ms: Option<i64>,
-    /// Directory for the jobs' files, as `serve --files` (default: beside the SQLite file,
+    /// Where the jobs' files go, as `serve --files` (default: beside the SQLite file,
     /// `NAME-files`; with PostgreSQL, `millrace-files`).
     #[arg(long, env = "MILLRACE_FILES")]
-    pub files: Option<PathBuf>,
+    pub files: Option<String>,
 }
 
 /// `millrace user ...`

@@ -29,9 +29,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let result = match cli.command {
         Command::Serve(args) => crate::startup::serve(db.clone(), args, &cli.database).await,
         Command::Demo(args) => {
-            let files = (args.files.clone())
-                .unwrap_or_else(|| crate::startup::default_files_dir(&cli.database));
-            crate::demo::run(&db, &args, &files)
+            let files = crate::startup::file_store(args.files.as_deref(), &cli.database);
+            crate::demo::run(&db, &args, &files?)
                 .await
                 .map(|summary| println!("{summary}"))
         }

@@ -1,34 +1,47 @@
-//! Sending a job's files: one file with ranges and headers that keep it from running as a page
-//! of this site, or a folder as a zip written while it streams, so neither sits in memory.
+//! Sending a job's files from the file store: one file with ranges and validators and headers
+//! that keep it from running as a page of this site, or a folder as a zip written while it
+//! streams, so neither sits in memory.
 
-use crate::files;
+use crate::files::{self, FileStore, GetOptions, GetRange, Key, Stat};
 use app::error::AppError;
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::ops::Range;
+use std::time::SystemTime;
 use tokio::sync::mpsc;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-/// The file at `file`, answering `request` (ranges, validators): a download whatever it is, an
-/// image typed as one so `<img>` shows it, and never a script's page (a sandbox, no sniffing).
-pub async fn file(file: PathBuf, request: Request) -> Result<Response, AppError> {
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let served = tower_http::services::ServeFile::new(&file)
-        .try_call(request)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "serving an artifact");
-            AppError::Internal
-        })?;
-    let mut response = served.map(Body::new);
-    let headers = response.headers_mut();
+/// The file at `key` answering a request with `asked` headers (a range, validators): a
+/// download whatever it is, an image typed as one so `<img>` shows it, and never a script's
+/// page (a sandbox, no sniffing). `None` when there is no such file.
+pub async fn file(
+    store: &FileStore,
+    key: &Key,
+    asked: &HeaderMap,
+) -> Result<Option<Response>, AppError> {
+    let Some(meta) = store.head(key).await.map_err(failed)? else {
+        return Ok(None);
+    };
+    let name = files::relative(&key.parent().unwrap_or_default(), key);
+    let etag = meta.e_tag.as_deref().map(quoted);
+    let modified = SystemTime::from(meta.last_modified);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(value) = etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+        headers.insert(header::ETAG, value);
+    }
+    let last_modified = httpdate::fmt_http_date(modified);
+    headers.insert(
+        header::LAST_MODIFIED,
+        HeaderValue::from_str(&last_modified).expect("an HTTP date is a header value"),
+    );
+    if not_modified(asked, etag.as_deref(), modified) {
+        return Ok(Some((StatusCode::NOT_MODIFIED, headers).into_response()));
+    }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(&name)),
@@ -42,7 +55,113 @@ pub async fn file(file: PathBuf, request: Request) -> Result<Response, AppError>
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox"),
     );
-    Ok(response)
+    let (status, range) = match wanted(asked, etag.as_deref(), &last_modified, meta.size) {
+        Wanted::Whole => (StatusCode::OK, None),
+        Wanted::Part(range) => {
+            let shown = format!("bytes {}-{}/{}", range.start, range.end - 1, meta.size);
+            headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&shown).expect("digits are a header value"),
+            );
+            (StatusCode::PARTIAL_CONTENT, Some(range))
+        }
+        Wanted::Unsatisfiable => {
+            let shown = format!("bytes */{}", meta.size);
+            headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&shown).expect("digits are a header value"),
+            );
+            return Ok(Some(
+                (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response(),
+            ));
+        }
+    };
+    let length = range.as_ref().map_or(meta.size, |r| r.end - r.start);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    let body = if length == 0 {
+        Body::empty()
+    } else {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let got = store.get(key, options).await.map_err(failed)?;
+        Body::from_stream(got.into_stream())
+    };
+    Ok(Some((status, headers, body).into_response()))
+}
+
+fn failed(error: files::Error) -> AppError {
+    tracing::error!(%error, "reading an artifact");
+    AppError::Internal
+}
+
+/// An entity tag as HTTP sends it, in quotes (S3 quotes its own, a local disk's are bare).
+fn quoted(tag: &str) -> String {
+    if tag.starts_with('"') || tag.starts_with("W/") {
+        tag.to_owned()
+    } else {
+        format!("\"{tag}\"")
+    }
+}
+
+/// Whether the client's copy is current: `If-None-Match` names the tag, or, without it,
+/// `If-Modified-Since` is no older than the file.
+fn not_modified(asked: &HeaderMap, etag: Option<&str>, modified: SystemTime) -> bool {
+    if let Some(tags) = asked
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        let weak = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+        return tags
+            .split(',')
+            .any(|tag| tag.trim() == "*" || etag.is_some_and(|etag| weak(tag) == weak(etag)));
+    }
+    asked
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .is_some_and(|since| whole_seconds(modified) <= since)
+}
+
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(since.as_secs())
+}
+
+/// What part of the file a request asks for.
+#[derive(Debug, PartialEq)]
+enum Wanted {
+    Whole,
+    Part(Range<u64>),
+    Unsatisfiable,
+}
+
+/// The part of a file `size` bytes long that `asked` wants: one range (several, or a malformed
+/// header, get the whole file, as RFC 9110 allows), and only while `If-Range` still names
+/// this version of it.
+fn wanted(asked: &HeaderMap, etag: Option<&str>, last_modified: &str, size: u64) -> Wanted {
+    let Some(range) = asked.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Wanted::Whole;
+    };
+    if let Some(validator) = asked.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+        // A weak tag never matches for a range.
+        let current = etag.is_some_and(|e| e == validator && !e.starts_with("W/"))
+            || validator == last_modified;
+        if !current {
+            return Wanted::Whole;
+        }
+    }
+    let Ok(parsed) = http_range_header::parse_range_header(range) else {
+        return Wanted::Whole;
+    };
+    match parsed.validate(size) {
+        Ok(ranges) if ranges.len() == 1 => Wanted::Part(*ranges[0].start()..ranges[0].end() + 1),
+        Ok(_) => Wanted::Whole,
+        Err(_) => Wanted::Unsatisfiable,
+    }
 }
 
 /// The type a file is sent as: images as theirs (an SVG's scripts do not run inside `<img>`,
@@ -79,22 +198,32 @@ fn attachment(name: &str) -> HeaderValue {
 /// Bytes of zip gathered before each is sent: a few of them are all that is ever held.
 const ZIP_PIECE: usize = 64 << 10;
 
-/// The file or folder at `path` as a zip named `name`, streamed as it is written; `None` when
+/// The file or folder at `key` as a zip named `name`, streamed as it is written; `None` when
 /// nothing is there.
-pub fn zip(path: PathBuf, name: &str) -> Option<Response> {
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    if !(meta.is_dir() || meta.is_file()) {
-        return None;
+pub async fn zip(store: &FileStore, key: &Key, name: &str) -> Result<Option<Response>, AppError> {
+    let (base, entries) = match store.stat(key).await.map_err(failed)? {
+        Stat::File(meta) => {
+            let base = key.parent().unwrap_or_default();
+            let name = files::relative(&base, key);
+            (base, vec![(name, meta.size)])
+        }
+        Stat::Folder => (key.clone(), store.files_under(key).await.map_err(failed)?),
+        Stat::Nothing => return Ok(None),
+    };
+    if entries.is_empty() {
+        return Ok(None);
     }
     let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(4);
+    let store = store.clone();
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let out = Pieces {
             sender: sender.clone(),
             piece: Vec::with_capacity(ZIP_PIECE),
         };
-        if let Err(error) = write_zip(&path, out) {
+        if let Err(error) = write_zip(&runtime, &store, &base, entries, out) {
             // The client sees a cut download, not a zip that looks whole.
-            tracing::warn!(%error, path = %path.display(), "writing a zip");
+            tracing::warn!(%error, folder = %base, "writing a zip");
             let _ = sender.blocking_send(Err(io::Error::other(error.to_string())));
         }
     });
@@ -116,29 +245,34 @@ pub fn zip(path: PathBuf, name: &str) -> Option<Response> {
             HeaderValue::from_static("nosniff"),
         ),
     ];
-    Some((headers, Body::from_stream(stream)).into_response())
+    Ok(Some((headers, Body::from_stream(stream)).into_response()))
 }
 
-/// Every file at or below `path`, named relative to `path`'s folder for a file and to `path`
-/// for a folder; already-compressed kinds are stored, the rest deflated.
-fn write_zip(path: &Path, out: Pieces) -> zip::result::ZipResult<()> {
-    let (base, entries) = if path.is_file() {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let bytes = std::fs::metadata(path)?.len();
-        (
-            path.parent().unwrap_or(path).to_path_buf(),
-            vec![(name.unwrap_or_default(), bytes)],
-        )
-    } else {
-        (path.to_path_buf(), files::files_under(path)?)
-    };
+/// Each of `entries` (path below `base`, size) read from the store piece by piece into the
+/// zip; already-compressed kinds are stored, the rest deflated.
+fn write_zip(
+    runtime: &tokio::runtime::Handle,
+    store: &FileStore,
+    base: &Key,
+    entries: Vec<(String, u64)>,
+    out: Pieces,
+) -> zip::result::ZipResult<()> {
     let mut zip = ZipWriter::new_stream(out);
     for (relative, bytes) in entries {
         let options = SimpleFileOptions::default()
             .compression_method(method(&relative))
             .large_file(bytes >= u64::from(u32::MAX));
         zip.start_file(&relative, options)?;
-        io::copy(&mut std::fs::File::open(base.join(&relative))?, &mut zip)?;
+        let key = relative
+            .split('/')
+            .fold(base.clone(), |key, part| key.join(part));
+        let got = runtime
+            .block_on(store.get(&key, GetOptions::default()))
+            .map_err(io::Error::other)?;
+        let mut pieces = got.into_stream();
+        while let Some(piece) = runtime.block_on(pieces.next()) {
+            zip.write_all(&piece.map_err(io::Error::other)?)?;
+        }
     }
     zip.finish()?.flush()?;
     Ok(())
@@ -231,18 +365,24 @@ mod tests {
             .collect()
     }
 
+    async fn write(store: &FileStore, path: &str, bytes: &[u8]) {
+        let key = store.artifact("j1", path).unwrap();
+        let body = futures_util::stream::iter([Ok::<_, io::Error>(Bytes::copy_from_slice(bytes))]);
+        let staged = store.stage(&key, body, u64::MAX, false).await.unwrap();
+        staged.keep().await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_folder_zips_with_every_file_below_it_and_a_file_zips_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let top = dir.path().join("out");
-        std::fs::create_dir_all(top.join("plots")).unwrap();
+        let store = FileStore::local(dir.path()).unwrap();
         // Bigger than a piece, and compressible: deflated, sent in several pieces.
         let log = "loss 0.5\n".repeat(20_000);
-        std::fs::write(top.join("train.log"), &log).unwrap();
-        std::fs::write(top.join("plots/loss.png"), [7u8; 100]).unwrap();
-        std::os::unix::fs::symlink("/etc/passwd", top.join("passwd")).unwrap();
+        write(&store, "out/train.log", log.as_bytes()).await;
+        write(&store, "out/plots/loss.png", &[7u8; 100]).await;
+        let at = |path: &str| store.artifact("j1", path).unwrap();
 
-        let response = zip(top.clone(), "out").unwrap();
+        let response = zip(&store, &at("out"), "out").await.unwrap().unwrap();
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/zip");
         let files = unzip(response).await;
         assert_eq!(
@@ -250,13 +390,102 @@ mod tests {
             [
                 ("plots/loss.png".to_owned(), vec![7u8; 100]),
                 ("train.log".to_owned(), log.into_bytes()),
-            ],
-            "links are left out"
+            ]
         );
-        let one = unzip(zip(top.join("plots/loss.png"), "loss.png").unwrap()).await;
-        assert_eq!(one, [("loss.png".to_owned(), vec![7u8; 100])]);
-        assert!(zip(top.join("gone"), "gone").is_none());
-        assert!(zip(top.join("passwd"), "passwd").is_none());
+        let one = zip(&store, &at("out/plots/loss.png"), "loss.png")
+            .await
+            .unwrap();
+        assert_eq!(
+            unzip(one.unwrap()).await,
+            [("loss.png".to_owned(), vec![7u8; 100])]
+        );
+        assert!(zip(&store, &at("gone"), "gone").await.unwrap().is_none());
+    }
+
+    async fn get(store: &FileStore, path: &str, asked: &[(header::HeaderName, &str)]) -> Response {
+        let mut headers = HeaderMap::new();
+        for (name, value) in asked {
+            headers.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        let key = store.artifact("j1", path).unwrap();
+        file(store, &key, &headers).await.unwrap().expect("a file")
+    }
+
+    async fn body(response: Response) -> Vec<u8> {
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_file_is_sent_whole_or_in_part_and_not_again_while_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::local(dir.path()).unwrap();
+        write(&store, "log.txt", b"0123456789").await;
+        write(&store, "empty", b"").await;
+
+        let whole = get(&store, "log.txt", &[]).await;
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert_eq!(whole.headers()[header::ACCEPT_RANGES], "bytes");
+        assert_eq!(whole.headers()[header::CONTENT_LENGTH], "10");
+        assert_eq!(whole.headers()[header::CONTENT_SECURITY_POLICY], "sandbox");
+        let etag = whole.headers()[header::ETAG].to_str().unwrap().to_owned();
+        assert!(etag.starts_with('"'), "{etag}");
+        assert_eq!(body(whole).await, b"0123456789");
+
+        let part = get(&store, "log.txt", &[(header::RANGE, "bytes=2-4")]).await;
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(part.headers()[header::CONTENT_RANGE], "bytes 2-4/10");
+        assert_eq!(body(part).await, b"234");
+        let tail = get(&store, "log.txt", &[(header::RANGE, "bytes=-3")]).await;
+        assert_eq!(body(tail).await, b"789");
+        let past = get(&store, "log.txt", &[(header::RANGE, "bytes=20-")]).await;
+        assert_eq!(past.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(past.headers()[header::CONTENT_RANGE], "bytes */10");
+        for ignored in ["bytes=0-1,4-5", "lines=1-2", "bytes=x"] {
+            let response = get(&store, "log.txt", &[(header::RANGE, ignored)]).await;
+            assert_eq!(response.status(), StatusCode::OK, "{ignored}");
+        }
+        let stale = get(
+            &store,
+            "log.txt",
+            &[(header::RANGE, "bytes=0-1"), (header::IF_RANGE, "\"old\"")],
+        )
+        .await;
+        assert_eq!(
+            stale.status(),
+            StatusCode::OK,
+            "a changed file is sent whole"
+        );
+        let current = get(
+            &store,
+            "log.txt",
+            &[(header::RANGE, "bytes=0-1"), (header::IF_RANGE, &etag)],
+        )
+        .await;
+        assert_eq!(current.status(), StatusCode::PARTIAL_CONTENT);
+
+        let cached = get(&store, "log.txt", &[(header::IF_NONE_MATCH, &etag)]).await;
+        assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+        assert!(body(cached).await.is_empty());
+        let later = httpdate::fmt_http_date(SystemTime::now() + std::time::Duration::from_secs(60));
+        let fresh = get(&store, "log.txt", &[(header::IF_MODIFIED_SINCE, &later)]).await;
+        assert_eq!(fresh.status(), StatusCode::NOT_MODIFIED);
+        let other = get(&store, "log.txt", &[(header::IF_NONE_MATCH, "\"other\"")]).await;
+        assert_eq!(other.status(), StatusCode::OK);
+
+        let empty = get(&store, "empty", &[]).await;
+        assert_eq!(empty.headers()[header::CONTENT_LENGTH], "0");
+        assert!(body(empty).await.is_empty());
+        let key = store.artifact("j1", "gone").unwrap();
+        assert!(file(&store, &key, &HeaderMap::new())
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::monitoring::Monitor;
 use anyhow::Context;
 use app::db::queue::GpuPrices;
 use app::db::Db;
+use app::file_store::FileStore;
 use app::state::{AppState, RunSettings};
 use app::{shell, App};
 use axum::extract::State;
@@ -41,7 +42,7 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
     let runs = run_settings(&args, database)?;
     if args.demo && !app::db::users::any(&db).await? {
         let demo = crate::cli::DemoArgs::defaults();
-        let summary = crate::demo::run(&db, &demo, &runs.files_dir).await?;
+        let summary = crate::demo::run(&db, &demo, &runs.files).await?;
         println!("{summary}");
     }
     let state = AppState {
@@ -88,18 +89,21 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
 
 /// Where files go, how long leases last and GPU prices, from the flags.
 pub fn run_settings(args: &ServeArgs, database: &str) -> anyhow::Result<RunSettings> {
-    let files = args
-        .files
-        .clone()
-        .unwrap_or_else(|| default_files_dir(database));
-    std::fs::create_dir_all(&files)
-        .with_context(|| format!("cannot create the files directory {}", files.display()))?;
-    let mut settings = RunSettings::new(files);
+    let mut settings = RunSettings::new(file_store(args.files.as_deref(), database)?);
     settings.lease_ms = i64::try_from(args.lease_timeout.as_millis()).unwrap_or(i64::MAX);
     settings.prices = GpuPrices(args.gpu_prices.iter().cloned().collect());
     settings.quota = (args.quota > 0).then_some(args.quota);
     settings.public_origin.clone_from(&args.public_url);
     Ok(settings)
+}
+
+/// The file store at `location`, or in the default directory for `database`.
+pub fn file_store(location: Option<&str>, database: &str) -> anyhow::Result<FileStore> {
+    let location = location.map_or_else(
+        || default_files_dir(database).display().to_string(),
+        str::to_owned,
+    );
+    Ok(FileStore::open(&location)?)
 }
 
 /// `NAME-files` beside a SQLite database file, so its data stays together; else
@@ -204,8 +208,9 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
         tracing::warn!(%error, "readiness: database unavailable");
         missing.push("database unavailable");
     }
-    if let Err(error) = probe_files(&state.runs.files_dir).await {
-        tracing::warn!(%error, dir = %state.runs.files_dir.display(), "readiness: file store unavailable");
+    if let Err(error) = state.runs.files.probe().await {
+        let files = state.runs.files.location();
+        tracing::warn!(%error, files, "readiness: file store unavailable");
         missing.push("file store unavailable");
     }
     match missing.is_empty() {
@@ -214,26 +219,6 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
             StatusCode::SERVICE_UNAVAILABLE,
             format!("{}\n", missing.join(", ")),
         ),
-    }
-}
-
-/// Writes, reads back and removes a small file in `dir` (made if missing, as uploads make
-/// it): what an upload needs of the disk.
-async fn probe_files(dir: &Path) -> std::io::Result<()> {
-    tokio::fs::create_dir_all(dir).await?;
-    let probe = dir.join(format!(
-        "{}readyz-{:016x}",
-        crate::files::TEMP_PREFIX,
-        rand::random::<u64>()
-    ));
-    tokio::fs::write(&probe, b"ready").await?;
-    let read = tokio::fs::read(&probe).await;
-    tokio::fs::remove_file(&probe).await?;
-    match read? == b"ready" {
-        true => Ok(()),
-        false => Err(std::io::Error::other(
-            "the file store gave back other bytes",
-        )),
     }
 }
 

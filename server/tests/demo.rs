@@ -3,6 +3,7 @@
 mod common;
 
 use app::db::Db;
+use app::file_store::FileStore;
 use common::FreshSchema;
 use server::cli::DemoArgs;
 use std::collections::HashMap;
@@ -32,9 +33,8 @@ async fn demo(args: &DemoArgs) -> (tempfile::TempDir, Db, server::demo::Summary)
     .await
     .unwrap();
     db.migrate().await.unwrap();
-    let summary = server::demo::run(&db, args, &dir.path().join("files"))
-        .await
-        .unwrap();
+    let files = FileStore::local(&dir.path().join("files")).unwrap();
+    let summary = server::demo::run(&db, args, &files).await.unwrap();
     (dir, db, summary)
 }
 
@@ -155,7 +155,8 @@ async fn the_demo_sweeps_registered_trials_kept_their_files_and_count_them() {
     assert_eq!(uids.len(), 2);
     let mut total = 0;
     for uid in &uids {
-        let kept = server::files::list_artifacts(&dir.path().join("files"), uid).unwrap();
+        let files = FileStore::local(&dir.path().join("files")).unwrap();
+        let kept = files.files_under(&files.artifacts(uid)).await.unwrap();
         let paths: Vec<&str> = kept.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             paths,
@@ -217,7 +218,8 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
     // Queued jobs have no cost and finished ones do, in one transaction: the mix that once
     // failed with "incorrect binary data format in bind parameter 15".
     let files = tempfile::tempdir().unwrap();
-    let filled = server::demo::run(&db, &small(11), files.path()).await;
+    let files = FileStore::local(files.path()).unwrap();
+    let filled = server::demo::run(&db, &small(11), &files).await;
     let on_postgres = rows(&db).await;
     db.close().await;
     schema.remove().await;

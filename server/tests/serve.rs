@@ -1,6 +1,7 @@
 //! The real server process over real HTTP: acknowledged writes survive `kill -9` (SQLite), the
 //! same binary serves from PostgreSQL, SIGTERM does not wait for event streams, and replicas on
-//! one PostgreSQL share live events and runners' wake-ups and elect one leader.
+//! one PostgreSQL and one S3 bucket share files, live events and runners' wake-ups and elect
+//! one leader.
 
 mod common;
 
@@ -53,6 +54,27 @@ fn spawn_server(database: &str) -> (Server, u16) {
 
 /// Starts `millrace serve` with more flags on a free port; returns the process and the port.
 fn spawn_server_with(database: &str, flags: &[&str]) -> (Server, u16) {
+    spawn_server_env(database, flags, &[])
+}
+
+/// The AWS variables that reach the S3 test server `scripts/s3.sh` starts.
+fn s3_env() -> Vec<(&'static str, String)> {
+    let endpoint =
+        std::env::var("MILLRACE_TEST_S3").unwrap_or_else(|_| "http://127.0.0.1:8014".to_owned());
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "millrace-test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "millrace-test-secret".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]
+}
+
+/// Starts `millrace serve` with more flags and environment variables on a free port.
+fn spawn_server_env(
+    database: &str,
+    flags: &[&str],
+    env: &[(&'static str, String)],
+) -> (Server, u16) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -67,6 +89,7 @@ fn spawn_server_with(database: &str, flags: &[&str]) -> (Server, u16) {
             database,
         ])
         .args(flags)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("MILLRACE_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -359,7 +382,6 @@ async fn millrace_logs_prints_output_larger_than_one_answer_whole() {
 /// the user `pat`, her token and her project `pat/live`.
 struct Replicas {
     schema: Option<FreshSchema>,
-    _files: tempfile::TempDir,
     servers: Vec<(Server, u16)>,
     token: String,
     url: String,
@@ -373,10 +395,10 @@ impl Replicas {
         let token = cli(&url, &["token", "create", "--user", "pat"])
             .trim()
             .to_owned();
-        let files = tempfile::tempdir().unwrap();
-        let dir = files.path().display().to_string();
+        // One bucket prefix for both, as replicas share one object store.
+        let files = format!("s3://millrace-test/{prefix}-{:016x}", rand::random::<u64>());
         let servers: Vec<(Server, u16)> = (0..2)
-            .map(|_| spawn_server_with(&url, &["--files", &dir]))
+            .map(|_| spawn_server_env(&url, &["--files", &files], &s3_env()))
             .collect();
         let ports: Vec<u16> = servers.iter().map(|(_, port)| *port).collect();
         let bearer = token.clone();
@@ -397,7 +419,6 @@ impl Replicas {
         .unwrap();
         Self {
             schema: Some(schema),
-            _files: files,
             servers,
             token,
             url,
@@ -696,6 +717,64 @@ fn sweep(port: u16, token: &str) -> Value {
     let (status, text) = http(port, "GET", "/api/v1/sweeps/1", token, &Value::Null);
     assert_eq!(status, 200, "{text}");
     serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn an_artifact_uploaded_through_one_replica_downloads_byte_identical_through_another() {
+    let replicas = Replicas::start("millrace_files").await;
+    let (a, b, token) = (replicas.port(0), replicas.port(1), replicas.token.clone());
+    let uid = tokio::task::spawn_blocking(move || watched_job(a, &token))
+        .await
+        .unwrap();
+    // 20 MiB: sent to the bucket as a multipart upload by replica A.
+    let artifact: Vec<u8> = (0..20usize << 20).map(|i| (i * 7 % 253) as u8).collect();
+    let client = reqwest::Client::new();
+    let url = |port: u16, path: &str| format!("http://127.0.0.1:{port}/api/v1/jobs/{uid}/{path}");
+    let bearer = format!("Bearer {}", replicas.token);
+    let put = client
+        .put(url(a, "artifacts/model/weights.bin"))
+        .header("Authorization", &bearer)
+        .body(artifact.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201, "{}", put.text().await.unwrap());
+
+    let whole = client
+        .get(url(b, "artifacts/model/weights.bin"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status(), 200);
+    let body = whole.bytes().await.unwrap();
+    assert!(body == artifact, "byte-identical through the other replica");
+    let part = client
+        .get(url(b, "artifacts/model/weights.bin"))
+        .header("Authorization", &bearer)
+        .header("Range", "bytes=-1000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        &part.bytes().await.unwrap()[..],
+        &artifact[artifact.len() - 1000..]
+    );
+    let listed: Value = client
+        .get(url(b, "artifacts"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["artifacts"],
+        json!([{"path": "model/weights.bin", "bytes": artifact.len()}])
+    );
+    replicas.remove().await;
 }
 
 #[tokio::test]

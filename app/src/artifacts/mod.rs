@@ -7,6 +7,4 @@ pub mod preview;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
-#[cfg(feature = "ssr")]
-pub mod store;
 pub mod view;

@@ -4,8 +4,6 @@
 use super::server_fns::{ModelSummary, Node, Preview, MAX_ROWS, MAX_TEXT_KB};
 use crate::url::encode_component;
 use serde_json::Value;
-use std::io::{self, Read};
-use std::path::Path;
 
 /// Most bytes of a text file shown.
 const MAX_TEXT: u64 = MAX_TEXT_KB << 10;
@@ -21,27 +19,52 @@ const MAX_CELL: usize = 500;
 /// Most pip requirements listed in a model's summary.
 const MAX_REQUIREMENTS: usize = 200;
 
-/// What file `name` at `file` previews as; `folder` is its folder's path in job `uid`'s
-/// files, which relative links of a Markdown file resolve against.
-pub fn of(file: &Path, name: &str, folder: &str, uid: &str) -> io::Result<Preview> {
-    let extension = super::store::extension(name);
-    let size = std::fs::metadata(file)?.len();
+/// How many of the first bytes of file `name`, `size` bytes long, its preview reads.
+pub fn wanted(name: &str, size: u64) -> u64 {
+    let extension = crate::file_store::extension(name);
     let parsed = size <= MAX_PARSED;
-    Ok(match extension.as_str() {
-        _ if name == "MLmodel" && parsed => model(file)?,
+    match extension.as_str() {
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "svg" => 0,
+        "csv" | "tsv" => MAX_TABLE_BYTES,
+        _ if parsed && (name == "MLmodel" || PARSED.contains(&extension.as_str())) => {
+            MAX_PARSED + 1
+        }
+        _ => MAX_TEXT + 1,
+    }
+}
+
+/// The extensions of the documents parsed for their preview.
+const PARSED: [&str; 5] = ["md", "markdown", "json", "yaml", "yml"];
+
+/// What file `name`, `size` bytes long and beginning with `data` (its first [`wanted`] bytes),
+/// previews as; `folder` is its folder's path in job `uid`'s files, which relative links of a
+/// Markdown file resolve against, and `requirements` the start of the `requirements.txt`
+/// beside an `MLmodel` file.
+pub fn of(
+    data: &[u8],
+    size: u64,
+    name: &str,
+    folder: &str,
+    uid: &str,
+    requirements: Option<&[u8]>,
+) -> Preview {
+    let extension = crate::file_store::extension(name);
+    let parsed = size <= MAX_PARSED;
+    match extension.as_str() {
+        _ if name == "MLmodel" && parsed => model(data, requirements),
         "png" | "jpg" | "jpeg" | "gif" | "webp" | "svg" => Preview::Image,
-        "md" | "markdown" if parsed => match read_text(file, MAX_PARSED)? {
+        "md" | "markdown" if parsed => match read_text(data, MAX_PARSED) {
             Some((text, _)) => Preview::Markdown {
                 html: markdown(&text, folder, uid),
             },
             None => binary(),
         },
-        "json" if parsed => document(file, |text| serde_json::from_str(text).ok())?,
-        "yaml" | "yml" if parsed => document(file, |text| serde_yaml_ng::from_str(text).ok())?,
-        "csv" => table(file, b',')?,
-        "tsv" => table(file, b'\t')?,
-        _ => text(file)?,
-    })
+        "json" if parsed => document(data, |text| serde_json::from_str(text).ok()),
+        "yaml" | "yml" if parsed => document(data, |text| serde_yaml_ng::from_str(text).ok()),
+        "csv" => table(data, b','),
+        "tsv" => table(data, b'\t'),
+        _ => text(data),
+    }
 }
 
 fn binary() -> Preview {
@@ -50,56 +73,49 @@ fn binary() -> Preview {
     }
 }
 
-/// The file's first `limit` bytes as text, and whether it goes on; `None` when it is not text
-/// (a NUL byte, or bytes that are not UTF-8 before the cut).
-fn read_text(file: &Path, limit: u64) -> io::Result<Option<(String, bool)>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
-    let cut = bytes.len() as u64 > limit;
-    bytes.truncate(limit as usize);
+/// The file's first `limit` bytes (of `data`, its start) as text, and whether it goes on;
+/// `None` when it is not text (a NUL byte, or bytes that are not UTF-8 before the cut).
+fn read_text(data: &[u8], limit: u64) -> Option<(String, bool)> {
+    let cut = data.len() as u64 > limit;
+    let bytes = &data[..data.len().min(limit as usize)];
     if bytes.contains(&0) {
-        return Ok(None);
+        return None;
     }
-    let text = match String::from_utf8(bytes) {
+    let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         // A character split by the cut is not a reason to call the file binary.
-        Err(error) if cut && error.utf8_error().error_len().is_none() => {
-            let valid = error.utf8_error().valid_up_to();
-            let mut bytes = error.into_bytes();
-            bytes.truncate(valid);
-            String::from_utf8(bytes).expect("checked up to here")
+        Err(error) if cut && error.error_len().is_none() => {
+            std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("checked up to here")
         }
-        Err(_) => return Ok(None),
+        Err(_) => return None,
     };
-    Ok(Some((text, cut)))
+    Some((text.to_owned(), cut))
 }
 
-fn text(file: &Path) -> io::Result<Preview> {
-    Ok(match read_text(file, MAX_TEXT)? {
+fn text(data: &[u8]) -> Preview {
+    match read_text(data, MAX_TEXT) {
         Some((text, cut)) => Preview::Text { text, cut },
         None => binary(),
-    })
+    }
 }
 
 /// A JSON or YAML file as a tree, an MLflow table as a table; as text when it does not parse
 /// (too deep for the parsers' recursion limits, too) or has too many values for a tree.
-fn document(file: &Path, parse: impl Fn(&str) -> Option<Ordered>) -> io::Result<Preview> {
-    let Some((text, _)) = read_text(file, MAX_PARSED)? else {
-        return Ok(binary());
+fn document(data: &[u8], parse: impl Fn(&str) -> Option<Ordered>) -> Preview {
+    let Some((text, _)) = read_text(data, MAX_PARSED) else {
+        return binary();
     };
     let Some(Ordered(tree)) = parse(&text) else {
-        return self::text(file);
+        return self::text(data);
     };
     if let Some(table) = mlflow_table(&tree) {
-        return Ok(table);
+        return table;
     }
     let mut budget = MAX_NODES;
-    Ok(match within(&tree, &mut budget) {
+    match within(&tree, &mut budget) {
         true => Preview::Tree(tree),
-        false => self::text(file)?,
-    })
+        false => self::text(data),
+    }
 }
 
 /// Whether `node` has at most `budget` values, taking them from it.
@@ -241,14 +257,14 @@ fn clip(text: &str) -> String {
 
 /// A CSV (or tab-separated) file's header and first rows, read from at most
 /// [`MAX_TABLE_BYTES`] of it.
-fn table(file: &Path, delimiter: u8) -> io::Result<Preview> {
-    let head = std::fs::File::open(file)?.take(MAX_TABLE_BYTES);
+fn table(data: &[u8], delimiter: u8) -> Preview {
+    let head = &data[..data.len().min(MAX_TABLE_BYTES as usize)];
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .from_reader(head);
     let Ok(header) = reader.headers() else {
-        return text(file);
+        return text(data);
     };
     let columns = header.iter().take(MAX_COLUMNS).map(clip).collect();
     let mut rows = Vec::new();
@@ -266,20 +282,20 @@ fn table(file: &Path, delimiter: u8) -> io::Result<Preview> {
         }
         rows.push(record.iter().take(MAX_COLUMNS).map(clip).collect());
     }
-    Ok(Preview::Table {
+    Preview::Table {
         columns,
         rows,
         more,
-    })
+    }
 }
 
 /// An MLflow `MLmodel` file summed up, with the `requirements.txt` beside it.
-fn model(file: &Path) -> io::Result<Preview> {
-    let Some((text, _)) = read_text(file, MAX_PARSED)? else {
-        return Ok(binary());
+fn model(data: &[u8], requirements: Option<&[u8]>) -> Preview {
+    let Some((text, _)) = read_text(data, MAX_PARSED) else {
+        return binary();
     };
     let Ok(Value::Object(spec)) = serde_yaml_ng::from_str::<Value>(&text) else {
-        return self::text(file);
+        return self::text(data);
     };
     let mut summary = ModelSummary::default();
     for (key, label) in [
@@ -314,8 +330,7 @@ fn model(file: &Path) -> io::Result<Preview> {
         summary.inputs = signature_part(signature.get("inputs"));
         summary.outputs = signature_part(signature.get("outputs"));
     }
-    let requirements = file.with_file_name("requirements.txt");
-    if let Ok(Some((text, _))) = read_text(&requirements, MAX_TEXT) {
+    if let Some((text, _)) = requirements.and_then(|data| read_text(data, MAX_TEXT)) {
         summary.requirements = text
             .lines()
             .map(str::trim)
@@ -324,7 +339,7 @@ fn model(file: &Path) -> io::Result<Preview> {
             .map(str::to_owned)
             .collect();
     }
-    Ok(Preview::Model(summary))
+    Preview::Model(summary)
 }
 
 fn scalar(value: &Value) -> String {
@@ -439,34 +454,29 @@ fn safe_address(dest: &str, folder: &str, uid: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    fn preview(dir: &Path, name: &str, bytes: &[u8]) -> Preview {
-        of(&write(dir, name, bytes), name, "plots", "j1").unwrap()
+    /// The preview of file `name` holding `bytes`, from the part of it the store would read.
+    fn preview(name: &str, bytes: &[u8]) -> Preview {
+        let size = bytes.len() as u64;
+        let read = &bytes[..bytes.len().min(wanted(name, size) as usize)];
+        of(read, size, name, "plots", "j1", None)
     }
 
     #[test]
     fn files_preview_by_what_they_are() {
-        let dir = tempfile::tempdir().unwrap();
-        let dir = dir.path();
-        assert_eq!(preview(dir, "loss.PNG", b"\x89PNG"), Preview::Image);
+        assert_eq!(preview("loss.PNG", b"\x89PNG"), Preview::Image);
         assert_eq!(
-            preview(dir, "train.log", b"epoch 1\n"),
+            preview("train.log", b"epoch 1\n"),
             Preview::Text {
                 text: "epoch 1\n".into(),
                 cut: false
             }
         );
         assert!(matches!(
-            preview(dir, "model.pt", b"PK\x03\x04\0\0"),
+            preview("model.pt", b"PK\x03\x04\0\0"),
             Preview::None { .. }
         ));
         assert_eq!(
-            preview(dir, "config.yaml", b"lr: 0.1\nlayers: [1, 2]\n"),
+            preview("config.yaml", b"lr: 0.1\nlayers: [1, 2]\n"),
             Preview::Tree(Node::Map(vec![
                 ("lr".into(), Node::Leaf("0.1".into())),
                 (
@@ -477,7 +487,7 @@ mod tests {
         );
         // Not JSON after all: shown as the text it is.
         assert_eq!(
-            preview(dir, "broken.json", b"{\"a\": "),
+            preview("broken.json", b"{\"a\": "),
             Preview::Text {
                 text: "{\"a\": ".into(),
                 cut: false
@@ -487,11 +497,10 @@ mod tests {
 
     #[test]
     fn a_big_text_file_shows_its_beginning_and_a_cut_character_is_not_binary() {
-        let dir = tempfile::tempdir().unwrap();
         // "é" is two bytes; the limit falls between them.
         let mut bytes = vec![b'a'; MAX_TEXT as usize - 1];
         bytes.extend("é and more".as_bytes());
-        let Preview::Text { text, cut } = preview(dir.path(), "big.txt", &bytes) else {
+        let Preview::Text { text, cut } = preview("big.txt", &bytes) else {
             panic!("a text file");
         };
         assert!(cut);
@@ -500,22 +509,20 @@ mod tests {
 
     #[test]
     fn a_document_too_deep_or_too_big_for_a_tree_shows_as_text() {
-        let dir = tempfile::tempdir().unwrap();
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(matches!(
-            preview(dir.path(), "deep.json", deep.as_bytes()),
+            preview("deep.json", deep.as_bytes()),
             Preview::Text { .. }
         ));
         let wide = format!("[{}0]", "0,".repeat(MAX_NODES));
         assert!(matches!(
-            preview(dir.path(), "wide.json", wide.as_bytes()),
+            preview("wide.json", wide.as_bytes()),
             Preview::Text { .. }
         ));
     }
 
     #[test]
     fn tables_show_their_first_thousand_rows() {
-        let dir = tempfile::tempdir().unwrap();
         let mut csv = String::from("step,loss\n");
         for step in 0..1_500 {
             csv.push_str(&format!("{step},{}\n", 1.0 / (step + 1) as f64));
@@ -524,7 +531,7 @@ mod tests {
             columns,
             rows,
             more,
-        } = preview(dir.path(), "history.csv", csv.as_bytes())
+        } = preview("history.csv", csv.as_bytes())
         else {
             panic!("a table");
         };
@@ -535,7 +542,7 @@ mod tests {
 
         let logged = br#"{"columns": ["x", "label"], "data": [[1.5, "cat"], [2, null]]}"#;
         assert_eq!(
-            preview(dir.path(), "table.json", logged),
+            preview("table.json", logged),
             Preview::Table {
                 columns: vec!["x".into(), "label".into()],
                 rows: vec![
@@ -549,7 +556,6 @@ mod tests {
 
     #[test]
     fn an_mlmodel_file_is_summed_up_with_its_requirements() {
-        let dir = tempfile::tempdir().unwrap();
         let mlmodel = r#"artifact_path: model
 flavors:
   python_function:
@@ -567,12 +573,17 @@ signature:
   outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]'
   params: null
 "#;
-        write(
-            dir.path(),
-            "requirements.txt",
-            b"mlflow==3.17.2\n# pinned\nscikit-learn==1.5.0\n",
+        let requirements = b"mlflow==3.17.2\n# pinned\nscikit-learn==1.5.0\n";
+        let size = mlmodel.len() as u64;
+        let preview = of(
+            mlmodel.as_bytes(),
+            size,
+            "MLmodel",
+            "model",
+            "j1",
+            Some(requirements),
         );
-        let Preview::Model(summary) = preview(dir.path(), "MLmodel", mlmodel.as_bytes()) else {
+        let Preview::Model(summary) = preview else {
             panic!("a model");
         };
         assert_eq!(summary.facts[0], ("Model id".into(), "m-123".into()));

@@ -143,10 +143,7 @@ pub async fn get_artifacts(
             let job = db::jobs::find_in_project(&state.db, project.id, &job)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let root = state.runs.files_dir.clone();
-            tokio::task::spawn_blocking(move || super::service::page(&root, &job.uid, &path))
-                .await
-                .map_err(|_| AppError::Internal)?
+            super::service::page(&state.runs.files, &job.uid, &path).await
         }
         .await,
     )

@@ -2,6 +2,7 @@
 //! artifacts. Every call carries a runner token (`Authorization: Bearer ...`), not a user's.
 
 use super::error::{ApiError, ApiJson, ApiQuery};
+use super::runs::internal;
 use super::upload;
 use crate::files;
 use crate::monitoring::Ingested;
@@ -409,7 +410,7 @@ pub async fn upload_artifact(
     if beat.first().is_none_or(|(_, h)| *h == Heartbeat::Gone) {
         return Err(not_leased());
     }
-    let file = files::artifact_path(&state.runs.files_dir, &uid, &path).ok_or_else(|| {
+    let file = state.runs.files.artifact(&uid, &path).ok_or_else(|| {
         ApiError::invalid("path", "an artifact path stays inside the job's directory")
     })?;
     let bytes = upload::keep_artifact(&state, &uid, &file, &headers, body).await?;
@@ -428,9 +429,13 @@ pub async fn snapshot(
     if !files::is_sha256(&sha) {
         return Err(AppError::NotFound.into());
     }
-    let file = tokio::fs::File::open(files::snapshot_path(&state.runs.files_dir, &sha))
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let store = &state.runs.files;
+    let key = store.snapshot(&sha);
+    let got = match store.get(&key, files::GetOptions::default()).await {
+        Ok(got) => got,
+        Err(files::Error::NotFound { .. }) => return Err(AppError::NotFound.into()),
+        Err(error) => return Err(internal("reading a snapshot")(error)),
+    };
+    let body = Body::from_stream(got.into_stream());
     Ok(([(header::CONTENT_TYPE, "application/gzip")], body).into_response())
 }

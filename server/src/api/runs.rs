@@ -12,7 +12,7 @@ use app::error::AppError;
 use app::model::{JobStatus, LogCursor};
 use app::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
@@ -111,9 +111,16 @@ pub async fn check_snapshot(
     field: &str,
     sha: &str,
 ) -> Result<(), ApiError> {
-    let path = files::snapshot_path(&state.runs.files_dir, sha);
     let missing = || ApiError::invalid(field, format!("no snapshot {sha} was uploaded"));
-    if !files::is_sha256(sha) || !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+    if !files::is_sha256(sha) {
+        return Err(missing());
+    }
+    let store = &state.runs.files;
+    let kept = store
+        .head(&store.snapshot(sha))
+        .await
+        .map_err(internal("looking for a snapshot"))?;
+    if kept.is_none() {
         return Err(missing());
     }
     if storage::uploaded_by(&state.db, user, sha).await?
@@ -256,10 +263,10 @@ pub async fn artifacts(
     State(state): State<AppState>,
     ReadJob(job): ReadJob,
 ) -> Result<Json<Value>, ApiError> {
-    let root = state.runs.files_dir.clone();
-    let listed = tokio::task::spawn_blocking(move || files::list_artifacts(&root, &job.uid))
+    let store = &state.runs.files;
+    let listed = store
+        .files_under(&store.artifacts(&job.uid))
         .await
-        .expect("listing does not panic")
         .map_err(internal("listing artifacts"))?;
     let items: Vec<Value> = listed
         .into_iter()
@@ -274,14 +281,12 @@ pub async fn artifact(
     State(state): State<AppState>,
     ReadJob(job): ReadJob,
     Path((_, path)): Path<(String, String)>,
-    request: Request,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let path =
-        files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or(AppError::NotFound)?;
-    match tokio::fs::symlink_metadata(&path).await {
-        Ok(meta) if meta.is_file() => Ok(download::file(path, request).await?),
-        _ => Err(AppError::NotFound.into()),
-    }
+    let store = &state.runs.files;
+    let key = store.artifact(&job.uid, &path).ok_or(AppError::NotFound)?;
+    let sent = download::file(store, &key, &headers).await?;
+    sent.ok_or_else(|| AppError::NotFound.into())
 }
 
 /// All of a job's artifacts as one zip, streamed.
@@ -289,9 +294,10 @@ pub async fn zip_all(
     State(state): State<AppState>,
     ReadJob(job): ReadJob,
 ) -> Result<Response, ApiError> {
-    let dir = files::artifacts_dir(&state.runs.files_dir, &job.uid);
+    let store = &state.runs.files;
     let name = format!("{}-{}", job.name, job.number);
-    download::zip(dir, &name).ok_or_else(|| AppError::NotFound.into())
+    let zipped = download::zip(store, &store.artifacts(&job.uid), &name).await?;
+    zipped.ok_or_else(|| AppError::NotFound.into())
 }
 
 /// One artifact folder (or file) of a job as a zip, streamed.
@@ -300,18 +306,19 @@ pub async fn zip_folder(
     ReadJob(job): ReadJob,
     Path((_, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let folder =
-        files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or(AppError::NotFound)?;
+    let store = &state.runs.files;
+    let folder = store.artifact(&job.uid, &path).ok_or(AppError::NotFound)?;
     let last = path
         .trim_end_matches('/')
         .rsplit('/')
         .next()
         .unwrap_or("files");
     let name = format!("{}-{}-{last}", job.name, job.number);
-    download::zip(folder, &name).ok_or_else(|| AppError::NotFound.into())
+    let zipped = download::zip(store, &folder, &name).await?;
+    zipped.ok_or_else(|| AppError::NotFound.into())
 }
 
-/// Stores one artifact file of the job, streamed to disk within the size limit and its
+/// Stores one artifact file of the job, streamed to the file store within the size limit and its
 /// creator's quota (see [`super::upload`]): what `millrace artifacts put` sends.
 pub async fn put_artifact(
     State(state): State<AppState>,
@@ -320,7 +327,7 @@ pub async fn put_artifact(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let file = files::artifact_path(&state.runs.files_dir, &job.uid, &path).ok_or_else(|| {
+    let file = state.runs.files.artifact(&job.uid, &path).ok_or_else(|| {
         ApiError::invalid("path", "an artifact path stays inside the job's directory")
     })?;
     let bytes = upload::keep_artifact(&state, &job.uid, &file, &headers, body).await?;
@@ -330,8 +337,8 @@ pub async fn put_artifact(
     ))
 }
 
-/// Logs an I/O failure and answers 500.
-pub fn internal(what: &'static str) -> impl Fn(std::io::Error) -> ApiError {
+/// Logs a failure of the disk or the file store and answers 500.
+pub fn internal<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ApiError {
     move |error| {
         tracing::error!(%error, "{what}");
         AppError::Internal.into()

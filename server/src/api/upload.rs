@@ -1,18 +1,17 @@
-//! Receiving uploads into the file store: each body is streamed to disk within its size limit
-//! and its user's quota, synced, then renamed into place and counted against the user in one
-//! transaction; only then does the caller answer 201. An upload that is refused, cut short or
-//! fails leaves no file and no count behind. Removing artifacts gives their bytes back.
+//! Receiving uploads into the file store: each body is streamed to the store within its size
+//! limit and its user's quota, then made visible at its key and counted against the user in
+//! one transaction; only then does the caller answer 201. An upload that is refused, cut short
+//! or fails leaves no file and no count behind. Removing artifacts gives their bytes back.
 
 use super::error::ApiError;
 use super::runs::internal;
-use crate::files::{self, StageError, Staged};
+use crate::files::{self, FileStore, Key, StageError, Staged};
 use app::db::storage;
 use app::error::AppError;
 use app::format::bytes as human_bytes;
 use app::state::AppState;
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
-use std::path::Path;
 
 /// A user the upload counts against.
 pub struct Payer<'a> {
@@ -38,39 +37,62 @@ pub async fn keep_snapshot(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<KeptSnapshot, ApiError> {
-    let root = &state.runs.files_dir;
-    let dir = root.join("snapshots");
+    let store = &state.runs.files;
     // A snapshot already kept costs its uploader nothing more, and only the hash says whether
-    // it is one, so the quota is checked once the body is in.
+    // it is one, so the quota is checked once the body is in; until then it waits under a
+    // name of its own.
     let limits = Limits::size_only(files::MAX_SNAPSHOT, "a snapshot");
-    let staged = receive(&dir, headers, body, &limits, true).await?;
-    if !starts_like_gzip(&staged).await? {
+    let temp = store.upload_area();
+    let staged = receive(store, &temp, headers, body, &limits, true).await?;
+    if !staged.starts_with(&[0x1f, 0x8b]) {
         return Err(ApiError::invalid("body", "a snapshot is a .tar.gz file"));
     }
-    let sha256 = staged.sha256.clone().expect("staged with a hash");
-    let bytes = staged.bytes;
-    let path = files::snapshot_path(root, &sha256);
+    let kept = KeptSnapshot {
+        sha256: staged.sha256.clone().expect("staged with a hash"),
+        bytes: staged.bytes,
+    };
+    staged
+        .keep()
+        .await
+        .map_err(internal("staging a snapshot"))?;
+    let recorded = record_snapshot(state, payer, &temp, &kept).await;
+    // Moved into place, or refused: either way the staged copy goes.
+    if let (_, Err(error)) = store.remove(&temp).await {
+        tracing::warn!(%error, "removing a staged snapshot");
+    }
+    recorded.map(|()| kept)
+}
+
+/// Counts snapshot `kept`, staged at `temp`, against `payer` and moves it into place unless
+/// the same snapshot is there already.
+async fn record_snapshot(
+    state: &AppState,
+    payer: Payer<'_>,
+    temp: &Key,
+    kept: &KeptSnapshot,
+) -> Result<(), ApiError> {
+    let store = &state.runs.files;
+    let key = store.snapshot(&kept.sha256);
+    let bytes = signed(kept.bytes);
     let mut tx = state.db.begin().await?;
     let used = storage::lock(&mut tx, payer.id).await?;
-    if storage::record_snapshot(&mut tx, payer.id, &sha256, signed(bytes)).await? {
-        check_quota(state.runs.quota, &payer, used, signed(bytes))?;
-        storage::add(&mut tx, payer.id, signed(bytes)).await?;
+    if storage::record_snapshot(&mut tx, payer.id, &kept.sha256, bytes).await? {
+        check_quota(state.runs.quota, &payer, used, bytes)?;
+        storage::add(&mut tx, payer.id, bytes).await?;
     }
-    if files::size_of(&path)
+    if store
+        .size(&key)
         .await
         .map_err(internal("looking for a snapshot"))?
-        != bytes
+        != kept.bytes
     {
-        staged
-            .keep(&path)
+        store
+            .rename(temp, &key)
             .await
             .map_err(internal("keeping a snapshot"))?;
     }
     tx.commit().await?;
-    files::sync_dir(&dir)
-        .await
-        .map_err(internal("syncing the snapshots directory"))?;
-    Ok(KeptSnapshot { sha256, bytes })
+    Ok(())
 }
 
 /// Stores `body` as the artifact at `file` of job `uid` (replacing one of the same path),
@@ -79,23 +101,27 @@ pub async fn keep_snapshot(
 pub async fn keep_artifact(
     state: &AppState,
     uid: &str,
-    file: &Path,
+    file: &Key,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<u64, ApiError> {
     let (id, name) = storage::artifact_owner(&state.db, uid)
         .await?
         .ok_or(AppError::NotFound)?;
-    let job_dir = files::artifacts_dir(&state.runs.files_dir, uid);
-    if let Some(why) = files::obstacle(&job_dir, file) {
+    let store = &state.runs.files;
+    let job_dir = store.artifacts(uid);
+    if let Some(why) = files::obstacle(store, &job_dir, file)
+        .await
+        .map_err(internal("looking at an artifact's path"))?
+    {
         return Err(ApiError::invalid(
             "path",
             format!("cannot write there: {why}"),
         ));
     }
     let payer = Payer { id, name: &name };
-    let dir = file.parent().expect("artifact paths have a parent");
-    let replaced = files::size_of(file)
+    let replaced = store
+        .size(file)
         .await
         .map_err(internal("looking for an artifact"))?;
     let used = storage::usage(&state.db, payer.id).await?;
@@ -106,12 +132,13 @@ pub async fn keep_artifact(
         &payer,
         used - signed(replaced),
     );
-    let staged = receive(dir, headers, body, &limits, false).await?;
+    let staged = receive(store, file, headers, body, &limits, false).await?;
     let bytes = staged.bytes;
     let mut tx = state.db.begin().await?;
     let used = storage::lock(&mut tx, payer.id).await?;
     // Read again under the lock: another upload of the same path may have replaced it since.
-    let replaced = files::size_of(file)
+    let replaced = store
+        .size(file)
         .await
         .map_err(internal("looking for an artifact"))?;
     let delta = signed(bytes) - signed(replaced);
@@ -119,56 +146,31 @@ pub async fn keep_artifact(
         check_quota(state.runs.quota, &payer, used, delta)?;
     }
     storage::add(&mut tx, payer.id, delta).await?;
-    let shown = file
-        .strip_prefix(&job_dir)
-        .unwrap_or(file)
-        .to_string_lossy();
+    let shown = files::relative(&job_dir, file);
     app::db::jobs::artifacts_changed(&mut tx, uid, &shown).await?;
     staged
-        .keep(file)
+        .keep()
         .await
         .map_err(internal("keeping an artifact"))?;
     tx.commit().await?;
-    sync_dirs_up_to(dir, job_dir.parent().expect("under the files directory"))
-        .await
-        .map_err(internal("syncing an artifact's directories"))?;
     Ok(bytes)
 }
 
 /// Removes the artifact file or folder at `path` of job `uid` (its whole artifact folder when
 /// `path` is that folder) and takes what it held off the count of the job's creator. A path
 /// that holds nothing frees nothing.
-pub async fn remove_artifacts(state: &AppState, uid: &str, path: &Path) -> Result<(), ApiError> {
+pub async fn remove_artifacts(state: &AppState, uid: &str, path: &Key) -> Result<(), ApiError> {
     let (payer, _) = storage::artifact_owner(&state.db, uid)
         .await?
         .ok_or(AppError::NotFound)?;
-    let measure = |path: &Path| {
-        let path = path.to_path_buf();
-        async move {
-            tokio::task::spawn_blocking(move || files::bytes_under(&path))
-                .await
-                .expect("measuring does not panic")
-                .map_err(internal("measuring artifacts"))
-        }
-    };
+    let store = &state.runs.files;
     let mut tx = state.db.begin().await?;
     // Under the lock, so an upload counted against the same user waits for the count to settle.
     storage::lock(&mut tx, payer).await?;
-    let before = measure(path).await?;
-    let removed = match tokio::fs::metadata(path).await {
-        Ok(meta) if meta.is_dir() => tokio::fs::remove_dir_all(path).await,
-        Ok(_) => tokio::fs::remove_file(path).await,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    };
-    // Whatever went, went: a removal that failed halfway is counted by what is left.
-    let after = measure(path).await?;
-    storage::add(&mut tx, payer, signed(after) - signed(before)).await?;
-    let job_dir = files::artifacts_dir(&state.runs.files_dir, uid);
-    let shown = path
-        .strip_prefix(&job_dir)
-        .unwrap_or(path)
-        .to_string_lossy();
+    // Whatever went, went: a removal that failed halfway gives back what it freed.
+    let (freed, removed) = store.remove(path).await;
+    storage::add(&mut tx, payer, -signed(freed)).await?;
+    let shown = files::relative(&store.artifacts(uid), path);
     app::db::jobs::artifacts_changed(&mut tx, uid, &shown).await?;
     tx.commit().await?;
     removed.map_err(internal("removing artifacts"))
@@ -210,10 +212,11 @@ impl Limits {
     }
 }
 
-/// Streams `body` into a synced temporary file in `dir`, refusing it at once when its declared
-/// length is over the limit.
+/// Streams `body` towards `key` in `store`, refusing it at once when its declared length is
+/// over the limit.
 async fn receive(
-    dir: &Path,
+    store: &FileStore,
+    key: &Key,
     headers: &HeaderMap,
     body: Body,
     limits: &Limits,
@@ -227,7 +230,8 @@ async fn receive(
     if declared.is_some_and(|length| length > limits.bytes) {
         return Err(too_large());
     }
-    files::stage(dir, body.into_data_stream(), limits.bytes, hash)
+    store
+        .stage(key, body.into_data_stream(), limits.bytes, hash)
         .await
         .map_err(|error| match error {
             StageError::TooLarge { .. } => too_large(),
@@ -235,7 +239,7 @@ async fn receive(
                 "body",
                 format!("the upload was cut short ({reason}); nothing was stored"),
             ),
-            StageError::Io(e) => internal("staging an upload")(e),
+            StageError::Store(e) => internal("staging an upload")(e),
         })
 }
 
@@ -256,25 +260,6 @@ fn check_quota(quota: Option<u64>, payer: &Payer, used: i64, delta: i64) -> Resu
         human_bytes(u64::try_from(delta).unwrap_or(0))
     ))
     .into())
-}
-
-async fn starts_like_gzip(staged: &Staged) -> Result<bool, ApiError> {
-    staged
-        .starts_with(&[0x1f, 0x8b])
-        .await
-        .map_err(internal("reading an upload"))
-}
-
-/// Syncs `dir` and each directory above it up to `top`, so new directories of a path survive a
-/// crash of the machine along with the file in them.
-async fn sync_dirs_up_to(dir: &Path, top: &Path) -> std::io::Result<()> {
-    for current in dir.ancestors() {
-        files::sync_dir(current).await?;
-        if current == top {
-            break;
-        }
-    }
-    Ok(())
 }
 
 fn signed(bytes: u64) -> i64 {

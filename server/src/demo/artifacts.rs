@@ -2,12 +2,12 @@
 //! its MLflow `MLmodel` file, a plot of the loss, the history as CSV, the configuration and a
 //! short report, so the Artifacts tab and the registered model have something to show.
 
-use crate::files::artifact_path;
+use crate::files::FileStore;
 use anyhow::Context;
 use app::db::metrics::Point;
 use app::db::{storage, Tx};
+use axum::body::Bytes;
 use serde_json::{Map, Value};
-use std::path::Path;
 
 /// One file: its path in the job's artifacts and its bytes.
 pub type File = (String, Vec<u8>);
@@ -43,11 +43,11 @@ pub fn of_trial(name: &str, uid: &str, params: &Map<String, Value>, curve: &[Poi
     ]
 }
 
-/// Writes `files` into job `uid`'s artifacts under `root` and counts them against `owner`'s
+/// Writes `files` into job `uid`'s artifacts in `store` and counts them against `owner`'s
 /// storage, as an upload would.
 pub async fn keep(
     tx: &mut Tx,
-    root: &Path,
+    store: &FileStore,
     owner: i64,
     uid: &str,
     files: &[File],
@@ -56,13 +56,15 @@ pub async fn keep(
     storage::lock(tx, owner).await?;
     storage::add(tx, owner, bytes as i64).await?;
     for (path, bytes) in files {
-        let at = artifact_path(root, uid, path).context("a demo artifact path")?;
-        if let Some(folder) = at.parent() {
-            tokio::fs::create_dir_all(folder).await?;
-        }
-        tokio::fs::write(&at, bytes)
+        let at = store.artifact(uid, path).context("a demo artifact path")?;
+        let body =
+            futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(bytes.clone()))]);
+        let staged = store.stage(&at, body, u64::MAX, false).await;
+        staged
+            .with_context(|| format!("writing {at}"))?
+            .keep()
             .await
-            .with_context(|| format!("writing {}", at.display()))?;
+            .with_context(|| format!("writing {at}"))?;
     }
     Ok(())
 }

@@ -9,10 +9,10 @@ use crate::cli::DemoArgs;
 use anyhow::{bail, Context};
 use app::auth::hash_password;
 use app::db::{self, metrics, Db};
+use app::file_store::FileStore;
 use app::model::JobStatus;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The password every demo user signs in with.
@@ -76,7 +76,7 @@ impl DemoArgs {
 
 /// Creates the demo workspace in `db`, which must have no user of the demo's names, with its
 /// jobs' files under `files`.
-pub async fn run(db: &Db, args: &DemoArgs, files: &Path) -> anyhow::Result<Summary> {
+pub async fn run(db: &Db, args: &DemoArgs, files: &FileStore) -> anyhow::Result<Summary> {
     if args.users == 0 || args.projects == 0 {
         bail!("the demo needs at least one user and one project");
     }

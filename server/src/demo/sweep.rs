@@ -9,11 +9,11 @@ use app::db::jobs::NewJob;
 use app::db::metrics::{self, Point};
 use app::db::sweeps::{self, NewSweep, SweepState, TrialEnd, TrialState};
 use app::db::{self, Db};
+use app::file_store::FileStore;
 use app::model::JobStatus;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
-use std::path::Path;
 
 /// The demo sweep's project and sweep name.
 pub const NAME: &str = "hpo-demo";
@@ -32,7 +32,7 @@ pub async fn create(
     trials: u32,
     seed: u64,
     anchor_ms: i64,
-    files: &Path,
+    files: &FileStore,
 ) -> anyhow::Result<u64> {
     let yaml = format!(
         "sweep: {NAME}\nproject: {owner_name}/{NAME}\njob:\n  command: python train.py --lr {{{{lr}}}}\n\

@@ -11,18 +11,17 @@ use super::runs::job_by_id;
 use super::{respond, signed_in};
 use crate::api::error::ApiError;
 use crate::api::upload;
-use crate::files::{self, FolderEntry};
+use crate::files::{FolderEntry, Key};
 use app::auth::access::{Act, Policy};
 use app::auth::Caller;
 use app::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 /// The prefixes the MLflow server serves its artifact proxy under.
 const PREFIXES: [&str; 2] = [
@@ -219,13 +218,9 @@ async fn home(
     Ok(home)
 }
 
-/// Where `path` of `home`'s files lives on disk: its artifact folder for an empty path.
-fn on_disk(state: &AppState, home: &str, path: &str) -> Result<PathBuf, MlflowError> {
-    let root = &state.runs.files_dir;
-    if path.is_empty() {
-        return Ok(files::artifacts_dir(root, home));
-    }
-    files::artifact_path(root, home, path).ok_or_else(|| {
+/// The key of `path` of `home`'s files in the store: its artifact folder for an empty path.
+fn stored(state: &AppState, home: &str, path: &str) -> Result<Key, MlflowError> {
+    state.runs.files.artifact_folder(home, path).ok_or_else(|| {
         MlflowError::invalid(format!(
             "invalid artifact path '{path}': it must stay inside the run's artifact folder"
         ))
@@ -276,8 +271,8 @@ async fn list(
             }
             Location::Run { experiment, owner } => {
                 let home = home(&state, &caller, experiment, owner, LIST.act).await?;
-                let dir = files::artifacts_dir(&state.runs.files_dir, &home.uid);
-                if tokio::fs::metadata(&dir).await.is_ok_and(|m| m.is_dir()) {
+                let dir = state.runs.files.artifacts(&home.uid);
+                if state.runs.files.is_folder(&dir).await.map_err(failed)? {
                     vec![json!({ "path": "artifacts", "is_dir": true })]
                 } else {
                     Vec::new()
@@ -289,8 +284,8 @@ async fn list(
                 path,
             } => {
                 let home = home(&state, &caller, experiment, owner, LIST.act).await?;
-                let dir = on_disk(&state, &home.uid, path)?;
-                folder(dir)
+                let dir = stored(&state, &home.uid, path)?;
+                folder(&state, &dir)
                     .await?
                     .into_iter()
                     .map(|entry| file_info(&entry.name, &entry))
@@ -308,27 +303,18 @@ async fn download(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
     Path(path): Path<String>,
-    request: Request,
+    headers: HeaderMap,
 ) -> Response {
-    let found = async {
+    let sent = async {
         let caller = signed_in(caller)?;
         let (home, path) = artifact(&state, &caller, &path, DOWNLOAD.act).await?;
-        let file = on_disk(&state, &home.uid, &path)?;
-        match tokio::fs::metadata(&file).await {
-            Ok(meta) if meta.is_file() => Ok(file),
-            _ => Err(MlflowError::missing(format!(
-                "no artifact '{path}' in '{}'",
-                home.uid
-            ))),
-        }
+        let file = stored(&state, &home.uid, &path)?;
+        let sent = crate::download::file(&state.runs.files, &file, &headers).await?;
+        sent.ok_or_else(|| MlflowError::missing(format!("no artifact '{path}' in '{}'", home.uid)))
     };
-    let file = match found.await {
-        Ok(file) => file,
-        Err(error) => return error.into_response(),
-    };
-    match crate::download::file(file, request).await {
+    match sent.await {
         Ok(response) => response,
-        Err(error) => MlflowError::from(error).into_response(),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -349,7 +335,7 @@ async fn upload(
                 "name the file to upload: EXPERIMENT/RUN/artifacts/PATH",
             ));
         }
-        let file = on_disk(&state, &home.uid, &path)?;
+        let file = stored(&state, &home.uid, &path)?;
         upload::keep_artifact(&state, &home.uid, &file, &headers, body)
             .await
             .map_err(from_api)?;
@@ -375,7 +361,7 @@ async fn delete(
             _ => artifact(&state, &caller, &path, DELETE.act).await?,
         };
         let home = home.live()?;
-        let target = on_disk(&state, &home.uid, &path)?;
+        let target = stored(&state, &home.uid, &path)?;
         upload::remove_artifacts(&state, &home.uid, &target)
             .await
             .map_err(from_api)?;
@@ -416,8 +402,8 @@ pub async fn list_for_run(
 ) -> Result<Value, MlflowError> {
     let job = job_by_id(state, caller, args.run_id()?, Act::Read).await?;
     let path = args.opt_str("path").unwrap_or_default().trim_matches('/');
-    let dir = on_disk(state, &job.uid, path)?;
-    let entries: Vec<Value> = folder(dir)
+    let dir = stored(state, &job.uid, path)?;
+    let entries: Vec<Value> = folder(state, &dir)
         .await?
         .into_iter()
         .map(|entry| {
@@ -434,15 +420,14 @@ pub async fn list_for_run(
     Ok(answer)
 }
 
-/// What folder `dir` holds, read off the async runtime.
-async fn folder(dir: PathBuf) -> Result<Vec<FolderEntry>, MlflowError> {
-    tokio::task::spawn_blocking(move || files::list_folder(&dir))
-        .await
-        .expect("listing does not panic")
-        .map_err(|error| {
-            tracing::error!(%error, "listing artifacts");
-            MlflowError::from(app::error::AppError::Internal)
-        })
+/// What folder `dir` holds.
+async fn folder(state: &AppState, dir: &Key) -> Result<Vec<FolderEntry>, MlflowError> {
+    state.runs.files.list_folder(dir).await.map_err(failed)
+}
+
+fn failed(error: crate::files::Error) -> MlflowError {
+    tracing::error!(%error, "reading artifacts");
+    MlflowError::from(app::error::AppError::Internal)
 }
 
 /// MLflow's `FileInfo`: folders carry no size.

@@ -118,8 +118,8 @@ fn uploads(paths: &[PathBuf], to: &str) -> anyhow::Result<Vec<(PathBuf, String)>
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .with_context(|| format!("cannot read {}", path.display()))?;
         if path.is_dir() {
-            for (relative, _) in crate::files::files_under(path)
-                .with_context(|| format!("cannot read {}", path.display()))?
+            for relative in
+                files_below(path).with_context(|| format!("cannot read {}", path.display()))?
             {
                 found.push((path.join(&relative), join(&format!("{name}/{relative}"))));
             }
@@ -127,6 +127,28 @@ fn uploads(paths: &[PathBuf], to: &str) -> anyhow::Result<Vec<(PathBuf, String)>
             found.push((path.clone(), join(&name)));
         }
     }
+    Ok(found)
+}
+
+/// Every file at or below local folder `dir`, as a path relative to it, in path order; links
+/// are not followed.
+fn files_below(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                let path = entry.path();
+                let relative = path.strip_prefix(dir).expect("walked from dir");
+                found.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    found.sort();
     Ok(found)
 }
 

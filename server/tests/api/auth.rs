@@ -181,7 +181,7 @@ async fn readyz_is_open_and_says_when_the_file_store_cannot_take_a_write() {
     let app = TestApp::new().await;
     let (status, _, body) = app.get("/readyz", None).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ready\n"));
-    let files = app.state.runs.files_dir.clone();
+    let files = app.files_dir();
     let names = |dir: &std::path::Path| -> Vec<_> {
         std::fs::read_dir(dir)
             .unwrap()

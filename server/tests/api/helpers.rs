@@ -65,7 +65,8 @@ impl TestApp {
         let options = leptos::config::LeptosOptions::builder()
             .output_name("millrace")
             .build();
-        let runs = app::state::RunSettings::new(dir.path().join("files"));
+        let files = app::file_store::FileStore::local(&dir.path().join("files")).unwrap();
+        let runs = app::state::RunSettings::new(files);
         let state = AppState {
             leptos_options: options,
             db: db.clone(),
@@ -80,6 +81,61 @@ impl TestApp {
             _one_at_a_time: turn,
             dir,
         }
+    }
+
+    /// The same app with its files in a fresh prefix of the S3 test server's bucket (started by
+    /// `scripts/s3.sh`; `MILLRACE_TEST_S3` names another).
+    pub fn on_s3(mut self) -> Self {
+        let endpoint = std::env::var("MILLRACE_TEST_S3")
+            .unwrap_or_else(|_| "http://127.0.0.1:8014".to_owned());
+        let settings = [
+            ("aws_endpoint_url", endpoint.as_str()),
+            ("aws_access_key_id", "millrace-test"),
+            ("aws_secret_access_key", "millrace-test-secret"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let prefix = format!("api-{:016x}", rand::random::<u64>());
+        let location = format!("s3://millrace-test/{prefix}");
+        let files = app::file_store::FileStore::open_with(&location, settings).unwrap();
+        self.state.runs = std::sync::Arc::new(app::state::RunSettings::new(files));
+        self.router =
+            server::startup::router(self.state.clone(), server::monitoring::Monitor::new(None));
+        self
+    }
+
+    /// The directory of its file store.
+    pub fn files_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("files")
+    }
+
+    /// Where snapshot `sha` lies in its file store's directory.
+    pub fn snapshot_file(&self, sha: &str) -> std::path::PathBuf {
+        self.files_dir()
+            .join("snapshots")
+            .join(format!("{sha}.tar.gz"))
+    }
+
+    /// Where the artifacts of job `uid` lie in its file store's directory.
+    pub fn artifacts_dir(&self, uid: &str) -> std::path::PathBuf {
+        self.files_dir().join("artifacts").join(uid)
+    }
+
+    /// Sends a request and returns the answer as it is.
+    pub async fn response(&self, request: Request<Body>) -> axum::response::Response {
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    /// Sends a request that must succeed (200) and returns the body's bytes.
+    pub async fn bytes(&self, request: Request<Body>) -> Vec<u8> {
+        let response = self.response(request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec()
     }
 
     /// Sends a request and returns status, headers and body text.

@@ -15,6 +15,7 @@ mod monitoring;
 mod permissions;
 mod projects;
 mod runner;
+mod s3;
 mod secrets;
 mod sign_in;
 mod sweeps;

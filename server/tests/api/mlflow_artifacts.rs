@@ -8,13 +8,13 @@ use axum::http::{header, Method, Request, StatusCode};
 use serde_json::{json, Value};
 
 /// ann's run in a new experiment, with her token, and the proxy path of its artifact root.
-struct Run {
-    token: String,
-    run_id: String,
+pub struct Run {
+    pub token: String,
+    pub run_id: String,
     root: String,
 }
 
-async fn new_run(app: &TestApp) -> Run {
+pub async fn new_run(app: &TestApp) -> Run {
     let (_, token) = app.token().await;
     let call = |path: &str, body: Value| {
         Request::post(format!("/api/2.0/mlflow/{path}"))
@@ -47,7 +47,7 @@ async fn new_run(app: &TestApp) -> Run {
 }
 
 impl Run {
-    fn request(&self, method: Method, path: &str, body: impl Into<Body>) -> Request<Body> {
+    pub fn request(&self, method: Method, path: &str, body: impl Into<Body>) -> Request<Body> {
         Request::builder()
             .method(method)
             .uri(format!("/api/2.0/mlflow-artifacts/artifacts/{}", path))
@@ -56,15 +56,15 @@ impl Run {
             .unwrap()
     }
 
-    fn put(&self, path: &str, body: impl Into<Body>) -> Request<Body> {
+    pub fn put(&self, path: &str, body: impl Into<Body>) -> Request<Body> {
         self.request(Method::PUT, &format!("{}/{path}", self.root), body)
     }
 
-    fn get(&self, path: &str) -> Request<Body> {
+    pub fn get(&self, path: &str) -> Request<Body> {
         self.request(Method::GET, &format!("{}/{path}", self.root), Body::empty())
     }
 
-    fn delete(&self, path: &str) -> Request<Body> {
+    pub fn delete(&self, path: &str) -> Request<Body> {
         self.request(
             Method::DELETE,
             &format!("{}/{path}", self.root),
@@ -72,7 +72,7 @@ impl Run {
         )
     }
 
-    fn list(&self, path: &str) -> Request<Body> {
+    pub fn list(&self, path: &str) -> Request<Body> {
         Request::get(format!(
             "/api/2.0/mlflow-artifacts/artifacts?path={}/{path}",
             self.root
@@ -108,9 +108,7 @@ async fn artifacts_go_through_the_proxy_into_the_jobs_folder_and_count_against_i
         let (status, answer) = json_of(&app, run.put(path, body)).await;
         assert_eq!((status, &answer), (StatusCode::OK, &json!({})));
     }
-    let on_disk =
-        server::files::artifact_path(&app.state.runs.files_dir, &run.run_id, "model/model.pkl")
-            .unwrap();
+    let on_disk = app.artifacts_dir(&run.run_id).join("model/model.pkl");
     assert_eq!(
         std::fs::read(on_disk).unwrap(),
         model,
@@ -214,7 +212,7 @@ async fn bad_paths_and_unknown_routes_get_mlflows_json_errors_and_store_nothing(
         );
     }
     assert_eq!(usage(&app).await, 1);
-    let files = app.state.runs.files_dir.join("artifacts");
+    let files = app.files_dir().join("artifacts");
     assert!(!files.join("escape.txt").exists());
 
     // Another experiment's id with this run's id is not this run.

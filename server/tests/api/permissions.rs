@@ -231,16 +231,14 @@ impl World {
             .unwrap()
             .expect("a free name")
             .id;
-        let files = app.state.runs.files_dir.clone();
         let snapshot_bytes = [0x1f, 0x8b, 0, 0];
         let snapshot = server::files::sha256_hex(&snapshot_bytes);
-        keep(
-            &server::files::snapshot_path(&files, &snapshot),
-            &snapshot_bytes,
-        );
+        keep(&app.snapshot_file(&snapshot), &snapshot_bytes);
         for target in [&public, &private] {
-            let artifact = server::files::artifact_path(&files, &target.job_uid, "out.txt");
-            keep(&artifact.unwrap(), b"result");
+            keep(
+                &app.artifacts_dir(&target.job_uid).join("out.txt"),
+                b"result",
+            );
         }
         Self {
             app,

@@ -293,7 +293,7 @@ async fn a_restarted_driver_finishes_with_exactly_the_budget_even_when_two_race(
     }
     // The server restarts: a new store handle and state, nothing carried over in memory; and a
     // second replica drives the same sweep at the same moment.
-    let restarted = restarted_state(&lab.app.state).await;
+    let restarted = restarted_state(&lab.app).await;
     let (a, b) = tokio::join!(drive(&restarted, id), drive(&lab.app.state, id));
     assert!(a.is_ok() || b.is_ok());
     loop {
@@ -316,8 +316,8 @@ async fn a_restarted_driver_finishes_with_exactly_the_budget_even_when_two_race(
 }
 
 /// The same store opened anew, as a restarted server has it.
-async fn restarted_state(state: &app::state::AppState) -> app::state::AppState {
-    let file = state.runs.files_dir.with_file_name("api.db");
+async fn restarted_state(app: &TestApp) -> app::state::AppState {
+    let (state, file) = (&app.state, app.files_dir().with_file_name("api.db"));
     let db = Db::open(&format!("sqlite://{}", file.display()))
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// The router of `app` with a storage quota of `quota` bytes per user.
 fn with_quota(app: &TestApp, quota: u64) -> Router {
-    let mut runs = RunSettings::new(app.state.runs.files_dir.clone());
+    let mut runs = RunSettings::new(app.state.runs.files.clone());
     runs.quota = Some(quota);
     let state = AppState {
         runs: Arc::new(runs),
@@ -103,7 +103,7 @@ async fn a_snapshot_is_stored_by_its_hash_and_counted_once_per_user() {
     let sha = stored["sha256"].as_str().unwrap().to_owned();
     assert_eq!(sha, server::files::sha256_hex(&body));
     assert_eq!(stored["bytes"], 300_000);
-    let path = server::files::snapshot_path(&app.state.runs.files_dir, &sha);
+    let path = app.snapshot_file(&sha);
     assert_eq!(std::fs::read(&path).unwrap(), body, "read back from disk");
     assert_eq!(usage(&app, "ann").await, 300_000);
 
@@ -118,8 +118,9 @@ async fn a_snapshot_is_stored_by_its_hash_and_counted_once_per_user() {
         "the same snapshot counts once"
     );
     assert_eq!(
-        files_under(&app.state.runs.files_dir.join("snapshots")),
-        [format!("{sha}.tar.gz")]
+        files_under(&app.files_dir()),
+        [format!("{sha}.tar.gz")],
+        "nothing staged is left"
     );
 }
 
@@ -142,7 +143,7 @@ async fn a_snapshot_over_the_quota_is_refused_and_leaves_nothing() {
     );
     assert_eq!(usage(&app, "ann").await, 700_000);
     assert_eq!(
-        files_under(&app.state.runs.files_dir.join("snapshots")).len(),
+        files_under(&app.files_dir()).len(),
         1,
         "no file and no temporary file"
     );
@@ -181,7 +182,7 @@ async fn a_cut_short_or_malformed_snapshot_leaves_nothing_behind() {
         .unwrap()
         .contains("at most 536.9 MB"));
 
-    assert!(files_under(&app.state.runs.files_dir).is_empty());
+    assert!(files_under(&app.files_dir()).is_empty());
     assert_eq!(usage(&app, "ann").await, 0);
 }
 
@@ -259,8 +260,8 @@ async fn artifacts_count_against_the_jobs_creator_and_a_replaced_one_counts_once
     let (status, kept) = send(&router, put("out/model.pt", Body::from(vec![1u8; 600_000]))).await;
     assert_eq!(status, StatusCode::CREATED, "{kept}");
     assert_eq!(kept["bytes"], 600_000);
-    let file = server::files::artifact_path(&app.state.runs.files_dir, &uid, "out/model.pt");
-    assert_eq!(std::fs::read(file.unwrap()).unwrap(), vec![1u8; 600_000]);
+    let file = app.artifacts_dir(&uid).join("out/model.pt");
+    assert_eq!(std::fs::read(file).unwrap(), vec![1u8; 600_000]);
     assert_eq!(usage(&app, "ann").await, 600_000);
 
     // The same path again replaces the file: its new size counts, not both.
@@ -280,10 +281,7 @@ async fn artifacts_count_against_the_jobs_creator_and_a_replaced_one_counts_once
     let (status, cut) = send(&router, put("out/cut.bin", cut_short(50_000))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{cut}");
     assert_eq!(
-        files_under(&server::files::artifacts_dir(
-            &app.state.runs.files_dir,
-            &uid
-        )),
+        files_under(&app.artifacts_dir(&uid).join("out")),
         ["model.pt"],
         "no refused file and no temporary file"
     );
