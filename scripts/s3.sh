@@ -9,10 +9,11 @@ export MILLRACE_TEST_S3="${MILLRACE_TEST_S3:-http://127.0.0.1:8014}"
 S3_ROOT="${MILLRACE_S3_ROOT:-$HOME/.cache/millrace-s3}"
 S3_PORT="${MILLRACE_TEST_S3##*:}"
 
+mkdir -p "$S3_ROOT/millrace-test"
+# Earlier runs' objects are only test data (each test writes under a prefix of its own): every
+# run starts on an empty bucket, so they do not pile up.
+find "$S3_ROOT/millrace-test" -mindepth 1 -delete
 if ! curl -s -o /dev/null "$MILLRACE_TEST_S3"; then
-  mkdir -p "$S3_ROOT/millrace-test"
-  # Earlier runs' objects are only test data: start each server on an empty bucket.
-  find "$S3_ROOT/millrace-test" -mindepth 1 -delete
   nohup s3s-fs --host 127.0.0.1 --port "$S3_PORT" \
     --access-key millrace-test --secret-key millrace-test-secret "$S3_ROOT" \
     > "$S3_ROOT/server.log" 2>&1 &

@@ -2,7 +2,7 @@
 //! that keep it from running as a page of this site, or a folder as a zip written while it
 //! streams, so neither sits in memory.
 
-use crate::files::{self, FileStore, GetOptions, GetRange, Key, Stat};
+use crate::files::{self, FileStore, Key, Stat};
 use app::error::AppError;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -81,12 +81,7 @@ pub async fn file(
     let body = if length == 0 {
         Body::empty()
     } else {
-        let options = GetOptions {
-            range: range.map(GetRange::Bounded),
-            ..GetOptions::default()
-        };
-        let got = store.get(key, options).await.map_err(failed)?;
-        Body::from_stream(got.into_stream())
+        Body::from_stream(store.read(key, range).await.map_err(failed)?)
     };
     Ok(Some((status, headers, body).into_response()))
 }
@@ -266,10 +261,9 @@ fn write_zip(
         let key = relative
             .split('/')
             .fold(base.clone(), |key, part| key.join(part));
-        let got = runtime
-            .block_on(store.get(&key, GetOptions::default()))
+        let mut pieces = runtime
+            .block_on(store.read(&key, None))
             .map_err(io::Error::other)?;
-        let mut pieces = got.into_stream();
         while let Some(piece) = runtime.block_on(pieces.next()) {
             zip.write_all(&piece.map_err(io::Error::other)?)?;
         }

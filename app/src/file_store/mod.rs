@@ -3,19 +3,27 @@
 //! the server reads and writes the same files. Bodies stream both ways; none sits in memory.
 
 use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::PathPart;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload,
+};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 pub use object_store::path::Path as Key;
-pub use object_store::{GetOptions, GetRange, GetResult, ObjectMeta};
+pub use object_store::ObjectMeta;
+
+/// The bytes of a file as they are read.
+pub type ByteStream = BoxStream<'static, Result<Bytes, Error>>;
 
 /// What the store answers when it fails: the disk or the object storage service.
 pub type Error = object_store::Error;
@@ -31,6 +39,9 @@ const MAX_NAME: usize = 255;
 /// few tens of MB.
 const PART: usize = 8 << 20;
 const PARTS_IN_FLIGHT: usize = 2;
+
+/// Bytes read from a local file at a time while it is sent.
+const READ_PIECE: usize = 256 << 10;
 
 /// Where snapshots and artifacts are kept, shared by every request of every replica.
 #[derive(Clone)]
@@ -236,9 +247,14 @@ impl FileStore {
         })
     }
 
-    /// The size of the file at `key`, 0 if there is none.
+    /// The size of the file at `key`, 0 if there is none: one request, for a key known not to
+    /// name a folder (a snapshot, an upload's path once [`FileStore::is_folder`] said no).
     pub async fn size(&self, key: &Key) -> Result<u64, Error> {
-        Ok(self.head(key).await?.map_or(0, |meta| meta.size))
+        match self.store.head(key).await {
+            Ok(meta) => Ok(meta.size),
+            Err(e) if is_missing(&e) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether anything is kept below `key`, which makes it a folder: one listing request,
@@ -349,9 +365,35 @@ impl FileStore {
         self.store.get_opts(key, options).await?.bytes().await
     }
 
-    /// The file at `key` (or the part `options` ask for) as a stream of bytes.
-    pub async fn get(&self, key: &Key, options: GetOptions) -> Result<GetResult, Error> {
-        self.store.get_opts(key, options).await
+    /// The file at `key`, or the part `range` names, as a stream of bytes: a local file in
+    /// pieces of [`READ_PIECE`] (object_store's own are 8 KiB, which halves a download's
+    /// speed), an object as the service sends it.
+    pub async fn read(&self, key: &Key, range: Option<Range<u64>>) -> Result<ByteStream, Error> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let got = self.store.get_opts(key, options).await?;
+        let range = got.range.clone();
+        Ok(match got.payload {
+            GetResultPayload::File(file, _) => {
+                let mut file = tokio::fs::File::from_std(file);
+                let opened = async move {
+                    file.seek(std::io::SeekFrom::Start(range.start)).await?;
+                    let part = file.take(range.end - range.start);
+                    let pieces = tokio_util::io::ReaderStream::with_capacity(part, READ_PIECE);
+                    Ok::<_, std::io::Error>(pieces)
+                };
+                futures_util::stream::once(opened)
+                    .try_flatten()
+                    .map_err(|e: std::io::Error| Error::Generic {
+                        store: "LocalFileSystem",
+                        source: Box::new(e),
+                    })
+                    .boxed()
+            }
+            GetResultPayload::Stream(stream) => stream,
+        })
     }
 
     /// Writes `body` towards `key` as it arrives, at most `limit` bytes, hashing it if `hash`:

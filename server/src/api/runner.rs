@@ -431,11 +431,11 @@ pub async fn snapshot(
     }
     let store = &state.runs.files;
     let key = store.snapshot(&sha);
-    let got = match store.get(&key, files::GetOptions::default()).await {
-        Ok(got) => got,
+    let read = match store.read(&key, None).await {
+        Ok(read) => read,
         Err(files::Error::NotFound { .. }) => return Err(AppError::NotFound.into()),
         Err(error) => return Err(internal("reading a snapshot")(error)),
     };
-    let body = Body::from_stream(got.into_stream());
+    let body = Body::from_stream(read);
     Ok(([(header::CONTENT_TYPE, "application/gzip")], body).into_response())
 }

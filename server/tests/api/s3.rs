@@ -4,17 +4,24 @@
 
 use crate::helpers::TestApp;
 use crate::mlflow_artifacts::new_run;
-use app::file_store::{GetOptions, Key};
+use app::file_store::Key;
 use axum::body::{Body, Bytes};
 use axum::http::{header, Request, StatusCode};
+use futures_util::TryStreamExt;
 use serde_json::Value;
 
 /// The bytes of the file at `key` in the app's store; `None` when there is none.
 async fn stored(app: &TestApp, key: &Key) -> Option<Vec<u8>> {
     let files = &app.state.runs.files;
     files.head(key).await.unwrap()?;
-    let got = files.get(key, GetOptions::default()).await.unwrap();
-    Some(got.bytes().await.unwrap().to_vec())
+    let pieces: Vec<Bytes> = files
+        .read(key, None)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    Some(pieces.concat())
 }
 
 /// `size` bytes that differ from place to place, so a part out of order would show.
