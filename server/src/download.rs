@@ -7,7 +7,7 @@ use app::error::AppError;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use std::io::{self, Write};
 use std::ops::Range;
 use std::time::SystemTime;
@@ -243,8 +243,19 @@ pub async fn zip(store: &FileStore, key: &Key, name: &str) -> Result<Option<Resp
     Ok(Some((headers, Body::from_stream(stream)).into_response()))
 }
 
-/// Each of `entries` (path below `base`, size) read from the store piece by piece into the
-/// zip; already-compressed kinds are stored, the rest deflated.
+/// Files up to this size are read whole, [`READS_AHEAD`] at a time, ahead of the zip: on object
+/// storage each read waits a round trip, which a folder of small files would pay one by one.
+const READ_WHOLE: u64 = 1 << 20;
+const READS_AHEAD: usize = 8;
+
+/// A file's bytes for the zip: read already, or to read piece by piece.
+enum Content {
+    Whole(Vec<axum::body::Bytes>),
+    Streamed(files::ByteStream),
+}
+
+/// Each of `entries` (path below `base`, size) read from the store into the zip, small ones
+/// ahead of time; already-compressed kinds are stored, the rest deflated.
 fn write_zip(
     runtime: &tokio::runtime::Handle,
     store: &FileStore,
@@ -252,20 +263,39 @@ fn write_zip(
     entries: Vec<(String, u64)>,
     out: Pieces,
 ) -> zip::result::ZipResult<()> {
+    let reads = entries.into_iter().map(|(relative, bytes)| {
+        let store = store.clone();
+        let key = relative
+            .split('/')
+            .fold(base.clone(), |key, part| key.join(part));
+        async move {
+            let read = store.read(&key, None).await?;
+            let content = match bytes <= READ_WHOLE {
+                true => Content::Whole(read.try_collect().await?),
+                false => Content::Streamed(read),
+            };
+            Ok::<_, files::Error>((relative, bytes, content))
+        }
+    });
+    let mut reads = Box::pin(futures_util::stream::iter(reads).buffered(READS_AHEAD));
     let mut zip = ZipWriter::new_stream(out);
-    for (relative, bytes) in entries {
+    while let Some(read) = runtime.block_on(reads.next()) {
+        let (relative, bytes, content) = read.map_err(io::Error::other)?;
         let options = SimpleFileOptions::default()
             .compression_method(method(&relative))
             .large_file(bytes >= u64::from(u32::MAX));
         zip.start_file(&relative, options)?;
-        let key = relative
-            .split('/')
-            .fold(base.clone(), |key, part| key.join(part));
-        let mut pieces = runtime
-            .block_on(store.read(&key, None))
-            .map_err(io::Error::other)?;
-        while let Some(piece) = runtime.block_on(pieces.next()) {
-            zip.write_all(&piece.map_err(io::Error::other)?)?;
+        match content {
+            Content::Whole(pieces) => {
+                for piece in pieces {
+                    zip.write_all(&piece)?;
+                }
+            }
+            Content::Streamed(mut pieces) => {
+                while let Some(piece) = runtime.block_on(pieces.next()) {
+                    zip.write_all(&piece.map_err(io::Error::other)?)?;
+                }
+            }
         }
     }
     zip.finish()?.flush()?;
