@@ -48,6 +48,11 @@ class Store:
         return subprocess.run([os.environ["MILLRACE_BIN"], *args, "--database", self.url],
                               check=True, capture_output=True, text=True).stdout
 
+    def psql(self, sql):
+        """One value-only query in the schema."""
+        return subprocess.run(["psql", self.url, "-Atc", sql], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
     def replica(self):
         port = tracking.free_port()
         command = [os.environ["MILLRACE_BIN"], "serve", "--addr", f"127.0.0.1:{port}",
