@@ -265,9 +265,7 @@ fn write_zip(
 ) -> zip::result::ZipResult<()> {
     let reads = entries.into_iter().map(|(relative, bytes)| {
         let store = store.clone();
-        let key = relative
-            .split('/')
-            .fold(base.clone(), |key, part| key.join(part));
+        let key = files::below(base, &relative);
         async move {
             let read = store.read(&key, None).await?;
             let content = match bytes <= READ_WHOLE {

@@ -2,8 +2,8 @@
 //! where a file may not go.
 
 pub use app::file_store::{
-    extension, is_sha256, relative, sha256_hex, ByteStream, Error, FileStore, FolderEntry, Key,
-    StageError, Staged, Stat,
+    below, extension, is_sha256, relative, sha256_hex, ByteStream, Error, FileStore, FolderEntry,
+    Key, StageError, Staged, Stat,
 };
 
 /// Largest code snapshot the server accepts.

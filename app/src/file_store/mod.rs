@@ -16,8 +16,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 pub use object_store::path::Path as Key;
 pub use object_store::ObjectMeta;
@@ -203,11 +202,7 @@ impl FileStore {
             && relative
                 .split('/')
                 .all(|part| !matches!(part, "" | "." | "..") && part.len() <= MAX_NAME);
-        fits.then(|| {
-            relative
-                .split('/')
-                .fold(self.artifacts(uid), |key, part| key.join(part))
-        })
+        fits.then(|| below(&self.artifacts(uid), relative))
     }
 
     /// The folder `relative` of job `uid`'s artifacts: the top one when it is empty.
@@ -314,14 +309,9 @@ impl FileStore {
     /// gone.
     pub async fn remove(&self, key: &Key) -> (u64, Result<(), Error>) {
         let mut sizes = match self.files_under(key).await {
-            Ok(below) => below
+            Ok(files) => files
                 .into_iter()
-                .map(|(path, bytes)| {
-                    let at = path
-                        .split('/')
-                        .fold(key.clone(), |key, part| key.join(part));
-                    (at, bytes)
-                })
+                .map(|(path, bytes)| (below(key, &path), bytes))
                 .collect::<std::collections::HashMap<Key, u64>>(),
             Err(e) => return (0, Err(e)),
         };
@@ -554,6 +544,13 @@ fn is_missing(error: &Error) -> bool {
         source = cause.source();
     }
     false
+}
+
+/// The key of `relative` (a path as the user names it, `/` between folders) below `top`.
+pub fn below(top: &Key, relative: &str) -> Key {
+    relative
+        .split('/')
+        .fold(top.clone(), |key, part| key.join(part))
 }
 
 /// The path of `key` below `top`, as the user named it.
