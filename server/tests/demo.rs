@@ -211,6 +211,22 @@ async fn no_demo_job_ends_before_it_starts_or_costs_less_than_nothing() {
 }
 
 #[tokio::test]
+async fn the_demo_leaves_the_planner_statistics_of_what_it_wrote() {
+    let (_dir, db, summary) = demo(&small(5)).await;
+    // `sqlite_stat1` exists only once ANALYZE has run; its row for jobs starts with the count.
+    let stat: String = sqlx::query_scalar(
+        "SELECT stat FROM sqlite_stat1 WHERE tbl = 'jobs' AND idx = 'jobs_by_created'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        stat.split(' ').next(),
+        Some(summary.jobs.to_string().as_str())
+    );
+}
+
+#[tokio::test]
 async fn postgresql_gets_the_same_workspace_as_sqlite() {
     let schema = FreshSchema::new("millrace_demo").await;
     let db = Db::open(&schema.url).await.unwrap();
@@ -221,6 +237,13 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
     let files = FileStore::local(files.path()).unwrap();
     let filled = server::demo::run(&db, &small(11), &files).await;
     let on_postgres = rows(&db).await;
+    // ANALYZE sets the row estimate, which is -1 on a table never analysed or vacuumed.
+    let estimate: i64 = sqlx::query_scalar(
+        "SELECT reltuples::BIGINT FROM pg_class WHERE oid = to_regclass(current_schema() || '.jobs')",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     db.close().await;
     schema.remove().await;
     let summary = filled.expect("the demo fills PostgreSQL");
@@ -238,6 +261,11 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
             sqlite_summary.jobs,
             sqlite_summary.points
         )
+    );
+    assert_eq!(
+        estimate as usize,
+        on_postgres.len(),
+        "jobs the planner knows of"
     );
     assert_eq!(on_postgres.len(), on_sqlite.len());
     for (pg, lite) in on_postgres.iter().zip(&on_sqlite) {

@@ -259,6 +259,13 @@ impl Db {
             .map(|_| ())
     }
 
+    /// Refreshes the query planner's statistics after a bulk fill such as the demo: until
+    /// autovacuum got to them, PostgreSQL planned the jobs column of a 1M-job project from
+    /// empty-table estimates, and its first pages took 60-600 ms instead of 2-5.
+    pub async fn analyze(&self) -> sqlx::Result<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await.map(|_| ())
+    }
+
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
         self.pool.close().await;

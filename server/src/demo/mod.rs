@@ -118,6 +118,9 @@ pub async fn run(db: &Db, args: &DemoArgs, files: &FileStore) -> anyhow::Result<
         .context("creating the demo sweep")?;
         projects += 1;
     }
+    db.analyze()
+        .await
+        .context("refreshing the planner's statistics")?;
     Ok(Summary {
         users: users.len(),
         projects,
