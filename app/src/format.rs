@@ -91,6 +91,32 @@ pub fn bytes(bytes: u64) -> String {
     }
 }
 
+/// A GPU as people name it, model and memory in whole GiB as vendors sell it:
+/// `NVIDIA A100-SXM4-80GB (80 GiB)`; the model alone when its memory is unknown.
+pub fn gpu_model(gpu: &crate::model::Gpu) -> String {
+    match gpu.memory_mib {
+        0 => gpu.name.clone(),
+        mib => format!("{} ({} GiB)", gpu.name, (mib + 512) / 1024),
+    }
+}
+
+/// Several GPUs counted by model: `2 × NVIDIA A100-SXM4-80GB (80 GiB), 1 × NVIDIA L4 (24 GiB)`.
+pub fn gpus(gpus: &[crate::model::Gpu]) -> String {
+    let mut models: Vec<(String, usize)> = Vec::new();
+    for gpu in gpus {
+        let model = gpu_model(gpu);
+        match models.iter_mut().find(|(m, _)| *m == model) {
+            Some((_, count)) => *count += 1,
+            None => models.push((model, 1)),
+        }
+    }
+    let counted: Vec<String> = models
+        .iter()
+        .map(|(model, count)| format!("{count} × {model}"))
+        .collect();
+    counted.join(", ")
+}
+
 /// A UTC time from epoch milliseconds, the same on server and browser (no local time zone,
 /// so hydration sees the same text).
 pub fn time(ms: i64) -> String {
@@ -198,6 +224,22 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(12_345_678), "12.3 MB");
         assert_eq!(bytes(2_000_000_000_000), "2.0 TB");
+    }
+
+    #[test]
+    fn a_gpu_reads_as_its_model_and_memory_in_whole_gib() {
+        let gpu = |memory_mib| crate::model::Gpu {
+            id: "0".into(),
+            name: "NVIDIA H100 80GB HBM3".into(),
+            memory_mib,
+            uuid: String::new(),
+        };
+        assert_eq!(gpu_model(&gpu(81_559)), "NVIDIA H100 80GB HBM3 (80 GiB)");
+        assert_eq!(gpu_model(&gpu(0)), "NVIDIA H100 80GB HBM3");
+        assert_eq!(
+            gpus(&[gpu(81_559), gpu(0), gpu(81_559)]),
+            "2 × NVIDIA H100 80GB HBM3 (80 GiB), 1 × NVIDIA H100 80GB HBM3"
+        );
     }
 
     #[test]

@@ -538,6 +538,26 @@ pub struct LogPage {
     pub status: JobStatus,
 }
 
+/// One GPU of a runner as `nvidia-smi` describes it: what the runner reports when it registers
+/// and the runners page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gpu {
+    /// The id jobs get in `CUDA_VISIBLE_DEVICES` (nvidia-smi's index).
+    pub id: String,
+    /// The model, e.g. `NVIDIA A100-SXM4-80GB`.
+    pub name: String,
+    /// Its memory in MiB.
+    pub memory_mib: u64,
+    /// Its UUID, `GPU-...`: the same card whatever order the driver numbers them in.
+    #[serde(default)]
+    pub uuid: String,
+}
+
+impl Gpu {
+    /// The longest model name or UUID a runner may report, in bytes.
+    pub const MAX_TEXT: usize = 200;
+}
+
 /// A runner as the runners page lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerInfo {
@@ -547,6 +567,8 @@ pub struct RunnerInfo {
     pub hostname: String,
     /// Its GPU ids.
     pub gpus: Vec<String>,
+    /// What those GPUs are, when the runner found them itself (`--gpus auto`).
+    pub gpu_models: Vec<Gpu>,
     /// Its labels.
     pub labels: Vec<String>,
     /// Jobs it runs at once at most.

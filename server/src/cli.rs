@@ -404,8 +404,9 @@ pub struct RunnerArgs {
     /// This runner's name, unique among runners (default: the host name).
     #[arg(long)]
     pub name: Option<String>,
-    /// GPU ids it hands to jobs, comma-separated (e.g. 0,1,2,3).
-    #[arg(long, value_delimiter = ',')]
+    /// GPU ids it hands to jobs, comma-separated (e.g. 0,1,2,3); `auto` finds them with
+    /// nvidia-smi (none without it), `none` runs CPU jobs only.
+    #[arg(long, value_delimiter = ',', default_value = "auto")]
     pub gpus: Vec<String>,
     /// Labels jobs can ask for, comma-separated (e.g. a100,spot).
     #[arg(long, value_delimiter = ',')]

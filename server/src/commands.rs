@@ -21,7 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Project(args) => return crate::remote::projects::run(args).await,
         Command::Artifacts(args) => return crate::remote::artifacts::run(args).await,
         Command::Model(args) => return crate::remote::models::run(args).await,
-        Command::Runner(args) => return crate::runner::run(runner_settings(args)?).await,
+        Command::Runner(args) => return crate::runner::run(runner_settings(args).await?).await,
         Command::Spec(command) => return spec(command),
         _ => {}
     }
@@ -52,15 +52,17 @@ pub fn prepare(cli: &mut Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn runner_settings(args: RunnerArgs) -> anyhow::Result<crate::runner::Settings> {
+async fn runner_settings(args: RunnerArgs) -> anyhow::Result<crate::runner::Settings> {
     let token = args
         .token
         .context("give the runner token through MILLRACE_RUNNER_TOKEN or --token-file")?;
+    let (gpus, gpu_models) = crate::runner::gpus::choose(args.gpus).await?;
     Ok(crate::runner::Settings {
         server: args.server,
         token,
         name: args.name.unwrap_or_else(crate::runner::hostname),
-        gpus: args.gpus.into_iter().filter(|g| !g.is_empty()).collect(),
+        gpus,
+        gpu_models,
         labels: args.labels.into_iter().filter(|l| !l.is_empty()).collect(),
         workdir: args.workdir,
         max_jobs: usize::from(args.max_jobs),

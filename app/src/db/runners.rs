@@ -1,6 +1,7 @@
 //! Queries on `runner_tokens` and `runners`: who may run jobs, and the runners that registered.
 
 use super::{now_ms, Db};
+use crate::model::Gpu;
 
 /// A runner token as listed (never the secret).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -28,6 +29,8 @@ pub struct Runner {
     pub hostname: String,
     /// Its GPU ids, a JSON array of strings.
     pub gpus: String,
+    /// What its GPUs are, a JSON array of [`Gpu`]s (empty unless it found them itself).
+    pub gpu_models: String,
     /// Its labels, a JSON array of strings.
     pub labels: String,
     /// Jobs it runs at once at most.
@@ -48,6 +51,11 @@ impl Runner {
     pub fn gpu_list(&self) -> Vec<String> {
         serde_json::from_str(&self.gpus).unwrap_or_default()
     }
+
+    /// What its GPUs are, as a list.
+    pub fn gpu_model_list(&self) -> Vec<Gpu> {
+        serde_json::from_str(&self.gpu_models).unwrap_or_default()
+    }
 }
 
 /// What a runner says about itself when it registers.
@@ -59,6 +67,8 @@ pub struct Registration {
     pub hostname: String,
     /// Its GPU ids.
     pub gpus: Vec<String>,
+    /// What those GPUs are, when it knows.
+    pub gpu_models: Vec<Gpu>,
     /// Its labels.
     pub labels: Vec<String>,
     /// Jobs it runs at once at most.
@@ -112,19 +122,21 @@ pub async fn tokens(db: &Db) -> sqlx::Result<Vec<RunnerToken>> {
 pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Result<Option<Runner>> {
     let now = now_ms();
     let gpus = serde_json::to_string(&runner.gpus).expect("strings serialise");
+    let gpu_models = serde_json::to_string(&runner.gpu_models).expect("GPUs serialise");
     let labels = serde_json::to_string(&runner.labels).expect("strings serialise");
     sqlx::query_as::<_, Runner>(
         "INSERT INTO runners (token_id, name, hostname, gpus, labels, max_jobs, registered_ms,
-            last_seen_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+            last_seen_ms, gpu_models)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
          ON CONFLICT (name) DO UPDATE SET token_id = excluded.token_id,
-            hostname = excluded.hostname, gpus = excluded.gpus, labels = excluded.labels,
+            hostname = excluded.hostname, gpus = excluded.gpus,
+            gpu_models = excluded.gpu_models, labels = excluded.labels,
             max_jobs = excluded.max_jobs, registered_ms = excluded.registered_ms,
             last_seen_ms = excluded.last_seen_ms
          WHERE runners.token_id = excluded.token_id
             OR runners.token_id IN (SELECT id FROM runner_tokens WHERE revoked_ms IS NOT NULL)
-         RETURNING id, token_id, name, hostname, gpus, labels, max_jobs, registered_ms,
-            last_seen_ms",
+         RETURNING id, token_id, name, hostname, gpus, gpu_models, labels, max_jobs,
+            registered_ms, last_seen_ms",
     )
     .bind(token)
     .bind(&runner.name)
@@ -133,6 +145,7 @@ pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Resul
     .bind(labels)
     .bind(runner.max_jobs)
     .bind(now)
+    .bind(gpu_models)
     .fetch_optional(db.pool())
     .await
 }
@@ -140,7 +153,8 @@ pub async fn register(db: &Db, token: i64, runner: &Registration) -> sqlx::Resul
 /// Runner `id` if it registered with `token` (a runner cannot act as another token's runner).
 pub async fn find(db: &Db, token: i64, id: i64) -> sqlx::Result<Option<Runner>> {
     sqlx::query_as::<_, Runner>(
-        "SELECT id, token_id, name, hostname, gpus, labels, max_jobs, registered_ms, last_seen_ms
+        "SELECT id, token_id, name, hostname, gpus, gpu_models, labels, max_jobs, registered_ms,
+            last_seen_ms
          FROM runners WHERE id = $1 AND token_id = $2",
     )
     .bind(id)
@@ -174,12 +188,12 @@ pub struct RunnerRow {
 /// Every runner with its current load, most recently seen first.
 pub async fn list(db: &Db) -> sqlx::Result<Vec<RunnerRow>> {
     sqlx::query_as::<_, RunnerRow>(
-        "SELECT r.id, r.token_id, r.name, r.hostname, r.gpus, r.labels, r.max_jobs,
+        "SELECT r.id, r.token_id, r.name, r.hostname, r.gpus, r.gpu_models, r.labels, r.max_jobs,
                 r.registered_ms, r.last_seen_ms,
                 COUNT(j.id) AS active_jobs,
                 CAST(COALESCE(SUM(j.gpus), 0) AS BIGINT) AS busy_gpus
          FROM runners r LEFT JOIN jobs j ON j.runner_id = r.id AND j.lease_expires_ms IS NOT NULL
-         GROUP BY r.id, r.token_id, r.name, r.hostname, r.gpus, r.labels, r.max_jobs,
+         GROUP BY r.id, r.token_id, r.name, r.hostname, r.gpus, r.gpu_models, r.labels, r.max_jobs,
                   r.registered_ms, r.last_seen_ms
          ORDER BY r.last_seen_ms DESC, r.id",
     )
@@ -197,6 +211,12 @@ mod tests {
             name: name.to_owned(),
             hostname: hostname.to_owned(),
             gpus: vec!["0".into()],
+            gpu_models: vec![Gpu {
+                id: "0".into(),
+                name: format!("NVIDIA {hostname}"),
+                memory_mib: 81_920,
+                uuid: format!("GPU-{hostname}"),
+            }],
             labels: Vec::new(),
             max_jobs: 1,
         }
@@ -218,6 +238,11 @@ mod tests {
             let again = register(&db, mine, &named("gpu-1", "c")).await.unwrap();
             let again = again.expect("the same token takes its row back");
             assert_eq!((again.id, again.hostname.as_str()), (first.id, "c"));
+            assert_eq!(
+                again.gpu_model_list(),
+                named("gpu-1", "c").gpu_models,
+                "what the GPUs are is registered again too"
+            );
         })
         .await;
     }

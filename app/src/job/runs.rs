@@ -134,6 +134,7 @@ pub async fn list_runners() -> Result<Vec<RunnerInfo>, AppError> {
                 .into_iter()
                 .map(|row| RunnerInfo {
                     gpus: row.runner.gpu_list(),
+                    gpu_models: row.runner.gpu_model_list(),
                     labels: row.runner.label_list(),
                     name: row.runner.name,
                     hostname: row.runner.hostname,

@@ -39,8 +39,10 @@ pub fn RunnersPage() -> impl IntoView {
             </Transition>
             <p class="hint">
                 "To add a runner, on a GPU machine: "
-                <code>"millrace runner --server URL --token TOKEN --gpus 0,1"</code>
-                " (a token from " <code>"millrace runner-token create"</code> ")."
+                <code>"millrace runner --server URL --token TOKEN"</code>
+                " (a token from " <code>"millrace runner-token create"</code>
+                "; it finds its GPUs with nvidia-smi, or give them with "
+                <code>"--gpus 0,1"</code> ")."
             </p>
         </main>
     }
@@ -64,7 +66,12 @@ fn RunnerTable(list: Vec<RunnerInfo>) -> impl IntoView {
                         <tr class:silent=silent>
                             <td>{r.name}</td>
                             <td>{r.hostname}</td>
-                            <td>{gpus}</td>
+                            <td>
+                                {gpus}
+                                {(!r.gpu_models.is_empty()).then(|| view! {
+                                    <div class="gpu-models">{crate::format::gpus(&r.gpu_models)}</div>
+                                })}
+                            </td>
                             <td>{if r.labels.is_empty() { "—".to_owned() } else { r.labels.join(", ") }}</td>
                             <td>{format!("{} of {}", r.active_jobs, r.max_jobs)}</td>
                             <td>{ago(r.seen_ago_s)}{silent.then_some(" (silent)")}</td>

@@ -10,7 +10,7 @@ use app::db::metrics::Point;
 use app::db::queue::{self, Heartbeat, OutputError, OutputPoint};
 use app::db::runners::{self, Registration, Runner};
 use app::error::AppError;
-use app::model::{JobStatus, Name};
+use app::model::{Gpu, JobStatus, Name};
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
@@ -60,6 +60,8 @@ pub struct RegisterBody {
     #[serde(default)]
     gpus: Vec<String>,
     #[serde(default)]
+    gpu_models: Vec<Gpu>,
+    #[serde(default)]
     labels: Vec<String>,
     #[serde(default = "one")]
     max_jobs: i64,
@@ -88,6 +90,7 @@ pub async fn register(
             "at most 64 GPU ids, none empty or with ','",
         ));
     }
+    check_gpu_models(&body.gpu_models, &body.gpus)?;
     if !(1..=256).contains(&body.max_jobs) {
         return Err(ApiError::invalid("max_jobs", "max_jobs is 1 to 256"));
     }
@@ -95,6 +98,7 @@ pub async fn register(
         name: body.name,
         hostname: body.hostname,
         gpus: body.gpus,
+        gpu_models: body.gpu_models,
         labels: body.labels,
         max_jobs: body.max_jobs,
     };
@@ -114,6 +118,31 @@ pub async fn register(
     let lease_ms = state.runs.lease_ms;
     Ok(Json(json!({ "runner_id": runner.id, "lease_ms": lease_ms,
                     "heartbeat_ms": heartbeat_ms(lease_ms) })))
+}
+
+/// What a runner says its GPUs are must describe GPUs it has, once each, in a line of text the
+/// runners page can show.
+fn check_gpu_models(models: &[Gpu], ids: &[String]) -> Result<(), ApiError> {
+    for (i, gpu) in models.iter().enumerate() {
+        let fine = |text: &str| text.len() <= Gpu::MAX_TEXT && !text.chars().any(char::is_control);
+        let problem = if !ids.contains(&gpu.id) {
+            Some(format!("GPU '{}' is not one of gpus", gpu.id))
+        } else if models[..i].iter().any(|other| other.id == gpu.id) {
+            Some(format!("GPU '{}' is described twice", gpu.id))
+        } else if !fine(&gpu.name) || !fine(&gpu.uuid) {
+            Some(format!(
+                "the name and uuid of GPU '{}' are at most {} bytes of text",
+                gpu.id,
+                Gpu::MAX_TEXT
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(ApiError::invalid(format!("gpu_models[{i}]"), problem));
+        }
+    }
+    Ok(())
 }
 
 /// How often runners heartbeat: four times per lease, so one lost heartbeat loses no job, and

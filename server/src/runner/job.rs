@@ -297,6 +297,9 @@ fn command(context: &JobContext, job: &Leased, cwd: &Path) -> Command {
     command
         .current_dir(cwd)
         .env_clear()
+        // CUDA numbers GPUs fastest first unless told otherwise; nvidia-smi, and so the ids
+        // the runner hands out, by PCI bus. The runner's own environment may still say else.
+        .env("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
         .envs(context.inherited_env.iter().cloned())
         .envs(&job.plan.env)
         .env("CUDA_VISIBLE_DEVICES", job.gpus.join(","))

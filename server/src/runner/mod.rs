@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod environment;
+pub mod gpus;
 mod job;
 mod metrics;
 mod output;
@@ -31,6 +32,8 @@ pub struct Settings {
     pub name: String,
     /// GPU ids this runner hands out.
     pub gpus: Vec<String>,
+    /// What those GPUs are, when nvidia-smi told (`--gpus auto`).
+    pub gpu_models: Vec<app::model::Gpu>,
     /// Labels jobs can ask for.
     pub labels: Vec<String>,
     /// Where job directories are made.
@@ -98,10 +101,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "runner {} registered with {} (GPUs: {}; labels: {}); waiting for jobs",
         settings.name,
         settings.server,
-        if settings.gpus.is_empty() {
-            "none".to_owned()
-        } else {
-            settings.gpus.join(",")
+        match (settings.gpus.is_empty(), settings.gpu_models.is_empty()) {
+            (true, _) => "none".to_owned(),
+            (false, true) => settings.gpus.join(","),
+            (false, false) => format!(
+                "{}, {}",
+                settings.gpus.join(","),
+                app::format::gpus(&settings.gpu_models)
+            ),
         },
         if settings.labels.is_empty() {
             "none".to_owned()
@@ -141,6 +148,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 async fn register(client: &Client, settings: &Settings) -> anyhow::Result<Registered> {
     let body = json!({
         "name": settings.name, "hostname": hostname(), "gpus": settings.gpus,
+        "gpu_models": settings.gpu_models,
         "labels": settings.labels, "max_jobs": settings.max_jobs,
     });
     let mut backoff = Duration::from_millis(500);

@@ -113,6 +113,7 @@ async fn requests_count_by_route_pattern_and_points_by_every_way_in() {
         gpus: vec!["0".into()],
         labels: vec!["a100".into()],
         max_jobs: 1,
+        ..Default::default()
     };
     runners::register(&app.db, token, &registration)
         .await

@@ -1,6 +1,7 @@
 //! Running jobs end to end: a real server, runners and CLI as processes, real shell and Python
 //! jobs, on this machine.
 
+mod gpus;
 mod harness;
 mod secrets;
 mod sweep;

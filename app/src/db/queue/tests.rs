@@ -50,6 +50,7 @@ async fn runner(db: &Db, name: &str, gpus: &[&str], labels: &[&str]) -> Runner {
         gpus: gpus.iter().map(|g| (*g).to_owned()).collect(),
         labels: labels.iter().map(|l| (*l).to_owned()).collect(),
         max_jobs: 4,
+        ..Default::default()
     };
     runners::register(db, token, &registration)
         .await
