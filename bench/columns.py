@@ -1,7 +1,8 @@
 """Latency of the jobs column's server function (`/api/list_jobs`) with 1,000,000 jobs in one
 project (BENCH_JOBS sets how many), over real HTTP on loopback, on SQLite or, with
-BENCH_COLUMNS_DATABASE set to a PostgreSQL URL naming a schema of its own, on PostgreSQL. Run
-by bench/columns.sh; prints medians and p99."""
+BENCH_COLUMNS_DATABASE set to a PostgreSQL URL naming a schema of its own, on PostgreSQL (where
+the demo's jobs are copied in SQL past the first 500,000). Run by bench/columns.sh; prints
+medians and p99."""
 
 import http.client
 import json
@@ -15,6 +16,7 @@ import time
 JOBS = int(os.environ.get("BENCH_JOBS", "1000000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 DEEP_ROWS = 10_000
+SEED_JOBS = 500_000
 BIN = os.environ["MILLRACE_BIN"]
 DB_FILE = os.path.expanduser(f"~/.cache/millrace-bench-columns-{JOBS}.db")
 DB = os.environ.get("BENCH_COLUMNS_DATABASE", f"sqlite://{DB_FILE}")
@@ -58,12 +60,100 @@ def query(sort, desc):
             "filter": {"text": None, "statuses": [], "tag": None, "archived": False}}
 
 
+def fill():
+    """Makes the project: `millrace demo` writes every job on SQLite; on PostgreSQL it writes the
+    first SEED_JOBS and SQL copies them until there are JOBS, because the demo holds every job's
+    plan in memory (10M jobs were killed by the OOM killer at 24 GiB)."""
+    started = time.perf_counter()
+    postgres = not DB.startswith("sqlite://")
+    seed = min(JOBS, SEED_JOBS) if postgres else JOBS
+    cli("demo", "--users", "1", "--projects", "1", "--jobs", str(seed), "--points", "2", "--long-series", "10",
+        "--sweep-trials", "0")
+    if postgres and JOBS > seed:
+        copy()
+    print(f"made {JOBS:,} jobs in {time.perf_counter() - started:.0f} s ({DB})", flush=True)
+
+
+def copy():
+    """Copies the demo's jobs and their metric summaries (what the column reads) into the same
+    project, each copy older than the last and its names, numbers and uids its own, until the
+    project holds at least JOBS; every sort then sees the demo's mix of names, statuses and
+    values. The tables' indexes are dropped meanwhile and made again at the end: maintaining ten
+    of them row by row took minutes per copy. A copy cut short is rolled back; run it again."""
+    job_columns = columns("jobs", {"id", "number", "uid", "name", "created_ms"})
+    series_columns = columns("metric_series", {"id", "job_id"})
+    # The demo's uids are 32 hex digits; copies add '-K'.
+    seed = "uid NOT LIKE '%-%'"
+    span = int(psql(f"SELECT max(created_ms) - min(created_ms) + 1 FROM jobs WHERE {seed}"))
+    seed_jobs, last_number, last_seed_job = map(int, psql(f"SELECT count(*), max(number), max(id) FROM jobs WHERE {seed}").split("|"))
+    made = int(psql("SELECT count(*) FROM jobs")) // seed_jobs - 1
+    copies = -(-JOBS // seed_jobs) - 1
+    if made >= copies:
+        return
+    indexes = drop_indexes(["jobs", "metric_series"])
+    print("  indexes dropped until the copies are made; to make them again by hand:", *indexes, sep="\n    ", flush=True)
+    for k in range(made + 1, copies + 1):
+        psql(f"""
+            BEGIN;
+            INSERT INTO jobs (number, uid, name, created_ms, {job_columns})
+                SELECT number + {k * last_number}, uid || '-{k}', name || '-{k}', created_ms - {k * span}, {job_columns}
+                FROM jobs WHERE id <= {last_seed_job};
+            INSERT INTO metric_series (job_id, {series_columns})
+                SELECT copy.id, {prefixed("s", series_columns)}
+                FROM metric_series s JOIN jobs seed ON seed.id = s.job_id
+                JOIN jobs copy ON copy.uid = seed.uid || '-{k}'
+                WHERE seed.id <= {last_seed_job};
+            COMMIT;""")
+        print(f"  {(k + 1) * seed_jobs:,} jobs", flush=True)
+    for statement in indexes:
+        psql(statement)
+    psql("UPDATE projects SET job_count = (SELECT count(*) FROM jobs),"
+         " next_job_number = (SELECT max(number) + 1 FROM jobs)")
+
+
+def drop_indexes(tables):
+    """Drops the tables' unique constraints and other indexes (not their primary keys); returns
+    the statements that make them again."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    constraints = psql(f"""SELECT format('%I', conrelid::regclass::text) || '|' || conname || '|' || pg_get_constraintdef(oid)
+                           FROM pg_constraint WHERE contype = 'u' AND connamespace = current_schema()::regnamespace
+                           AND conrelid::regclass::text IN ({names})""").splitlines()
+    indexes = psql(f"""SELECT indexname || '|' || indexdef FROM pg_indexes i
+                       WHERE schemaname = current_schema() AND tablename IN ({names})
+                       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname
+                                       AND c.connamespace = current_schema()::regnamespace)""").splitlines()
+    again = []
+    for line in constraints:
+        table, name, definition = line.split("|", 2)
+        psql(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        again.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+    for line in indexes:
+        name, definition = line.split("|", 1)
+        psql(f"DROP INDEX {name}")
+        again.append(definition)
+    return again
+
+
+def columns(table, skip):
+    names = psql(f"SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns"
+                 f" WHERE table_schema = current_schema() AND table_name = '{table}'").split(",")
+    return ", ".join(n for n in names if n not in skip)
+
+
+def prefixed(alias, names):
+    return ", ".join(f"{alias}.{n.strip()}" for n in names.split(","))
+
+
+def psql(sql):
+    done = subprocess.run(["psql", DB, "-v", "ON_ERROR_STOP=1", "-Atqc", sql], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"psql failed: {done.stderr.strip()}\n{sql}")
+    return done.stdout.strip()
+
+
 def main():
     if not filled():
-        started = time.perf_counter()
-        cli("demo", "--users", "1", "--projects", "1", "--jobs", str(JOBS), "--points", "2", "--long-series", "10",
-            "--sweep-trials", "0")
-        print(f"made {JOBS:,} jobs in {time.perf_counter() - started:.0f} s ({DB})", flush=True)
+        fill()
     if not DB.startswith("sqlite://"):
         # Fresh statistics, as autovacuum gives a store in use: right after the bulk fill the
         # planner knows nothing of 1M rows and the first pages take 60-600 ms instead of 2-5.
