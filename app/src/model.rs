@@ -391,6 +391,8 @@ pub struct JobDetail {
     pub duration_ms: i64,
     /// GPUs it asked for.
     pub gpus: i64,
+    /// The GPUs it was given, as its runner described them (`--gpus auto`).
+    pub gpu_models: Vec<Gpu>,
     /// What it cost, when known.
     pub cost_usd: Option<f64>,
     /// Archived (an MLflow "deleted" run).

@@ -643,15 +643,37 @@ pub struct Ending {
     pub error: Option<String>,
     /// The runner it ran (or runs) on.
     pub runner: Option<String>,
+    /// The GPU ids it was given, comma-separated.
+    pub gpu_ids: Option<String>,
+    /// What its runner's GPUs are, as the runner registered them (JSON).
+    pub runner_gpus: Option<String>,
 }
 
-/// The exit code, error and runner of `job`.
+impl Ending {
+    /// The GPUs the job was given, as its runner described them; none when it did not.
+    pub fn gpus(&self) -> Vec<crate::model::Gpu> {
+        let described: Vec<crate::model::Gpu> = self
+            .runner_gpus
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let given = self.gpu_ids.as_deref().unwrap_or_default().split(',');
+        given
+            .filter_map(|id| described.iter().find(|gpu| gpu.id == id).cloned())
+            .collect()
+    }
+}
+
+/// The exit code, error, runner and GPUs of `job`.
 pub async fn ending(db: &Db, job: i64) -> sqlx::Result<Ending> {
-    sqlx::query_as::<_, Ending>("SELECT exit_code, error, runner FROM jobs WHERE id = $1")
-        .bind(job)
-        .fetch_optional(db.pool())
-        .await
-        .map(Option::unwrap_or_default)
+    sqlx::query_as::<_, Ending>(
+        "SELECT j.exit_code, j.error, j.runner, j.gpu_ids, r.gpu_models AS runner_gpus
+         FROM jobs j LEFT JOIN runners r ON r.id = j.runner_id WHERE j.id = $1",
+    )
+    .bind(job)
+    .fetch_optional(db.pool())
+    .await
+    .map(Option::unwrap_or_default)
 }
 
 /// Whether millrace runs `job` (it came from a spec), rather than tracking it from elsewhere.

@@ -207,7 +207,14 @@ fn overview(job: &JobDetail) -> impl IntoView {
                 "—".into()
             }),
         ),
-        ("GPUs", text(job.gpus.to_string())),
+        (
+            "GPUs",
+            text(if job.gpu_models.is_empty() {
+                job.gpus.to_string()
+            } else {
+                crate::format::gpus(&job.gpu_models)
+            }),
+        ),
         (
             "Runner",
             text(job.runner.clone().unwrap_or_else(|| "—".into())),

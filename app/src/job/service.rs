@@ -102,6 +102,7 @@ pub async fn job_detail(
         finished_ms: job.finished_ms,
         duration_ms: job.duration_ms,
         gpus: job.gpus,
+        gpu_models: ending.gpus(),
         cost_usd: job.cost_usd,
         archived: job.archived != 0,
         metrics,

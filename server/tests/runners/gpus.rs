@@ -54,6 +54,12 @@ echo "1, NVIDIA A100-SXM4-80GB, 81920, GPU-bbbb""#,
         .await;
     let (output, _) = cluster.output(&uid).await;
     assert!(output.contains("devices=0,1 order=PCI_BUS_ID"), "{output}");
+    let number = cluster.job(&uid).await["number"].as_i64().unwrap();
+    let pane = cluster.page(&format!("/u/ann/p/lab/j/{number}")).await;
+    assert!(
+        pane.contains("2 × NVIDIA A100-SXM4-80GB (80 GiB)"),
+        "the job pane shows the GPUs it was given: {pane}"
+    );
     let page = cluster.page("/runners").await;
     assert!(
         page.contains("2 × NVIDIA A100-SXM4-80GB (80 GiB)"),
