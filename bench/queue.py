@@ -17,6 +17,9 @@ LATENCY_JOBS = int(os.environ.get("BENCH_LATENCY_JOBS", "30"))
 LEASE_JOBS = int(os.environ.get("BENCH_LEASE_JOBS", "2000"))
 LEASE_RUNNERS = 50
 LOG_LINES = int(os.environ.get("BENCH_LOG_LINES", "500000"))
+UNFIT_JOBS = int(os.environ.get("BENCH_UNFIT_JOBS", "10000"))
+# An empty database to run on instead of a fresh SQLite file, e.g. a PostgreSQL URL.
+DATABASE = os.environ.get("BENCH_DATABASE")
 
 
 def free_port():
@@ -122,6 +125,36 @@ def lease_throughput(port, user_api, runner_token):
           f" -> {'no double lease' if unique == len(leased) else 'DOUBLE LEASE'}", flush=True)
 
 
+def lease_past_unfit(port, user_api, runner_token):
+    """A lease pass over UNFIT_JOBS queued jobs that none of the runners can take: each needs the
+    label `big` and a GPU of 80 GB. One runner lacks the label (the SQL rules the jobs out by
+    label), the other has it but a 40 GB card (ruled out by GPU memory). Compares the two."""
+    body = {"plan": {"command": {"shell": "true"}}, "labels": ["big"], "gpus": 1, "gpu_memory_mib": 76_294}
+    for i in range(UNFIT_JOBS):
+        user_api.call("POST", "/api/v1/projects/bench/lab/apply?always=true", {**body, "name": f"big-{i}"})
+    card = {"id": "0", "name": "NVIDIA A100-PCIE-40GB", "memory_mib": 40_536, "uuid": "GPU-bench"}
+    figures = {}
+    for name, labels in [("by label", []), ("by GPU memory", ["big"])]:
+        api = Api(port, runner_token)
+        me = api.call("POST", "/api/v1/runner/register", {
+            "name": f"unfit-{len(figures)}", "max_jobs": 1, "gpus": ["0"], "gpu_models": [card], "labels": labels,
+        })["runner_id"]
+        times = []
+        for _ in range(200):
+            started = time.perf_counter()
+            api.connection.request("POST", "/api/v1/runner/lease", body=json.dumps({"runner_id": me, "wait_ms": 0}),
+                                   headers=api.headers)
+            answer = api.connection.getresponse()
+            answer.read()
+            times.append((time.perf_counter() - started) * 1000)
+            if answer.status != 204:
+                sys.exit(f"runner {name} was leased a job it cannot run ({answer.status})")
+        figures[name] = statistics.median(times)
+        print(f"lease past {UNFIT_JOBS:,} queued jobs that do not fit, ruled out {name}: median {figures[name]:.2f} ms,"
+              f" p95 {percentile(times, 0.95):.2f} ms", flush=True)
+    print(f"  GPU-memory filter / label filter: {figures['by GPU memory'] / figures['by label']:.2f}x", flush=True)
+
+
 def log_streaming(api, port, runner_token, work):
     runner = subprocess.Popen([BIN, "runner", "--server", f"http://127.0.0.1:{port}", "--token", runner_token,
                                "--name", "chatty", "--workdir", os.path.join(work, "runner2")],
@@ -148,7 +181,7 @@ def log_streaming(api, port, runner_token, work):
 
 def main():
     work = tempfile.mkdtemp(prefix="millrace-bench-queue-")
-    database = f"sqlite://{work}/queue.db"
+    database = DATABASE or f"sqlite://{work}/queue.db"
 
     def cli(*args):
         return subprocess.run([BIN, *args, "--database", database], check=True, capture_output=True, text=True).stdout
@@ -170,6 +203,7 @@ def main():
         api.call("POST", "/api/2.0/mlflow/experiments/create", {"name": "lab"})
         queue_to_start(api, port, runner_token, work)
         lease_throughput(port, api, runner_token)
+        lease_past_unfit(port, api, runner_token)
         log_streaming(api, port, runner_token, work)
     finally:
         server.terminate()

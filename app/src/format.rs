@@ -117,6 +117,20 @@ pub fn gpus(gpus: &[crate::model::Gpu]) -> String {
     counted.join(", ")
 }
 
+/// GPUs a job asks for, with what each must be: `2 × a100, ≥ 40.0 GB each`; just `2` when any
+/// will do.
+pub fn gpu_need(gpus: i64, memory_mib: Option<i64>, model: Option<&str>) -> String {
+    let mut text = match model {
+        Some(model) => format!("{gpus} × {model}"),
+        None => gpus.to_string(),
+    };
+    if let Some(mib) = memory_mib {
+        let bytes_each = u64::try_from(mib).unwrap_or(0).saturating_mul(1 << 20);
+        text.push_str(&format!(", ≥ {} each", bytes(bytes_each)));
+    }
+    text
+}
+
 /// A UTC time from epoch milliseconds, the same on server and browser (no local time zone,
 /// so hydration sees the same text).
 pub fn time(ms: i64) -> String {
@@ -224,6 +238,16 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(12_345_678), "12.3 MB");
         assert_eq!(bytes(2_000_000_000_000), "2.0 TB");
+    }
+
+    #[test]
+    fn a_gpu_need_says_the_model_and_memory_of_each() {
+        assert_eq!(gpu_need(2, None, None), "2");
+        assert_eq!(gpu_need(1, None, Some("a100")), "1 × a100");
+        assert_eq!(
+            gpu_need(2, Some(38_147), Some("rtx 4090")),
+            "2 × rtx 4090, ≥ 40.0 GB each"
+        );
     }
 
     #[test]

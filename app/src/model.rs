@@ -393,6 +393,10 @@ pub struct JobDetail {
     pub gpus: i64,
     /// The GPUs it was given, as its runner described them (`--gpus auto`).
     pub gpu_models: Vec<Gpu>,
+    /// The least memory it asked of each GPU, MiB.
+    pub gpu_memory_mib: Option<i64>,
+    /// The GPU model it asked for, as words.
+    pub gpu_model: Option<String>,
     /// What it cost, when known.
     pub cost_usd: Option<f64>,
     /// Archived (an MLflow "deleted" run).
@@ -558,6 +562,45 @@ pub struct Gpu {
 impl Gpu {
     /// The longest model name or UUID a runner may report, in bytes.
     pub const MAX_TEXT: usize = 200;
+
+    /// The most words a job's `gpu_model` may have.
+    pub const MAX_MODEL_WORDS: usize = 4;
+
+    /// Every `gpu_model` this GPU answers to: each run of up to [`Self::MAX_MODEL_WORDS`]
+    /// consecutive words of its name, written as [`model_words`] writes them.
+    pub fn model_phrases(&self) -> Vec<String> {
+        let words: Vec<String> = model_words(&self.name)
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let mut phrases = Vec::new();
+        for start in 0..words.len() {
+            for end in start + 1..=words.len().min(start + Self::MAX_MODEL_WORDS) {
+                phrases.push(words[start..end].join(" "));
+            }
+        }
+        phrases
+    }
+
+    /// Whether a job needing GPUs of at least `memory_mib` and of `model` (as [`model_words`]
+    /// writes it) may be given this one.
+    pub fn fits(&self, memory_mib: Option<i64>, model: Option<&str>) -> bool {
+        let memory = i64::try_from(self.memory_mib).unwrap_or(i64::MAX);
+        memory_mib.is_none_or(|need| memory >= need)
+            && model.is_none_or(|model| self.model_phrases().iter().any(|p| p == model))
+    }
+}
+
+/// A GPU model as jobs ask for it and names are matched: the words (runs of letters and
+/// digits) in lower case, one space apart, so `RTX 4090` matches `NVIDIA GeForce RTX 4090` and
+/// `a100` matches `NVIDIA A100-SXM4-80GB`, but `A10` does not match `A100`.
+pub fn model_words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A runner as the runners page lists it.
@@ -639,6 +682,29 @@ mod tests {
             Name::parse("resnet-50_v2.1", 39).unwrap().as_str(),
             "resnet-50_v2.1"
         );
+    }
+
+    #[test]
+    fn a_gpu_fits_a_model_by_whole_words_and_memory_by_mib() {
+        let gpu = |name: &str, memory_mib| Gpu {
+            id: "0".into(),
+            name: name.into(),
+            memory_mib,
+            uuid: String::new(),
+        };
+        let a100 = gpu("NVIDIA A100-SXM4-80GB", 81_920);
+        assert_eq!(model_words(" RTX_4090 (GeForce) "), "rtx 4090 geforce");
+        for model in ["a100", "nvidia a100", "a100 sxm4 80gb"] {
+            assert!(a100.fits(None, Some(model)), "{model}");
+        }
+        for model in ["a10", "a100 80gb", "h100", "nvidia a100 sxm4 80gb x"] {
+            assert!(!a100.fits(None, Some(model)), "{model}");
+        }
+        assert!(a100.fits(Some(81_920), None));
+        assert!(!a100.fits(Some(81_921), Some("a100")));
+        assert!(gpu("NVIDIA GeForce RTX 4090", 24_564).fits(Some(22_889), Some("rtx 4090")));
+        assert!(!gpu("", 0).fits(Some(1), None));
+        assert!(gpu("", 0).fits(None, None));
     }
 
     #[test]

@@ -333,6 +333,12 @@ pub struct RunArgs {
     /// GPUs it needs.
     #[arg(long, default_value_t = 0)]
     pub gpus: u32,
+    /// The least memory each of its GPUs must have, e.g. 40GB or 40GiB.
+    #[arg(long)]
+    pub gpu_memory: Option<String>,
+    /// The GPU model, as words of its name, e.g. A100 or "RTX 4090".
+    #[arg(long)]
+    pub gpu_model: Option<String>,
     /// A runner label it needs (repeat it).
     #[arg(long = "label")]
     pub labels: Vec<String>,

@@ -194,6 +194,8 @@ fn run_spec(args: &RunArgs, project: &str) -> anyhow::Result<JobSpec> {
         resources: spec::Resources {
             gpus: args.gpus,
             labels: args.labels.clone(),
+            gpu_memory: args.gpu_memory.clone(),
+            gpu_model: args.gpu_model.clone(),
         },
         metrics: (!args.metrics.is_empty()).then(|| Metrics {
             names: args.metrics.clone(),
@@ -205,7 +207,10 @@ fn run_spec(args: &RunArgs, project: &str) -> anyhow::Result<JobSpec> {
         artifacts: args.artifacts.clone(),
     };
     spec.check().map_err(|(path, message)| {
-        anyhow::anyhow!("--{}: {message}", path.last().map_or("", String::as_str))
+        let flag = path
+            .last()
+            .map_or(String::new(), |field| field.replace('_', "-"));
+        anyhow::anyhow!("--{flag}: {message}")
     })?;
     Ok(spec)
 }

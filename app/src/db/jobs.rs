@@ -51,6 +51,10 @@ pub struct RunSpec {
     pub spec_json: String,
     /// Runner labels it needs.
     pub labels: Vec<String>,
+    /// The least memory each of its GPUs must have, MiB.
+    pub gpu_memory_mib: Option<i64>,
+    /// The model its GPUs must be, as [`crate::model::model_words`] writes it.
+    pub gpu_model: Option<String>,
     /// Times it is requeued when its runner is lost.
     pub retries: i64,
 }
@@ -114,9 +118,9 @@ async fn insert_one(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (project_id, number, uid, name, status, command, params, created_by,
             created_ms, started_ms, finished_ms, duration_ms, gpus, runner, cost_usd, spec_name,
-            spec_hash, spec, retries, retries_left, created_token)
+            spec_hash, spec, retries, retries_left, created_token, gpu_memory_mib, gpu_model)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $19, $20) RETURNING id",
+            $19, $19, $20, $21, $22) RETURNING id",
     )
     .bind(project)
     .bind(number)
@@ -138,6 +142,8 @@ async fn insert_one(
     .bind(run.map(|r| r.spec_json.as_str()))
     .bind(run.map_or(0, |r| r.retries))
     .bind(job.created_token)
+    .bind(run.and_then(|r| r.gpu_memory_mib))
+    .bind(run.and_then(|r| r.gpu_model.as_deref()))
     .uncached_if_null(job.cost_usd.is_none())
     .fetch_one(&mut *conn)
     .await?;

@@ -5,7 +5,7 @@ use super::metrics::{self, Point};
 use super::runners::Runner;
 use super::sql::{Arg, BindsOptionalFloat, Sql};
 use super::{events, jobs, logs, now_ms, Backend, Db, Tx};
-use crate::model::JobStatus;
+use crate::model::{Gpu, JobStatus};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -57,24 +57,32 @@ impl std::fmt::Debug for Lease {
     }
 }
 
-/// The lease of the oldest queued job that fits `runner` (enough of `free_gpus`, every label
-/// it needs), taken atomically: two runners never get the same job. The lease lasts `lease_ms`.
+/// The lease of the oldest queued job that fits `runner` (enough of `free_gpus` with the memory
+/// and model it asks for, every label it needs), taken atomically: two runners never get the
+/// same job. The lease lasts `lease_ms`.
 pub async fn lease(
     db: &Db,
     runner: &Runner,
     free_gpus: &[String],
     lease_ms: i64,
 ) -> sqlx::Result<Option<Lease>> {
+    let free = described(runner, free_gpus);
     let mut tx = db.begin().await?;
-    let Some(job) = next_fitting(&mut tx, db.backend(), runner, free_gpus.len()).await? else {
+    let Some(job) = next_fitting(&mut tx, db.backend(), runner, &free).await? else {
         return Ok(None);
     };
-    let gpus: i64 = sqlx::query_scalar("SELECT gpus FROM jobs WHERE id = $1")
-        .bind(job)
-        .fetch_one(&mut *tx)
-        .await?;
-    let taken = usize::try_from(gpus).unwrap_or(0).min(free_gpus.len());
-    let gpu_ids = free_gpus[..taken].join(",");
+    let (gpus, memory_mib, model): (i64, Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT gpus, gpu_memory_mib, gpu_model FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&mut *tx)
+            .await?;
+    let gpu_ids = free
+        .iter()
+        .filter(|gpu| gpu.fits(memory_mib, model.as_deref()))
+        .take(usize::try_from(gpus).unwrap_or(0))
+        .map(|gpu| gpu.id.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     let now = now_ms();
     let (token_id, token) = job_token(&mut tx, job, now).await?;
     sqlx::query(
@@ -107,17 +115,40 @@ pub async fn lease(
     Ok(Some(lease))
 }
 
-/// The id of the oldest queued job `runner` can take, locked against other runners.
+/// The free GPUs as `runner` described them; one it did not describe (`--gpus 0,1`) has no
+/// name and no memory, so it only fits jobs that ask for neither.
+fn described(runner: &Runner, free_gpus: &[String]) -> Vec<Gpu> {
+    let models = runner.gpu_model_list();
+    free_gpus
+        .iter()
+        .map(|id| {
+            models
+                .iter()
+                .find(|gpu| &gpu.id == id)
+                .cloned()
+                .unwrap_or_else(|| Gpu {
+                    id: id.clone(),
+                    name: String::new(),
+                    memory_mib: 0,
+                    uuid: String::new(),
+                })
+        })
+        .collect()
+}
+
+/// The id of the oldest queued job `runner` can take with its `free` GPUs, locked against
+/// other runners.
 async fn next_fitting(
     tx: &mut Tx,
     backend: Backend,
     runner: &Runner,
-    free_gpus: usize,
+    free: &[Gpu],
 ) -> sqlx::Result<Option<i64>> {
     let mut sql = Sql::new("SELECT j.id FROM jobs j WHERE j.status = 0 AND j.spec IS NOT NULL");
-    let free = sql.arg(Arg::Int(i64::try_from(free_gpus).unwrap_or(i64::MAX)));
+    let fitting = fitting_gpus(&mut sql, free);
     sql.push(&format!(
-        " AND j.gpus <= {free} AND NOT EXISTS (SELECT 1 FROM job_labels l WHERE l.job_id = j.id"
+        " AND j.gpus <= {fitting} AND NOT EXISTS (SELECT 1 FROM job_labels l \
+         WHERE l.job_id = j.id"
     ));
     let labels = runner.label_list();
     if !labels.is_empty() {
@@ -138,6 +169,50 @@ async fn next_fitting(
     }
     let row = sql.query_as::<(i64,)>().fetch_optional(&mut **tx).await?;
     Ok(row.map(|(id,)| id))
+}
+
+/// An SQL expression for how many of the `free` GPUs fit job `j`'s memory and model needs
+/// (the SQL twin of [`Gpu::fits`]): all of them for a job that has none, else the sum over
+/// each kind of free GPU (usually one) of its count when it fits.
+fn fitting_gpus(sql: &mut Sql, free: &[Gpu]) -> String {
+    let mut kinds: BTreeMap<(u64, &str), i64> = BTreeMap::new();
+    for gpu in free {
+        *kinds
+            .entry((gpu.memory_mib, gpu.name.as_str()))
+            .or_default() += 1;
+    }
+    let all = sql.arg(Arg::Int(i64::try_from(free.len()).unwrap_or(i64::MAX)));
+    let mut sum = String::from("0");
+    for ((memory_mib, name), count) in kinds {
+        let memory = sql.arg(Arg::Int(i64::try_from(memory_mib).unwrap_or(i64::MAX)));
+        let probe = Gpu {
+            id: String::new(),
+            name: name.to_owned(),
+            memory_mib,
+            uuid: String::new(),
+        };
+        let phrases: Vec<String> = probe
+            .model_phrases()
+            .into_iter()
+            .map(|phrase| sql.arg(Arg::Text(phrase)))
+            .collect();
+        let model = if phrases.is_empty() {
+            "j.gpu_model IS NULL".to_owned()
+        } else {
+            format!(
+                "(j.gpu_model IS NULL OR j.gpu_model IN ({}))",
+                phrases.join(", ")
+            )
+        };
+        let count = sql.arg(Arg::Int(count));
+        sum.push_str(&format!(
+            " + CASE WHEN COALESCE(j.gpu_memory_mib, 0) <= {memory} AND {model} \
+             THEN {count} ELSE 0 END"
+        ));
+    }
+    format!(
+        "(CASE WHEN j.gpu_memory_mib IS NULL AND j.gpu_model IS NULL THEN {all} ELSE {sum} END)"
+    )
 }
 
 /// Creates the job's token, which acts only for this job (see [`super::tokens`]); a token of an
@@ -589,26 +664,31 @@ pub async fn latest_for_spec(db: &Db, project: i64, name: &str) -> sqlx::Result<
 /// Queues a new job from the spec of job `job` (same plan, parameters, resources and labels),
 /// created by `user`; `None` if `job` was not run by millrace.
 pub async fn rerun(tx: &mut Tx, job: i64, user: i64) -> sqlx::Result<Option<jobs::JobRef>> {
-    type Source = (
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        i64,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Source {
+        project_id: i64,
+        name: String,
+        command: String,
+        params: String,
+        gpus: i64,
+        gpu_memory_mib: Option<i64>,
+        gpu_model: Option<String>,
+        spec_name: Option<String>,
+        spec_hash: Option<String>,
+        spec: Option<String>,
+        retries: i64,
+    }
     let source: Source = sqlx::query_as(
-        "SELECT project_id, name, command, params, gpus, spec_name, spec_hash, spec, retries
+        "SELECT project_id, name, command, params, gpus, gpu_memory_mib, gpu_model, spec_name,
+            spec_hash, spec, retries
          FROM jobs WHERE id = $1",
     )
     .bind(job)
     .fetch_one(&mut **tx)
     .await?;
-    let (project, name, command, params, gpus, spec_name, spec_hash, spec, retries) = source;
-    let (Some(spec_name), Some(spec_hash), Some(spec_json)) = (spec_name, spec_hash, spec) else {
+    let (Some(spec_name), Some(spec_hash), Some(spec_json)) =
+        (source.spec_name, source.spec_hash, source.spec)
+    else {
         return Ok(None);
     };
     let labels: Vec<String> =
@@ -617,21 +697,23 @@ pub async fn rerun(tx: &mut Tx, job: i64, user: i64) -> sqlx::Result<Option<jobs
             .fetch_all(&mut **tx)
             .await?;
     let new = jobs::NewJob {
-        name,
-        command,
-        params: serde_json::from_str(&params).unwrap_or_default(),
-        gpus,
+        name: source.name,
+        command: source.command,
+        params: serde_json::from_str(&source.params).unwrap_or_default(),
+        gpus: source.gpus,
         created_by: Some(user),
         run: Some(jobs::RunSpec {
             spec_name,
             spec_hash,
             spec_json,
             labels,
-            retries,
+            gpu_memory_mib: source.gpu_memory_mib,
+            gpu_model: source.gpu_model,
+            retries: source.retries,
         }),
         ..jobs::NewJob::default()
     };
-    Ok(Some(jobs::create(tx, project, &new).await?))
+    Ok(Some(jobs::create(tx, source.project_id, &new).await?))
 }
 
 /// Where a run is or how it ended, beyond its status.
@@ -647,15 +729,19 @@ pub struct Ending {
     pub gpu_ids: Option<String>,
     /// What its runner's GPUs are, as the runner registered them (JSON).
     pub runner_gpus: Option<String>,
+    /// The least memory it asked of each GPU, MiB.
+    pub gpu_memory_mib: Option<i64>,
+    /// The GPU model it asked for.
+    pub gpu_model: Option<String>,
 }
 
 impl Ending {
     /// The GPUs the job was given, as its runner described them; none when it did not.
-    pub fn gpus(&self) -> Vec<crate::model::Gpu> {
-        let described: Vec<crate::model::Gpu> = self
+    pub fn gpus(&self) -> Vec<Gpu> {
+        let described = self
             .runner_gpus
             .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
+            .map(super::runners::gpu_models_of)
             .unwrap_or_default();
         let given = self.gpu_ids.as_deref().unwrap_or_default().split(',');
         given
@@ -664,10 +750,11 @@ impl Ending {
     }
 }
 
-/// The exit code, error, runner and GPUs of `job`.
+/// The exit code, error, runner and GPUs (asked for and given) of `job`.
 pub async fn ending(db: &Db, job: i64) -> sqlx::Result<Ending> {
     sqlx::query_as::<_, Ending>(
-        "SELECT j.exit_code, j.error, j.runner, j.gpu_ids, r.gpu_models AS runner_gpus
+        "SELECT j.exit_code, j.error, j.runner, j.gpu_ids, r.gpu_models AS runner_gpus,
+            j.gpu_memory_mib, j.gpu_model
          FROM jobs j LEFT JOIN runners r ON r.id = j.runner_id WHERE j.id = $1",
     )
     .bind(job)

@@ -54,8 +54,13 @@ impl Runner {
 
     /// What its GPUs are, as a list.
     pub fn gpu_model_list(&self) -> Vec<Gpu> {
-        serde_json::from_str(&self.gpu_models).unwrap_or_default()
+        gpu_models_of(&self.gpu_models)
     }
+}
+
+/// The GPUs described by a `runners.gpu_models` text; none if it cannot be read.
+pub fn gpu_models_of(text: &str) -> Vec<Gpu> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// What a runner says about itself when it registers.

@@ -210,7 +210,7 @@ fn overview(job: &JobDetail) -> impl IntoView {
         (
             "GPUs",
             text(if job.gpu_models.is_empty() {
-                job.gpus.to_string()
+                crate::format::gpu_need(job.gpus, job.gpu_memory_mib, job.gpu_model.as_deref())
             } else {
                 crate::format::gpus(&job.gpu_models)
             }),

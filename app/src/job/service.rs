@@ -103,6 +103,8 @@ pub async fn job_detail(
         duration_ms: job.duration_ms,
         gpus: job.gpus,
         gpu_models: ending.gpus(),
+        gpu_memory_mib: ending.gpu_memory_mib,
+        gpu_model: ending.gpu_model.clone(),
         cost_usd: job.cost_usd,
         archived: job.archived != 0,
         metrics,

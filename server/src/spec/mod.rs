@@ -78,6 +78,35 @@ pub struct Resources {
     /// Labels the runner must have, every one of them (e.g. `a100`, `spot`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// The least memory each GPU must have, e.g. `40GB` (GB = 10⁹ bytes, as cards are sold) or
+    /// `40GiB`; only runners that found their GPUs themselves (`--gpus auto`) know it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text_or_number"
+    )]
+    pub gpu_memory: Option<String>,
+    /// The GPU model, as words of its name: `A100` matches `NVIDIA A100-SXM4-80GB`, `RTX 4090`
+    /// matches `NVIDIA GeForce RTX 4090` (case and punctuation do not matter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_model: Option<String>,
+}
+
+/// A text field that a person may write as a bare number (`gpu_memory: 40`): kept as text so
+/// the check can say what unit is missing instead of "expected a string".
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    Ok(
+        Option::<TextOrNumber>::deserialize(d)?.map(|value| match value {
+            TextOrNumber::Text(text) => text,
+            TextOrNumber::Number(number) => number.to_string(),
+        }),
+    )
 }
 
 /// Metrics picked out of output lines such as `loss=0.31 step=10` or `{"loss": 0.31}`.

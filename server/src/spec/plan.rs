@@ -2,7 +2,7 @@
 
 use super::{Command, JobSpec, Metrics};
 use app::db::jobs::{NewJob, RunSpec};
-use app::model::{JobStatus, Name, HIDDEN_VALUE};
+use app::model::{model_words, Gpu, JobStatus, Name, HIDDEN_VALUE};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -87,6 +87,12 @@ pub struct JobRequest {
     /// Runner labels needed.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// The least memory of each GPU, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_memory_mib: Option<u64>,
+    /// The GPU model, as [`app::model::model_words`] writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_model: Option<String>,
     /// Requeues after a lost runner.
     #[serde(default)]
     pub retries: u32,
@@ -123,6 +129,10 @@ impl JobRequest {
                 spec_hash: self.hash(),
                 spec_json: serde_json::to_string(&self.plan).expect("a plan serialises"),
                 labels: self.labels.clone(),
+                gpu_memory_mib: self
+                    .gpu_memory_mib
+                    .map(|mib| i64::try_from(mib).unwrap_or(i64::MAX)),
+                gpu_model: self.gpu_model.clone(),
                 retries: i64::from(self.retries),
             }),
             ..NewJob::default()
@@ -157,6 +167,17 @@ impl JobRequest {
                 .map_err(|m| problem(&["plan", "artifacts", &i.to_string()], m))?;
         }
         check_gpus_and_labels(self.gpus, &self.labels)?;
+        check_gpu_needs(self.gpus, self.gpu_memory_mib, self.gpu_model.as_deref())?;
+        if self
+            .gpu_model
+            .as_deref()
+            .is_some_and(|m| m != model_words(m))
+        {
+            return Err(problem(
+                &["gpu_model"],
+                "the model is sent as lower-case words, one space apart",
+            ));
+        }
         if self.retries > MAX_RETRIES {
             return Err(problem(
                 &["retries"],
@@ -267,6 +288,12 @@ impl JobSpec {
             params: self.params.clone(),
             gpus: self.resources.gpus,
             labels: self.resources.labels.clone(),
+            gpu_memory_mib: self
+                .resources
+                .gpu_memory
+                .as_deref()
+                .map(|text| parse_gpu_memory(text).expect("checked by check()")),
+            gpu_model: self.resources.gpu_model.as_deref().map(model_words),
             retries: self.retries,
         }
     }
@@ -300,10 +327,95 @@ pub fn check_project(project: &str) -> Result<(), Problem> {
 }
 
 fn check_resources(spec: &JobSpec) -> Result<(), Problem> {
-    check_gpus_and_labels(spec.resources.gpus, &spec.resources.labels).map_err(|(mut path, m)| {
-        path.insert(0, "resources".to_owned());
-        (path, m)
-    })
+    let resources = &spec.resources;
+    let memory_mib = resources
+        .gpu_memory
+        .as_deref()
+        .map(parse_gpu_memory)
+        .transpose()
+        .map_err(|m| problem(&["resources", "gpu_memory"], m))?;
+    let model = resources.gpu_model.as_deref().map(model_words);
+    check_gpus_and_labels(resources.gpus, &resources.labels)
+        .and_then(|()| check_gpu_needs(resources.gpus, memory_mib, model.as_deref()))
+        .map_err(|(mut path, m)| {
+            if let Some(field) = path.first_mut().filter(|f| *f == "gpu_memory_mib") {
+                *field = "gpu_memory".to_owned();
+            }
+            path.insert(0, "resources".to_owned());
+            (path, m)
+        })
+}
+
+/// The most memory a job may ask of one GPU: 1 TiB, far above any card sold.
+const MAX_GPU_MEMORY_MIB: u64 = 1 << 20;
+
+/// `40GB` (10⁹ bytes, as cards are sold: a "40 GB" A100 reports 40,536 MiB) or `40GiB` in MiB,
+/// rounded up; MB, MiB, TB and TiB too, any case, a space allowed before the unit.
+pub fn parse_gpu_memory(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = (&text[..split], text[split..].trim());
+    let amount: f64 = number
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n > 0.0)
+        .ok_or_else(|| format!("'{text}' is not an amount of memory such as 40GB"))?;
+    let bytes_per_unit = match unit.to_ascii_lowercase().as_str() {
+        "" => {
+            return Err(format!(
+                "'{text}' has no unit: write {number}GB or {number}GiB"
+            ))
+        }
+        "mb" => 1e6,
+        "mib" => 1_048_576.0,
+        "gb" => 1e9,
+        "gib" => 1_073_741_824.0,
+        "tb" => 1e12,
+        "tib" => 1_099_511_627_776.0,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}': use MB, MiB, GB, GiB, TB or TiB"
+            ))
+        }
+    };
+    let mib = (amount * bytes_per_unit / 1_048_576.0).ceil();
+    if mib > MAX_GPU_MEMORY_MIB as f64 {
+        return Err("gpu_memory is at most 1TiB, per GPU".to_owned());
+    }
+    // In range by the check above, and at least 1: the amount is positive.
+    Ok(mib as u64)
+}
+
+/// A job's GPU memory and model needs: only with GPUs, in range, a model of 1 to 4 words.
+fn check_gpu_needs(gpus: u32, memory_mib: Option<u64>, model: Option<&str>) -> Result<(), Problem> {
+    if gpus == 0 {
+        for (field, given) in [
+            ("gpu_memory_mib", memory_mib.is_some()),
+            ("gpu_model", model.is_some()),
+        ] {
+            if given {
+                return Err(problem(&[field], "ask for gpus: 1 or more with it"));
+            }
+        }
+    }
+    if memory_mib.is_some_and(|mib| mib == 0 || mib > MAX_GPU_MEMORY_MIB) {
+        return Err(problem(&["gpu_memory_mib"], "1 MiB to 1 TiB per GPU"));
+    }
+    if let Some(model) = model {
+        let words = model.split(' ').filter(|w| !w.is_empty()).count();
+        if words == 0 || words > Gpu::MAX_MODEL_WORDS || model.len() > Gpu::MAX_TEXT {
+            return Err(problem(
+                &["gpu_model"],
+                format!(
+                    "name the model in 1 to {} words of its name, e.g. A100 or RTX 4090",
+                    Gpu::MAX_MODEL_WORDS
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_gpus_and_labels(gpus: u32, labels: &[String]) -> Result<(), Problem> {

@@ -184,3 +184,105 @@ fn the_published_schema_is_the_one_the_code_describes() {
     );
     assert!(committed.contains("\"resources\""));
 }
+
+#[test]
+fn gpu_memory_reads_as_cards_are_sold_and_a_model_as_its_words() {
+    let spec = parse(
+        "spec.yaml",
+        &FULL.replace(
+            "  gpus: 2\n",
+            "  gpus: 2\n  gpu_memory: 40GB\n  gpu_model: GeForce  RTX-4090\n",
+        ),
+    )
+    .unwrap();
+    let request = spec.request(None);
+    assert_eq!(
+        request.gpu_memory_mib,
+        Some(38_147),
+        "40·10⁹ bytes, rounded up"
+    );
+    assert_eq!(request.gpu_model.as_deref(), Some("geforce rtx 4090"));
+    assert_eq!(request.check(), Ok(()));
+    let plain = parse("spec.yaml", FULL).unwrap().request(None);
+    let sent = serde_json::to_string(&plain).unwrap();
+    assert!(
+        !sent.contains("gpu_memory") && !sent.contains("gpu_model"),
+        "specs without the needs hash as before, so apply finds them unchanged: {sent}"
+    );
+    for (text, mib) in [
+        ("40GiB", 40_960),
+        ("80 gb", 76_294),
+        ("512MiB", 512),
+        ("1TB", 953_675),
+    ] {
+        assert_eq!(plan::parse_gpu_memory(text), Ok(mib), "{text}");
+    }
+}
+
+#[test]
+fn bad_gpu_needs_are_placed_and_say_what_to_write() {
+    let with = |lines: &str| FULL.replace("  gpus: 2\n", &format!("  gpus: 2\n{lines}"));
+    let cases = [
+        (
+            with("  gpu_memory: 40\n"),
+            "resources.gpu_memory",
+            "write 40GB or 40GiB",
+            12,
+        ),
+        (
+            with("  gpu_memory: 40 furlongs\n"),
+            "resources.gpu_memory",
+            "unknown unit",
+            12,
+        ),
+        (
+            with("  gpu_memory: lots\n"),
+            "resources.gpu_memory",
+            "such as 40GB",
+            12,
+        ),
+        (
+            with("  gpu_memory: 0GB\n"),
+            "resources.gpu_memory",
+            "such as 40GB",
+            12,
+        ),
+        (
+            with("  gpu_memory: 2TiB\n"),
+            "resources.gpu_memory",
+            "at most 1TiB",
+            12,
+        ),
+        (
+            with("  gpu_model: NVIDIA GeForce RTX 4090 Ti\n"),
+            "resources.gpu_model",
+            "1 to 4 words",
+            12,
+        ),
+        (
+            with("  gpu_model: '--'\n"),
+            "resources.gpu_model",
+            "1 to 4 words",
+            12,
+        ),
+        (
+            FULL.replace("  gpus: 2\n", "  gpu_memory: 40GB\n"),
+            "resources.gpu_memory",
+            "gpus: 1 or more",
+            11,
+        ),
+    ];
+    for (text, field, words, line) in cases {
+        let e = error(&text);
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.message.contains(words), "{e}");
+    }
+    let mut request = parse("spec.yaml", FULL).unwrap().request(None);
+    request.gpu_model = Some("A100".into());
+    let (path, message) = request.check().unwrap_err();
+    assert_eq!(
+        (path, message.contains("lower-case")),
+        (vec!["gpu_model".to_owned()], true)
+    );
+}

@@ -49,7 +49,7 @@ async fn queue_two(app: &TestApp) {
             spec_hash: "h".into(),
             spec_json: "{}".into(),
             labels: labels.iter().map(|l| (*l).to_owned()).collect(),
-            retries: 0,
+            ..RunSpec::default()
         }),
         ..NewJob::default()
     };

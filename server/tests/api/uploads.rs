@@ -202,8 +202,7 @@ async fn leased_job(app: &TestApp) -> (String, i64, String) {
             spec_name: "train".into(),
             spec_hash: "h".into(),
             spec_json: "{}".into(),
-            labels: Vec::new(),
-            retries: 0,
+            ..RunSpec::default()
         }),
         ..NewJob::default()
     };

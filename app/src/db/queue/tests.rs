@@ -17,19 +17,37 @@ async fn workspace(db: &Db) -> (i64, i64) {
 
 /// Queues jobs asking for `gpus` GPUs and `labels`, with `retries`; returns their uids.
 async fn enqueue(db: &Db, user: i64, project: i64, jobs: &[(i64, &[&str], i64)]) -> Vec<String> {
-    let new: Vec<NewJob> = jobs
-        .iter()
+    let runs = jobs.iter().map(|(gpus, labels, retries)| {
+        let run = RunSpec {
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            retries: *retries,
+            ..RunSpec::default()
+        };
+        (*gpus, run)
+    });
+    let refs = enqueue_runs(db, user, project, runs.collect()).await;
+    refs.into_iter().map(|r| r.uid).collect()
+}
+
+/// Queues a job of `gpus` GPUs for each run spec (named `job-0`, `job-1`, ...).
+async fn enqueue_runs(
+    db: &Db,
+    user: i64,
+    project: i64,
+    runs: Vec<(i64, RunSpec)>,
+) -> Vec<jobs::JobRef> {
+    let new: Vec<NewJob> = runs
+        .into_iter()
         .enumerate()
-        .map(|(i, (gpus, labels, retries))| NewJob {
+        .map(|(i, (gpus, run))| NewJob {
             name: format!("job {i}"),
-            gpus: *gpus,
+            gpus,
             created_by: Some(user),
             run: Some(RunSpec {
                 spec_name: format!("job-{i}"),
                 spec_hash: "h".into(),
                 spec_json: "{}".into(),
-                labels: labels.iter().map(|l| (*l).to_owned()).collect(),
-                retries: *retries,
+                ..run
             }),
             ..NewJob::default()
         })
@@ -37,7 +55,7 @@ async fn enqueue(db: &Db, user: i64, project: i64, jobs: &[(i64, &[&str], i64)])
     let mut tx = db.begin().await.unwrap();
     let refs = jobs::insert_many(&mut tx, project, &new).await.unwrap();
     tx.commit().await.unwrap();
-    refs.into_iter().map(|r| r.uid).collect()
+    refs
 }
 
 async fn runner(db: &Db, name: &str, gpus: &[&str], labels: &[&str]) -> Runner {
@@ -119,6 +137,101 @@ async fn a_runner_leases_the_oldest_job_that_fits_its_gpus_and_labels() {
             depth_by_label(&db).await.unwrap(),
             depth(&[("", 1), ("a100", 1), ("spot", 1)]),
             "leased jobs leave the queue"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn jobs_asking_for_gpu_memory_or_a_model_get_only_gpus_that_have_them() {
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        // (GPUs, least MiB per GPU, model) of jobs 0 to 4, queued in that order.
+        let needs: [(i64, Option<i64>, Option<&str>); 5] = [
+            (1, Some(76_294), None),
+            (2, None, Some("a100")),
+            (1, None, Some("t4")),
+            (1, Some(1), Some("h100")),
+            (1, None, None),
+        ];
+        let runs = needs.iter().map(|(gpus, memory_mib, model)| {
+            let run = RunSpec {
+                gpu_memory_mib: *memory_mib,
+                gpu_model: model.map(str::to_owned),
+                ..RunSpec::default()
+            };
+            (*gpus, run)
+        });
+        let jobs = enqueue_runs(&db, user, project, runs.collect()).await;
+        let token = runners::create_token(&db, "mixed", "hash-mixed")
+            .await
+            .unwrap();
+        let gpu = |id: &str, name: &str, memory_mib| Gpu {
+            id: id.into(),
+            name: name.into(),
+            memory_mib,
+            uuid: format!("GPU-{id}"),
+        };
+        let mixed = Registration {
+            name: "mixed".into(),
+            hostname: "host".into(),
+            gpus: ids(&["0", "1", "2"]),
+            gpu_models: vec![
+                gpu("0", "NVIDIA A100-SXM4-80GB", 81_920),
+                gpu("1", "NVIDIA A100-PCIE-40GB", 40_536),
+                gpu("2", "Tesla T4", 15_360),
+            ],
+            max_jobs: 4,
+            ..Default::default()
+        };
+        let mixed = runners::register(&db, token, &mixed)
+            .await
+            .unwrap()
+            .unwrap();
+        let leased = |free: &'static [&'static str]| {
+            let (db, mixed) = (db.clone(), mixed.clone());
+            async move {
+                lease(&db, &mixed, &ids(free), 30_000)
+                    .await
+                    .unwrap()
+                    .map(|l| (l.uid, l.gpu_ids))
+            }
+        };
+        let uid = |i: usize| jobs[i].uid.clone();
+
+        assert_eq!(
+            leased(&["1", "2"]).await,
+            Some((uid(2), "2".into())),
+            "job 0 needs the 80 GB card, job 1 two A100s"
+        );
+        assert_eq!(
+            leased(&["1", "0"]).await,
+            Some((uid(0), "0".into())),
+            "the free GPU that has the memory, not the first free one"
+        );
+        assert_eq!(leased(&["1"]).await, Some((uid(4), "1".into())));
+        assert_eq!(leased(&["1"]).await, None, "two A100s, or an H100");
+
+        let plain = runner(&db, "plain", &["0", "1"], &[]).await;
+        let none = lease(&db, &plain, &ids(&["0", "1"]), 30_000).await.unwrap();
+        assert_eq!(
+            none, None,
+            "an undescribed GPU has no known model or memory"
+        );
+
+        let mut tx = db.begin().await.unwrap();
+        let again = rerun(&mut tx, jobs[3].id, user).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        let copied: (Option<i64>, Option<String>) =
+            sqlx::query_as("SELECT gpu_memory_mib, gpu_model FROM jobs WHERE id = $1")
+                .bind(again.id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            copied,
+            (Some(1), Some("h100".into())),
+            "a rerun keeps the needs"
         );
     })
     .await;
@@ -411,8 +524,7 @@ async fn env_names_lists_the_names_a_spec_sets_but_no_value() {
                 spec_hash: "h".into(),
                 spec_json: r#"{"command": {"shell": "x"}, "env": {"TOKEN": "s3cret", "A": "1"}}"#
                     .into(),
-                labels: Vec::new(),
-                retries: 0,
+                ..RunSpec::default()
             }),
             ..NewJob::default()
         };
