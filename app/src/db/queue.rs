@@ -280,12 +280,25 @@ pub async fn heartbeat(
     Ok(answers)
 }
 
-/// The job `uid` while `runner` holds its lease: (id, project id, output lines stored, status).
-async fn leased(tx: &mut Tx, runner: i64, uid: &str) -> sqlx::Result<Option<(i64, i64, i64, i64)>> {
-    sqlx::query_as(
+/// The job `uid` if `runner` holds its lease: (id, project id, stored output lines, status).
+/// On PostgreSQL the row stays locked until the transaction ends, so a report that races
+/// another (a start and the end of a job that ran for a millisecond) waits for it and then
+/// sees the lease it may have ended; SQLite's write transactions already take turns.
+async fn leased(
+    tx: &mut Tx,
+    backend: Backend,
+    runner: i64,
+    uid: &str,
+) -> sqlx::Result<Option<(i64, i64, i64, i64)>> {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    sqlx::query_as(&format!(
         "SELECT id, project_id, log_lines, status FROM jobs
-         WHERE uid = $1 AND runner_id = $2 AND lease_expires_ms IS NOT NULL",
-    )
+         WHERE uid = $1 AND runner_id = $2 AND lease_expires_ms IS NOT NULL{lock}"
+    ))
     .bind(uid)
     .bind(runner)
     .fetch_optional(&mut **tx)
@@ -295,7 +308,7 @@ async fn leased(tx: &mut Tx, runner: i64, uid: &str) -> sqlx::Result<Option<(i64
 /// Marks a leased job as running (its process started); false if the lease is not `runner`'s.
 pub async fn started(db: &Db, runner: i64, uid: &str) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
-    let Some((job, ..)) = leased(&mut tx, runner, uid).await? else {
+    let Some((job, ..)) = leased(&mut tx, db.backend(), runner, uid).await? else {
         return Ok(false);
     };
     jobs::set_status(&mut tx, job, JobStatus::Running, now_ms()).await?;
@@ -346,7 +359,7 @@ pub async fn append_output(
     points: &[OutputPoint],
 ) -> Result<OutputStored, OutputError> {
     let mut tx = db.begin().await?;
-    let (job, project, stored, _) = leased(&mut tx, runner, uid)
+    let (job, project, stored, _) = leased(&mut tx, db.backend(), runner, uid)
         .await?
         .ok_or(OutputError::NotLeased)?;
     if from > stored {
@@ -432,7 +445,7 @@ pub async fn finish(
     price_per_gpu_hour: Option<f64>,
 ) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
-    let Some((job, ..)) = leased(&mut tx, runner, uid).await? else {
+    let Some((job, ..)) = leased(&mut tx, db.backend(), runner, uid).await? else {
         return Ok(false);
     };
     jobs::set_status(&mut tx, job, outcome.status, now_ms()).await?;

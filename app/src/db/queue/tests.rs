@@ -238,6 +238,33 @@ async fn jobs_asking_for_gpu_memory_or_a_model_get_only_gpus_that_have_them() {
 }
 
 #[tokio::test]
+async fn a_start_reported_as_the_job_finishes_never_makes_it_running_again() {
+    // The runner says "started" from a task of its own: for a job that ends at once its
+    // "finished" can reach the server first, or at the same moment.
+    each_backend(|db| async move {
+        let (user, project) = workspace(&db).await;
+        let quick = runner(&db, "quick", &[], &[]).await;
+        let succeeded = Outcome {
+            status: JobStatus::Succeeded,
+            exit_code: Some(0),
+            error: None,
+        };
+        for round in 0..60 {
+            let uid = enqueue(&db, user, project, &[(0, &[], 0)]).await.remove(0);
+            lease(&db, &quick, &[], 30_000).await.unwrap().unwrap();
+            let (_, finished) = tokio::join!(
+                started(&db, quick.id, &uid),
+                finish(&db, quick.id, &uid, &succeeded, None)
+            );
+            assert!(finished.unwrap());
+            let status = status_of(&db, &uid).await.0;
+            assert_eq!(status, JobStatus::Succeeded, "round {round}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn concurrent_runners_never_lease_the_same_job() {
     each_backend(|db| async move {
         let (user, project) = workspace(&db).await;
