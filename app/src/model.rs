@@ -544,6 +544,10 @@ pub struct LogPage {
     pub status: JobStatus,
 }
 
+/// The metric keys a runner samples of a job's machine (`system/gpu_0_utilization_percentage`),
+/// as MLflow's own system metrics are named, shown apart from the job's own metrics.
+pub const SYSTEM_METRIC_PREFIX: &str = "system/";
+
 /// One GPU of a runner as `nvidia-smi` describes it: what the runner reports when it registers
 /// and the runners page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

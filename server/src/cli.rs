@@ -426,6 +426,10 @@ pub struct RunnerArgs {
     /// Time a stopped job gets between SIGTERM and SIGKILL, e.g. 10s.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub grace: std::time::Duration,
+    /// How often a running job's GPUs, CPU and memory are sampled into its `system/...`
+    /// metrics, e.g. 10s (at least 1s); 0 turns sampling off.
+    #[arg(long, default_value = "10s", value_parser = parse_sample_interval)]
+    pub system_metrics_interval: std::time::Duration,
 }
 
 /// The variable the runner reads its token from.
@@ -570,6 +574,21 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("'{text}' is not a duration like 30s ({e})"))
 }
 
+/// `10s`, or `0` (zero) for never: a sampling interval of at least a second, since each
+/// sample lists the machine's processes and may start nvidia-smi.
+fn parse_sample_interval(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let every = parse_duration(text)?;
+    if every < std::time::Duration::from_secs(1) {
+        return Err(format!(
+            "'{text}' is too often: sample at most once a second, or 0 for never"
+        ));
+    }
+    Ok(every)
+}
+
 fn parse_price(text: &str) -> Result<(String, f64), String> {
     let (label, price) = text
         .split_once('=')
@@ -674,6 +693,7 @@ pub enum TokenCommand {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::time::Duration;
 
     #[test]
     fn verify_cli() {
@@ -756,5 +776,21 @@ mod tests {
                 .contains("'A-B' is not an environment variable name"),
             "{bad}"
         );
+    }
+
+    #[test]
+    fn system_metrics_are_sampled_every_10s_unless_told_otherwise_or_0() {
+        let every = |args: &[&str]| runner(args).map(|r| r.system_metrics_interval);
+        assert_eq!(every(&[]).unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            every(&["--system-metrics-interval", "2m"]).unwrap(),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            every(&["--system-metrics-interval", "0"]).unwrap(),
+            Duration::ZERO
+        );
+        let fast = every(&["--system-metrics-interval", "100ms"]).unwrap_err();
+        assert!(fast.to_string().contains("at most once a second"), "{fast}");
     }
 }

@@ -68,6 +68,7 @@ async fn runner_settings(args: RunnerArgs) -> anyhow::Result<crate::runner::Sett
         max_jobs: usize::from(args.max_jobs),
         grace: args.grace,
         pass_env: args.pass_env,
+        system_metrics: Some(args.system_metrics_interval).filter(|every| !every.is_zero()),
     })
 }
 

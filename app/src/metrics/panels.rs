@@ -12,6 +12,7 @@ use crate::metrics::server_fns::{
     MAX_FOLLOWED, MAX_PANELS,
 };
 use crate::miller::browse::Browse;
+use crate::model::SYSTEM_METRIC_PREFIX;
 use crate::view_query::{ViewPath, ViewQuery};
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -365,16 +366,42 @@ pub fn PanelGrid(
             navigate.with_value(|navigate| navigate(&href, Default::default()));
         })
     });
-    let arranged = Signal::derive(move || order.arrange(panels.get(), |p| p.key.as_str()));
-    let shown = Signal::derive(move || {
-        arranged.with(|panels| panels.iter().map(|p| p.key.clone()).collect::<Vec<_>>())
+    // The job's own metrics first, then the runner's samples of the machine under "System".
+    let arranged = Signal::derive(move || {
+        let (mut own, system): (Vec<PanelView>, Vec<PanelView>) = order
+            .arrange(panels.get(), |p| p.key.as_str())
+            .into_iter()
+            .partition(|p| !p.key.starts_with(SYSTEM_METRIC_PREFIX));
+        let first_system = own.len();
+        own.extend(system);
+        (own, first_system)
     });
+    let shown = Signal::derive(move || {
+        arranged.with(|(panels, _)| panels.iter().map(|p| p.key.clone()).collect::<Vec<_>>())
+    });
+    let group = move |system: bool| {
+        move || {
+            let (mut panels, first_system) = arranged.get();
+            if system {
+                panels.split_off(first_system)
+            } else {
+                panels.truncate(first_system);
+                panels
+            }
+        }
+    };
+    let figure = move |panel| view! { <PanelFigure panel on_screen frame=frame.into() x_label zoom order shown/> };
+    let has_system = move || arranged.with(|(panels, first_system)| panels.len() > *first_system);
     view! {
         <div class="panels" node_ref=grid>
-            <For each=move || arranged.get() key=|panel| panel.key.clone() let(panel)>
-                <PanelFigure panel on_screen frame=frame.into() x_label zoom order shown/>
-            </For>
+            <For each=group(false) key=|panel| panel.key.clone() children=figure/>
         </div>
+        <Show when=has_system>
+            <h3 class="panels-group">"System"</h3>
+            <div class="panels">
+                <For each=group(true) key=|panel| panel.key.clone() children=figure/>
+            </div>
+        </Show>
     }
 }
 

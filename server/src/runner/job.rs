@@ -62,6 +62,8 @@ pub struct JobContext {
     pub workdir: PathBuf,
     /// How long a stopped job gets between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// How often its system metrics are sampled; `None`: never.
+    pub system_metrics: Option<Duration>,
     /// The variables of the runner's environment a job starts with (see `environment`).
     pub inherited_env: Arc<Vec<(OsString, OsString)>>,
 }
@@ -145,6 +147,7 @@ async fn execute(
     };
     let group = child.id().map(|id| Pid::from_raw(id as i32));
     tokio::spawn(say_started(context.clone(), job.uid.clone()));
+    let sampler = system_metrics(context, job, group).map(tokio::spawn);
     let readers = [
         tokio::spawn(output::read_lines(
             child.stdout.take().expect("piped"),
@@ -187,6 +190,9 @@ async fn execute(
             }
         }
     };
+    if let Some(sampler) = sampler {
+        sampler.abort();
+    }
     // Whatever the job started and left behind goes with it.
     if let Some(group) = group {
         let _ = killpg(group, Signal::SIGKILL);
@@ -207,6 +213,24 @@ async fn execute(
         )),
         None => Some(from_exit(status)),
     }
+}
+
+/// The task that samples the job's system metrics, when the runner samples them and the job
+/// has a token to store them with (its own: it may write only to this job).
+fn system_metrics(
+    context: &JobContext,
+    job: &Leased,
+    group: Option<Pid>,
+) -> Option<impl std::future::Future<Output = ()>> {
+    let every = context.system_metrics?;
+    let client = Client::new(context.client.base(), job.token.as_ref()?.expose()).ok()?;
+    Some(super::system::watch(
+        client,
+        job.uid.clone(),
+        group?.as_raw(),
+        job.gpus.clone(),
+        every,
+    ))
 }
 
 fn failed(exit_code: Option<i64>, error: String) -> Ended {

@@ -7,6 +7,7 @@ pub mod gpus;
 mod job;
 mod metrics;
 mod output;
+mod system;
 pub mod token;
 
 use crate::client::{CallError, Client};
@@ -44,6 +45,8 @@ pub struct Settings {
     pub grace: Duration,
     /// Variables of the runner's environment handed on to jobs beyond the allow-list.
     pub pass_env: Vec<String>,
+    /// How often a running job's system metrics are sampled; `None`: never.
+    pub system_metrics: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +125,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         runner_id: registered.runner_id,
         workdir: settings.workdir.clone(),
         grace: settings.grace,
+        system_metrics: settings.system_metrics,
         inherited_env: Arc::new(environment::inherited(
             std::env::vars_os(),
             &settings.pass_env,

@@ -5,6 +5,7 @@ mod gpus;
 mod harness;
 mod secrets;
 mod sweep;
+mod system;
 mod tokens;
 
 use harness::{spec, uid_of, Cluster};
