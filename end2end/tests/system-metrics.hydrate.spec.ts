@@ -38,9 +38,12 @@ test("a running job's system metrics appear live under System in its metrics tab
     const name = `sampler-${Date.now().toString(36)}`;
     const made = ["runner-token", "create", "--name", name, "--database", process.env.MILLRACE_E2E_DATABASE!];
     const token = execFileSync(bin, made, { stdio: ["ignore", "pipe", "ignore"] }).toString().trim().split("\n").pop()!;
+    // Earlier tests leave queued jobs (a `sleep 60` among them) that this runner leases too:
+    // room for them beside this test's job, which alone asks for the GPU.
     const runner = spawn(
       bin,
-      ["runner", "--server", server, "--name", name, "--workdir", join(folder, "work"), "--system-metrics-interval", "1s"],
+      ["runner", "--server", server, "--name", name, "--workdir", join(folder, "work"),
+        "--system-metrics-interval", "1s", "--max-jobs", "8"],
       { env: { ...process.env, PATH: `${folder}:${process.env.PATH}`, MILLRACE_RUNNER_TOKEN: token }, stdio: "ignore" },
     );
     processes.push(runner);
