@@ -126,6 +126,11 @@ async fn the_same_seed_fills_the_same_workspace_and_another_seed_does_not() {
         .find(|row| row.contains("long-pretrain"))
         .expect("the long run");
     assert!(long.contains("train/loss=5000:"), "{long}");
+    assert!(
+        long.contains("system/gpu_7_temperature_celsius=500:")
+            && long.contains("system/cpu_utilization_percentage=500:"),
+        "its runner's samples, one per 10 s of its 5,000: {long}"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The demo workspace as data: deterministic for a seed, with believable runs and curves.
 
 use super::names::{MODELS, OPTIMIZERS, PROJECTS, RUNNERS, TAGS, USERS};
+use crate::runner::system::key as system_key;
 use app::db::jobs::NewJob;
 use app::db::metrics::Point;
 use app::model::JobStatus;
@@ -262,6 +263,89 @@ pub fn loss_curve(seed: u64, steps: u32, start_ms: i64) -> Vec<Point> {
         .collect()
 }
 
+/// The most samples of a job's machine the demo stores for one job: a real runner takes one
+/// every 10 s, which over the long pre-training run would be more points than everything else.
+const SYSTEM_SAMPLES: u32 = 500;
+
+/// What a runner's sampler stores for a job on `gpus` busy H100s over `seconds` from
+/// `start_ms` (see `runner::system`), a sample every 10 s or [`SYSTEM_SAMPLES`] in all.
+pub fn system_series(
+    seed: u64,
+    gpus: u32,
+    seconds: u32,
+    start_ms: i64,
+) -> Vec<(String, Vec<Point>)> {
+    const GPU_MEMORY_MB: f64 = 85_520.0;
+    const POWER_LIMIT_W: f64 = 700.0;
+    const HOST_MEMORY_MB: f64 = 2_063_000.0;
+    let samples = (seconds / 10).min(SYSTEM_SAMPLES);
+    let every_ms = i64::from(seconds) * 1000 / i64::from(samples.max(1));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut series: Vec<(String, Vec<Point>)> = Vec::new();
+    let mut put = |name: String, step: u32, value: f64| {
+        let point = Point {
+            step: i64::from(step),
+            wall_ms: start_ms + i64::from(step) * every_ms,
+            value,
+        };
+        match series.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, points)) => points.push(point),
+            None => series.push((name, vec![point])),
+        }
+    };
+    for step in 0..samples {
+        for gpu in 0..gpus {
+            let gpu_key = |name: &str| system_key(&format!("gpu_{gpu}_{name}"));
+            let memory = 71_000.0 + rng.gen_range(-600.0..600.0);
+            let watts = rng.gen_range(560.0..690.0);
+            put(
+                gpu_key("utilization_percentage"),
+                step,
+                rng.gen_range(88.0..99.0),
+            );
+            put(gpu_key("memory_usage_megabytes"), step, memory);
+            put(
+                gpu_key("memory_usage_percentage"),
+                step,
+                100.0 * memory / GPU_MEMORY_MB,
+            );
+            put(gpu_key("power_usage_watts"), step, watts);
+            put(
+                gpu_key("power_usage_percentage"),
+                step,
+                100.0 * watts / POWER_LIMIT_W,
+            );
+            put(
+                gpu_key("temperature_celsius"),
+                step,
+                rng.gen_range(62.0..74.0),
+            );
+        }
+        let host_memory = 96_000.0 + f64::from(step) * 20.0 + rng.gen_range(-300.0..300.0);
+        put(
+            system_key("cpu_utilization_percentage"),
+            step,
+            rng.gen_range(18.0..30.0),
+        );
+        put(
+            system_key("system_memory_usage_megabytes"),
+            step,
+            host_memory,
+        );
+        put(
+            system_key("system_memory_usage_percentage"),
+            step,
+            100.0 * host_memory / HOST_MEMORY_MB,
+        );
+    }
+    series
+}
+
+/// Points [`system_series`] makes, for the progress bar.
+pub fn system_point_count(gpus: u32, seconds: u32) -> u64 {
+    u64::from((seconds / 10).min(SYSTEM_SAMPLES)) * (u64::from(gpus) * 6 + 3)
+}
+
 /// Points a job's curves hold, for the progress bar.
 pub fn point_count(steps: u32) -> u64 {
     u64::from(steps) * 2 + u64::from(steps / 10) * 2
@@ -270,6 +354,37 @@ pub fn point_count(steps: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_runs_system_series_are_the_runners_names_and_bounded() {
+        let series = system_series(7, 8, 1_000_000, 0);
+        assert_eq!(series.len(), 8 * 6 + 3);
+        assert!(series
+            .iter()
+            .all(|(key, points)| key.starts_with("system/")
+                && points.len() == SYSTEM_SAMPLES as usize));
+        assert_eq!(
+            system_point_count(8, 1_000_000),
+            series.iter().map(|(_, p)| p.len() as u64).sum::<u64>()
+        );
+        let short = system_series(7, 1, 95, 1_000);
+        let utilization = &short
+            .iter()
+            .find(|(k, _)| k == "system/gpu_0_utilization_percentage")
+            .unwrap()
+            .1;
+        let walls: Vec<i64> = utilization.iter().map(|p| p.wall_ms).collect();
+        assert_eq!(
+            walls,
+            (0..9).map(|i| 1_000 + i * 10_555).collect::<Vec<_>>(),
+            "every 10 s or so"
+        );
+        assert_eq!(
+            system_series(7, 1, 95, 1_000),
+            short,
+            "the same seed, the same samples"
+        );
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_jobs_and_another_seed_does_not() {

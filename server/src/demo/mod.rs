@@ -21,6 +21,8 @@ pub const DEMO_PASSWORD: &str = "millrace-demo";
 /// Points written per transaction: big enough to amortise the commit, small enough that the
 /// WAL stays modest and progress shows.
 const POINTS_PER_COMMIT: usize = 200_000;
+/// GPUs of the long pre-training job, whose runner's samples fill its System group.
+const LONG_SERIES_GPUS: u32 = 8;
 
 /// What the demo created, printed when it is done.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,7 +178,8 @@ impl<'a> Writer<'a> {
             .iter()
             .map(|c| u64::from(*c) * generate::point_count(args.points))
             .sum::<u64>()
-            + u64::from(args.long_series);
+            + u64::from(args.long_series)
+            + generate::system_point_count(LONG_SERIES_GPUS, args.long_series);
         let bar = ProgressBar::new(expected);
         bar.set_style(
             ProgressStyle::with_template(
@@ -235,7 +238,7 @@ impl<'a> Writer<'a> {
             name: "long-pretrain-1m-steps".into(),
             status: Some(JobStatus::Succeeded),
             command: "python pretrain.py --log-every-step".into(),
-            gpus: 8,
+            gpus: i64::from(LONG_SERIES_GPUS),
             created_ms: Some(started - 60_000),
             started_ms: Some(started),
             finished_ms: Some(anchor_ms),
@@ -250,6 +253,12 @@ impl<'a> Writer<'a> {
         let loss = generate::loss_curve(self.args.seed, steps, started);
         for chunk in loss.chunks(POINTS_PER_COMMIT) {
             self.append(project, job.id, &[("train/loss", chunk)])
+                .await?;
+        }
+        // What its runner sampled of its eight GPUs and its processes: the System group.
+        let system = generate::system_series(self.args.seed, LONG_SERIES_GPUS, steps, started);
+        for (key, points) in &system {
+            self.append(project, job.id, &[(key.as_str(), points)])
                 .await?;
         }
         Ok(())

@@ -7,7 +7,7 @@ pub mod gpus;
 mod job;
 mod metrics;
 mod output;
-mod system;
+pub(crate) mod system;
 pub mod token;
 
 use crate::client::{CallError, Client};

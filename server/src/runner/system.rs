@@ -60,8 +60,8 @@ pub async fn watch(client: Client, uid: String, group: i32, gpus: Vec<String>, e
     }
 }
 
-/// The metric key of a system metric `name`.
-fn key(name: &str) -> String {
+/// The metric key of a system metric `name` (`gpu_0_utilization_percentage`).
+pub(crate) fn key(name: &str) -> String {
     format!("{SYSTEM_METRIC_PREFIX}{name}")
 }
 
