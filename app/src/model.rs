@@ -570,10 +570,10 @@ impl Gpu {
     /// The most words a job's `gpu_model` may have.
     pub const MAX_MODEL_WORDS: usize = 4;
 
-    /// Every `gpu_model` this GPU answers to: each run of up to [`Self::MAX_MODEL_WORDS`]
-    /// consecutive words of its name, written as [`model_words`] writes them.
-    pub fn model_phrases(&self) -> Vec<String> {
-        let words: Vec<String> = model_words(&self.name)
+    /// Every `gpu_model` a GPU called `name` answers to: each run of up to
+    /// [`Self::MAX_MODEL_WORDS`] consecutive words of it, written as [`model_words`] writes them.
+    pub fn model_phrases(name: &str) -> Vec<String> {
+        let words: Vec<String> = model_words(name)
             .split(' ')
             .filter(|w| !w.is_empty())
             .map(str::to_owned)
@@ -592,7 +592,7 @@ impl Gpu {
     pub fn fits(&self, memory_mib: Option<i64>, model: Option<&str>) -> bool {
         let memory = i64::try_from(self.memory_mib).unwrap_or(i64::MAX);
         memory_mib.is_none_or(|need| memory >= need)
-            && model.is_none_or(|model| self.model_phrases().iter().any(|p| p == model))
+            && model.is_none_or(|model| Self::model_phrases(&self.name).iter().any(|p| p == model))
     }
 }
 

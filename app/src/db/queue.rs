@@ -185,14 +185,7 @@ fn fitting_gpus(sql: &mut Sql, free: &[Gpu]) -> String {
     let mut sum = String::from("0");
     for ((memory_mib, name), count) in kinds {
         let memory = sql.arg(Arg::Int(i64::try_from(memory_mib).unwrap_or(i64::MAX)));
-        let probe = Gpu {
-            id: String::new(),
-            name: name.to_owned(),
-            memory_mib,
-            uuid: String::new(),
-        };
-        let phrases: Vec<String> = probe
-            .model_phrases()
+        let phrases: Vec<String> = Gpu::model_phrases(name)
             .into_iter()
             .map(|phrase| sql.arg(Arg::Text(phrase)))
             .collect();
