@@ -53,6 +53,12 @@ if(p==="/")location.replace(t);
 else if(p==="/login")location.replace("/login?next="+encodeURIComponent(t));}
 go();addEventListener("hashchange",go);})()"#;
 
+/// Notes in the page when back or forward moved it before the app loaded. Entries the app
+/// pushed stay in a reloaded document's history, so such a move changes the URL without
+/// loading the HTML that belongs to it, and [`hydrate`] must not take this HTML for that URL.
+const EARLY_MOVES: &str =
+    r#"addEventListener("popstate",function(){window.__millraceMoved=true});"#;
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let css = stylesheet(&options);
@@ -74,6 +80,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // Before anything else loads: the MLflow client's links carry their target in
                 // the fragment, which only the page itself can read.
                 <script inner_html=MLFLOW_LINKS></script>
+                <script inner_html=EARLY_MOVES></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -133,6 +140,19 @@ pub fn hydrate() {
     // Not Leptos's own spawner: hydration is what starts it.
     wasm_bindgen_futures::spawn_local(async {
         split::preload_for_location().await;
+        if moved_before_hydration() {
+            // The HTML is another URL's: load the page where the person went instead.
+            let _ = leptos::prelude::window().location().reload();
+            return;
+        }
         leptos::mount::hydrate_body(App);
     });
+}
+
+/// Whether back or forward changed the URL since the server rendered this page (see
+/// [`EARLY_MOVES`]).
+#[cfg(feature = "hydrate")]
+fn moved_before_hydration() -> bool {
+    let window = leptos::prelude::window();
+    js_sys::Reflect::get(&window, &"__millraceMoved".into()).is_ok_and(|moved| moved.is_truthy())
 }
