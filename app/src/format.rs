@@ -163,6 +163,15 @@ pub fn zoned_time(ms: i64, offset_minutes: i64) -> String {
     format!("{clock} {zone}")
 }
 
+/// Midnight UTC at the start of the day and of the month of `ms` (milliseconds since the Unix
+/// epoch), in the same unit: where "today" and "this month" of a cost begin.
+pub fn utc_day_and_month_start_ms(ms: i64) -> (i64, i64) {
+    const DAY_MS: i64 = 86_400_000;
+    let days = ms.div_euclid(DAY_MS);
+    let (_, _, day_of_month) = civil_from_days(days);
+    (days * DAY_MS, (days - i64::from(day_of_month) + 1) * DAY_MS)
+}
+
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -180,6 +189,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_and_months_start_at_midnight_utc() {
+        // 2026-12-07 19:30:00 UTC.
+        let now = 1_796_671_800_000;
+        let (day, month) = utc_day_and_month_start_ms(now);
+        assert_eq!(day, 1_796_601_600_000, "2026-12-07 00:00 UTC");
+        assert_eq!(month, 1_796_083_200_000, "2026-12-01 00:00 UTC");
+        assert_eq!(utc_day_and_month_start_ms(month), (month, month));
+    }
 
     #[test]
     fn numbers_keep_four_significant_digits() {

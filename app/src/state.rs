@@ -45,10 +45,16 @@ pub struct RunSettings {
     /// The origin people reach the site at (`https://ml.example.com`, from `--public-url`),
     /// when set: signed-in requests must come from it, and an https one makes cookies `Secure`.
     pub public_origin: Option<String>,
+    /// The folder of programs pool specs may run (`--pool-scripts`); `None`: no pools.
+    pub pool_scripts: Option<std::path::PathBuf>,
+    /// The address a pool's new machines reach this server at: the public URL, else the
+    /// address it listens on.
+    pub runner_url: String,
 }
 
 impl RunSettings {
-    /// Settings with files in `files`, a 30 s lease, no prices, no quota and no public URL.
+    /// Settings with files in `files`, a 30 s lease, no prices, no quota, no public URL and no
+    /// pools.
     pub fn new(files: FileStore) -> Self {
         Self {
             files,
@@ -57,6 +63,8 @@ impl RunSettings {
             quota: None,
             queued: Notify::new(),
             public_origin: None,
+            pool_scripts: None,
+            runner_url: String::new(),
         }
     }
 

@@ -95,6 +95,8 @@ pub enum Command {
     RunnerToken(RunnerTokenCommand),
     /// Hyperparameter sweeps: list, show, cancel, clone wider (`apply -f` starts one).
     Sweep(SweepArgs),
+    /// Pools of machines the server creates and deletes: list them (`apply -f` makes one).
+    Pool(PoolArgs),
     /// Projects: choose who may write to them.
     Project(ProjectArgs),
     /// A job's artifacts: list, download, upload.
@@ -104,6 +106,23 @@ pub enum Command {
     /// Job and sweep spec tools.
     #[command(subcommand)]
     Spec(SpecCommand),
+}
+
+/// `millrace pool [--server URL --token TOKEN] ...`
+#[derive(Debug, Args)]
+pub struct PoolArgs {
+    /// What to do with pools.
+    #[command(subcommand)]
+    pub command: PoolCommand,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `millrace pool ...`
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// List the pools with their machines and what they cost today and this month.
+    List,
 }
 
 /// `millrace sweep [--server URL --token TOKEN] ...`
@@ -548,6 +567,10 @@ pub struct ServeArgs {
     /// without it the figures are open to anyone who reaches the server.
     #[arg(long, env = "MILLRACE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<Secret>,
+    /// A folder of programs that create and delete pool machines (docs/pools.md): a pool spec
+    /// may run only these. Without it pool specs are refused and no machine is created.
+    #[arg(long, env = "MILLRACE_POOL_SCRIPTS")]
+    pub pool_scripts: Option<PathBuf>,
 }
 
 /// The origin (`scheme://host[:port]`) of an http or https URL.

@@ -18,6 +18,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(args) => return crate::remote::logs(args).await,
         Command::Cancel(args) => return crate::remote::cancel(args).await,
         Command::Sweep(args) => return crate::remote::sweeps::run(args).await,
+        Command::Pool(args) => return crate::remote::pools::run(args).await,
         Command::Project(args) => return crate::remote::projects::run(args).await,
         Command::Artifacts(args) => return crate::remote::artifacts::run(args).await,
         Command::Model(args) => return crate::remote::models::run(args).await,
@@ -88,6 +89,9 @@ fn spec(command: SpecCommand) -> anyhow::Result<()> {
                 spec.sweep,
                 spec.project
             ),
+            AnySpec::Pool(spec) => {
+                println!("{}: a valid pool spec for {}", file.display(), spec.pool)
+            }
         },
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! One leader among replicas: the scheduler and the sweep driver run on exactly one `serve`
+//! One leader among replicas: the scheduler, the sweep driver and the pools run on exactly one `serve`
 //! process at a time. On PostgreSQL the leader holds a session advisory lock on a connection of
 //! its own; when it dies the connection closes, the lock frees and another replica takes it
 //! within [`RETRY`]. SQLite has one process, which always leads.
@@ -22,6 +22,8 @@ pub struct Duties {
     pub leases_every: Duration,
     /// How often sweeps are driven when no job changes status.
     pub sweeps_every: Duration,
+    /// How often pools are looked at.
+    pub pools_every: Duration,
 }
 
 /// Runs `duties` whenever this replica leads, until `stop` resolves; reports leadership to
@@ -70,8 +72,9 @@ async fn lead(state: &AppState, duties: Duties, stop: impl Future<Output = ()>) 
     };
     let scheduler = crate::scheduler::run(state.clone(), duties.leases_every, until_quit());
     let sweeps = crate::scheduler::sweeps::run(state.clone(), duties.sweeps_every, until_quit());
+    let pools = crate::scheduler::pools::run(state.clone(), duties.pools_every, until_quit());
     let work = async {
-        tokio::join!(scheduler, sweeps);
+        tokio::join!(scheduler, sweeps, pools);
     };
     tokio::pin!(work);
     tokio::select! {

@@ -3,6 +3,7 @@
 
 pub mod artifacts;
 pub mod models;
+pub mod pools;
 pub mod projects;
 pub mod sweeps;
 
@@ -15,11 +16,12 @@ use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::Path;
 
-/// `millrace apply -f spec.yaml [--dry-run]`, for a job spec or a sweep spec.
+/// `millrace apply -f spec.yaml [--dry-run]`, for a job, sweep or pool spec.
 pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let spec = match spec::load_any(&args.file)? {
         AnySpec::Job(spec) => *spec,
         AnySpec::Sweep(spec) => return sweeps::apply(&args, *spec).await,
+        AnySpec::Pool(spec) => return pools::apply(&args, *spec).await,
     };
     let client = client(&args.remote)?;
     let snapshot = match &spec.code {

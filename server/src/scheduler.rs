@@ -1,6 +1,8 @@
-//! The server's periodic work: ending the leases of runners that stopped reporting, and
-//! driving sweeps.
+//! The server's periodic work: ending the leases of runners that stopped reporting, driving
+//! sweeps, and growing and shrinking pools.
 
+mod pool_command;
+pub mod pools;
 pub mod sweeps;
 
 use app::db::queue;
@@ -33,8 +35,11 @@ pub fn ticks(every: Duration) -> tokio::time::Interval {
 /// Requeues or loses the jobs whose leases ran out.
 pub async fn expire_leases(state: &AppState) -> sqlx::Result<()> {
     let prices = &state.runs.prices;
-    let expired = queue::expire(&state.db, app::db::now_ms(), |labels| {
-        prices.for_labels(labels)
+    let pool_prices = app::db::pools::runner_prices(&state.db).await?;
+    let expired = queue::expire(&state.db, app::db::now_ms(), |runner, labels| {
+        runner
+            .and_then(|id| pool_prices.get(&id).copied())
+            .or_else(|| prices.for_labels(labels))
     })
     .await?;
     for job in &expired {

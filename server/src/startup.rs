@@ -27,6 +27,9 @@ pub const LEPTOS_TOML: &str = "Leptos.toml";
 /// How often running sweeps are driven when no job changes status in between: the delay
 /// before an early-stopping decision, at worst.
 const SWEEP_EVERY: Duration = Duration::from_millis(300);
+/// How often the leader looks at pools: a queued job waits at most this long for a machine to
+/// be asked for.
+const POOLS_EVERY: Duration = Duration::from_millis(500);
 
 /// The same file as built, for a binary started elsewhere.
 const BUILT_LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
@@ -39,7 +42,16 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
-    let runs = run_settings(&args, database)?;
+    let mut runs = run_settings(&args, database)?;
+    runs.runner_url = args.public_url.clone().unwrap_or_else(|| {
+        let mut addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    });
     if args.demo && !app::db::users::any(&db).await? {
         let demo = crate::cli::DemoArgs::defaults();
         let summary = crate::demo::run(&db, &demo, &runs.files).await?;
@@ -62,6 +74,7 @@ pub async fn serve(db: Db, args: ServeArgs, database: &str) -> anyhow::Result<()
     let duties = leader::Duties {
         leases_every: (args.lease_timeout / 4).max(Duration::from_millis(100)),
         sweeps_every: SWEEP_EVERY,
+        pools_every: POOLS_EVERY,
     };
     let leader = tokio::spawn(leader::run(
         state.clone(),
@@ -94,6 +107,7 @@ pub fn run_settings(args: &ServeArgs, database: &str) -> anyhow::Result<RunSetti
     settings.prices = GpuPrices(args.gpu_prices.iter().cloned().collect());
     settings.quota = (args.quota > 0).then_some(args.quota);
     settings.public_origin.clone_from(&args.public_url);
+    settings.pool_scripts.clone_from(&args.pool_scripts);
     Ok(settings)
 }
 

@@ -46,6 +46,9 @@ pub enum Policy {
     Project(Act),
     /// Runners, with a runner token; no user credential.
     Runner,
+    /// An instance admin who may write (not with a read-only token): what changes the whole
+    /// server, such as pools that run commands on it.
+    Admin,
 }
 
 /// A caller's standing in a project, weakest first.
@@ -234,6 +237,18 @@ pub fn session_only(caller: &Caller) -> Result<(), AppError> {
         _ => Err(AppError::Forbidden(
             "tokens and sessions are managed from a browser session, not with a token".into(),
         )),
+    }
+}
+
+/// An error unless `caller` is an instance admin who may write.
+pub fn admin_only(caller: &Caller) -> Result<(), AppError> {
+    may_write(caller)?;
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only an administrator of this server can do this".into(),
+        ))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod logged_models;
 pub mod logs;
 pub mod metrics;
+pub mod pools;
 pub mod project_keys;
 pub mod project_tags;
 pub mod projects;

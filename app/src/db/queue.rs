@@ -537,15 +537,17 @@ struct ExpiredLease {
     retries_left: i64,
     cancel_requested: i64,
     runner: Option<String>,
+    runner_id: Option<i64>,
     labels: Option<String>,
 }
 
 /// Ends the leases that expired before `now`: each job is requeued if it has retries left,
-/// cancelled if a stop was asked, and lost otherwise; `price` gives a runner's GPU-hour price.
+/// cancelled if a stop was asked, and lost otherwise; `price` gives a runner's GPU-hour price
+/// from its id and labels.
 pub async fn expire(
     db: &Db,
     now: i64,
-    price: impl Fn(&[String]) -> Option<f64>,
+    price: impl Fn(Option<i64>, &[String]) -> Option<f64>,
 ) -> sqlx::Result<Vec<Expired>> {
     let mut tx = db.begin().await?;
     let lock = if db.backend() == Backend::Postgres {
@@ -554,7 +556,7 @@ pub async fn expire(
         ""
     };
     let rows: Vec<ExpiredLease> = sqlx::query_as(&format!(
-        "SELECT j.id, j.uid, j.retries_left, j.cancel_requested, j.runner, r.labels
+        "SELECT j.id, j.uid, j.retries_left, j.cancel_requested, j.runner, j.runner_id, r.labels
          FROM jobs j LEFT JOIN runners r ON r.id = j.runner_id
          WHERE j.lease_expires_ms < $1 ORDER BY j.id{lock}"
     ))
@@ -581,7 +583,7 @@ pub async fn expire(
             requeue(&mut tx, job, &format!("{error}; requeued")).await?;
         } else {
             jobs::set_status(&mut tx, job, status, now).await?;
-            let cost_per_hour = price(&labels);
+            let cost_per_hour = price(row.runner_id, &labels);
             sqlx::query(
                 "UPDATE jobs SET lease_expires_ms = NULL, error = $1,
                     cost_usd = gpus * duration_ms / 3600000.0 * $2

@@ -1,10 +1,14 @@
 //! `/runners`: the runners registered with this server, their GPUs, labels, load and last
-//! heartbeat, read again every few seconds while the page is in view.
+//! heartbeat, and the pools that create machines, read again every few seconds while the page
+//! is in view.
 
 use crate::components::error_notice::ErrorNotice;
+use crate::components::local_time::LocalTime;
 use crate::components::page_bar::PageBar;
 use crate::job::runs::list_runners;
 use crate::model::RunnerInfo;
+use crate::runners::pool::{PoolInfo, PoolSettings};
+use crate::runners::server_fns::list_pools;
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -28,6 +32,7 @@ pub fn RunnersPage() -> impl IntoView {
         }
     });
     let runners = Resource::new(move || reads.get(), |_| list_runners());
+    let pools = Resource::new(move || reads.get(), |_| list_pools());
     view! {
         <PageBar/>
         <main class="runners-page">
@@ -35,6 +40,12 @@ pub fn RunnersPage() -> impl IntoView {
             <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
                 <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
                     {move || Suspend::new(async move { runners.await.map(|list| view! { <RunnerTable list/> }) })}
+                </ErrorBoundary>
+            </Transition>
+            <h2>"Pools"</h2>
+            <Transition fallback=|| view! { <div class="skeleton-pane"></div> }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorNotice errors/> }>
+                    {move || Suspend::new(async move { pools.await.map(|list| view! { <Pools list/> }) })}
                 </ErrorBoundary>
             </Transition>
             <p class="hint">
@@ -82,6 +93,104 @@ fn RunnerTable(list: Vec<RunnerInfo>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+#[component]
+fn Pools(list: Vec<PoolInfo>) -> impl IntoView {
+    if list.is_empty() {
+        return view! {
+            <p class="empty">
+                "No pools. An administrator adds one with " <code>"millrace apply -f pool.yaml"</code>
+                ": machines created when jobs wait, deleted when idle."
+            </p>
+        }
+        .into_any();
+    }
+    list.into_iter()
+        .map(|pool| view! { <Pool pool/> })
+        .collect_view()
+        .into_any()
+}
+
+/// One pool: what it is, what it costs, its machines and their latest changes.
+#[component]
+fn Pool(pool: PoolInfo) -> impl IntoView {
+    let PoolInfo {
+        name,
+        settings,
+        machines,
+        spent_today,
+        spent_this_month,
+        held,
+        history,
+    } = pool;
+    let facts = pool_facts(&settings, machines.len());
+    view! {
+        <section class="pool" aria-label=format!("Pool {name}")>
+            <h3>{name.clone()}</h3>
+            <p class="pool-facts">{facts}</p>
+            <p class="pool-spend">
+                {format!("Spent ${spent_today:.2} today, ${spent_this_month:.2} this month")}
+                {settings.max_cost_per_day.map(|max| format!(" (at most ${max:.2} a day)"))}
+            </p>
+            {held.map(|why| view! { <p class="pool-held" role="status">{why}</p> })}
+            {if machines.is_empty() {
+                view! { <p class="empty">"No machines."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="machines" aria-label=format!("Machines of {name}")>
+                        <thead><tr><th>"Machine"</th><th>"State"</th><th>"For"</th></tr></thead>
+                        <tbody>
+                            {machines.into_iter().map(|m| view! {
+                                <tr>
+                                    <td>{m.name}</td>
+                                    <td class=format!("machine-state {}", m.state.as_str())>{m.state.as_str()}</td>
+                                    <td>{crate::format::duration(m.state_for_s * 1000)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <details class="pool-history">
+                <summary>"History"</summary>
+                <ol>
+                    {history.into_iter().map(|change| view! {
+                        <li>
+                            <LocalTime ms=change.at_ms/>
+                            " " {change.machine} " " <strong>{change.state.as_str()}</strong>
+                            {(!change.reason.is_empty()).then(|| format!(": {}", change.reason))}
+                        </li>
+                    }).collect_view()}
+                </ol>
+            </details>
+        </section>
+    }
+}
+
+/// `a100, spot · 8 GPUs per machine (A100, 80.0 GB) · $14.50 an hour · 2 of at most 4
+/// machines, at least 0 · idle ones go after 10 min`.
+fn pool_facts(settings: &PoolSettings, machines: usize) -> String {
+    let labels = if settings.labels.is_empty() {
+        "no labels".to_owned()
+    } else {
+        settings.labels.join(", ")
+    };
+    let gpu = match (&settings.gpu_model, settings.gpu_memory_mib) {
+        (Some(model), Some(mib)) => format!(" ({model}, {:.1} GB)", mib as f64 * 1_048_576.0 / 1e9),
+        (Some(model), None) => format!(" ({model})"),
+        (None, Some(mib)) => format!(" ({:.1} GB)", mib as f64 * 1_048_576.0 / 1e9),
+        (None, None) => String::new(),
+    };
+    format!(
+        "{labels} · {} GPUs per machine{gpu} · ${:.2} an hour · {machines} of at most {} machines, \
+         at least {} · idle ones go after {}",
+        settings.gpus_per_machine,
+        settings.price_per_hour,
+        settings.max,
+        settings.min,
+        crate::format::duration(i64::try_from(settings.idle_timeout_s).unwrap_or(0) * 1000)
+    )
 }
 
 /// `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.

@@ -27,6 +27,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Signed {
     }
 }
 
+/// An instance admin who may write; 401 without a caller, 403 for anyone else. Checked before
+/// the body is read, so nobody else learns what the route accepts.
+#[derive(Clone, Debug)]
+pub struct Admin(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Signed(caller) = Signed::from_request_parts(parts, state).await?;
+        access::admin_only(&caller)?;
+        Ok(Self(caller))
+    }
+}
+
 /// The job `{uid}`, which the caller may read.
 #[derive(Clone, Debug)]
 pub struct ReadJob(pub Job);

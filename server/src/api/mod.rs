@@ -7,6 +7,7 @@ pub mod logs;
 mod me;
 pub mod members;
 pub mod metrics;
+pub mod pools;
 pub mod projects;
 pub mod runner;
 pub mod runs;
@@ -72,7 +73,7 @@ fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, p: Policy, h:
 
 /// Every route of `/api/v1`.
 pub fn routes() -> Vec<Route> {
-    use Policy::{Project, Runner, Signed, Writer};
+    use Policy::{Admin, Project, Runner, Signed, Writer};
     let read = Project(Act::Read);
     let write = Project(Act::Write);
     let write_job = Project(Act::WriteJob);
@@ -129,6 +130,8 @@ pub fn routes() -> Vec<Route> {
         post("/snapshots", Writer, runs::upload_snapshot),
         get("/events", read, crate::events::stream),
         get("/events/mine", Signed, crate::events::stream_mine),
+        get("/pools", Signed, pools::list),
+        put("/pools/{name}", Admin, pools::apply),
         post("/runner/register", Runner, runner::register),
         post("/runner/lease", Runner, runner::lease),
         post("/runner/heartbeat", Runner, runner::heartbeat),

@@ -94,12 +94,31 @@ pub async fn register(
     if !(1..=256).contains(&body.max_jobs) {
         return Err(ApiError::invalid("max_jobs", "max_jobs is 1 to 256"));
     }
+    // A pool machine's token registers that machine's runner alone, with the pool's labels.
+    let machine = app::db::pools::of_token(&state.db, token).await?;
+    let mut labels = body.labels;
+    if let Some((machine, pool)) = &machine {
+        if body.name != machine.name {
+            return Err(ApiError::invalid(
+                "name",
+                format!(
+                    "this token is machine {}'s of pool {}: start its runner with --name {}",
+                    machine.name, pool.name, machine.name
+                ),
+            ));
+        }
+        for label in &pool.settings.labels {
+            if !labels.contains(label) {
+                labels.push(label.clone());
+            }
+        }
+    }
     let registration = Registration {
         name: body.name,
         hostname: body.hostname,
         gpus: body.gpus,
         gpu_models: body.gpu_models,
-        labels: body.labels,
+        labels,
         max_jobs: body.max_jobs,
     };
     let runner = runners::register(&state.db, token, &registration)
@@ -115,6 +134,9 @@ pub async fn register(
                 ..ApiError::from(AppError::Conflict(message))
             }
         })?;
+    if let Some((machine, _)) = machine {
+        app::db::pools::attach(&state.db, machine.id, runner.id).await?;
+    }
     let lease_ms = state.runs.lease_ms;
     Ok(Json(json!({ "runner_id": runner.id, "lease_ms": lease_ms,
                     "heartbeat_ms": heartbeat_ms(lease_ms) })))
@@ -404,7 +426,11 @@ pub async fn finish(
         exit_code: body.exit_code,
         error,
     };
-    let price = state.runs.prices.for_labels(&runner.label_list());
+    let pool_price = app::db::pools::runner_prices(&state.db)
+        .await?
+        .get(&runner.id)
+        .copied();
+    let price = pool_price.or_else(|| state.runs.prices.for_labels(&runner.label_list()));
     if !queue::finish(&state.db, runner.id, &uid, &outcome, price).await? {
         return Err(not_leased());
     }

@@ -3,9 +3,11 @@
 
 mod locate;
 mod plan;
+pub mod pool;
 pub mod sweep;
 
 pub use plan::{check_project, parse_timeout, CommandLine, JobRequest, MetricFormat, Plan};
+pub use pool::PoolSpec;
 pub use sweep::{SweepRequest, SweepSpec};
 
 use schemars::JsonSchema;
@@ -163,21 +165,26 @@ impl std::error::Error for SpecError {}
 /// Longest spec file read (a spec is a page of YAML, not data).
 pub const MAX_SPEC_BYTES: usize = 1 << 20;
 
-/// A spec file's content: a job or a sweep.
+/// A spec file's content: a job, a sweep or a pool.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnySpec {
     /// A job spec (top-level `name`).
     Job(Box<JobSpec>),
     /// A sweep spec (top-level `sweep`).
     Sweep(Box<SweepSpec>),
+    /// A pool spec (top-level `pool`).
+    Pool(Box<PoolSpec>),
 }
 
-/// Reads and checks the spec file at `path`, a job or a sweep as its top-level key says.
+/// Reads and checks the spec file at `path`, a job, a sweep or a pool as its top-level key
+/// says.
 pub fn load_any(path: &Path) -> Result<AnySpec, SpecError> {
     let file = path.display().to_string();
     let text = read(path)?;
-    if is_sweep(&text) {
+    if has_top_level_key(&text, "sweep") {
         parse_sweep(&file, &text).map(|spec| AnySpec::Sweep(Box::new(spec)))
+    } else if has_top_level_key(&text, "pool") {
+        parse_pool(&file, &text).map(|spec| AnySpec::Pool(Box::new(spec)))
     } else {
         parse(&file, &text).map(|spec| AnySpec::Job(Box::new(spec)))
     }
@@ -186,9 +193,14 @@ pub fn load_any(path: &Path) -> Result<AnySpec, SpecError> {
 /// Whether `text` is a sweep spec: a mapping with a top-level `sweep` key. Anything else,
 /// broken YAML included, is read as a job spec, whose errors then say what is wrong.
 pub fn is_sweep(text: &str) -> bool {
+    has_top_level_key(text, "sweep")
+}
+
+/// Whether `text` is a YAML mapping with `key` at its top level.
+fn has_top_level_key(text: &str, key: &str) -> bool {
     serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
         .ok()
-        .and_then(|value| value.as_mapping().map(|m| m.contains_key("sweep")))
+        .and_then(|value| value.as_mapping().map(|m| m.contains_key(key)))
         .unwrap_or(false)
 }
 
@@ -220,6 +232,11 @@ pub fn parse(file: &str, text: &str) -> Result<JobSpec, SpecError> {
 /// Parses and checks sweep spec `text`; `file` names it in errors.
 pub fn parse_sweep(file: &str, text: &str) -> Result<SweepSpec, SpecError> {
     parse_checked(file, text, SweepSpec::check)
+}
+
+/// Parses and checks pool spec `text`; `file` names it in errors.
+pub fn parse_pool(file: &str, text: &str) -> Result<PoolSpec, SpecError> {
+    parse_checked(file, text, PoolSpec::check)
 }
 
 /// Parses `text` as a `T` and runs `check` on it, placing either's error in the text.

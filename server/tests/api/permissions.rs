@@ -93,6 +93,8 @@ fn expected(api: Api, policy: Policy, who: Who) -> Option<u16> {
         (Policy::Runner, _) => refused(401),
         (_, Anonymous | Runner) => refused(401),
         (Policy::Signed, _) => None,
+        (Policy::Admin, Admin) => None,
+        (Policy::Admin, _) => refused(403),
         (Policy::Writer, ReadToken | OwnJob | SiblingJob | ElsewhereJob) => refused(403),
         (Policy::Writer, _) => None,
         (Policy::Session, Owner | Viewer | Admin) => None,
@@ -486,7 +488,8 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
         .replace("{id}", &t.sweep.to_string())
         .replace("{user}", member)
         .replace("{*path}", "out.txt")
-        .replace("{sha}", &w.snapshot);
+        .replace("{sha}", &w.snapshot)
+        .replace("{name}", "gpus");
     let mut uri = format!("/api/v1{filled}");
     let runner = w.runner_id;
     let job_spec = format!("name: t\nproject: ann/{}\ncommand: echo hi\n", t.project);
@@ -510,6 +513,7 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
         ("POST", "/snapshots") => Payload::Bytes(vec![0x1f, 0x8b, 1, 2]),
         ("PUT", "/jobs/{uid}/artifacts/{*path}") => Payload::Bytes(b"new".to_vec()),
         ("POST", "/runner/register") => Payload::Json(json!({ "name": "r2" })),
+        ("PUT", "/pools/{name}") => Payload::Json(json!({})),
         ("POST", "/runner/lease") => Payload::Json(json!({ "runner_id": runner })),
         ("POST", "/runner/heartbeat") => Payload::Json(json!({ "runner_id": runner })),
         ("POST", "/runner/jobs/{uid}/started") => Payload::Json(json!({ "runner_id": runner })),
@@ -663,7 +667,9 @@ fn server_fn_policy(name: &str) -> Option<Policy> {
     let read = Policy::Project(Act::Read);
     let write = Policy::Project(Act::Write);
     Some(match name {
-        "list_users" | "list_projects" | "list_runners" | "get_me" | "get_home" => Policy::Signed,
+        "list_users" | "list_projects" | "list_runners" | "list_pools" | "get_me" | "get_home" => {
+            Policy::Signed
+        }
         // Signing out without a session only clears the cookie.
         "login" | "logout" => Policy::Public,
         "list_jobs" | "get_job" | "get_metric_panels" | "get_panels" | "get_panel_changes"

@@ -31,6 +31,9 @@ pub struct Cluster {
     /// A runner token.
     pub runner_token: String,
     runners: Vec<(String, Process)>,
+    /// More `serve` flags and environment, for every start of the server.
+    serve_args: Vec<String>,
+    serve_env: Vec<(String, String)>,
 }
 
 /// The `millrace` binary, logging warnings only, with no database from the environment.
@@ -46,6 +49,12 @@ impl Cluster {
     /// Starts a server with ann's project `ann/lab`; runners that are silent for `lease`
     /// (e.g. `2s`: short, so lost runners are noticed quickly) lose their jobs.
     pub async fn start(lease: &str) -> Self {
+        Self::start_with(lease, &[], &[]).await
+    }
+
+    /// As [`Cluster::start`], the server started with `serve_args` more and `serve_env` in its
+    /// environment.
+    pub async fn start_with(lease: &str, serve_args: &[&str], serve_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -60,6 +69,11 @@ impl Cluster {
             token: String::new(),
             runner_token: String::new(),
             runners: Vec::new(),
+            serve_args: serve_args.iter().map(|a| (*a).to_owned()).collect(),
+            serve_env: serve_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             dir,
         };
         cluster.admin(&["user", "create", "ann"]);
@@ -113,6 +127,8 @@ impl Cluster {
             .args(["--lease-timeout", &self.lease, "--gpu-price", "default=3.6"])
             .arg("--files")
             .arg(&files)
+            .args(&self.serve_args)
+            .envs(self.serve_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -3,6 +3,7 @@
 
 mod gpus;
 mod harness;
+mod pools;
 mod secrets;
 mod sweep;
 mod system;

@@ -456,7 +456,7 @@ async fn expired_leases_requeue_jobs_with_retries_and_lose_the_others() {
         let r = runner(&db, "r", &[], &[]).await;
         let first = lease(&db, &r, &[], 10).await.unwrap().unwrap();
         lease(&db, &r, &[], 10).await.unwrap().unwrap();
-        let expired = expire(&db, now_ms() + 1_000, |_| None).await.unwrap();
+        let expired = expire(&db, now_ms() + 1_000, |_, _| None).await.unwrap();
         assert_eq!(
             expired.iter().map(|e| e.status).collect::<Vec<_>>(),
             [JobStatus::Queued, JobStatus::Lost]
@@ -481,9 +481,9 @@ async fn expired_leases_requeue_jobs_with_retries_and_lose_the_others() {
             "the first lease's token died with it"
         );
         assert!(live(again.token.clone()).await);
-        let expired = expire(&db, now_ms() + 1_000, |_| None).await.unwrap();
+        let expired = expire(&db, now_ms() + 1_000, |_, _| None).await.unwrap();
         assert_eq!(expired[0].status, JobStatus::Lost);
-        assert!(expire(&db, now_ms() + 1_000, |_| None)
+        assert!(expire(&db, now_ms() + 1_000, |_, _| None)
             .await
             .unwrap()
             .is_empty());
