@@ -13,6 +13,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The shortest time between two passes, however often jobs are queued.
+const MIN_GAP: Duration = Duration::from_millis(100);
 /// A delete command that failed is tried again after this long.
 const DELETE_RETRY_MS: i64 = 30_000;
 /// The first wait after a failed create command; it doubles with each failure in a row.
@@ -66,7 +68,8 @@ impl Memory {
     }
 }
 
-/// Runs a pass every `every` until `stop` resolves; does nothing without `--pool-scripts`.
+/// Runs a pass every `every`, and whenever a job is queued, until `stop` resolves; does
+/// nothing without `--pool-scripts`.
 pub async fn run(state: AppState, every: Duration, stop: impl std::future::Future<Output = ()>) {
     let Some(scripts) = state.runs.pool_scripts.clone() else {
         return;
@@ -74,11 +77,18 @@ pub async fn run(state: AppState, every: Duration, stop: impl std::future::Futur
     tokio::pin!(stop);
     let memory = Memory::default();
     let mut ticks = super::ticks(every);
+    let mut last = std::time::Instant::now() - MIN_GAP;
     loop {
+        // A newly queued job wakes the pass at once, so a cold pool's wait starts now rather
+        // than at the next tick; a busy queue (every status change wakes it too) still gets at
+        // most one pass per MIN_GAP.
         tokio::select! {
             () = &mut stop => return,
             _ = ticks.tick() => {}
+            () = state.runs.queued.notified() => {}
         }
+        tokio::time::sleep(MIN_GAP.saturating_sub(last.elapsed())).await;
+        last = std::time::Instant::now();
         if let Err(error) = pass(&state, &scripts, &memory).await {
             tracing::warn!(%error, "the pool pass failed; trying again");
         }
