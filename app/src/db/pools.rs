@@ -446,13 +446,29 @@ pub async fn attach(db: &Db, id: i64, runner: i64) -> sqlx::Result<()> {
 /// shared by its GPUs. Machines ended more than a day ago are left out (no lease outlives them
 /// that long).
 pub async fn runner_prices(db: &Db) -> sqlx::Result<BTreeMap<i64, f64>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    prices(db, None).await
+}
+
+/// [`runner_prices`] of runner `runner` alone: what each finishing job reads.
+pub async fn runner_price(db: &Db, runner: i64) -> sqlx::Result<Option<f64>> {
+    Ok(prices(db, Some(runner)).await?.remove(&runner))
+}
+
+async fn prices(db: &Db, only: Option<i64>) -> sqlx::Result<BTreeMap<i64, f64>> {
+    let filter = if only.is_some() {
+        " AND m.runner_id = $2"
+    } else {
+        ""
+    };
+    let sql = format!(
         "SELECT m.runner_id, p.settings FROM pool_machines m JOIN pools p ON p.id = m.pool_id
-         WHERE m.runner_id IS NOT NULL AND (m.ended_ms IS NULL OR m.ended_ms > $1)",
-    )
-    .bind(now_ms() - 86_400_000)
-    .fetch_all(db.pool())
-    .await?;
+         WHERE m.runner_id IS NOT NULL AND (m.ended_ms IS NULL OR m.ended_ms > $1){filter}"
+    );
+    let mut query = sqlx::query_as::<_, (i64, String)>(&sql).bind(now_ms() - 86_400_000);
+    if let Some(runner) = only {
+        query = query.bind(runner);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(runner, settings)| {

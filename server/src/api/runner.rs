@@ -426,10 +426,7 @@ pub async fn finish(
         exit_code: body.exit_code,
         error,
     };
-    let pool_price = app::db::pools::runner_prices(&state.db)
-        .await?
-        .get(&runner.id)
-        .copied();
+    let pool_price = app::db::pools::runner_price(&state.db, runner.id).await?;
     let price = pool_price.or_else(|| state.runs.prices.for_labels(&runner.label_list()));
     if !queue::finish(&state.db, runner.id, &uid, &outcome, price).await? {
         return Err(not_leased());
