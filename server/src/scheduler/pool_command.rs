@@ -1,6 +1,8 @@
 //! Running a pool's create and delete commands: a program from the operator's scripts folder,
 //! without a shell, with a clean environment, a time limit, and the end of its output kept.
 
+use std::io::{PipeReader, PipeWriter};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -36,14 +38,25 @@ pub async fn run(
         return failed("no command", String::new());
     };
     let bare = program.strip_prefix("./").unwrap_or(program);
+    // Standard output and error share one pipe, as `2>&1` would: the output kept reads in the
+    // order the command wrote it, and a failure's last line is the one it printed last.
+    let (reader, out, err) = match one_pipe_for_both() {
+        Ok(pipe) => pipe,
+        Err(error) => {
+            return failed(
+                &format!("cannot make a pipe for {program}: {error}"),
+                String::new(),
+            )
+        }
+    };
     let mut command = Command::new(scripts.join(bare));
     command
         .args(args)
         .current_dir(scripts)
         .env_clear()
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out)
+        .stderr(err)
         // Its own group, so a time limit stops what it started too.
         .process_group(0)
         .kill_on_drop(true);
@@ -55,15 +68,18 @@ pub async fn run(
     for (name, value) in env {
         command.env(name, value);
     }
-    let mut child = match command.spawn() {
+    let spawned = command.spawn();
+    // Our copies of the pipe's writing end go with the command, so the reader sees its end
+    // once the command (and whatever it left running with the pipe) has closed it.
+    drop(command);
+    let mut child = match spawned {
         Ok(child) => child,
         Err(error) => return failed(&format!("cannot start {program}: {error}"), String::new()),
     };
     let output = Arc::new(Mutex::new(Vec::new()));
-    let readers = [
-        child.stdout.take().map(|out| keep(out, output.clone())),
-        child.stderr.take().map(|err| keep(err, output.clone())),
-    ];
+    let reader = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
+        .ok()
+        .map(|from| keep(from, output.clone()));
     let status = tokio::time::timeout(timeout, child.wait()).await;
     if status.is_err() {
         if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
@@ -76,7 +92,7 @@ pub async fn run(
     }
     // A command may leave a process behind that holds its output open (a create script that
     // starts a runner in the background): what came within a moment of its exit is enough.
-    for reader in readers.into_iter().flatten() {
+    if let Some(reader) = reader {
         let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
     }
     let output = {
@@ -109,6 +125,13 @@ pub async fn run(
             failed(&format!("{program} {how}{said}"), output)
         }
     }
+}
+
+/// A pipe whose writing end is given twice, for a command's standard output and error.
+fn one_pipe_for_both() -> std::io::Result<(PipeReader, PipeWriter, PipeWriter)> {
+    let (reader, out) = std::io::pipe()?;
+    let err = out.try_clone()?;
+    Ok((reader, out, err))
 }
 
 fn failed(reason: &str, output: String) -> Ran {
@@ -185,6 +208,26 @@ mod tests {
         )
         .await;
         assert!(missing.failure.unwrap().starts_with("cannot start nope.sh"));
+    }
+
+    #[tokio::test]
+    async fn output_and_errors_are_kept_in_the_order_they_were_written() {
+        let dir = tempfile::tempdir().unwrap();
+        script(
+            dir.path(),
+            "both.sh",
+            "for i in 1 2 3 4 5 6 7 8; do echo out$i; echo err$i >&2; done; exit 1",
+        );
+        let ran = run(
+            dir.path(),
+            &["both.sh".to_owned()],
+            &[],
+            Duration::from_secs(10),
+        )
+        .await;
+        let expected: String = (1..=8).map(|i| format!("out{i}\nerr{i}\n")).collect();
+        assert_eq!(ran.output, expected);
+        assert_eq!(ran.failure.as_deref(), Some("both.sh exited with 1: err8"));
     }
 
     #[tokio::test]
