@@ -75,6 +75,16 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// A project's cost, with the part that is pool machines' idle time when there is one:
+/// `$12.40`, `$12.40 ($1.20 idle)`.
+pub fn project_cost(cost_usd: f64, idle_cost_usd: f64) -> String {
+    if idle_cost_usd >= 0.005 {
+        format!("${cost_usd:.2} (${idle_cost_usd:.2} idle)")
+    } else {
+        format!("${cost_usd:.2}")
+    }
+}
+
 /// A size in decimal units: `512 B`, `12.3 MB`.
 pub fn bytes(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
@@ -189,6 +199,13 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_project_cost_says_its_idle_part_when_it_has_one() {
+        assert_eq!(project_cost(12.4, 0.0), "$12.40");
+        assert_eq!(project_cost(12.4, 1.2), "$12.40 ($1.20 idle)");
+        assert_eq!(project_cost(0.004, 0.004), "$0.00");
+    }
 
     #[test]
     fn days_and_months_start_at_midnight_utc() {

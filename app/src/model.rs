@@ -311,8 +311,11 @@ pub struct ProjectSummary {
     pub created_ms: i64,
     /// Last activity, milliseconds since the Unix epoch.
     pub updated_ms: i64,
-    /// What its jobs cost in all, USD.
+    /// What its jobs cost in all, USD, with the idle time of pool machines they ran on.
     pub cost_usd: f64,
+    /// The part of `cost_usd` that is pool machines' idle time.
+    #[serde(default)]
+    pub idle_cost_usd: f64,
 }
 
 /// What creating a project asks for, from the web app, the CLI or `POST /api/v1/projects`.

@@ -288,12 +288,13 @@ pub async fn find_visible_with_project(
         p_created_ms: i64,
         p_updated_ms: i64,
         p_cost_usd: f64,
+        p_idle_cost_usd: f64,
         is_member: i64,
     }
     let project_columns = ", p.owner_id AS p_owner_id, u.name AS p_owner, p.name AS p_name,
         p.title AS p_title, p.description AS p_description, p.private AS p_private, p.archived AS p_archived,
         p.job_count AS p_job_count, p.created_ms AS p_created_ms, p.updated_ms AS p_updated_ms,
-        p.cost_usd AS p_cost_usd, CAST(CASE WHEN EXISTS (SELECT 1 FROM project_members m
+        p.cost_usd AS p_cost_usd, p.idle_cost_usd AS p_idle_cost_usd, CAST(CASE WHEN EXISTS (SELECT 1 FROM project_members m
         WHERE m.project_id = p.id AND m.user_id = {v}) THEN 1 ELSE 0 END AS BIGINT) AS is_member";
     let mut sql = Sql::new(SELECT_JOB);
     let v = sql.arg(Arg::Int(viewer));
@@ -317,6 +318,7 @@ pub async fn find_visible_with_project(
             created_ms: r.p_created_ms,
             updated_ms: r.p_updated_ms,
             cost_usd: r.p_cost_usd,
+            idle_cost_usd: r.p_idle_cost_usd,
         };
         (r.job, project, r.is_member != 0)
     }))

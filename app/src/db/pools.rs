@@ -2,7 +2,7 @@
 //! the machines the scheduler asked them for, and every change of those machines' states.
 
 use super::{now_ms, Backend, Db, Tx};
-use crate::runners::pool::{Applied, MachineChange, MachineState, PoolSettings};
+use crate::runners::pool::{spent, Applied, MachineChange, MachineState, PoolSettings};
 use std::collections::BTreeMap;
 
 /// A pool as stored.
@@ -373,8 +373,65 @@ pub async fn ended(db: &Db, id: i64, output: &str) -> sqlx::Result<()> {
             "deleted"
         };
         record(&mut tx, id, state, reason, now).await?;
+        charge_idle_time(&mut tx, id, now).await?;
     }
     tx.commit().await
+}
+
+/// Charges the time machine `id` (ended at `now`) was paid for but no job used to the projects
+/// whose jobs ran on it, in proportion to what those jobs cost: the team that made a pool grow
+/// pays for its machines' idle minutes too. A machine that ran no priced job (it failed to
+/// boot, or kept the pool at its `min`) stays on the pool's spend alone.
+async fn charge_idle_time(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> {
+    let (requested_ms, runner, settings): (i64, Option<i64>, String) = sqlx::query_as(
+        "SELECT m.requested_ms, m.runner_id, p.settings
+         FROM pool_machines m JOIN pools p ON p.id = m.pool_id WHERE m.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let Ok(settings) = serde_json::from_str::<PoolSettings>(&settings) else {
+        return Ok(());
+    };
+    let life = spent(
+        &[(requested_ms, Some(now))],
+        requested_ms,
+        now,
+        settings.price_per_hour,
+    );
+    let paid: Vec<(i64, f64)> = match runner {
+        Some(runner) => {
+            sqlx::query_as(
+                "SELECT project_id, SUM(cost_usd) FROM jobs
+                 WHERE runner_id = $1 AND cost_usd > 0 GROUP BY project_id",
+            )
+            .bind(runner)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let used: f64 = paid.iter().map(|(_, cost)| cost).sum();
+    let idle = (life - used).max(0.0);
+    sqlx::query("UPDATE pool_machines SET idle_cost_usd = $1 WHERE id = $2")
+        .bind(idle)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if used <= 0.0 || idle <= 0.0 {
+        return Ok(());
+    }
+    for (project, cost) in paid {
+        sqlx::query(
+            "UPDATE projects SET cost_usd = cost_usd + $1, idle_cost_usd = idle_cost_usd + $1
+             WHERE id = $2",
+        )
+        .bind(idle * cost / used)
+        .bind(project)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Records that machine `id`'s delete command failed for `reason`: it stays `deleting`, and
@@ -639,14 +696,19 @@ mod tests {
     }
 
     async fn queue_job(db: &Db, labels: &[&str], gpus: i64) -> i64 {
+        queue_job_in(db, "p", labels, gpus).await
+    }
+
+    /// Queues a job in ann's project `name`, made first if need be.
+    async fn queue_job_in(db: &Db, name: &str, labels: &[&str], gpus: i64) -> i64 {
         let user = match users::find_by_name(db, "ann").await.unwrap() {
             Some(user) => user,
             None => users::create(db, "ann", "Ann").await.unwrap(),
         };
-        let project = match projects::create(db, user.id, "p", "", false).await {
+        let project = match projects::create(db, user.id, name, "", false).await {
             Ok(id) => id,
             Err(_) => {
-                projects::find_visible(db, user.id, "ann", "p")
+                projects::find_visible(db, user.id, "ann", name)
                     .await
                     .unwrap()
                     .unwrap()
@@ -791,6 +853,95 @@ mod tests {
             assert_eq!(states, expected);
             let lives = lives_since(&db, pool.id, 0).await.unwrap();
             assert!(lives[0].1.is_some(), "its life has an end: {lives:?}");
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_machine_s_idle_time_is_charged_to_the_projects_whose_jobs_ran_on_it() {
+        each_backend(|db| async move {
+            apply(&db, "spot", &settings(2)).await.unwrap();
+            let pool = all(&db).await.unwrap().remove(0);
+            let project = |name: &'static str| {
+                let db = db.clone();
+                async move {
+                    let ann = users::find_by_name(&db, "ann").await.unwrap().unwrap();
+                    projects::find_visible(&db, ann.id, "ann", name)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                }
+            };
+            let two_hours_ago = now_ms() - 7_200_000;
+            let machine = |name: &'static str| {
+                let (db, pool) = (db.clone(), pool.clone());
+                async move {
+                    let id = request(&db, &pool, name, name).await.unwrap();
+                    let token = runners::token_for_hash(&db, name).await.unwrap().unwrap();
+                    let registration = Registration {
+                        name: name.into(),
+                        gpus: vec!["0".into()],
+                        labels: vec!["spot".into()],
+                        max_jobs: 1,
+                        ..Default::default()
+                    };
+                    let runner = runners::register(&db, token, &registration)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    attach(&db, id, runner.id).await.unwrap();
+                    sqlx::query("UPDATE pool_machines SET requested_ms = $1 WHERE id = $2")
+                        .bind(two_hours_ago)
+                        .bind(id)
+                        .execute(db.pool())
+                        .await
+                        .unwrap();
+                    (id, runner.id)
+                }
+            };
+            // Two hours of an 8/h machine cost 16; its jobs were charged 4 (p) and 2 (q), as
+            // `queue::finish` charges them and adds that to their projects.
+            let (id, runner) = machine("spot-1").await;
+            for (name, cost) in [("p", 4.0), ("q", 2.0)] {
+                let job = queue_job_in(&db, name, &["spot"], 1).await;
+                sqlx::query("UPDATE jobs SET runner_id = $1, cost_usd = $2 WHERE id = $3")
+                    .bind(runner)
+                    .bind(cost)
+                    .bind(job)
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+                sqlx::query("UPDATE projects SET cost_usd = $1 WHERE name = $2")
+                    .bind(cost)
+                    .bind(name)
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+            }
+            // A machine that ran nothing: its cost stays the pool's.
+            let (unused, _) = machine("spot-2").await;
+            for id in [id, unused] {
+                assert!(start_deleting(&db, id, &[Ready], Gone, "idle")
+                    .await
+                    .unwrap());
+                ended(&db, id, "").await.unwrap();
+            }
+
+            let (p, q) = (project("p").await, project("q").await);
+            let near = |a: f64, b: f64| (a - b).abs() < 0.01;
+            assert!(near(p.idle_cost_usd, 10.0 * 4.0 / 6.0), "{p:?}");
+            assert!(near(p.cost_usd, 4.0 + 10.0 * 4.0 / 6.0), "{p:?}");
+            assert!(near(q.idle_cost_usd, 10.0 * 2.0 / 6.0), "{q:?}");
+            assert!(near(q.cost_usd, 2.0 + 10.0 * 2.0 / 6.0), "{q:?}");
+            let idle: Vec<Option<f64>> =
+                sqlx::query_scalar("SELECT idle_cost_usd FROM pool_machines ORDER BY id")
+                    .fetch_all(db.pool())
+                    .await
+                    .unwrap();
+            assert!(
+                near(idle[0].unwrap(), 10.0) && near(idle[1].unwrap(), 16.0),
+                "{idle:?}"
+            );
         })
         .await;
     }

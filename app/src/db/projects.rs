@@ -33,8 +33,10 @@ pub struct Project {
     pub updated_ms: i64,
     /// 1 when archived (an MLflow "deleted" experiment).
     pub archived: i64,
-    /// What its jobs cost in all, USD.
+    /// What its jobs cost in all, USD, with the idle time of pool machines they ran on.
     pub cost_usd: f64,
+    /// The part of `cost_usd` that is pool machines' idle time.
+    pub idle_cost_usd: f64,
 }
 
 impl Project {
@@ -60,12 +62,14 @@ impl From<Project> for ProjectSummary {
             created_ms: p.created_ms,
             updated_ms: p.updated_ms,
             cost_usd: p.cost_usd,
+            idle_cost_usd: p.idle_cost_usd,
         }
     }
 }
 
 const COLUMNS: &str = "p.id, p.owner_id, u.name AS owner, p.name, p.title, p.description, \
-                       p.private, p.archived, p.job_count, p.created_ms, p.updated_ms, p.cost_usd";
+                       p.private, p.archived, p.job_count, p.created_ms, p.updated_ms, p.cost_usd, \
+                       p.idle_cost_usd";
 
 /// Who may see a project: everyone, unless it is private; then its owner, its members and the
 /// instance's admins.

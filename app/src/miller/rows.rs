@@ -172,12 +172,7 @@ pub async fn fetch_rows(
             map_page(page, |p| Row {
                 id: p.name.clone(),
                 uid: format!("{}/{}", p.owner, p.name),
-                detail: match (p.job_count, p.cost_usd) {
-                    (1, cost) if cost > 0.0 => format!("1 job · ${cost:.2}"),
-                    (1, _) => "1 job".into(),
-                    (n, cost) if cost > 0.0 => format!("{n} jobs · ${cost:.2}"),
-                    (n, _) => format!("{n} jobs"),
-                },
+                detail: project_detail(p.job_count, p.cost_usd, p.idle_cost_usd),
                 title: if p.title.is_empty() { p.name } else { p.title },
                 status: None,
             })
@@ -207,6 +202,21 @@ pub async fn fetch_rows(
     })
 }
 
+/// A project row's second line: its jobs, and what they cost with the idle pool machine time
+/// charged to it.
+fn project_detail(jobs: i64, cost: f64, idle: f64) -> String {
+    let jobs = if jobs == 1 {
+        "1 job".to_owned()
+    } else {
+        format!("{jobs} jobs")
+    };
+    if cost > 0.0 {
+        format!("{jobs} · {}", crate::format::project_cost(cost, idle))
+    } else {
+        jobs
+    }
+}
+
 fn map_page<T>(page: Page<T>, row: impl Fn(T) -> Row) -> RowPage {
     Page {
         items: page.items.into_iter().map(row).collect(),
@@ -217,6 +227,13 @@ fn map_page<T>(page: Page<T>, row: impl Fn(T) -> Row) -> RowPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_project_row_says_what_its_jobs_and_idle_machines_cost() {
+        assert_eq!(project_detail(1, 0.0, 0.0), "1 job");
+        assert_eq!(project_detail(3, 12.4, 0.0), "3 jobs · $12.40");
+        assert_eq!(project_detail(3, 12.4, 1.2), "3 jobs · $12.40 ($1.20 idle)");
+    }
 
     #[test]
     fn a_fresh_first_page_updates_rows_in_place_and_puts_new_ones_on_top() {

@@ -93,11 +93,11 @@ fn project_line(project: &ProjectSummary) -> String {
         "jobs"
     };
     format!(
-        "{}\t{}\t{} {jobs}\t${:.2}\tactive {}",
+        "{}\t{}\t{} {jobs}\t{}\tactive {}",
         project.name,
         if project.private { "private" } else { "public" },
         project.job_count,
-        project.cost_usd,
+        app::format::project_cost(project.cost_usd, project.idle_cost_usd),
         app::format::time(project.updated_ms)
     )
 }

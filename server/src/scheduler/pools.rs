@@ -72,6 +72,14 @@ impl Memory {
 /// nothing without `--pool-scripts`.
 pub async fn run(state: AppState, every: Duration, stop: impl std::future::Future<Output = ()>) {
     let Some(scripts) = state.runs.pool_scripts.clone() else {
+        // A replica that leads without the folder would leave every pool's machines waiting:
+        // say so where the operator looks.
+        if pools::all(&state.db).await.is_ok_and(|p| !p.is_empty()) {
+            tracing::warn!(
+                "pools are applied but this server was started without --pool-scripts: it \
+                 creates and deletes no machines while it leads"
+            );
+        }
         return;
     };
     tokio::pin!(stop);
@@ -116,12 +124,20 @@ pub async fn pass(state: &AppState, scripts: &Path, memory: &Memory) -> sqlx::Re
             live.entry(pool.id).or_default().push(kept);
         }
     }
+    let mut room = BTreeMap::new();
+    let mut held = BTreeMap::new();
+    for pool in &pools {
+        let machines = live.get(&pool.id).map_or(&[][..], Vec::as_slice);
+        let hold = fleet::hold(&state.db, pool, now).await?;
+        room.insert(pool.id, self::room(pool, machines, hold.is_none()));
+        held.insert(pool.id, hold.is_some());
+    }
     let needs = memory.needs(&state.db).await?;
-    let demand = demand(&pools, &needs);
+    let demand = demand(&pools, &room, &needs);
     for pool in &pools {
         let machines = live.remove(&pool.id).unwrap_or_default();
         let wanted = wanted(pool, &machines, demand.get(&pool.id).copied().unwrap_or(0));
-        if wanted == 0 || fleet::hold(&state.db, pool, now).await?.is_some() {
+        if wanted == 0 || held[&pool.id] {
             continue;
         }
         for _ in 0..wanted {
@@ -233,43 +249,85 @@ async fn surplus(state: &AppState, pool: &Pool) -> sqlx::Result<bool> {
     Ok(live > usize::try_from(pool.settings.min).unwrap_or(usize::MAX))
 }
 
-/// GPU slots the queue needs of each pool: each queued job counts towards the first pool (by
-/// name) that fits it, so two pools never both grow for one job. A job without GPUs takes a
-/// slot too.
-pub fn demand(pools: &[Pool], needs: &[QueuedNeed]) -> BTreeMap<i64, u64> {
+/// GPU slots the queue needs of each pool. Pools are tried by name and each queued job counts
+/// towards the first that fits it and has `room` left for it, so two pools never both grow for
+/// one job and a job a full pool cannot take grows the next pool that fits; jobs no pool has
+/// room for count towards the first that fits (it grows once it can). A job without GPUs takes
+/// a slot too.
+pub fn demand(
+    pools: &[Pool],
+    room: &BTreeMap<i64, u64>,
+    needs: &[QueuedNeed],
+) -> BTreeMap<i64, u64> {
     let fits: Vec<_> = pools
         .iter()
         .map(|pool| (pool, pool.settings.fit()))
         .collect();
+    let mut room = room.clone();
     let mut demand = BTreeMap::new();
     for need in needs {
-        let fitting = fits.iter().find(|(_, fit)| {
-            fit.takes(
-                need.gpus,
-                need.gpu_memory_mib,
-                need.gpu_model.as_deref(),
-                &need.labels,
-            )
-        });
-        if let Some((pool, _)) = fitting {
-            let slots = need.gpus.max(1).saturating_mul(need.jobs);
-            *demand.entry(pool.id).or_insert(0) += u64::try_from(slots).unwrap_or(0);
+        let fitting: Vec<&Pool> = fits
+            .iter()
+            .filter(|(_, fit)| {
+                fit.takes(
+                    need.gpus,
+                    need.gpu_memory_mib,
+                    need.gpu_model.as_deref(),
+                    &need.labels,
+                )
+            })
+            .map(|(pool, _)| *pool)
+            .collect();
+        let Some(first) = fitting.first() else {
+            continue;
+        };
+        let each = u64::try_from(need.gpus.max(1)).unwrap_or(u64::MAX);
+        let mut jobs = u64::try_from(need.jobs).unwrap_or(0);
+        let mut count = |pool: i64, jobs: u64| {
+            if jobs > 0 {
+                let slots = demand.entry(pool).or_insert(0u64);
+                *slots = slots.saturating_add(jobs.saturating_mul(each));
+            }
+        };
+        for pool in &fitting {
+            let left = room.entry(pool.id).or_insert(0);
+            let taken = jobs.min(*left / each);
+            *left -= taken * each;
+            count(pool.id, taken);
+            jobs -= taken;
         }
+        count(first.id, jobs);
     }
     demand
 }
 
-/// How many machines pool `pool` should ask for now, with `machines` live and `demand` GPU
-/// slots of queued jobs it fits: enough for what its machines cannot take (booting ones
-/// count as free), at least up to `min`, never past `max`.
-pub fn wanted(pool: &Pool, machines: &[Machine], demand: u64) -> u64 {
+/// GPU slots pool `pool` could give queued jobs: its live machines' free slots (booting ones
+/// count as free), and the slots of the machines it may still create when it `may_grow`.
+pub fn room(pool: &Pool, machines: &[Machine], may_grow: bool) -> u64 {
     let settings = &pool.settings;
     let slots = u64::from(settings.gpus_per_machine.max(1));
-    let counted: Vec<&Machine> = machines
+    let counted = counted(machines);
+    let growth = if may_grow {
+        u64::from(settings.max).saturating_sub(counted.len() as u64)
+    } else {
+        0
+    };
+    free_slots(pool, &counted).saturating_add(growth.saturating_mul(slots))
+}
+
+/// The machines that count towards a pool's size: all live ones but those being deleted.
+fn counted(machines: &[Machine]) -> Vec<&Machine> {
+    machines
         .iter()
         .filter(|m| !matches!(m.state, MachineState::Deleting | MachineState::Draining))
-        .collect();
-    let free: u64 = counted
+        .collect()
+}
+
+/// The GPU slots `machines` of pool `pool` hold free; a booting machine's are all free.
+fn free_slots(pool: &Pool, machines: &[&Machine]) -> u64 {
+    let settings = &pool.settings;
+    let slots = u64::from(settings.gpus_per_machine.max(1));
+    machines
         .iter()
         .map(|m| match m.state {
             MachineState::Requested | MachineState::Booting => slots,
@@ -282,7 +340,17 @@ pub fn wanted(pool: &Pool, machines: &[Machine], demand: u64) -> u64 {
                 slots.saturating_sub(u64::try_from(used).unwrap_or(0))
             }
         })
-        .sum();
+        .sum()
+}
+
+/// How many machines pool `pool` should ask for now, with `machines` live and `demand` GPU
+/// slots of queued jobs it fits: enough for what its machines cannot take (booting ones
+/// count as free), at least up to `min`, never past `max`.
+pub fn wanted(pool: &Pool, machines: &[Machine], demand: u64) -> u64 {
+    let settings = &pool.settings;
+    let slots = u64::from(settings.gpus_per_machine.max(1));
+    let counted = counted(machines);
+    let free = free_slots(pool, &counted);
     let live = counted.len() as u64;
     let for_queue = demand.saturating_sub(free).div_ceil(slots);
     let for_min = u64::from(settings.min).saturating_sub(live);
@@ -414,4 +482,107 @@ fn delete(
 
 fn secs(seconds: u64) -> i64 {
     i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(id: i64, name: &str, labels: &[&str], max: u32) -> Pool {
+        Pool {
+            id,
+            name: name.into(),
+            settings: PoolSettings {
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                gpus_per_machine: 2,
+                gpu_model: None,
+                gpu_memory_mib: None,
+                price_per_hour: 4.0,
+                min: 0,
+                max,
+                idle_timeout_s: 60,
+                boot_timeout_s: 60,
+                command_timeout_s: 60,
+                max_cost_per_day: None,
+                create: vec!["create.sh".into()],
+                delete: vec!["delete.sh".into()],
+            },
+            create_failures: 0,
+            next_create_ms: 0,
+        }
+    }
+
+    fn machine(id: i64, pool: i64, state: MachineState, busy_gpus: i64) -> Machine {
+        Machine {
+            id,
+            pool_id: pool,
+            name: format!("m{id}"),
+            state,
+            token_id: None,
+            runner_id: None,
+            requested_ms: 0,
+            state_ms: 0,
+            idle_ms: None,
+            ended_ms: None,
+            ending: None,
+            active_jobs: busy_gpus,
+            busy_gpus,
+            last_seen_ms: Some(0),
+        }
+    }
+
+    fn need(gpus: i64, labels: &[&str], jobs: i64) -> QueuedNeed {
+        QueuedNeed {
+            gpus,
+            gpu_memory_mib: None,
+            gpu_model: None,
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            jobs,
+        }
+    }
+
+    #[test]
+    fn a_job_counts_towards_the_first_pool_that_fits_and_has_room() {
+        let (a, b) = (pool(1, "a", &["gpu"], 1), pool(2, "b", &["gpu"], 3));
+        // Pool a's one machine is full; b may grow.
+        let room = BTreeMap::from([
+            (
+                1,
+                super::room(&a, &[machine(7, 1, MachineState::Busy, 2)], true),
+            ),
+            (2, super::room(&b, &[], true)),
+        ]);
+        assert_eq!(room, BTreeMap::from([(1, 0), (2, 6)]));
+        let wants = demand(&[a.clone(), b.clone()], &room, &[need(1, &["gpu"], 3)]);
+        assert_eq!(wants, BTreeMap::from([(2, 3)]));
+        // With room in both, the first by name takes what it can and the next the rest.
+        let room = BTreeMap::from([(1, 2), (2, 6)]);
+        let wants = demand(&[a, b], &room, &[need(1, &["gpu"], 3)]);
+        assert_eq!(wants, BTreeMap::from([(1, 2), (2, 1)]));
+    }
+
+    #[test]
+    fn jobs_no_pool_has_room_for_count_towards_the_first_that_fits() {
+        let (a, b) = (pool(1, "a", &["gpu"], 1), pool(2, "b", &["gpu", "spot"], 1));
+        let room = BTreeMap::from([(1, 0), (2, 2)]);
+        // Two-GPU jobs: b has room for one; the other waits on a, the first that fits.
+        let needs = [need(2, &["gpu"], 2), need(1, &["tpu"], 5)];
+        assert_eq!(
+            demand(&[a, b], &room, &needs),
+            BTreeMap::from([(1, 2), (2, 2)])
+        );
+    }
+
+    #[test]
+    fn a_held_pool_has_only_its_machines_free_slots_as_room() {
+        let a = pool(1, "a", &["gpu"], 4);
+        let machines = [
+            machine(1, 1, MachineState::Busy, 1),
+            machine(2, 1, MachineState::Booting, 0),
+            machine(3, 1, MachineState::Draining, 0),
+        ];
+        assert_eq!(super::room(&a, &machines, false), 1 + 2);
+        assert_eq!(super::room(&a, &machines, true), 1 + 2 + 2 * 2);
+        assert_eq!(wanted(&a, &machines, 7), 2);
+    }
 }

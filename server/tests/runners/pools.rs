@@ -5,7 +5,7 @@
 use super::harness::Cluster;
 use super::queue;
 use app::runners::pool::{MachineState, PoolInfo};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -230,6 +230,30 @@ async fn six_waiting_jobs_get_two_machines_which_go_when_idle() {
     let pool = &done[0];
     assert!(pool.spent_today > 0.0, "{pool:?}");
     assert!(pool.spent_today <= pool.spent_this_month + 1e-9, "{pool:?}");
+    // Both machines ran only this project's jobs, so it pays for their whole lives: its jobs'
+    // shares, and the idle time around them.
+    let project: Value = cluster
+        .client()
+        .get("/api/v1/projects/ann/lab")
+        .await
+        .unwrap();
+    let (cost, idle) = (
+        project["cost_usd"].as_f64().unwrap(),
+        project["idle_cost_usd"].as_f64().unwrap(),
+    );
+    let mut jobs_cost = 0.0;
+    for uid in &uids {
+        jobs_cost += cluster.job(uid).await["cost_usd"].as_f64().unwrap();
+    }
+    assert!(
+        idle > 0.0 && (cost - jobs_cost - idle).abs() < 1e-6,
+        "{project}"
+    );
+    assert!(
+        (cost - pool.spent_this_month).abs() < 1e-6,
+        "{cost} for the pool's {}",
+        pool.spent_this_month
+    );
     let page = cluster.page("/runners").await;
     assert!(
         page.contains("Pool local") && page.contains("idle ones go after"),
