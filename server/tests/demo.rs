@@ -92,6 +92,23 @@ async fn rows(db: &Db) -> Vec<String> {
         .collect()
 }
 
+/// The demo pool's machines and every change of them, one line each, in order.
+async fn pool_history(db: &Db) -> Vec<String> {
+    let changes: Vec<(String, String, i64, String, Option<f64>)> = sqlx::query_as(
+        "SELECT m.name, c.state, c.at_ms, c.reason, m.idle_cost_usd
+         FROM pool_changes c JOIN pool_machines m ON m.id = c.machine_id ORDER BY c.id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    changes
+        .into_iter()
+        .map(|(machine, state, at, reason, idle)| {
+            format!("{machine} {state} {at} {reason} {idle:?}")
+        })
+        .collect()
+}
+
 /// What the demo wrote into a fresh SQLite file with `args`.
 async fn content(args: &DemoArgs) -> (Vec<String>, server::demo::Summary) {
     let (_dir, db, summary) = demo(args).await;
@@ -186,6 +203,32 @@ async fn the_demo_sweeps_registered_trials_kept_their_files_and_count_them() {
 }
 
 #[tokio::test]
+async fn the_demo_pool_is_at_rest_with_a_history_and_a_spend() {
+    let args = small(5);
+    let anchor = args.anchor_ms.unwrap();
+    let (_dir, db, _) = demo(&args).await;
+    let pools = app::runners::fleet::list(&db, anchor).await.unwrap();
+    assert_eq!(pools.len(), 1);
+    let pool = &pools[0];
+    assert_eq!((pool.name.as_str(), pool.machines.len()), ("a100-spot", 0));
+    let ends: Vec<&str> = pool
+        .history
+        .iter()
+        .filter(|c| c.reason == "deleted" || c.state.as_str() == "gone")
+        .map(|c| c.state.as_str())
+        .collect();
+    assert_eq!(ends, ["gone", "failed", "lost", "gone"], "newest first");
+    // Four machines' lives in the three days before the anchor, at 14.50 an hour.
+    assert!(
+        pool.spent_this_month > 14.5 * 8.0 && pool.spent_this_month >= pool.spent_today,
+        "{} {}",
+        pool.spent_this_month,
+        pool.spent_today
+    );
+    assert!(pool.held.is_none());
+}
+
+#[tokio::test]
 async fn the_demo_has_every_status_and_training_like_metrics() {
     let (rows, summary) = content(&small(3)).await;
     for status in 0..7 {
@@ -242,6 +285,7 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
     let files = FileStore::local(files.path()).unwrap();
     let filled = server::demo::run(&db, &small(11), &files).await;
     let on_postgres = rows(&db).await;
+    let pool_on_postgres = pool_history(&db).await;
     // ANALYZE sets the row estimate, which is -1 on a table never analysed or vacuumed.
     let estimate: i64 = sqlx::query_scalar(
         "SELECT reltuples::BIGINT FROM pg_class WHERE oid = to_regclass(current_schema() || '.jobs')",
@@ -252,7 +296,10 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
     db.close().await;
     schema.remove().await;
     let summary = filled.expect("the demo fills PostgreSQL");
-    let (on_sqlite, sqlite_summary) = content(&small(11)).await;
+    let (_dir, sqlite, sqlite_summary) = demo(&small(11)).await;
+    let on_sqlite = rows(&sqlite).await;
+    assert_eq!(pool_on_postgres, pool_history(&sqlite).await);
+    assert_eq!(pool_on_postgres.len(), 27, "{pool_on_postgres:#?}");
     assert_eq!(
         (
             summary.users,

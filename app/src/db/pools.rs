@@ -434,6 +434,47 @@ async fn charge_idle_time(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Stores a machine of pool `pool` that lived and ended before now, as the demo shows one:
+/// `changes` (state, when, why) oldest first, the last its end (gone, failed or lost). No runner
+/// ran jobs on it here, so its whole life is its idle cost, on the pool's spend alone.
+pub async fn past_machine(
+    db: &Db,
+    pool: &Pool,
+    name: &str,
+    changes: &[(MachineState, i64, &str)],
+    output: &str,
+) -> sqlx::Result<i64> {
+    let (Some(first), Some(last)) = (changes.first(), changes.last()) else {
+        return Err(sqlx::Error::Protocol("a machine's life has changes".into()));
+    };
+    let mut tx = db.begin().await?;
+    let idle = spent(
+        &[(first.1, Some(last.1))],
+        first.1,
+        last.1,
+        pool.settings.price_per_hour,
+    );
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO pool_machines (pool_id, name, state, requested_ms, state_ms, ended_ms,
+            ending, output, idle_cost_usd)
+         VALUES ($1, $2, $3, $4, $5, $5, $3, $6, $7) RETURNING id",
+    )
+    .bind(pool.id)
+    .bind(name)
+    .bind(last.0.as_str())
+    .bind(first.1)
+    .bind(last.1)
+    .bind(output)
+    .bind(idle)
+    .fetch_one(&mut *tx)
+    .await?;
+    for &(state, at_ms, reason) in changes {
+        record(&mut tx, id, state, reason, at_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// Records that machine `id`'s delete command failed for `reason`: it stays `deleting`, and
 /// is tried again counting from now.
 pub async fn failed_delete(db: &Db, id: i64, reason: &str, output: &str) -> sqlx::Result<()> {

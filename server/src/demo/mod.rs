@@ -3,6 +3,7 @@
 mod artifacts;
 pub mod generate;
 mod names;
+mod pool;
 pub mod sweep;
 
 use crate::cli::DemoArgs;
@@ -105,6 +106,9 @@ pub async fn run(db: &Db, args: &DemoArgs, files: &FileStore) -> anyhow::Result<
             .await?;
     }
     writer.finish().await?;
+    pool::create(db, anchor)
+        .await
+        .context("creating the demo pool")?;
     let mut projects = counts.len();
     if args.sweep_trials > 0 {
         let owner = (users[0], generate::user(0).0);
