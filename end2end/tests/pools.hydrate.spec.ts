@@ -8,11 +8,27 @@ import { test, expect, signIn } from "./fixtures";
 // A pool's machines come and go while /runners is open. Pools run commands on the server, so
 // this test starts a `millrace serve` of its own with a pool scripts folder (the local provider
 // of docs/pools, which starts real `millrace runner` processes) on a store of its own: the
-// shared server's queued jobs would otherwise make the pool grow.
+// shared server's queued jobs would otherwise make the pool grow. When the suite runs on
+// PostgreSQL, that store is a schema of its own there.
 
 const bin = process.env.MILLRACE_BIN ?? join(homedir(), ".cache/millrace-target/debug/millrace");
 const repo = join(__dirname, "..", "..");
 const password = "pools-e2e-password";
+
+/** A fresh store of this test's own, on the engine the suite runs on, and how to drop it. */
+function ownStore(dir: string): { database: string; drop: () => void } {
+  const shared = process.env.MILLRACE_E2E_DATABASE ?? "";
+  if (!shared.startsWith("postgres")) {
+    return { database: `sqlite://${join(dir, "pools.db")}`, drop: () => {} };
+  }
+  const server = shared.split("?")[0];
+  const schema = `millrace_pools_e2e_${process.pid}`;
+  execFileSync("psql", [server, "-qc", `CREATE SCHEMA ${schema}`], { stdio: "pipe" });
+  return {
+    database: `${server}?options=-c%20search_path%3D${schema}`,
+    drop: () => execFileSync("psql", [server, "-qc", `DROP SCHEMA IF EXISTS ${schema} CASCADE`], { stdio: "pipe" }),
+  };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -36,14 +52,15 @@ test("the runners page follows a pool's machine from request to gone, and the pr
   const gpus = join(dir, "gpus");
   mkdirSync(gpus);
   writeFileSync(join(gpus, "nvidia-smi"), "#!/bin/sh\necho '0, NVIDIA L4, 23034, GPU-e2e'\n", { mode: 0o755 });
-  const database = `sqlite://${join(dir, "pools.db")}`;
+  const store = ownStore(dir);
+  const database = store.database;
   const server: ChildProcess[] = [];
   try {
     execFileSync(bin, ["user", "create", "ann", "--password-stdin", "--database", database], { input: `${password}\n` });
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     server.push(
-      spawn(bin, ["serve", "--database", database, "--addr", `127.0.0.1:${port}`, "--pool-scripts", scripts], {
+      spawn(bin, ["serve", "--database", database, "--addr", `127.0.0.1:${port}`, "--pool-scripts", scripts, "--files", join(dir, "files")], {
         cwd: repo,
         env: { ...process.env, PATH: `${gpus}:${dirname(bin)}:${process.env.PATH}`, MILLRACE_LOG: "error" },
         stdio: "ignore",
@@ -106,6 +123,7 @@ test("the runners page follows a pool's machine from request to gone, and the pr
     expect(Number(idle)).toBeLessThan(Number(cost));
   } finally {
     for (const child of server) child.kill("SIGTERM");
+    await Promise.all(server.map((child) => new Promise((done) => (child.exitCode === null ? child.once("exit", done) : done(null)))));
     // A runner the test left behind (on a failure midway) would outlive it.
     const left = join(scripts, "machines");
     for (const machine of existsSync(left) ? readdirSync(left) : []) {
@@ -118,6 +136,7 @@ test("the runners page follows a pool's machine from request to gone, and the pr
         }
       }
     }
+    store.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
