@@ -102,6 +102,15 @@ pub async fn create(tx: &mut Tx, project: i64, job: &NewJob) -> sqlx::Result<Job
     Ok(created)
 }
 
+/// Labels as the `labels` column keeps them: sorted, each once, joined by ',' (labels are
+/// names, so they hold no ','), so jobs that need the same labels store the same text.
+pub fn joined_labels(labels: &[String]) -> String {
+    let mut sorted: Vec<&str> = labels.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted.join(",")
+}
+
 async fn insert_one(
     conn: &mut AnyConnection,
     project: i64,
@@ -118,9 +127,10 @@ async fn insert_one(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (project_id, number, uid, name, status, command, params, created_by,
             created_ms, started_ms, finished_ms, duration_ms, gpus, runner, cost_usd, spec_name,
-            spec_hash, spec, retries, retries_left, created_token, gpu_memory_mib, gpu_model)
+            spec_hash, spec, retries, retries_left, created_token, gpu_memory_mib, gpu_model,
+            labels)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $19, $20, $21, $22) RETURNING id",
+            $19, $19, $20, $21, $22, $23) RETURNING id",
     )
     .bind(project)
     .bind(number)
@@ -144,6 +154,7 @@ async fn insert_one(
     .bind(job.created_token)
     .bind(run.and_then(|r| r.gpu_memory_mib))
     .bind(run.and_then(|r| r.gpu_model.as_deref()))
+    .bind(run.map(|r| joined_labels(&r.labels)).unwrap_or_default())
     .uncached_if_null(job.cost_usd.is_none())
     .fetch_one(&mut *conn)
     .await?;

@@ -1,7 +1,7 @@
 //! Queries on `pools`, `pool_machines` and `pool_changes`: the pools an administrator applied,
 //! the machines the scheduler asked them for, and every change of those machines' states.
 
-use super::{now_ms, Backend, Db, Tx};
+use super::{now_ms, Db, Tx};
 use crate::runners::pool::{spent, Applied, MachineChange, MachineState, PoolSettings};
 use std::collections::BTreeMap;
 
@@ -611,8 +611,7 @@ pub async fn history(db: &Db, pool: i64, limit: i64) -> sqlx::Result<Vec<Machine
         .collect())
 }
 
-/// What some queued jobs need of a machine, with how many jobs need it (one kind of need may
-/// come in more than one row).
+/// What some queued jobs need of a machine, with how many jobs need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueuedNeed {
     /// GPUs each asks for.
@@ -628,34 +627,18 @@ pub struct QueuedNeed {
 }
 
 /// A row of [`queued_needs`]: GPUs, memory, model, labels joined by ',', and how many jobs.
-type NeedRow = (i64, Option<i64>, Option<String>, Option<String>, i64);
+type NeedRow = (i64, Option<i64>, Option<String>, String, i64);
 
 /// What the queued jobs millrace runs need, grouped by kind of need: the database does the
 /// counting, so a pass reads a few rows however long the queue is.
 pub async fn queued_needs(db: &Db) -> sqlx::Result<Vec<QueuedNeed>> {
-    // Labels are names (no ','), so a joined list splits back exactly; their order only decides
-    // which jobs are counted together, not what fits. Each engine is fastest its own way
-    // (measured by bench/pools.sh): SQLite looks each job's labels up, PostgreSQL joins them all
-    // and hashes, unsorted.
-    let per_job = match db.backend() {
-        Backend::Sqlite => {
-            "SELECT j.gpus, j.gpu_memory_mib, j.gpu_model,
-                (SELECT group_concat(label, ',') FROM
-                    (SELECT label FROM job_labels WHERE job_id = j.id ORDER BY label)) AS labels
-             FROM jobs j WHERE j.status = 0 AND j.spec IS NOT NULL"
-        }
-        Backend::Postgres => {
-            "SELECT j.gpus, j.gpu_memory_mib, j.gpu_model,
-                string_agg(l.label, ',') AS labels
-             FROM jobs j LEFT JOIN job_labels l ON l.job_id = j.id
-             WHERE j.status = 0 AND j.spec IS NOT NULL
-             GROUP BY j.id"
-        }
-    };
-    let rows: Vec<NeedRow> = sqlx::query_as(&format!(
-        "SELECT gpus, gpu_memory_mib, gpu_model, labels, COUNT(*) FROM ({per_job}) q
-             GROUP BY gpus, gpu_memory_mib, gpu_model, labels"
-    ))
+    // The queue's partial index holds exactly these jobs; each carries its labels sorted and
+    // joined (`jobs.labels`), so one grouping over it counts every kind of need.
+    let rows: Vec<NeedRow> = sqlx::query_as(
+        "SELECT gpus, gpu_memory_mib, gpu_model, labels, COUNT(*) FROM jobs
+         WHERE status = 0 AND spec IS NOT NULL
+         GROUP BY gpus, gpu_memory_mib, gpu_model, labels",
+    )
     .fetch_all(db.pool())
     .await?;
     Ok(rows
@@ -665,16 +648,11 @@ pub async fn queued_needs(db: &Db) -> sqlx::Result<Vec<QueuedNeed>> {
                 gpus,
                 gpu_memory_mib,
                 gpu_model,
-                labels: {
-                    let mut labels: Vec<String> = labels
-                        .unwrap_or_default()
-                        .split(',')
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_owned)
-                        .collect();
-                    labels.sort();
-                    labels
-                },
+                labels: labels
+                    .split(',')
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 jobs,
             },
         )
@@ -1012,23 +990,59 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn migration_0021_gives_jobs_the_labels_column_new_jobs_are_written_with() {
+        each_backend(|db| async move {
+            queue_job(&db, &["spot", "a100", "Zeta"], 2).await;
+            queue_job(&db, &[], 1).await;
+            let labels = || async {
+                sqlx::query_scalar::<_, String>("SELECT labels FROM jobs ORDER BY id")
+                    .fetch_all(db.pool())
+                    .await
+                    .unwrap()
+            };
+            let written = labels().await;
+            assert_eq!(written, ["Zeta,a100,spot", ""]);
+            // As jobs queued before the migration were: the column at its default.
+            sqlx::query("UPDATE jobs SET labels = ''")
+                .execute(db.pool())
+                .await
+                .unwrap();
+            let migration = match db.backend() {
+                crate::db::Backend::Sqlite => {
+                    include_str!("../../migrations/sqlite/0021_job_labels_column.sql")
+                }
+                crate::db::Backend::Postgres => {
+                    include_str!("../../migrations/postgres/0021_job_labels_column.sql")
+                }
+            };
+            let backfill = &migration[migration.find("UPDATE").unwrap()..];
+            sqlx::raw_sql(backfill).execute(db.pool()).await.unwrap();
+            assert_eq!(labels().await, written);
+        })
+        .await;
+    }
+
+    #[tokio::test]
     async fn queued_needs_count_the_queued_jobs_of_each_kind() {
         each_backend(|db| async move {
             queue_job(&db, &["spot", "a100"], 2).await;
             queue_job(&db, &["a100", "spot"], 2).await;
             queue_job(&db, &["spot"], 2).await;
             queue_job(&db, &[], 0).await;
-            // Jobs of one kind may come in more than one row; together they count right.
-            let mut seen: BTreeMap<(i64, Vec<String>), i64> = BTreeMap::new();
-            for need in queued_needs(&db).await.unwrap() {
-                *seen.entry((need.gpus, need.labels)).or_default() += need.jobs;
-            }
+            // One row per kind of need, however its labels were ordered.
+            let mut seen: Vec<(i64, Vec<String>, i64)> = queued_needs(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|need| (need.gpus, need.labels, need.jobs))
+                .collect();
+            seen.sort();
             let spot = || "spot".to_owned();
-            let expected = BTreeMap::from([
-                ((0, vec![]), 1),
-                ((2, vec![spot()]), 1),
-                ((2, vec!["a100".to_owned(), spot()]), 2),
-            ]);
+            let expected = vec![
+                (0, vec![], 1),
+                (2, vec!["a100".to_owned(), spot()], 2),
+                (2, vec![spot()], 1),
+            ];
             assert_eq!(seen, expected);
         })
         .await;
