@@ -1,4 +1,5 @@
 import { test as base, expect } from "@playwright/test";
+import { createServer } from "node:net";
 
 /** Problems a page must not have: console errors or warnings, and HTTP responses of 400 or more. */
 export const test = base.extend<{ expectedHttpErrors: RegExp[] }>({
@@ -142,4 +143,15 @@ export async function startSweep(
   const created = await api(page).post(`/api/v1/projects/alice/${project}/sweeps`, { data: { spec } });
   expect(created.status(), await created.text()).toBe(201);
   return (await created.json()).id;
+}
+
+/** A TCP port free on loopback now, for a server a test starts of its own. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

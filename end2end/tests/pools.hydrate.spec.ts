@@ -1,9 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { test, expect, signIn } from "./fixtures";
+import { test, expect, signIn, freePort } from "./fixtures";
 
 // A pool's machines come and go while /runners is open. Pools run commands on the server, so
 // this test starts a `millrace serve` of its own with a pool scripts folder (the local provider
@@ -28,16 +27,6 @@ function ownStore(dir: string): { database: string; drop: () => void } {
     database: `${server}?options=-c%20search_path%3D${schema}`,
     drop: () => execFileSync("psql", [server, "-qc", `DROP SCHEMA IF EXISTS ${schema} CASCADE`], { stdio: "pipe" }),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 test("the runners page follows a pool's machine from request to gone, and the project pays its idle time", async ({ page }) => {

@@ -1,9 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { test, expect, openHydrated, signedIn, seedProject, api } from "./fixtures";
+import { test, expect, openHydrated, signedIn, seedProject, api, freePort } from "./fixtures";
 
 // Two replicas of one installation on one PostgreSQL database: the server under test (A) and a
 // second `millrace serve` (B) this test starts. A runner works through A while the page is on B.
@@ -11,16 +10,6 @@ import { test, expect, openHydrated, signedIn, seedProject, api } from "./fixtur
 const bin = process.env.MILLRACE_BIN ?? join(homedir(), ".cache/millrace-target/debug/millrace");
 const database = process.env.MILLRACE_E2E_DATABASE ?? "";
 const replicaA = `http://127.0.0.1:${process.env.MILLRACE_E2E_PORT ?? 3311}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function healthy(url: string) {
   await expect.poll(async () => (await fetch(`${url}/healthz`).catch(() => null))?.status, { timeout: 30_000 }).toBe(200);
