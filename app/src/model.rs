@@ -573,6 +573,11 @@ impl Gpu {
     /// The most words a job's `gpu_model` may have.
     pub const MAX_MODEL_WORDS: usize = 4;
 
+    /// The most words (as [`model_words`] counts them) a runner's GPU name may have: real names
+    /// have four or five, and each word adds [`Self::MAX_MODEL_WORDS`] phrases to every lease's
+    /// query, so a runner cannot make leases bind thousands of parameters.
+    pub const MAX_NAME_WORDS: usize = 12;
+
     /// Every `gpu_model` a GPU called `name` answers to: each run of up to
     /// [`Self::MAX_MODEL_WORDS`] consecutive words of it, written as [`model_words`] writes them.
     pub fn model_phrases(name: &str) -> Vec<String> {

@@ -10,7 +10,7 @@ use app::db::metrics::Point;
 use app::db::queue::{self, Heartbeat, OutputError, OutputPoint};
 use app::db::runners::{self, Registration, Runner};
 use app::error::AppError;
-use app::model::{Gpu, JobStatus, Name};
+use app::model::{model_words, Gpu, JobStatus, Name};
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
@@ -156,6 +156,12 @@ fn check_gpu_models(models: &[Gpu], ids: &[String]) -> Result<(), ApiError> {
                 "the name and uuid of GPU '{}' are at most {} bytes of text",
                 gpu.id,
                 Gpu::MAX_TEXT
+            ))
+        } else if model_words(&gpu.name).split(' ').count() > Gpu::MAX_NAME_WORDS {
+            Some(format!(
+                "the name of GPU '{}' has at most {} words",
+                gpu.id,
+                Gpu::MAX_NAME_WORDS
             ))
         } else {
             None

@@ -87,7 +87,7 @@ pub fn parse(csv: &str) -> Result<Vec<Gpu>, String> {
         }
         gpus.push(Gpu {
             id: index.to_owned(),
-            name: cut(&name),
+            name: cut_words(&cut(&name)),
             // `[N/A]` on some virtual GPUs: unknown, shown as such.
             memory_mib: memory.parse().unwrap_or(0),
             uuid: cut(uuid),
@@ -103,6 +103,23 @@ fn cut(text: &str) -> String {
         end -= 1;
     }
     text[..end].chars().filter(|c| !c.is_control()).collect()
+}
+
+/// `name` without the words past the [`Gpu::MAX_NAME_WORDS`]th, which the server refuses.
+fn cut_words(name: &str) -> String {
+    let mut words = 0;
+    let mut in_word = false;
+    for (at, c) in name.char_indices() {
+        let starts = c.is_alphanumeric() && !in_word;
+        in_word = c.is_alphanumeric();
+        if starts {
+            words += 1;
+            if words > Gpu::MAX_NAME_WORDS {
+                return name[..at].trim_end().to_owned();
+            }
+        }
+    }
+    name.to_owned()
 }
 
 #[cfg(test)]
@@ -149,6 +166,11 @@ mod tests {
         assert!(index.contains("expected an index"), "{index}");
         let long = parse(&format!("0, {}, 1, u", "é".repeat(300))).unwrap();
         assert_eq!(long[0].name.chars().count(), Gpu::MAX_TEXT / 2);
+        // A name the server would refuse for its words loses the words past the twelfth.
+        let wordy = parse("0, A B C D E F G H I J K L M N, 1, u").unwrap();
+        assert_eq!(wordy[0].name, "A B C D E F G H I J K L");
+        let real = parse("0, NVIDIA GeForce RTX 4090, 1, u").unwrap();
+        assert_eq!(real[0].name, "NVIDIA GeForce RTX 4090");
     }
 
     #[tokio::test]

@@ -84,6 +84,10 @@ async fn gpu_models_must_describe_the_runners_own_gpus_in_plain_text() {
             json!([a100("1", &"x".repeat(201))]),
             "at most 200 bytes of text",
         ),
+        (
+            json!([a100("1", &"a-".repeat(13))]),
+            "the name of GPU '1' has at most 12 words",
+        ),
     ];
     for (models, expected) in refusals {
         let (status, answer) = register_with(&app, &token, with(models)).await;
