@@ -94,6 +94,7 @@ test("the runners page follows a pool's machine from request to gone, and the pr
 
     // Idle for two seconds after its job, it is deleted; the page says so and what it cost.
     await expect(pool).toContainText("No machines.", { timeout: 30_000 });
+    await expect(page.locator("table.runners").getByRole("row", { name: new RegExp(name) })).toHaveCount(0);
     await pool.getByText("History").click();
     const history = pool.locator(".pool-history li");
     for (const state of ["requested", "ready", "busy", "idle", "draining", "gone"]) {

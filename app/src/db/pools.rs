@@ -847,8 +847,13 @@ mod tests {
             failed_delete(&db, id, "delete.sh exited with 1", "boom")
                 .await
                 .unwrap();
+            assert_eq!(runners::list(&db).await.unwrap().len(), 1);
             ended(&db, id, "deleted").await.unwrap();
             assert!(live_machines(&db).await.unwrap().is_empty());
+            assert!(
+                runners::list(&db).await.unwrap().is_empty(),
+                "a gone machine's runner is in its pool's history only"
+            );
             let states: Vec<(MachineState, String)> = history(&db, pool.id, 10)
                 .await
                 .unwrap()

@@ -190,7 +190,8 @@ pub struct RunnerRow {
     pub busy_gpus: i64,
 }
 
-/// Every runner with its current load, most recently seen first.
+/// Every runner with its current load, most recently seen first; runners of pool machines that
+/// are gone are left out (their pool's history shows them), or autoscaling would pile them up.
 pub async fn list(db: &Db) -> sqlx::Result<Vec<RunnerRow>> {
     sqlx::query_as::<_, RunnerRow>(
         "SELECT r.id, r.token_id, r.name, r.hostname, r.gpus, r.gpu_models, r.labels, r.max_jobs,
@@ -198,6 +199,8 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<RunnerRow>> {
                 COUNT(j.id) AS active_jobs,
                 CAST(COALESCE(SUM(j.gpus), 0) AS BIGINT) AS busy_gpus
          FROM runners r LEFT JOIN jobs j ON j.runner_id = r.id AND j.lease_expires_ms IS NOT NULL
+         WHERE NOT EXISTS (SELECT 1 FROM pool_machines m
+                           WHERE m.runner_id = r.id AND m.ended_ms IS NOT NULL)
          GROUP BY r.id, r.token_id, r.name, r.hostname, r.gpus, r.gpu_models, r.labels, r.max_jobs,
                   r.registered_ms, r.last_seen_ms
          ORDER BY r.last_seen_ms DESC, r.id",
