@@ -4,40 +4,19 @@ starts a `millrace runner` on this machine), the runner registers and takes the 
 the provider's time (request to registration: creating and booting the machine) and millrace's
 (queue to request, plus registration to running). Run by bench/pool-cold.sh."""
 
-import http.client
-import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from http_api import Api, free_port
+
 BIN = os.environ["MILLRACE_BIN"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Api:
-    def __init__(self, port, token):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def call(self, method, path, body=None):
-        self.connection.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
-        answer = self.connection.getresponse()
-        data = answer.read()
-        if answer.status >= 300:
-            sys.exit(f"{method} {path} answered {answer.status}: {data[:300]!r}")
-        return json.loads(data) if data else None
 
 
 def admin(database, *args):

@@ -1,7 +1,6 @@
 """The job queue, measured over real HTTP on loopback with a real `millrace runner` and with
 50 protocol-level runners. Run by bench/queue.sh."""
 
-import http.client
 import json
 import os
 import socket
@@ -12,6 +11,8 @@ import tempfile
 import threading
 import time
 
+from http_api import Api, free_port
+
 BIN = os.environ["MILLRACE_BIN"]
 LATENCY_JOBS = int(os.environ.get("BENCH_LATENCY_JOBS", "30"))
 LEASE_JOBS = int(os.environ.get("BENCH_LEASE_JOBS", "2000"))
@@ -20,28 +21,6 @@ LOG_LINES = int(os.environ.get("BENCH_LOG_LINES", "500000"))
 UNFIT_JOBS = int(os.environ.get("BENCH_UNFIT_JOBS", "10000"))
 # An empty database to run on instead of a fresh SQLite file, e.g. a PostgreSQL URL.
 DATABASE = os.environ.get("BENCH_DATABASE")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Api:
-    """One keep-alive connection; the same for every call, as a runner or a script would."""
-
-    def __init__(self, port, token):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def call(self, method, path, body=None):
-        self.connection.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
-        answer = self.connection.getresponse()
-        data = answer.read()
-        if answer.status >= 300:
-            sys.exit(f"{method} {path} answered {answer.status}: {data[:300]!r}")
-        return json.loads(data) if data else None
 
 
 def queue(api, name, command, always=True):
