@@ -2,11 +2,15 @@
 //! resolved plan the server stores and a runner follows.
 
 mod locate;
+pub mod pipeline;
 mod plan;
 pub mod pool;
 pub mod sweep;
 
-pub use plan::{check_project, parse_timeout, CommandLine, JobRequest, MetricFormat, Plan};
+pub use pipeline::{PipelineRequest, PipelineSpec};
+pub use plan::{
+    check_project, parse_timeout, CommandLine, JobRequest, MetricFormat, Plan, PlanInput,
+};
 pub use pool::PoolSpec;
 pub use sweep::{SweepRequest, SweepSpec};
 
@@ -174,10 +178,12 @@ pub enum AnySpec {
     Sweep(Box<SweepSpec>),
     /// A pool spec (top-level `pool`).
     Pool(Box<PoolSpec>),
+    /// A pipeline spec (top-level `pipeline`).
+    Pipeline(Box<PipelineSpec>),
 }
 
-/// Reads and checks the spec file at `path`, a job, a sweep or a pool as its top-level key
-/// says.
+/// Reads and checks the spec file at `path`, a job, a sweep, a pool or a pipeline as its
+/// top-level key says.
 pub fn load_any(path: &Path) -> Result<AnySpec, SpecError> {
     let file = path.display().to_string();
     let text = read(path)?;
@@ -185,6 +191,8 @@ pub fn load_any(path: &Path) -> Result<AnySpec, SpecError> {
         parse_sweep(&file, &text).map(|spec| AnySpec::Sweep(Box::new(spec)))
     } else if has_top_level_key(&text, "pool") {
         parse_pool(&file, &text).map(|spec| AnySpec::Pool(Box::new(spec)))
+    } else if has_top_level_key(&text, "pipeline") {
+        parse_pipeline(&file, &text).map(|spec| AnySpec::Pipeline(Box::new(spec)))
     } else {
         parse(&file, &text).map(|spec| AnySpec::Job(Box::new(spec)))
     }
@@ -237,6 +245,11 @@ pub fn parse_sweep(file: &str, text: &str) -> Result<SweepSpec, SpecError> {
 /// Parses and checks pool spec `text`; `file` names it in errors.
 pub fn parse_pool(file: &str, text: &str) -> Result<PoolSpec, SpecError> {
     parse_checked(file, text, PoolSpec::check)
+}
+
+/// Parses and checks pipeline spec `text`; `file` names it in errors.
+pub fn parse_pipeline(file: &str, text: &str) -> Result<PipelineSpec, SpecError> {
+    parse_checked(file, text, PipelineSpec::check)
 }
 
 /// Parses `text` as a `T` and runs `check` on it, placing either's error in the text.
@@ -304,9 +317,27 @@ fn suggestion(message: &str) -> Option<String> {
     Some(format!("; did you mean `{}`?", best.1))
 }
 
-/// The JSON Schema of job specs, for editors and for `millrace spec schema`.
-pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(JobSpec);
+/// The kinds of spec `millrace apply` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SpecKind {
+    /// A job (top-level `name`).
+    Job,
+    /// A sweep (top-level `sweep`).
+    Sweep,
+    /// A pool of machines (top-level `pool`).
+    Pool,
+    /// A pipeline of steps (top-level `pipeline`).
+    Pipeline,
+}
+
+/// The JSON Schema of one kind of spec, for editors and for `millrace spec schema`.
+pub fn json_schema(kind: SpecKind) -> String {
+    let schema = match kind {
+        SpecKind::Job => schemars::schema_for!(JobSpec),
+        SpecKind::Sweep => schemars::schema_for!(SweepSpec),
+        SpecKind::Pool => schemars::schema_for!(PoolSpec),
+        SpecKind::Pipeline => schemars::schema_for!(PipelineSpec),
+    };
     serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
 }
 

@@ -68,6 +68,20 @@ pub struct Plan {
     /// Files to keep, globs relative to the job's directory.
     #[serde(default)]
     pub artifacts: Vec<String>,
+    /// Other jobs' artifacts to fetch before the command starts (a pipeline step's inputs).
+    // Left out when empty, so the hashes of plain jobs stay what they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<PlanInput>,
+}
+
+/// The artifacts of an earlier job, fetched into a folder of the job's directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    /// The folder, relative to the job's directory (`inputs/prep`).
+    pub dir: String,
+    /// The global id of the job whose artifacts fill it.
+    pub job: String,
 }
 
 /// A job to queue as `apply` and `run` send it to the server.
@@ -156,6 +170,12 @@ impl JobRequest {
             _ => {}
         }
         check_params(&self.params)?;
+        if !self.plan.inputs.is_empty() {
+            return Err(problem(
+                &["plan", "inputs"],
+                "inputs are given to pipeline steps by the server, not by a request",
+            ));
+        }
         for (key, value) in &self.plan.env {
             check_env(key, value).map_err(|m| problem(&["plan", "env", key], m))?;
         }
@@ -277,6 +297,7 @@ impl JobSpec {
                 .as_deref()
                 .map(|t| parse_timeout(t).expect("checked by check()").as_secs()),
             artifacts: self.artifacts.clone(),
+            inputs: Vec::new(),
         }
     }
 

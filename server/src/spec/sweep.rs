@@ -56,15 +56,15 @@ pub struct SweepSpec {
     pub max_failures: u32,
 }
 
-fn default_algorithm() -> Algorithm {
+pub(super) fn default_algorithm() -> Algorithm {
     Algorithm::Tpe(sweep::TpeSettings::default())
 }
 
-fn default_parallel() -> u32 {
+pub(super) fn default_parallel() -> u32 {
     1
 }
 
-fn default_max_failures() -> u32 {
+pub(super) fn default_max_failures() -> u32 {
     3
 }
 

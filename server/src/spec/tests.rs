@@ -175,14 +175,21 @@ fn a_command_list_is_run_without_a_shell() {
 }
 
 #[test]
-fn the_published_schema_is_the_one_the_code_describes() {
-    let committed = include_str!("../../../docs/job-spec.schema.json");
+fn the_published_schemas_are_the_ones_the_code_describes() {
+    let job = include_str!("../../../docs/job-spec.schema.json");
     assert_eq!(
-        committed,
-        json_schema(),
+        job,
+        json_schema(SpecKind::Job),
         "regenerate it: millrace spec schema > docs/job-spec.schema.json"
     );
-    assert!(committed.contains("\"resources\""));
+    assert!(job.contains("\"resources\""));
+    let pipeline = include_str!("../../../docs/pipeline-spec.schema.json");
+    assert_eq!(
+        pipeline,
+        json_schema(SpecKind::Pipeline),
+        "regenerate it: millrace spec schema pipeline > docs/pipeline-spec.schema.json"
+    );
+    assert!(pipeline.contains("\"for_each\"") && pipeline.contains("\"objective\""));
 }
 
 #[test]
