@@ -3,6 +3,29 @@
 //! Queries are runtime SQL with `$N` placeholders on sqlx's `Any` driver, so one text serves
 //! both backends; where the dialects differ, both versions stand side by side in the function.
 
+/// Gives a state enum its text form: the name stored in the database and shown by the API.
+macro_rules! text_enum {
+    ($type:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        impl $type {
+            /// The name stored in the database and shown by the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+
+            /// The state stored as `text`; an unknown text (a newer server's) reads as `None`.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+
+        impl ::std::fmt::Display for $type {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod cursor;
 pub mod events;
 pub mod home;
@@ -11,6 +34,7 @@ pub mod jobs;
 pub mod logged_models;
 pub mod logs;
 pub mod metrics;
+pub mod pipelines;
 pub mod pools;
 pub mod project_keys;
 pub mod project_tags;

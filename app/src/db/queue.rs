@@ -520,6 +520,27 @@ pub async fn cancel(tx: &mut Tx, job: i64) -> sqlx::Result<Cancel> {
     Ok(Cancel::Requested)
 }
 
+/// Job `uid`'s project and stored plan, if it is a job run here.
+pub async fn plan(db: &Db, uid: &str) -> sqlx::Result<Option<(i64, String)>> {
+    let found: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT project_id, spec FROM jobs WHERE uid = $1")
+            .bind(uid)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(found.and_then(|(project, plan)| Some((project, plan?))))
+}
+
+/// Whether job `uid` is a job of `project`.
+pub async fn is_in_project(db: &Db, uid: &str, project: i64) -> sqlx::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM jobs WHERE uid = $1 AND project_id = $2")
+            .bind(uid)
+            .bind(project)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(found.is_some())
+}
+
 /// A job whose runner went silent, and what became of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expired {

@@ -2,7 +2,6 @@
 
 use super::sql::BindsOptionalFloat;
 use super::{now_ms, Db, Tx};
-use std::fmt;
 
 /// Where a sweep is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,28 +29,6 @@ pub enum TrialState {
     Stopped,
     /// Its job failed, was lost or cancelled, or never reported the objective.
     Failed,
-}
-
-macro_rules! text_enum {
-    ($type:ident { $($variant:ident = $text:literal),* $(,)? }) => {
-        impl $type {
-            /// The name stored in the database and shown by the API.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),* }
-            }
-
-            /// The state stored as `text`; an unknown text (a newer server's) reads as `None`.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some(Self::$variant),)* _ => None }
-            }
-        }
-
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
 }
 
 text_enum!(SweepState { Running = "running", Finished = "finished", Failed = "failed", Stopped = "stopped" });
@@ -89,6 +66,10 @@ pub struct NewSweep {
     pub cloned_from: Option<i64>,
     /// The user who started it; its trial jobs are theirs.
     pub created_by: Option<i64>,
+    /// Other jobs' artifacts each trial fetches first (a pipeline step's inputs), a JSON list.
+    pub inputs: String,
+    /// Tags each trial job carries, a JSON list of `[key, value]`.
+    pub tags: Vec<(String, String)>,
 }
 
 /// A sweep as stored.
@@ -124,12 +105,17 @@ pub struct Sweep {
     pub finished_ms: Option<i64>,
     /// Trials queued so far.
     pub trial_count: i64,
+    /// Other jobs' artifacts each trial fetches first, a JSON list.
+    pub inputs: String,
+    /// Tags each trial job carries, a JSON list of `[key, value]`.
+    pub tags: String,
 }
 
 const SELECT_SWEEP: &str = "SELECT s.id, s.project_id, u.name || '/' || p.name AS project, s.name,
         s.spec, s.spec_hash, s.snapshot, s.seed, s.state, s.reason, s.cloned_from, s.created_by,
         s.created_ms, s.finished_ms,
-        (SELECT COUNT(*) FROM sweep_trials t WHERE t.sweep_id = s.id) AS trial_count
+        (SELECT COUNT(*) FROM sweep_trials t WHERE t.sweep_id = s.id) AS trial_count,
+        s.inputs, s.tags
      FROM sweeps s JOIN projects p ON p.id = s.project_id JOIN users u ON u.id = p.owner_id";
 
 /// One trial with its job's status and ending.
@@ -189,8 +175,8 @@ pub struct TrialEnd {
 pub async fn create(tx: &mut Tx, sweep: &NewSweep) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO sweeps (project_id, name, spec, spec_hash, snapshot, seed, state,
-            cloned_from, created_by, created_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9) RETURNING id",
+            cloned_from, created_by, created_ms, inputs, tags)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(sweep.project)
     .bind(&sweep.name)
@@ -201,6 +187,12 @@ pub async fn create(tx: &mut Tx, sweep: &NewSweep) -> sqlx::Result<i64> {
     .bind(sweep.cloned_from)
     .bind(sweep.created_by)
     .bind(now_ms())
+    .bind(if sweep.inputs.is_empty() {
+        "[]"
+    } else {
+        sweep.inputs.as_str()
+    })
+    .bind(serde_json::to_string(&sweep.tags).expect("tags serialise"))
     .fetch_one(&mut **tx)
     .await
 }
@@ -251,6 +243,16 @@ pub async fn outcomes_for_project(
     )
     .bind(project)
     .fetch_all(db.pool())
+    .await
+}
+
+/// The smallest and largest result of a completed trial of `sweep`.
+pub async fn outcomes_for_sweep(db: &Db, sweep: i64) -> sqlx::Result<(Option<f64>, Option<f64>)> {
+    sqlx::query_as(
+        "SELECT MIN(value), MAX(value) FROM sweep_trials WHERE sweep_id = $1 AND state = 'completed'",
+    )
+    .bind(sweep)
+    .fetch_one(db.pool())
     .await
 }
 

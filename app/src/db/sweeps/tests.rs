@@ -23,6 +23,7 @@ async fn sweep(db: &Db) -> (i64, i64) {
         seed: -7,
         cloned_from: None,
         created_by: Some(user.id),
+        ..NewSweep::default()
     };
     let id = create(&mut tx, &new).await.unwrap();
     tx.commit().await.unwrap();
