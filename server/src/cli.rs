@@ -95,6 +95,9 @@ pub enum Command {
     RunnerToken(RunnerTokenCommand),
     /// Hyperparameter sweeps: list, show, cancel, clone wider (`apply -f` starts one).
     Sweep(SweepArgs),
+    /// Pipelines of steps: list runs, show one, cancel one, rerun one from a step (`apply -f`
+    /// starts one).
+    Pipeline(PipelineArgs),
     /// Pools of machines the server creates and deletes: list them (`apply -f` makes one).
     Pool(PoolArgs),
     /// Projects: choose who may write to them.
@@ -103,9 +106,48 @@ pub enum Command {
     Artifacts(ArtifactsArgs),
     /// Registered models (MLflow's model registry): list, show, point an alias at a version.
     Model(ModelArgs),
-    /// Job and sweep spec tools.
+    /// Spec tools: check a spec file, print a kind's JSON Schema.
     #[command(subcommand)]
     Spec(SpecCommand),
+}
+
+/// `millrace pipeline [--server URL --token TOKEN] ...`
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// What to do with pipeline runs.
+    #[command(subcommand)]
+    pub command: PipelineCommand,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `millrace pipeline ...`
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// List a project's pipeline runs, newest first.
+    List {
+        /// The project, owner/name.
+        project: String,
+    },
+    /// Show a run: each step's state, job, duration and why it failed or was skipped.
+    Show {
+        /// The run's id, as `pipeline list` shows it.
+        run: i64,
+    },
+    /// Stop a run: nothing more starts, and its running jobs are cancelled.
+    Cancel {
+        /// The run's id.
+        run: i64,
+    },
+    /// Start a new run of an ended run's spec that reuses its steps upstream of STEP and runs
+    /// STEP and everything after it again.
+    Rerun {
+        /// The run's id.
+        run: i64,
+        /// The step to run again from.
+        #[arg(long)]
+        from: String,
+    },
 }
 
 /// `millrace pool [--server URL --token TOKEN] ...`
@@ -326,8 +368,8 @@ pub struct Remote {
 /// Flags of `millrace apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The spec file (YAML), a job (top-level `name`) or a sweep (top-level `sweep`); the
-    /// job spec's JSON Schema: `millrace spec schema`.
+    /// The spec file (YAML): a job (top-level `name`), a sweep (`sweep`), a pool (`pool`) or a
+    /// pipeline (`pipeline`); each kind's JSON Schema: `millrace spec schema KIND`.
     #[arg(short = 'f', long = "file")]
     pub file: PathBuf,
     /// Say what would happen, change nothing.
@@ -494,9 +536,13 @@ pub enum RunnerTokenCommand {
 /// `millrace spec ...`
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
-    /// Print the JSON Schema of job specs (for editors: yaml-language-server).
-    Schema,
-    /// Check a job or sweep spec file without a server.
+    /// Print the JSON Schema of a kind of spec (for editors: yaml-language-server).
+    Schema {
+        /// Which kind: job (the default), sweep, pool or pipeline.
+        #[arg(value_enum, default_value_t = crate::spec::SpecKind::Job)]
+        kind: crate::spec::SpecKind,
+    },
+    /// Check a job, sweep, pool or pipeline spec file without a server.
     Check {
         /// The spec file.
         file: PathBuf,

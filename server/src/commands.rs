@@ -18,6 +18,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(args) => return crate::remote::logs(args).await,
         Command::Cancel(args) => return crate::remote::cancel(args).await,
         Command::Sweep(args) => return crate::remote::sweeps::run(args).await,
+        Command::Pipeline(args) => return crate::remote::pipelines::run(args).await,
         Command::Pool(args) => return crate::remote::pools::run(args).await,
         Command::Project(args) => return crate::remote::projects::run(args).await,
         Command::Artifacts(args) => return crate::remote::artifacts::run(args).await,
@@ -75,7 +76,7 @@ async fn runner_settings(args: RunnerArgs) -> anyhow::Result<crate::runner::Sett
 
 fn spec(command: SpecCommand) -> anyhow::Result<()> {
     match command {
-        SpecCommand::Schema => print!("{}", crate::spec::json_schema()),
+        SpecCommand::Schema { kind } => print!("{}", crate::spec::json_schema(kind)),
         SpecCommand::Check { file } => match crate::spec::load_any(&file)? {
             AnySpec::Job(spec) => println!(
                 "{}: a valid spec for {} in {}",
@@ -92,6 +93,17 @@ fn spec(command: SpecCommand) -> anyhow::Result<()> {
             AnySpec::Pool(spec) => {
                 println!("{}: a valid pool spec for {}", file.display(), spec.pool)
             }
+            AnySpec::Pipeline(spec) => println!(
+                "{}: a valid pipeline spec for {} in {}: {} steps, {} jobs",
+                file.display(),
+                spec.pipeline,
+                spec.project,
+                spec.steps.len(),
+                spec.steps
+                    .keys()
+                    .map(|s| spec.fan_out(s).len())
+                    .sum::<usize>()
+            ),
         },
     }
     Ok(())

@@ -1,7 +1,7 @@
-//! One leader among replicas: the scheduler, the sweep driver and the pools run on exactly one `serve`
-//! process at a time. On PostgreSQL the leader holds a session advisory lock on a connection of
-//! its own; when it dies the connection closes, the lock frees and another replica takes it
-//! within [`RETRY`]. SQLite has one process, which always leads.
+//! One leader among replicas: the scheduler, the sweep and pipeline drivers and the pools run on
+//! exactly one `serve` process at a time. On PostgreSQL the leader holds a session advisory lock
+//! on a connection of its own; when it dies the connection closes, the lock frees and another
+//! replica takes it within [`RETRY`]. SQLite has one process, which always leads.
 
 use crate::monitoring::Monitor;
 use app::db::Backend;
@@ -20,7 +20,7 @@ pub const RETRY: Duration = Duration::from_secs(2);
 pub struct Duties {
     /// How often leases are checked.
     pub leases_every: Duration,
-    /// How often sweeps are driven when no job changes status.
+    /// How often sweeps and pipelines are driven when no job changes status.
     pub sweeps_every: Duration,
     /// How often pools are looked at.
     pub pools_every: Duration,
@@ -72,9 +72,11 @@ async fn lead(state: &AppState, duties: Duties, stop: impl Future<Output = ()>) 
     };
     let scheduler = crate::scheduler::run(state.clone(), duties.leases_every, until_quit());
     let sweeps = crate::scheduler::sweeps::run(state.clone(), duties.sweeps_every, until_quit());
+    let pipelines =
+        crate::scheduler::pipelines::run(state.clone(), duties.sweeps_every, until_quit());
     let pools = crate::scheduler::pools::run(state.clone(), duties.pools_every, until_quit());
     let work = async {
-        tokio::join!(scheduler, sweeps, pools);
+        tokio::join!(scheduler, sweeps, pipelines, pools);
     };
     tokio::pin!(work);
     tokio::select! {

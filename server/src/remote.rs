@@ -1,8 +1,9 @@
-//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, `sweep`, `project`,
-//! `artifacts` and `model`.
+//! The commands that talk to a server: `apply`, `run`, `logs`, `cancel`, `sweep`, `pipeline`,
+//! `pool`, `project`, `artifacts` and `model`.
 
 pub mod artifacts;
 pub mod models;
+pub mod pipelines;
 pub mod pools;
 pub mod projects;
 pub mod sweeps;
@@ -16,12 +17,13 @@ use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::Path;
 
-/// `millrace apply -f spec.yaml [--dry-run]`, for a job, sweep or pool spec.
+/// `millrace apply -f spec.yaml [--dry-run]`, for a job, sweep, pool or pipeline spec.
 pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let spec = match spec::load_any(&args.file)? {
         AnySpec::Job(spec) => *spec,
         AnySpec::Sweep(spec) => return sweeps::apply(&args, *spec).await,
         AnySpec::Pool(spec) => return pools::apply(&args, *spec).await,
+        AnySpec::Pipeline(spec) => return pipelines::apply(&args, *spec).await,
     };
     let client = client(&args.remote)?;
     let snapshot = match &spec.code {
@@ -338,4 +340,9 @@ async fn resolve(client: &Client, job: &str) -> anyhow::Result<String> {
 
 fn client(remote: &Remote) -> anyhow::Result<Client> {
     Client::new(&remote.server, remote.token.expose())
+}
+
+/// A JSON string's text, or nothing.
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
 }

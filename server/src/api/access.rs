@@ -1,11 +1,11 @@
-//! Extractors that find what a route names (`{uid}`, `{owner}/{project}`, a sweep's `{id}`) and
-//! check that the
-//! caller may act on it, so a handler cannot forget to ask (see `app::auth::access`).
+//! Extractors that find what a route names (`{uid}`, `{owner}/{project}`, a sweep's or a
+//! pipeline run's `{id}`) and check that the caller may act on it, so a handler cannot forget
+//! to ask (see `app::auth::access`).
 
 use super::error::ApiError;
 use app::auth::access::{self, Act};
 use app::auth::Caller;
-use app::db::{jobs::Job, projects::Project, sweeps::Sweep};
+use app::db::{jobs::Job, pipelines::Run, projects::Project, sweeps::Sweep};
 use app::error::AppError;
 use app::state::AppState;
 use axum::extract::{FromRequestParts, Path};
@@ -100,10 +100,55 @@ async fn sweep_at(
     state: &AppState,
     act: Act,
 ) -> Result<(Sweep, Project), ApiError> {
+    let (caller, id) = caller_and_id(parts, state).await?;
+    sweep(state, &caller, id, act).await
+}
+
+/// The caller and the route's numeric `{id}`; 404 when it is not a number.
+async fn caller_and_id(parts: &mut Parts, state: &AppState) -> Result<(Caller, i64), ApiError> {
     let Signed(caller) = Signed::from_request_parts(parts, state).await?;
     let params = params(parts, state).await?;
     let id = params.get("id").and_then(|id| id.parse().ok());
-    sweep(state, &caller, id.ok_or(AppError::NotFound)?, act).await
+    Ok((caller, id.ok_or(AppError::NotFound)?))
+}
+
+/// The pipeline run `{id}` and its project, which the caller may read.
+#[derive(Clone, Debug)]
+pub struct ReadPipeline(pub Run, pub Project);
+
+/// The pipeline run `{id}` and its project, which the caller may change (cancel it, rerun it).
+#[derive(Clone, Debug)]
+pub struct WritePipeline(pub Run, pub Project);
+
+async fn pipeline_at(
+    parts: &mut Parts,
+    state: &AppState,
+    act: Act,
+) -> Result<(Run, Project), ApiError> {
+    let (caller, id) = caller_and_id(parts, state).await?;
+    let run = app::db::pipelines::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let project = access::project_by_id(&state.db, &caller, run.project_id, act).await?;
+    Ok((run, project))
+}
+
+impl FromRequestParts<AppState> for ReadPipeline {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (run, project) = pipeline_at(parts, state, Act::Read).await?;
+        Ok(Self(run, project))
+    }
+}
+
+impl FromRequestParts<AppState> for WritePipeline {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (run, project) = pipeline_at(parts, state, Act::Write).await?;
+        Ok(Self(run, project))
+    }
 }
 
 impl FromRequestParts<AppState> for ReadSweep {

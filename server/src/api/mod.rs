@@ -7,6 +7,7 @@ pub mod logs;
 mod me;
 pub mod members;
 pub mod metrics;
+pub mod pipelines;
 pub mod pools;
 pub mod projects;
 pub mod runner;
@@ -116,6 +117,19 @@ pub fn routes() -> Vec<Route> {
         post("/sweeps/{id}/cancel", write, sweeps::cancel),
         post("/sweeps/{id}/clone", write, sweeps::clone_form),
         post("/sweeps/{id}/clones", write, sweeps::clone),
+        get(
+            "/projects/{owner}/{project}/pipelines",
+            read,
+            pipelines::list,
+        ),
+        post(
+            "/projects/{owner}/{project}/pipelines",
+            write,
+            pipelines::create,
+        ),
+        get("/pipelines/{id}", read, pipelines::show),
+        post("/pipelines/{id}/cancel", write, pipelines::cancel),
+        post("/pipelines/{id}/rerun", write, pipelines::rerun),
         post("/jobs/{uid}/rerun", write, runs::rerun),
         get("/jobs/{uid}/artifacts", read, runs::artifacts),
         get("/jobs/{uid}/artifacts/{*path}", read, runs::artifact),
@@ -142,6 +156,12 @@ pub fn routes() -> Vec<Route> {
             "/runner/jobs/{uid}/artifacts/{*path}",
             Runner,
             runner::upload_artifact,
+        ),
+        get("/runner/jobs/{uid}/inputs", Runner, runner::inputs),
+        get(
+            "/runner/jobs/{uid}/inputs/{index}/{*path}",
+            Runner,
+            runner::input_file,
         ),
         get("/runner/snapshots/{sha}", Runner, runner::snapshot),
     ]

@@ -6,6 +6,7 @@ use super::runs::internal;
 use super::upload;
 use crate::files;
 use crate::monitoring::Ingested;
+use crate::spec::{Plan, PlanInput};
 use app::db::metrics::Point;
 use app::db::queue::{self, Heartbeat, OutputError, OutputPoint};
 use app::db::runners::{self, Registration, Runner};
@@ -476,6 +477,84 @@ pub async fn upload_artifact(
         StatusCode::CREATED,
         Json(json!({ "path": path, "bytes": bytes })),
     ))
+}
+
+/// The files of a leased job's inputs (a pipeline step's): for each input folder, the
+/// artifacts of the earlier job that fills it, which the runner fetches before the command.
+pub async fn inputs(
+    State(state): State<AppState>,
+    RunnerToken(token): RunnerToken,
+    Path(uid): Path<String>,
+    ApiQuery(query): ApiQuery<ArtifactQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let store = &state.runs.files;
+    let mut listed = Vec::new();
+    for (index, input) in leased_inputs(&state, token, query.runner_id, &uid)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let files = store
+            .files_under(&store.artifacts(&input.job))
+            .await
+            .map_err(internal("listing an input's artifacts"))?;
+        let files: Vec<Value> = files
+            .into_iter()
+            .map(|(path, bytes)| json!({ "path": path, "bytes": bytes }))
+            .collect();
+        listed.push(json!({ "index": index, "dir": input.dir, "job": input.job, "files": files }));
+    }
+    Ok(Json(json!({ "inputs": listed })))
+}
+
+/// One file of input `index` of a leased job, with ranges.
+pub async fn input_file(
+    State(state): State<AppState>,
+    RunnerToken(token): RunnerToken,
+    Path((uid, index, path)): Path<(String, usize, String)>,
+    ApiQuery(query): ApiQuery<ArtifactQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let inputs = leased_inputs(&state, token, query.runner_id, &uid).await?;
+    let input = inputs.get(index).ok_or(AppError::NotFound)?;
+    let store = &state.runs.files;
+    let key = store
+        .artifact(&input.job, &path)
+        .ok_or(AppError::NotFound)?;
+    let sent = crate::download::file(store, &key, &headers).await?;
+    sent.ok_or_else(|| AppError::NotFound.into())
+}
+
+/// The inputs of job `uid`, which this runner must hold the lease of. Only jobs of the job's
+/// own project count: plans are data, and no job reads another project's files through its
+/// runner.
+async fn leased_inputs(
+    state: &AppState,
+    token: i64,
+    runner_id: i64,
+    uid: &str,
+) -> Result<Vec<PlanInput>, ApiError> {
+    let runner = runner(state, token, runner_id).await?;
+    let uids = [uid.to_owned()];
+    let beat = queue::heartbeat(&state.db, runner.id, &uids, state.runs.lease_ms).await?;
+    if beat.first().is_none_or(|(_, h)| *h == Heartbeat::Gone) {
+        return Err(not_leased());
+    }
+    let Some((project, plan)) = queue::plan(&state.db, uid).await? else {
+        return Err(not_leased());
+    };
+    let plan: Plan = serde_json::from_str(&plan).map_err(internal("reading a job's plan"))?;
+    let mut inputs = Vec::with_capacity(plan.inputs.len());
+    for input in plan.inputs {
+        if !queue::is_in_project(&state.db, &input.job, project).await? {
+            return Err(AppError::Forbidden(
+                "an input of this job is not a job of its project".into(),
+            )
+            .into());
+        }
+        inputs.push(input);
+    }
+    Ok(inputs)
 }
 
 /// A code snapshot, for the runner that unpacks it.

@@ -9,7 +9,7 @@ use crate::sweep::Direction;
 use app::auth::access::Act;
 use app::auth::Caller;
 use app::db::projects::Project;
-use app::db::sweeps::{self, NewSweep, Sweep, SweepState, Trial, TrialState};
+use app::db::sweeps::{self, NewSweep, Sweep, SweepState, Trial};
 use app::model::{JobStatus, HIDDEN_VALUE};
 use app::state::AppState;
 use app::url::encode_component;
@@ -84,6 +84,7 @@ async fn insert(
         seed: request.spec.seed as i64,
         cloned_from: request.cloned_from,
         created_by: Some(user),
+        ..NewSweep::default()
     };
     let mut tx = state.db.begin().await?;
     let id = sweeps::create(&mut tx, &new).await?;
@@ -245,12 +246,7 @@ pub async fn show(
     let spec = shown_spec(&sweep.spec);
     let goal =
         serde_json::from_value(spec["objective"]["goal"].clone()).unwrap_or(Direction::Minimize);
-    let best = trials
-        .iter()
-        .filter(|t| t.state() == TrialState::Completed)
-        .filter_map(|t| t.value.map(|v| (t, v)))
-        .reduce(|a, b| if goal.better(b.1, a.1) { b } else { a })
-        .map(|(t, _)| trial(t));
+    let best = crate::scheduler::sweeps::best(&trials, goal).map(trial);
     let mut body = summary(&sweep);
     body["spec"] = spec;
     body["snapshot"] = sweep.snapshot.clone().into();

@@ -1,7 +1,7 @@
 //! The project commands: `millrace project create|list|show|member`, and making a missing
 //! project of your own when a job or sweep is sent to it.
 
-use super::client;
+use super::{client, text};
 use crate::cli::{MemberCommand, ProjectArgs, ProjectCommand};
 use crate::client::{CallError, Client};
 use anyhow::{bail, Context};
@@ -193,10 +193,6 @@ fn members(project: &str, user: Option<&str>) -> anyhow::Result<String> {
         Some(user) => format!("{base}/{}", app::url::encode_component(user)),
         None => base,
     })
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The sweep commands: `apply -f sweep.yaml`, `sweep list`, `show`, `cancel` and `clone`.
 
-use super::{client, code_snapshot};
+use super::{client, code_snapshot, text};
 use crate::cli::{ApplyArgs, SweepArgs, SweepCommand};
 use crate::client::Client;
 use crate::spec::{SweepRequest, SweepSpec};
@@ -112,10 +112,6 @@ async fn fetch(client: &Client, sweep: i64) -> anyhow::Result<Value> {
         .get(&format!("/api/v1/sweeps/{sweep}"))
         .await
         .with_context(|| format!("reading sweep {sweep}"))
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or("")
 }
 
 /// A sweep as `sweep show` prints it: a header, the best trial, then one line per trial.

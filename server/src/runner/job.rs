@@ -136,7 +136,7 @@ async fn execute(
             return Some(failed(None, format!("{error:#}")));
         }
     };
-    let mut command = command(context, job, &cwd);
+    let mut command = command(context, job, &cwd, dir);
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) => {
@@ -273,7 +273,8 @@ async fn terminate(group: Option<Pid>, grace: Duration, child: &mut tokio::proce
     }
 }
 
-/// Makes the job's fresh directory, unpacks its code there; answers where to run.
+/// Makes the job's fresh directory, unpacks its code and fetches its inputs there; answers
+/// where to run.
 async fn prepare(context: &JobContext, job: &Leased, dir: &Path) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
     if tokio::fs::try_exists(dir).await.unwrap_or(false) {
@@ -293,6 +294,7 @@ async fn prepare(context: &JobContext, job: &Leased, dir: &Path) -> anyhow::Resu
             .await
             .expect("unpacking does not panic")?;
     }
+    super::inputs::fetch(context, job, dir).await?;
     match &job.plan.workdir {
         Some(workdir) if !Path::new(workdir).is_dir() => {
             anyhow::bail!("the workdir {workdir} does not exist on this runner")
@@ -304,7 +306,7 @@ async fn prepare(context: &JobContext, job: &Leased, dir: &Path) -> anyhow::Resu
 
 /// The process to start: its own process group, output piped, a clean environment (the
 /// allow-list of the runner's, the spec's `env`, then the job's own variables).
-fn command(context: &JobContext, job: &Leased, cwd: &Path) -> Command {
+fn command(context: &JobContext, job: &Leased, cwd: &Path, dir: &Path) -> Command {
     let mut command = match &job.plan.command {
         CommandLine::Shell(text) => {
             let mut c = Command::new("sh");
@@ -339,6 +341,10 @@ fn command(context: &JobContext, job: &Leased, cwd: &Path) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if !job.plan.inputs.is_empty() {
+        // Absolute, so a step that runs in a `workdir` finds them too.
+        command.env("MILLRACE_INPUTS", dir.join(super::inputs::FOLDER));
+    }
     if let Some(token) = &job.token {
         command
             .env("MILLRACE_TOKEN", token.expose())

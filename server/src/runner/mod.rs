@@ -4,6 +4,7 @@
 mod artifacts;
 mod environment;
 pub mod gpus;
+mod inputs;
 mod job;
 mod metrics;
 mod output;

@@ -14,35 +14,16 @@ use std::time::Duration;
 /// Drives every running sweep every `every`, and at once when a job changes status, until
 /// `stop` resolves; failures are logged and retried on the next pass.
 pub async fn run(state: AppState, every: Duration, stop: impl std::future::Future<Output = ()>) {
-    tokio::pin!(stop);
-    let mut events = state.events.subscribe();
-    let mut ticks = super::ticks(every);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = ticks.tick() => {}
-            () = job_changed(&mut events) => {}
-        }
-        if let Err(error) = tick(&state).await {
-            tracing::warn!(%error, "driving sweeps failed; trying again");
-        }
-    }
-}
-
-/// Resolves when a batch of events reports a job's new status (or some were missed).
-async fn job_changed(
-    events: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<[app::db::events::Event]>>,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        match events.recv().await {
-            Ok(batch) if batch.iter().any(|e| e.kind == "job.status") => return,
-            Ok(_) => {}
-            Err(RecvError::Lagged(_)) => return,
-            // No more events: the ticks alone drive the sweeps.
-            Err(RecvError::Closed) => std::future::pending().await,
-        }
-    }
+    let kinds = &["job.status"];
+    super::drive_on(
+        state,
+        every,
+        kinds,
+        "driving sweeps",
+        stop,
+        |state| async move { tick(&state).await },
+    )
+    .await;
 }
 
 /// One pass over every running sweep; a sweep that fails is logged and the others go on.
@@ -285,9 +266,12 @@ async fn queue_trials(
                 return Ok(offset);
             }
         };
-        let request = spec.trial_request(index, &params, sweep.snapshot.clone());
+        let mut request = spec.trial_request(index, &params, sweep.snapshot.clone());
+        request.plan.inputs = serde_json::from_str(&sweep.inputs).unwrap_or_default();
+        let mut job = request.new_job(user);
+        job.tags = serde_json::from_str(&sweep.tags).unwrap_or_default();
         let mut tx = state.db.begin().await?;
-        let job = app::db::jobs::create(&mut tx, sweep.project_id, &request.new_job(user)).await?;
+        let job = app::db::jobs::create(&mut tx, sweep.project_id, &job).await?;
         let recorded = params.clone().into_iter().collect();
         if !sweeps::add_trial(&mut tx, sweep.id, index as i64, job.id, &recorded).await? {
             // The sweep ended meanwhile: its job goes with the transaction.
@@ -301,6 +285,16 @@ async fn queue_trials(
         });
     }
     Ok(room)
+}
+
+/// The best completed trial among `trials` by `goal`: the first of equals.
+pub fn best(trials: &[Trial], goal: sweep::Direction) -> Option<&Trial> {
+    trials
+        .iter()
+        .filter(|t| t.state() == TrialState::Completed)
+        .filter_map(|t| t.value.map(|v| (t, v)))
+        .reduce(|a, b| if goal.better(b.1, a.1) { b } else { a })
+        .map(|(t, _)| t)
 }
 
 /// What the algorithm learns from a trial of this sweep.

@@ -111,7 +111,7 @@ fn expected(api: Api, policy: Policy, who: Who) -> Option<u16> {
 }
 
 /// What the callers work on: one public and one private project of ann, each with a job millrace
-/// runs, a tracked job, a sweep, an artifact; and every credential.
+/// runs, a tracked job, a sweep, a pipeline run, an artifact; and every credential.
 struct World {
     app: TestApp,
     public: Target,
@@ -132,6 +132,8 @@ struct Target {
     job_uid: String,
     job_number: i64,
     sweep: i64,
+    /// A running pipeline run.
+    pipeline: i64,
     /// A logged model its job produced.
     model_uid: String,
     /// A registered model of the project, with version 1 from its job, aliased `champion`.
@@ -352,9 +354,31 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
         seed: 3,
         cloned_from: None,
         created_by: Some(owner),
+        ..NewSweep::default()
     };
     let mut tx = db.begin().await.unwrap();
     let sweep = db::sweeps::create(&mut tx, &sweep).await.unwrap();
+    let pipeline = db::pipelines::create(
+        &mut tx,
+        &db::pipelines::NewRun {
+            project: project_id,
+            name: "p".into(),
+            spec: format!(
+                r#"{{"pipeline":"p","project":"{owner_name}/{name}","steps":{{"a":{{"command":"x"}}}}}}"#
+            ),
+            snapshots: "{}".into(),
+            spec_hash: "h".into(),
+            created_by: Some(owner),
+            ..Default::default()
+        },
+        &[db::pipelines::NewStep {
+            step: "a".into(),
+            instance: 0,
+            definition: "d".into(),
+        }],
+    )
+    .await
+    .unwrap();
     let model_uid = format!("m-{name}");
     let model_tags = [("fixture-tag".to_owned(), String::new())];
     db::logged_models::create(
@@ -405,6 +429,7 @@ async fn target(db: &Db, owner: i64, name: &str, private: bool) -> Target {
         job_uid,
         job_number,
         sweep,
+        pipeline,
         model_uid,
         registered,
     }
@@ -480,12 +505,17 @@ enum Payload {
 /// The call of REST route `method path` on `t`.
 fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
     let member = if *method == Method::PUT { "dan" } else { "ben" };
+    let id = match path.starts_with("/pipelines/") {
+        true => t.pipeline,
+        false => t.sweep,
+    };
     let filled = path
         .replace("{owner}", "ann")
         .replace("{project}", &t.project)
         .replace("{job}", &t.job_number.to_string())
         .replace("{uid}", &t.job_uid)
-        .replace("{id}", &t.sweep.to_string())
+        .replace("{id}", &id.to_string())
+        .replace("{index}", "0")
         .replace("{user}", member)
         .replace("{*path}", "out.txt")
         .replace("{sha}", &w.snapshot)
@@ -527,6 +557,12 @@ fn rest_call(w: &World, method: &Method, path: &str, t: &Target) -> Call {
             uri.push_str(&format!("?runner_id={runner}"));
             Payload::Bytes(b"x".to_vec())
         }
+        ("GET", "/runner/jobs/{uid}/inputs" | "/runner/jobs/{uid}/inputs/{index}/{*path}") => {
+            uri.push_str(&format!("?runner_id={runner}"));
+            Payload::None
+        }
+        ("POST", "/projects/{owner}/{project}/pipelines") => Payload::Json(json!({})),
+        ("POST", "/pipelines/{id}/rerun") => Payload::Json(json!({ "from": "a" })),
         ("GET", "/events") => {
             uri.push_str(&format!("?project=ann/{}", t.project));
             Payload::None
@@ -674,7 +710,8 @@ fn server_fn_policy(name: &str) -> Option<Policy> {
         "login" | "logout" => Policy::Public,
         "list_jobs" | "get_job" | "get_metric_panels" | "get_panels" | "get_panel_changes"
         | "get_compare" | "get_logs" | "get_sweeps" | "get_sweep" | "get_registry"
-        | "get_artifacts" | "get_job_table" | "find_table_keys" => read,
+        | "get_artifacts" | "get_job_table" | "find_table_keys" | "get_pipeline_runs"
+        | "get_pipeline_run" => read,
         "tag_jobs" | "archive_jobs" | "rename_job" | "stop_jobs" | "rerun_jobs" => write,
         "rename_project" | "archive_projects" | "set_member" => Policy::Project(Act::Manage),
         "get_members" => read,
@@ -718,7 +755,10 @@ fn server_fn_call(w: &World, who: Who, path: &str, method: &Method, name: &str) 
             "after": null }),
         "get_artifacts" => json!({ "owner": owner, "project": project, "job": number,
             "path": "out.txt" }),
-        "get_sweeps" | "get_registry" => json!({ "owner": owner, "project": project }),
+        "get_sweeps" | "get_registry" | "get_pipeline_runs" => {
+            json!({ "owner": owner, "project": project })
+        }
+        "get_pipeline_run" => json!({ "owner": owner, "project": project, "id": t.pipeline }),
         "get_sweep" => json!({ "owner": owner, "project": project, "id": t.sweep }),
         "get_job_table" => json!({ "owner": owner, "project": project,
             "filter": app::model::Filter::default(),

@@ -3,6 +3,7 @@
 
 mod gpus;
 mod harness;
+mod pipelines;
 mod pools;
 mod secrets;
 mod sweep;
