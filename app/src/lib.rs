@@ -17,6 +17,7 @@ pub mod limits;
 pub mod metrics;
 pub mod miller;
 pub mod model;
+pub mod pipelines;
 pub mod project;
 pub mod project_query;
 pub mod registry;

@@ -1,7 +1,8 @@
 //! The project views' state as the URL holds it: which view (`pview`), the compared jobs
 //! (`cmp`), whether the compare table lists every parameter (`pall`), the table view's
-//! columns and sort (`tcols`, `tsort`), and the sweeps view's open sweep (`sweep`), the
-//! parameters its parallel plot hides (`shide`) and its objective chart's log scale (`slog`).
+//! columns and sort (`tcols`, `tsort`), the sweeps view's open sweep (`sweep`), the
+//! parameters its parallel plot hides (`shide`) and its objective chart's log scale (`slog`),
+//! and the pipelines view's open run and step (`prun`, `pstep`).
 //! Defaults are left out, bad values ignored.
 
 use crate::model::SortDir;
@@ -16,13 +17,21 @@ pub enum ProjectView {
     Table,
     /// The project's hyperparameter sweeps, and one sweep's results.
     Sweeps,
+    /// The project's pipeline runs, and one run's graph of steps.
+    Pipelines,
     /// The model registry's models whose versions came from the project's jobs.
     Models,
 }
 
 impl ProjectView {
     /// Every view, in tab order.
-    pub const ALL: [ProjectView; 4] = [Self::Charts, Self::Table, Self::Sweeps, Self::Models];
+    pub const ALL: [ProjectView; 5] = [
+        Self::Charts,
+        Self::Table,
+        Self::Sweeps,
+        Self::Pipelines,
+        Self::Models,
+    ];
 
     /// The word in the URL and the tab's label.
     pub fn word(self) -> &'static str {
@@ -30,6 +39,7 @@ impl ProjectView {
             Self::Charts => "charts",
             Self::Table => "table",
             Self::Sweeps => "sweeps",
+            Self::Pipelines => "pipelines",
             Self::Models => "models",
         }
     }
@@ -307,7 +317,21 @@ pub struct ProjectQuery {
     pub table: TableQuery,
     /// The sweeps view.
     pub sweeps: SweepQuery,
+    /// The pipelines view.
+    pub pipelines: PipelineQuery,
 }
+
+/// The pipelines view's settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineQuery {
+    /// The run open in the view (its id); `None` lists the project's runs.
+    pub run: Option<i64>,
+    /// The step picked in its graph, by name.
+    pub step: Option<String>,
+}
+
+/// Longest step name read from a URL (a step name has at most 40 characters).
+const MAX_STEP_NAME: usize = 40;
 
 /// The sweeps view's settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -393,6 +417,12 @@ impl ProjectQuery {
                 "sweep" => query.sweeps.open = value.parse::<i64>().ok().filter(|id| *id > 0),
                 "shide" => query.sweeps.hidden = SweepQuery::read_hidden(value),
                 "slog" => query.sweeps.log_y = value == "1",
+                "prun" => query.pipelines.run = value.parse::<i64>().ok().filter(|id| *id > 0),
+                "pstep" => {
+                    query.pipelines.step = Some(value)
+                        .filter(|v| !v.is_empty() && v.chars().count() <= MAX_STEP_NAME)
+                        .map(str::to_owned)
+                }
                 "cerr" => {
                     query.sweeps.clone_error = Some(value.chars().take(MAX_CLONE_TEXT).collect())
                 }
@@ -434,6 +464,12 @@ impl ProjectQuery {
         if self.sweeps.log_y {
             pairs.push(("slog".into(), "1".into()));
         }
+        if let Some(run) = self.pipelines.run {
+            pairs.push(("prun".into(), run.to_string()));
+        }
+        if let Some(step) = &self.pipelines.step {
+            pairs.push(("pstep".into(), step.clone()));
+        }
     }
 }
 
@@ -443,6 +479,26 @@ mod tests {
 
     fn read(query: &str) -> ProjectQuery {
         ProjectQuery::read(query.split('&').filter_map(|p| p.split_once('=')))
+    }
+
+    #[test]
+    fn the_pipelines_view_keeps_its_run_and_step_and_drops_garbage() {
+        let query = read("pview=pipelines&prun=7&pstep=train");
+        assert_eq!(query.view, Some(ProjectView::Pipelines));
+        assert_eq!(
+            query.pipelines,
+            PipelineQuery {
+                run: Some(7),
+                step: Some("train".into())
+            }
+        );
+        let mut pairs = Vec::new();
+        query.write(&mut pairs);
+        let written: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(written, ["pview=pipelines", "prun=7", "pstep=train"]);
+        let bad = read(&format!("prun=-1&pstep={}", "s".repeat(41)));
+        assert_eq!(bad.pipelines, PipelineQuery::default());
+        assert_eq!(read("prun=x&pstep=").pipelines, PipelineQuery::default());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::artifacts::view::ArtifactsTab;
 use crate::metrics::compare::CompareView;
 use crate::metrics::panels::MetricPanels;
 use crate::metrics::server_fns::PanelPage;
+use crate::pipelines::view::PipelinesView;
 use crate::project::new_page::NewProjectPage;
 use crate::project_query::ProjectView;
 use crate::registry::view::ModelsView;
@@ -23,6 +24,7 @@ pub async fn project_view(open: ProjectView, project: Memo<(String, String)>) ->
         ProjectView::Charts => charts(project).await,
         ProjectView::Table => table(project).await,
         ProjectView::Sweeps => sweeps(project).await,
+        ProjectView::Pipelines => pipelines(project).await,
         ProjectView::Models => models(project).await,
     }
 }
@@ -98,6 +100,11 @@ fn sweeps(project: Memo<(String, String)>) -> AnyView {
 }
 
 #[lazy]
+fn pipelines(project: Memo<(String, String)>) -> AnyView {
+    view! { <PipelinesView project/> }.into_any()
+}
+
+#[lazy]
 fn models(project: Memo<(String, String)>) -> AnyView {
     view! { <ModelsView project/> }.into_any()
 }
@@ -124,6 +131,7 @@ pub async fn preload_for_location() {
         (Some(_), None, Some(ProjectView::Charts)) => __preload_charts().await,
         (Some(_), None, Some(ProjectView::Table)) => __preload_table().await,
         (Some(_), None, Some(ProjectView::Sweeps)) => __preload_sweeps().await,
+        (Some(_), None, Some(ProjectView::Pipelines)) => __preload_pipelines().await,
         (Some(_), None, Some(ProjectView::Models)) => __preload_models().await,
         (Some(_), Some(_), _) if query.tab == JobTab::Metrics => __preload_metric_panels().await,
         (Some(_), Some(_), _) if query.tab == JobTab::Artifacts => __preload_artifacts_tab().await,

@@ -145,6 +145,44 @@ export async function startSweep(
   return (await created.json()).id;
 }
 
+/** Starts a run of a diamond pipeline (a → b, c → d; c fans out to two jobs) in `project` of
+ *  alice's through the API; returns its id. No runner takes its jobs: tests play them. */
+export async function startPipeline(page: import("@playwright/test").Page, project: string): Promise<number> {
+  const spec = {
+    pipeline: "diamond",
+    project: `alice/${project}`,
+    steps: {
+      a: { command: "echo a", outputs: ["a.txt"], metrics: { names: ["loss"] } },
+      b: { needs: ["a"], command: "echo b" },
+      c: { needs: ["a"], command: "echo c {{k}}", for_each: { k: [1, 2] } },
+      d: { needs: ["b", "c"], command: "echo d" },
+    },
+  };
+  const created = await api(page).post(`/api/v1/projects/alice/${project}/pipelines`, { data: { spec } });
+  expect(created.status(), await created.text()).toBe(201);
+  return (await created.json()).id;
+}
+
+/** The job of `step` (its first instance) of pipeline run `id`, once the run started it. */
+export async function pipelineJob(page: import("@playwright/test").Page, id: number, step: string, instance = 0): Promise<string> {
+  let uid = "";
+  await expect(async () => {
+    const run = await (await page.request.get(`/api/v1/pipelines/${id}`)).json();
+    const found = run.steps.find((s: { step: string; instance: number }) => s.step === step && s.instance === instance);
+    uid = found?.job?.uid ?? "";
+    expect(uid, JSON.stringify(run.steps)).not.toBe("");
+  }).toPass({ timeout: 10_000 });
+  return uid;
+}
+
+/** Plays a runner for job `uid` through the API: running, then `status`. */
+export async function finishJob(page: import("@playwright/test").Page, uid: string, status: "succeeded" | "failed") {
+  for (const next of ["running", status]) {
+    const response = await api(page).post(`/api/v1/jobs/${uid}/status`, { data: { status: next } });
+    expect(response.status(), await response.text()).toBe(200);
+  }
+}
+
 /** A TCP port free on loopback now, for a server a test starts of its own. */
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -273,9 +273,10 @@ mod browser {
                 "job.status",
                 "job.created",
                 "job.cancel",
-                // A sweep's trial or state changed: counted as a status change of no job in
-                // particular, which the sweep views follow.
+                // A sweep's trial or state, or a pipeline run's step, changed: counted as a
+                // status change of no job in particular, which those views follow.
                 "sweep",
+                "pipeline",
                 "resync",
             ] {
                 let _ = source
