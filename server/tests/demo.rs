@@ -92,6 +92,26 @@ async fn rows(db: &Db) -> Vec<String> {
         .collect()
 }
 
+/// The demo pipeline's runs and their steps, one line each, in order.
+async fn pipeline_history(db: &Db) -> Vec<String> {
+    let runs: Vec<(i64, String, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT id, state, reason, rerun_of FROM pipeline_runs ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    let mut lines = Vec::new();
+    for (id, state, reason, rerun_of) in runs {
+        lines.push(format!("run {id} {state} {reason:?} rerun of {rerun_of:?}"));
+        for step in app::db::pipelines::steps(db, id).await.unwrap() {
+            lines.push(format!(
+                "  {}[{}] {} job #{:?} {:?}",
+                step.step, step.instance, step.state, step.job_number, step.reason
+            ));
+        }
+    }
+    lines
+}
+
 /// The demo pool's machines and every change of them, one line each, in order.
 async fn pool_history(db: &Db) -> Vec<String> {
     let changes: Vec<(String, String, i64, String, Option<f64>)> = sqlx::query_as(
@@ -124,8 +144,8 @@ async fn the_same_seed_fills_the_same_workspace_and_another_seed_does_not() {
     assert_ne!(first, other);
     assert_eq!(
         (summary.users, summary.projects, summary.jobs),
-        (5, 8, 81),
-        "60 jobs, the long run, and 20 trials in the sweep's own project"
+        (5, 9, 86),
+        "60 jobs, the long run, 20 trials in the sweep's own project and the pipeline's 5 jobs"
     );
     let trials: Vec<&String> = first
         .iter()
@@ -200,6 +220,28 @@ async fn the_demo_sweeps_registered_trials_kept_their_files_and_count_them() {
         .unwrap();
     let used = app::db::storage::usage(&db, owner).await.unwrap();
     assert_eq!(used, total as i64, "the files count against their owner");
+}
+
+#[tokio::test]
+async fn the_demo_pipeline_failed_once_and_its_rerun_reused_the_data_and_finished() {
+    let (_dir, db, _) = demo(&small(3)).await;
+    let history = pipeline_history(&db).await;
+    let reason = "Some(\"it needs `train`, which failed\")";
+    assert_eq!(
+        history,
+        [
+            "run 1 failed Some(\"step `train` failed\") rerun of None".to_owned(),
+            format!("  evaluate[0] skipped job #None {reason}"),
+            format!("  evaluate[1] skipped job #None {reason}"),
+            "  prep[0] succeeded job #Some(1) None".to_owned(),
+            "  train[0] failed job #Some(2) Some(\"its job failed with exit code 1: CUDA out of memory\")".to_owned(),
+            "run 2 succeeded None rerun of Some(1)".to_owned(),
+            "  evaluate[0] succeeded job #Some(4) None".to_owned(),
+            "  evaluate[1] succeeded job #Some(5) None".to_owned(),
+            "  prep[0] cached job #Some(1) None".to_owned(),
+            "  train[0] succeeded job #Some(3) None".to_owned(),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -286,6 +328,7 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
     let filled = server::demo::run(&db, &small(11), &files).await;
     let on_postgres = rows(&db).await;
     let pool_on_postgres = pool_history(&db).await;
+    let pipeline_on_postgres = pipeline_history(&db).await;
     // ANALYZE sets the row estimate, which is -1 on a table never analysed or vacuumed.
     let estimate: i64 = sqlx::query_scalar(
         "SELECT reltuples::BIGINT FROM pg_class WHERE oid = to_regclass(current_schema() || '.jobs')",
@@ -300,6 +343,7 @@ async fn postgresql_gets_the_same_workspace_as_sqlite() {
     let on_sqlite = rows(&sqlite).await;
     assert_eq!(pool_on_postgres, pool_history(&sqlite).await);
     assert_eq!(pool_on_postgres.len(), 27, "{pool_on_postgres:#?}");
+    assert_eq!(pipeline_on_postgres, pipeline_history(&sqlite).await);
     assert_eq!(
         (
             summary.users,

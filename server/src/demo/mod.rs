@@ -3,6 +3,7 @@
 mod artifacts;
 pub mod generate;
 mod names;
+mod pipeline;
 mod pool;
 pub mod sweep;
 
@@ -109,7 +110,11 @@ pub async fn run(db: &Db, args: &DemoArgs, files: &FileStore) -> anyhow::Result<
     pool::create(db, anchor)
         .await
         .context("creating the demo pool")?;
-    let mut projects = counts.len();
+    let first = (users[0], generate::user(0).0);
+    writer.jobs += pipeline::create(db, (first.0, &first.1), anchor)
+        .await
+        .context("creating the demo pipeline")?;
+    let mut projects = counts.len() + 1;
     if args.sweep_trials > 0 {
         let owner = (users[0], generate::user(0).0);
         writer.jobs += sweep::create(

@@ -65,6 +65,7 @@ pub async fn create(
             seed: seed as i64,
             cloned_from: None,
             created_by: Some(owner),
+            ..NewSweep::default()
         },
     )
     .await?;
