@@ -69,3 +69,18 @@ test("a mistyped or foreign run is a message, not an error", async ({ page }) =>
   await page.goto(`/u/alice/p/${project}?pview=pipelines&prun=999999`);
   await expect(page.getByText("There is no pipeline run 999999 in this project.")).toBeVisible();
 });
+
+test("the demo's rerun shows the step it reused from the failed run", async ({ page }) => {
+  await signedIn(page);
+  const runs = await (await page.request.get("/api/v1/projects/alice/vision-pipeline/pipelines")).json();
+  const [rerun, failed] = runs.runs;
+  expect([rerun.state, failed.state, rerun.rerun_of]).toEqual(["succeeded", "failed", failed.id]);
+  await page.goto(`/u/alice/p/vision-pipeline?pview=pipelines&prun=${rerun.id}`);
+  const prep = page.locator("[data-step=prep] g.node");
+  await expect(prep).toHaveClass(/cached/);
+  await expect(prep).toContainText("reuses job #1");
+  await expect(page.locator("[data-test=pipeline-run]")).toContainText(`rerun of run ${failed.id} from train`);
+  await page.goto(`/u/alice/p/vision-pipeline?pview=pipelines&prun=${failed.id}`);
+  await expect(page.locator("[data-step=train] g.node")).toHaveClass(/failed/);
+  await expect(page.locator("[data-step=evaluate] g.node")).toContainText("evaluate ×2");
+});

@@ -189,8 +189,10 @@ fn Node(node: StepNode, selected: bool) -> impl IntoView {
     let href = untrack(|| step_href(&browse, &node));
     let fan_out = (node.instances.len() > 1).then(|| format!(" ×{}", node.instances.len()));
     let cached = node.state == "cached";
-    let second = match node.duration_ms {
-        Some(ms) if !cached => format!("{} · {}", node.state, duration(ms)),
+    // A cached step ran in an earlier run: its job says which, its run time is not this run's.
+    let second = match (node.duration_ms, node.job) {
+        (_, Some(job)) if cached => format!("reuses job #{job}"),
+        (Some(ms), _) if !cached => format!("{} · {}", node.state, duration(ms)),
         _ => node.state.clone(),
     };
     let metric = node
