@@ -125,7 +125,7 @@ def main():
             applies.append((time.perf_counter() - started) * 1000)
             newest = cancel_newest(api)
             runs.add(newest["id"])
-            if newest["steps"] != 1000 or len(runs) != i + 1:
+            if newest["step_count"] != 1000 or len(runs) != i + 1:
                 sys.exit(f"apply {i} did not start a new 1,000-step run: {newest}")
         spec = api.call("GET", "/api/v1/pipelines/2")["spec"]
         for i in range(ROUNDS):

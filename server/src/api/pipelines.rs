@@ -306,7 +306,7 @@ pub async fn rerun(
 fn summary(run: &Run) -> Value {
     json!({
         "id": run.id, "name": run.name, "project": run.project, "state": run.state,
-        "reason": run.reason, "steps": run.step_count, "ended": run.ended_count,
+        "reason": run.reason, "step_count": run.step_count, "ended": run.ended_count,
         "cost_usd": run.cost_usd, "rerun_of": run.rerun_of, "from_step": run.from_step,
         "created_ms": run.created_ms, "finished_ms": run.finished_ms,
     })

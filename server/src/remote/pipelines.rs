@@ -25,7 +25,7 @@ pub async fn run(args: PipelineArgs) -> anyhow::Result<()> {
                     text(&run["name"]),
                     text(&run["state"]),
                     run["ended"],
-                    run["steps"],
+                    run["step_count"],
                     cost(&run["cost_usd"]),
                 );
             }
@@ -165,7 +165,7 @@ fn describe(run: &Value) -> String {
         text(&run["project"]),
         text(&run["state"]),
         run["ended"],
-        run["steps"],
+        run["step_count"],
         cost(&run["cost_usd"]),
     );
     let depth = |step: &str| {

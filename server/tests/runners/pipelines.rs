@@ -171,7 +171,7 @@ async fn a_diamond_passes_files_along_and_a_changed_last_step_alone_runs_again()
 
     let shown = stdout(&cluster.cli(&["pipeline", "show", "2"], &dir));
     assert!(
-        shown.contains("run 2 of pipeline diamond in ann/lab: succeeded"),
+        shown.contains("run 2 of pipeline diamond in ann/lab: succeeded\n7/7 steps ended, $"),
         "{shown}"
     );
     assert!(shown.contains("d[0]\tsucceeded\tjob #8"), "{shown}");
