@@ -7,7 +7,7 @@ use super::runs::check_snapshot;
 use crate::scheduler::pipelines::{self as driver, downstream};
 use crate::spec::pipeline::{PipelineRequest, PipelineSpec};
 use app::auth::Caller;
-use app::db::pipelines::{self, NewRun, NewStep, Run, RunState, StepRow};
+use app::db::pipelines::{self, NewRun, Run, RunState, StepRow};
 use app::db::projects::Project;
 use app::error::AppError;
 use app::model::{JobStatus, HIDDEN_VALUE};
@@ -149,20 +149,8 @@ async fn insert(
         from_step: rerun.map(|(_, step)| step.to_owned()),
         created_by: Some(user),
     };
-    let steps: Vec<NewStep> = spec
-        .steps
-        .keys()
-        .flat_map(|name| {
-            let definition = request.definition_hash(name);
-            (0..spec.fan_out(name).len()).map(move |instance| NewStep {
-                step: name.clone(),
-                instance: instance as i64,
-                definition: definition.clone(),
-            })
-        })
-        .collect();
     let mut tx = state.db.begin().await?;
-    let id = pipelines::create(&mut tx, &new, &steps).await?;
+    let id = pipelines::create(&mut tx, &new, &request.new_steps()).await?;
     tx.commit().await?;
     Ok(id)
 }

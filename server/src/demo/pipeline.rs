@@ -8,7 +8,7 @@ use crate::spec::{parse_pipeline, PlanInput};
 use anyhow::Context;
 use app::db::jobs::{JobRef, NewJob};
 use app::db::metrics::{self, Point};
-use app::db::pipelines::{self, NewRun, NewStep, RunState, Start, StepState};
+use app::db::pipelines::{self, NewRun, RunState, Start, StepState};
 use app::db::{self, Db, Tx};
 use app::model::JobStatus;
 
@@ -173,18 +173,6 @@ impl Demo<'_> {
     /// A new running run of the pipeline, every step waiting; a rerun names the run it reuses.
     async fn run(&self, tx: &mut Tx, rerun_of: Option<i64>, at_ms: i64) -> anyhow::Result<i64> {
         let spec = &self.request.spec;
-        let steps: Vec<NewStep> = spec
-            .steps
-            .keys()
-            .flat_map(|name| {
-                let definition = self.request.definition_hash(name);
-                (0..spec.fan_out(name).len()).map(move |instance| NewStep {
-                    step: name.clone(),
-                    instance: instance as i64,
-                    definition: definition.clone(),
-                })
-            })
-            .collect();
         let new = NewRun {
             project: self.project,
             name: spec.pipeline.clone(),
@@ -195,7 +183,7 @@ impl Demo<'_> {
             from_step: rerun_of.map(|_| "train".to_owned()),
             created_by: Some(self.owner),
         };
-        let id = pipelines::create(tx, &new, &steps).await?;
+        let id = pipelines::create(tx, &new, &self.request.new_steps()).await?;
         sqlx::query("UPDATE pipeline_runs SET created_ms = $1 WHERE id = $2")
             .bind(at_ms)
             .bind(id)

@@ -154,6 +154,23 @@ impl PipelineRequest {
         self.snapshots.get(code).cloned()
     }
 
+    /// The step instances a new run of this request stores, every one waiting: one per step,
+    /// one per combination of a `for_each` step.
+    pub fn new_steps(&self) -> Vec<app::db::pipelines::NewStep> {
+        let spec = &self.spec;
+        spec.steps
+            .keys()
+            .flat_map(|name| {
+                let definition = self.definition_hash(name);
+                (0..spec.fan_out(name).len()).map(move |instance| app::db::pipelines::NewStep {
+                    step: name.clone(),
+                    instance: instance as i64,
+                    definition: definition.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Identifies step `name` as written, with its code and the pipeline's parameters: a
     /// step whose definition and inputs are unchanged may reuse an earlier run's job.
     pub fn definition_hash(&self, name: &str) -> String {
