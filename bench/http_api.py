@@ -1,9 +1,12 @@
-"""What the Python benchmarks share: a free loopback port and a keep-alive API client."""
+"""What the Python benchmarks share: a free loopback port, a keep-alive API client, the admin
+commands of a `millrace` binary and waiting for a condition."""
 
 import http.client
 import json
 import socket
+import subprocess
 import sys
+import time
 
 
 def free_port():
@@ -28,3 +31,20 @@ class Api:
         if answer.status >= 300:
             sys.exit(f"{method} {path} answered {answer.status}: {data[:300]!r}")
         return json.loads(data) if data else None
+
+
+def admin(binary, database, *args):
+    """The standard output of `binary ARGS --database DATABASE`, which must succeed."""
+    return subprocess.run([binary, *args, "--database", database], check=True, capture_output=True, text=True).stdout
+
+
+def until(what, check, timeout=60, every=0.02):
+    """The first truthy answer of `check`, asked every `every` seconds; exits naming `what`
+    when none comes within `timeout`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    sys.exit(f"timed out waiting for {what}")

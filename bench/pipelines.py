@@ -15,25 +15,11 @@ import tempfile
 import time
 import urllib.request
 
-from http_api import Api, free_port
+from http_api import Api, admin as run_admin, free_port, until
 
 BIN = os.environ["MILLRACE_BIN"]
 LINKS = int(os.environ.get("BENCH_LINKS", "30"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
-
-
-def admin(database, *args):
-    return subprocess.run([BIN, *args, "--database", database], check=True, capture_output=True, text=True).stdout
-
-
-def until(what, check, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    sys.exit(f"timed out waiting for {what}")
 
 
 def chain_yaml(project, n, name="chain"):
@@ -65,6 +51,10 @@ def cancel_newest(api):
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def admin(database, *args):
+    return run_admin(BIN, database, *args)
 
 
 def main():

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from http_api import Api, free_port
+from http_api import Api, admin as run_admin, free_port, until
 
 BIN = os.environ["MILLRACE_BIN"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
@@ -20,17 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def admin(database, *args):
-    return subprocess.run([BIN, *args, "--database", database], check=True, capture_output=True, text=True).stdout
-
-
-def until(what, check, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    sys.exit(f"timed out waiting for {what}")
+    return run_admin(BIN, database, *args)
 
 
 def main():
